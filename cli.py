@@ -1,0 +1,439 @@
+"""`portalhub`: the command line. Parses, calls hub services, renders (rich tables, or --json).
+
+Exit codes: 0 ok; 1 violations or rejections found; 2 usage or configuration error.
+Heavy modules are imported inside the commands, so `portalhub --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+OK, FOUND, USAGE = 0, 1, 2
+
+app = typer.Typer(
+    help="portalhub: gets every AR invoice into each buyer's procurement portal, checked before it is sent.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+rules_app = typer.Typer(help="Check and explore rules files (one per customer portal).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+# Tables are for people; piped into a file or CI log they should not fold at 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+_state: dict[str, Any] = {"config": None}
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Hub configuration (default: $PORTALHUB_CONFIG or ./portalhub.yaml)."
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output (-v info, -vv debug).")
+    ] = 0,
+) -> None:
+    _state["config"] = config
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    from hub.secrets import install_log_redaction
+
+    install_log_redaction()
+
+
+def fail(message: str, code: int = USAGE) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def opened_hub() -> Iterator[Hub]:
+    from hub.config import find_config, load_config
+    from hub.errors import ConfigError
+    from hub.runtime import build_hub
+
+    try:
+        hub = build_hub(load_config(find_config(_state["config"])))
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        yield hub
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        hub.close()
+
+
+def emit_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+def _short(text: str | None, width: int = 110) -> str:
+    """Portal and AR words, shortened and escaped: a `[rule-id]` must print, not be taken for markup."""
+    text = (text or "").replace("\n", " ")
+    return escape(text if len(text) <= width else text[: width - 1] + "…")
+
+
+# --- demo and daemon -------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    keep: Annotated[
+        bool, typer.Option(help="Keep the workspace (database, AR, rules) to explore afterwards.")
+    ] = False,
+    workspace: Annotated[Path | None, typer.Option(help="Use this folder as the workspace (kept).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the hub end to end on the embedded default: SQLite, the Coupa sandbox, 50 demo AR invoices."""
+    from hub.demo import run_demo
+
+    if not as_json:
+        err.print("Running the demo: AR -> rules -> Coupa sandbox -> status -> AR (takes about a minute)…")
+    outcome, root = run_demo(workspace, keep=keep or workspace is not None)
+    if as_json:
+        emit_json(outcome.__dict__)
+        return
+    table = Table(title="What happened to every invoice", show_lines=False)
+    for column in ("Invoice", "Customer", "Portal", "Amount", "State", "Why"):
+        table.add_column(column, overflow="fold")
+    colour = {
+        "PAID": "green",
+        "APPROVED": "green",
+        "BLOCKED": "yellow",
+        "REJECTED": "red",
+        "DISPUTED": "magenta",
+    }
+    for row in outcome.rows:
+        number = row["invoice_number"] + (f" (as {row['sent_as']})" if row["sent_as"] else "")
+        state = row["state"] + (f" r{row['revision']}" if row["revision"] > 1 else "")
+        table.add_row(
+            number,
+            row["customer_id"],
+            row["profile_id"] or "-",
+            f"{row['total']:,.2f} {row['currency']}",
+            f"[{colour.get(row['state'], 'white')}]{state}[/]",
+            _short(row["reason"], 90),
+        )
+    out.print(table)
+    if outcome.quarantined:
+        quarantine = Table(title="Quarantined AR records (not invoices; fix in AR)")
+        for column in ("AR record", "Invoice", "Why"):
+            quarantine.add_column(column, overflow="fold")
+        for q in outcome.quarantined:
+            quarantine.add_row(q["ar_key"], q["invoice_number"] or "-", _short(q["reason"], 100))
+        out.print(quarantine)
+    counts: dict[str, int] = {}
+    for row in outcome.rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    summary = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+    out.print(
+        f"\n[bold]{len(outcome.rows)} invoices[/bold]: {summary}; quarantined {len(outcome.quarantined)}."
+    )
+    out.print(
+        f"Portal holds {outcome.portal_invoices} invoices from the hub, duplicates: {outcome.duplicates_at_portal}. "
+        f"Faults injected: {outcome.faults or 'none'}. DTD check: {'on' if outcome.dtd_checked else 'off (no ../shared/refs/cxml)'}. "
+        f"Cycles: {outcome.cycles}."
+    )
+    if keep or workspace is not None:
+        out.print(f"Workspace kept: {root}\n  try: portalhub -c {root}/portalhub.yaml show INV-24017")
+
+
+@app.command()
+def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle and exit.")] = False) -> None:
+    """Run the daemon: ingest, validate, submit, poll, feed back (SIGTERM stops it cleanly)."""
+    from hub.daemon import Daemon
+
+    with opened_hub() as hub:
+        daemon = Daemon(hub)
+        if once:
+            report = daemon.run_once()
+            sent = sum(s.sent for s in report.submits.values())
+            out.print(
+                f"ingest: {report.intake}; sent {sent}; lease expiries {report.expired}; "
+                f"feedback delivered {report.feedback.delivered if report.feedback else 0}"
+            )
+        else:
+            daemon.run_forever()
+
+
+# --- collectors ----------------------------------------------------------------------------------------------
+@app.command()
+def status(as_json: JsonOption = False) -> None:
+    """Invoices per portal and state, and everything that needs a person."""
+    from hub.services import status_summary
+
+    with opened_hub() as hub:
+        summary = status_summary(hub)
+    if as_json:
+        emit_json(summary)
+        return
+    states = sorted({s for counts in summary["profiles"].values() for s in counts})
+    table = Table(title="Invoices by portal profile and state")
+    table.add_column("Profile")
+    for state in states:
+        table.add_column(state, justify="right")
+    for profile, counts in sorted(summary["profiles"].items()):
+        table.add_row(profile, *[str(counts.get(s, "")) for s in states])
+    out.print(table)
+    if summary["attention"]:
+        attention = Table(title="Needs attention")
+        for column in ("Invoice", "State", "Profile", "Why"):
+            attention.add_column(column, overflow="fold")
+        for item in summary["attention"]:
+            attention.add_row(
+                item["invoice_number"], item["state"], item["profile_id"] or "-", _short(item["why"])
+            )
+        out.print(attention)
+    if summary["quarantined"]:
+        out.print(
+            f"[yellow]{summary['quarantined']} AR record(s) quarantined[/yellow] (not valid invoices; see the AR status table)"
+        )
+    for poll in summary["polls"]:
+        if poll["last_error"]:
+            out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")
+
+
+@app.command()
+def show(
+    invoice: Annotated[str, typer.Argument(help="Invoice number.")], as_json: JsonOption = False
+) -> None:
+    """One invoice's full timeline, with reasons and every send."""
+    from hub.services import timeline
+
+    with opened_hub() as hub:
+        data = timeline(hub, invoice)
+    if as_json:
+        emit_json(data)
+        return
+    head = data["invoice"]
+    out.print(
+        f"[bold]{head['invoice_number']}[/bold] {head['purpose']} {head['total']} {head['currency']} "
+        f"customer {head['customer_id']} -> {head['profile_id'] or '(no profile)'}: [bold]{head['state']}[/bold]"
+        + (f" (portal id {head['portal_invoice_id']})" if head["portal_invoice_id"] else "")
+    )
+    if head["reason"]:
+        out.print(f"  why: {escape(head['reason'])}")
+    events = Table(title="Timeline")
+    for column in ("When (UTC)", "From", "To", "By", "Why"):
+        events.add_column(column, overflow="fold")
+    for event in data["events"]:
+        events.add_row(
+            event["at"][:19],
+            event["from"] or "",
+            event["to"],
+            escape(event["actor"]),
+            escape(event["reason"] or ""),
+        )
+    out.print(events)
+    if data["attempts"]:
+        attempts = Table(title="Sends")
+        for column in ("#", "payloadID", "As number", "Outcome", "ms", "Portal said"):
+            attempts.add_column(column, overflow="fold")
+        for attempt in data["attempts"]:
+            said = " ".join(
+                filter(None, [attempt["portal_code"], attempt["portal_text"] or attempt["error"]])
+            )
+            attempts.add_row(
+                str(attempt["id"]),
+                attempt["payload_id"],
+                attempt["portal_invoice_number"],
+                attempt["outcome"],
+                str(attempt["duration_ms"] or ""),
+                _short(said, 80),
+            )
+        out.print(attempts)
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    if value.endswith("d") and value[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(days=int(value[:-1]))
+    try:
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+    except ValueError:
+        fail(f"--since takes a date (2026-11-01) or a number of days (7d), not {value!r}")
+
+
+@app.command()
+def rejections(
+    customer: Annotated[str | None, typer.Option(help="Only this AR customer id.")] = None,
+    portal: Annotated[str | None, typer.Option(help="Only this portal profile id.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only problems since a date (2026-11-01) or days ago (7d).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who must fix what: blocked, rejected and disputed invoices, oldest first, with the fix."""
+    from hub.services import rejections as worklist
+
+    with opened_hub() as hub:
+        rows = worklist(hub, customer=customer, portal=portal, since=_since(since))
+    if as_json:
+        emit_json(rows)
+    else:
+        table = Table(title=f"{len(rows)} invoice(s) need fixing")
+        for column in (
+            "Invoice",
+            "Customer",
+            "Portal",
+            "State",
+            "Category",
+            "Amount",
+            "Days",
+            "Reason",
+            "What to do",
+        ):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(
+                row["invoice_number"],
+                row["customer_id"],
+                row["profile_id"] or "-",
+                row["state"],
+                row["category"],
+                f"{row['amount']} {row['currency']}",
+                str(row["days"]),
+                _short(row["reason"], 80),
+                _short(row["hint"], 60),
+            )
+        out.print(table)
+    raise typer.Exit(FOUND if rows else OK)
+
+
+@app.command()
+def validate(
+    invoice: Annotated[
+        str, typer.Argument(help="Invoice number in the store, or a canonical invoice JSON file.")
+    ],
+    profile: Annotated[
+        str | None, typer.Option(help="Profile to check against (default: the customer's).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pre-flight one invoice against a profile's rules and the document schema, without sending it."""
+    from hub.errors import DocumentError
+    from hub.services import validate_ref
+
+    with opened_hub() as hub:
+        try:
+            checked, profile_id, result = validate_ref(hub, invoice, profile)
+        except DocumentError as exc:
+            fail(str(exc), FOUND)
+    if as_json:
+        emit_json(
+            {
+                "invoice_number": checked.invoice_number,
+                "profile": profile_id,
+                "passed": result.passed,
+                "violations": [v.model_dump(mode="json") for v in result.violations],
+            }
+        )
+    elif result.violations:
+        table = Table(title=f"{checked.invoice_number} against {profile_id}")
+        for column in ("Severity", "Rule", "Field", "Found", "Problem", "Fix"):
+            table.add_column(column, overflow="fold")
+        for v in result.violations:
+            found = "" if v.value is None else str(v.value)
+            table.add_row(
+                v.severity, v.rule_id, escape(v.field), escape(found), escape(v.message), escape(v.hint or "")
+            )
+        out.print(table)
+    else:
+        out.print(f"[green]{checked.invoice_number} passes pre-flight for {profile_id}[/green]")
+    raise typer.Exit(OK if result.passed else FOUND)
+
+
+@app.command()
+def submit(
+    invoice: Annotated[str, typer.Argument(help="Invoice number (must be READY).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Send one READY invoice now, whatever its retry schedule."""
+    from hub.services import submit_now, timeline
+
+    with opened_hub() as hub:
+        report = submit_now(hub, invoice)
+        head = timeline(hub, invoice)["invoice"]
+    if as_json:
+        emit_json(
+            {
+                "sent": report.sent,
+                "outcomes": report.outcomes,
+                "state": head["state"],
+                "reason": head["reason"],
+            }
+        )
+    else:
+        out.print(f"{escape(invoice)}: {head['state']} - {escape(head['reason'] or '')}")
+    raise typer.Exit(FOUND if head["state"] in ("REJECTED", "BLOCKED") else OK)
+
+
+# --- rules ---------------------------------------------------------------------------------------------------
+@rules_app.command("check")
+def rules_check(
+    path: Annotated[Path, typer.Argument(help="A rules file or a folder of them.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Load and check rules files: schema, field paths, XPaths, extends, secrets by reference, routing."""
+    from hub.registry import ConnectorRegistry
+    from rules.loader import RulesFileError, load_profile, load_profiles
+
+    if not path.exists():
+        fail(f"{path} does not exist")
+    registry = ConnectorRegistry()
+    check: Callable[[str, dict[str, Any]], None] = registry.check_connection
+    try:
+        profiles = load_profiles(path, check) if path.is_dir() else {(p := load_profile(path, check)).id: p}
+    except RulesFileError as exc:
+        if as_json:
+            emit_json({"ok": False, "problems": [str(p) for p in exc.problems]})
+        else:
+            for problem in exc.problems:
+                err.print(f"[red]✗[/red] {escape(str(problem))}", highlight=False)
+        raise typer.Exit(FOUND) from None
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "profiles": {
+                    pid: {"rules": len(p.rules), "fingerprint": p.fingerprint, "sources": p.sources}
+                    for pid, p in profiles.items()
+                },
+            }
+        )
+    else:
+        for pid, p in sorted(profiles.items()):
+            out.print(
+                f"[green]✓[/green] {pid}: {len(p.rules)} rules (version {p.version or '-'}, fingerprint {p.fingerprint}) from {len(p.sources)} file(s)"
+            )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Portal connectors: one module (or package) per portal family, the base contract, and the sandbox portals."""

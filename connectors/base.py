@@ -1,0 +1,153 @@
+"""The connector contract every portal family implements.
+
+A connector is stateless: the hub gives it a profile (the customer-portal rules file) and, for each
+call, the invoice or cursor; the hub persists everything (attempts, cursors). Transport and
+credentials are injected through `ConnectorContext`, so tests and benchmarks swap them freely.
+
+The template methods are narrow on purpose: `render` builds the exact bytes to send (the hub stores
+them, redacted, before sending), `submit` sends one document in one request and classifies the
+answer, `poll` returns pages of changes since a cursor, `lookup` finds one invoice by number so an
+IN_DOUBT attempt can be reconciled before any resend.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from hub.errors import ConfigError
+from hub.model import Invoice, PortalStatusUpdate
+from rules.schema import Profile
+
+#: The portal's current record of one invoice (what `lookup` returns).
+PortalRecord = PortalStatusUpdate
+
+
+class SecretResolver(Protocol):
+    def resolve(self, reference: str) -> str:
+        """The secret a reference (`env:NAME`, `file:/path`, `secret:name`) points to; ConfigError if none."""
+        ...
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector may use. The hub builds one per daemon; tests build their own."""
+
+    http: httpx.Client
+    secrets: SecretResolver
+    now: Callable[[], datetime]
+    evidence_dir: Path | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. a browser pool for web portals
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """This send's identity, decided and committed by the hub before the request leaves."""
+
+    payload_id: str
+    timestamp: datetime
+    invoice_number: str  # the number the portal sees (a renumbered resubmission differs from the AR number)
+    original_payload_id: str | None = None  # for cancels and credit memos that refer to an earlier send
+
+
+@dataclass(frozen=True)
+class OutboundDocument:
+    """The exact request body for one invoice, plus what pre-flight and redaction need."""
+
+    payload_id: str
+    invoice_number: str
+    format: str  # "cxml", "pidx", "webform": selects the schema check in pre-flight
+    content_type: str
+    body: bytes = field(repr=False)
+    tree: Any = field(default=None, repr=False, compare=False)  # parsed form for XPath rules and DTD/XSD
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # values to mask wherever the body is kept
+
+    def redacted(self) -> str:
+        return redact(self.body.decode("utf-8", errors="replace"), self.secrets)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The portal accepted the invoice (or already had it)."""
+
+    portal_invoice_id: str | None
+    http_status: int | None = None
+    portal_code: str | None = None
+    portal_text: str | None = None
+    response_body: str | None = None
+    already_submitted: bool = False  # a duplicate answer to a resend of our own in-doubt attempt
+
+
+@dataclass(frozen=True)
+class PollResult:
+    updates: list[PortalStatusUpdate]
+    next_cursor: str | None
+    requests: int = 1  # what the poll cost, for the polling benchmark
+
+
+_SHARED_SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.DOTALL)
+MASK = "********"
+
+
+def redact(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """Mask known secret values and every cXML SharedSecret, whatever its value."""
+    text = _SHARED_SECRET.sub(rf"\1{MASK}\3", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class Connector(ABC):
+    """Base of every portal connector. Subclasses set the class attributes and the four methods."""
+
+    name: ClassVar[str]
+    document_format: ClassVar[str]
+    connection_model: ClassVar[type[BaseModel]]
+    supports_poll: ClassVar[bool] = False
+    supports_lookup: ClassVar[bool] = False
+    supports_cancel: ClassVar[bool] = False
+    supports_attachments: ClassVar[bool] = False
+    #: The portal refuses a corrected invoice under the number of a disputed one: renumber on resubmission.
+    renumber_after_dispute: ClassVar[bool] = False
+
+    def __init__(self, context: ConnectorContext):
+        self.context = context
+
+    @classmethod
+    def check_connection(cls, connection: dict[str, Any]) -> None:
+        """Validate a profile's `connection:` block; raises pydantic's ValidationError with locations."""
+        cls.connection_model.model_validate(connection)
+
+    def settings(self, profile: Profile) -> Any:
+        try:
+            return self.connection_model.model_validate(profile.connection)
+        except ValidationError as exc:  # load_profiles checks this first; this guards direct callers
+            raise ConfigError(f"profile {profile.id}: connection settings are invalid: {exc}") from exc
+
+    def secret(self, reference: str) -> str:
+        return self.context.secrets.resolve(reference)
+
+    @abstractmethod
+    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+        """The document for this invoice and send; raises MappingError if it cannot be expressed."""
+
+    @abstractmethod
+    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+        """Send one document in one request. Raises PortalError subclasses or InDoubtError, nothing else."""
+
+    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+        """Status changes since `cursor` (None: from the beginning the connector chooses)."""
+        raise NotImplementedError(f"{self.name} does not poll")
+
+    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+        """The portal's record of an invoice by number, or None if the portal has none."""
+        raise NotImplementedError(f"{self.name} cannot look invoices up")

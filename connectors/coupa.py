@@ -1,0 +1,264 @@
+"""Coupa: cXML invoices POSTed to the buyer's instance; status from the Coupa Supplier Portal REST API.
+
+Submission outcomes (refs/PORTALS.md, "Coupa"): the cXML Status code decides, not the HTTP code.
+200 accepted (the text carries Coupa's invoice id); 401/403 credentials or enablement; 406/417/450
+permanent with Coupa's words; 500 "Server could not create invoice." permanent (invalid PO, UOM,
+PO line, missing tags); other 5xx may have created the invoice, so the attempt is IN_DOUBT and is
+reconciled by `lookup` before any resend; 429 and gateway 502/503/504 were not processed: transient.
+
+Polling asks only for changes: `updated-at[gt]=<watermark>` with offset paging, so a poll costs
+pages of changes, never one request per open invoice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base import PollResult, PortalRecord, Receipt
+from connectors.cxml import CxmlConnection, CxmlConnector, SecretRef
+from connectors.http import retry_after_seconds, send_read, send_submission
+from hub.errors import (
+    ConfigError,
+    InDoubtError,
+    MappingError,
+    PermanentPortalError,
+    PortalAuthError,
+    PortalError,
+    TransientPortalError,
+)
+from hub.model import RejectionCategory
+from mappings.coupa_vocabulary import API_FIELDS, Outcome, classify_status, parse_invoice_record
+from mappings.cxml_response import parse_response
+from rules.schema import Profile
+
+_INVOICE_ID = re.compile(r"invoice id:\s*(\S+)", re.IGNORECASE)
+_GATEWAY = frozenset({502, 503, 504})
+
+
+class CoupaApiSettings(BaseModel):
+    """The Coupa Supplier Portal REST API (OAuth 2.0 client credentials)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    invoices_url: str = Field(pattern=r"^https?://")  # e.g. https://supplier.coupahost.com/api/v1/invoices
+    token_url: str = Field(pattern=r"^https?://")
+    client_id: str
+    client_secret: SecretRef
+    scope: str = "core.invoice.read"
+    page_size: int = Field(default=50, ge=1, le=50)
+    #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
+    overlap_seconds: int = Field(default=60, ge=0)
+
+
+class CoupaConnection(CxmlConnection):
+    api: CoupaApiSettings | None = None  # without it the profile submits but neither polls nor reconciles
+
+
+class _Token:
+    def __init__(self, value: str, expires_at: float):
+        self.value = value
+        self.expires_at = expires_at
+
+
+class CoupaConnector(CxmlConnector):
+    name = "coupa"
+    connection_model = CoupaConnection
+    supports_poll = True
+    supports_lookup = True
+    supports_cancel = True
+    renumber_after_dispute = True
+
+    def __init__(self, context: Any):
+        super().__init__(context)
+        # A cache, not state: losing it costs one token request.
+        self._tokens: dict[tuple[str, str], _Token] = {}
+        self._token_lock = threading.Lock()
+
+    # --- submission ---------------------------------------------------------------------------------------
+    def submit(self, document: Any, profile: Profile) -> Receipt:
+        settings: CoupaConnection = self.settings(profile)
+        response = send_submission(
+            self.context.http,
+            "POST",
+            settings.invoice_url,
+            content=document.body,
+            headers={"Content-Type": document.content_type},
+            timeout=settings.timeout_seconds,
+        )
+        return self._classify(response)
+
+    def _classify(self, response: httpx.Response) -> Receipt:
+        http_status = response.status_code
+        body = response.text
+        if http_status == 429:
+            raise TransientPortalError(
+                "Coupa is throttling requests (HTTP 429)",
+                retry_after=retry_after_seconds(response),
+                http_status=http_status,
+            )
+        try:
+            status = parse_response(response.content)
+        except MappingError as exc:
+            self._unreadable(http_status, body, exc)
+        facts: dict[str, Any] = {
+            "portal_code": str(status.code),
+            "portal_text": status.words,
+            "http_status": http_status,
+            "response_body": body,
+        }
+        verdict = classify_status(status)
+        if verdict.outcome is Outcome.ACCEPTED:
+            found = _INVOICE_ID.search(status.words)
+            return Receipt(portal_invoice_id=found.group(1) if found else None, **facts)
+        message = f"Coupa {status.code}: {status.words}"
+        if verdict.outcome is Outcome.AUTH:
+            raise PortalAuthError(message, **facts)
+        if verdict.outcome is Outcome.TRANSIENT:
+            raise TransientPortalError(message, retry_after=retry_after_seconds(response), **facts)
+        if verdict.outcome is Outcome.IN_DOUBT:
+            raise InDoubtError(message, response_body=body, http_status=http_status)
+        assert verdict.category is not None
+        raise PermanentPortalError(message, category=verdict.category, duplicate=verdict.duplicate, **facts)
+
+    @staticmethod
+    def _unreadable(http_status: int, body: str, exc: Exception) -> None:
+        """No cXML in the answer: decide by the HTTP status what the portal can have done."""
+        snippet = body[:300]
+        if http_status in _GATEWAY:
+            raise TransientPortalError(
+                f"Coupa unavailable (HTTP {http_status})", http_status=http_status, response_body=snippet
+            )
+        if http_status in (401, 403):
+            raise PortalAuthError(
+                f"Coupa refused access (HTTP {http_status})", http_status=http_status, response_body=snippet
+            )
+        if 400 <= http_status < 500:
+            category = RejectionCategory.CONFIG if http_status in (404, 405) else RejectionCategory.OTHER
+            raise PermanentPortalError(
+                f"Coupa answered HTTP {http_status} without a cXML status (check invoice_url)",
+                category=category,
+                http_status=http_status,
+                response_body=snippet,
+            )
+        # 2xx or 5xx with a body we cannot read: the invoice may have been created.
+        raise InDoubtError(
+            f"Coupa answered HTTP {http_status} with an unreadable body: {exc}",
+            response_body=snippet,
+            http_status=http_status,
+        )
+
+    # --- status API ---------------------------------------------------------------------------------------
+    def _api(self, profile: Profile) -> CoupaApiSettings:
+        settings: CoupaConnection = self.settings(profile)
+        if settings.api is None:
+            raise ConfigError(
+                f"profile {profile.id} has no connection.api section: Coupa status cannot be read"
+            )
+        return settings.api
+
+    def _token(self, api: CoupaApiSettings, refresh: bool = False) -> str:
+        key = (api.token_url, api.client_id)
+        with self._token_lock:
+            cached = self._tokens.get(key)
+            if cached is not None and not refresh and cached.expires_at > time.monotonic() + 30:
+                return cached.value
+            response = send_read(
+                self.context.http,
+                "POST",
+                api.token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": api.client_id,
+                    "client_secret": self.secret(api.client_secret),
+                    "scope": api.scope,
+                },
+            )
+            if response.status_code in (400, 401, 403):
+                raise PortalAuthError(
+                    f"Coupa API refused the client credentials (HTTP {response.status_code})"
+                )
+            try:
+                payload = response.json()
+                token = _Token(
+                    payload["access_token"], time.monotonic() + float(payload.get("expires_in", 3600))
+                )
+            except (ValueError, KeyError) as exc:
+                raise TransientPortalError(f"Coupa token endpoint answered without a token: {exc}") from exc
+            self._tokens[key] = token
+            return token.value
+
+    def _get(self, api: CoupaApiSettings, params: dict[str, Any]) -> list[dict[str, Any]]:
+        for refresh in (False, True):
+            response = send_read(
+                self.context.http,
+                "GET",
+                api.invoices_url,
+                params=params,
+                headers={
+                    "Authorization": f"Bearer {self._token(api, refresh)}",
+                    "Accept": "application/json",
+                },
+            )
+            if response.status_code != 401:
+                break
+        if response.status_code in (401, 403):
+            raise PortalAuthError(
+                f"Coupa API refused access (HTTP {response.status_code})", http_status=response.status_code
+            )
+        if response.status_code != 200:
+            raise PortalError(
+                f"Coupa API answered HTTP {response.status_code}", http_status=response.status_code
+            )
+        try:
+            records = response.json()
+        except json.JSONDecodeError as exc:
+            raise TransientPortalError(f"Coupa API answered with malformed JSON: {exc}") from exc
+        if not isinstance(records, list):
+            raise TransientPortalError("Coupa API answered with something other than a list of invoices")
+        return records
+
+    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+        api = self._api(profile)
+        records = self._get(api, {"invoice-number": invoice_number, "fields": API_FIELDS, "limit": 1})
+        return parse_invoice_record(records[0]) if records else None
+
+    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+        api = self._api(profile)
+        watermark = datetime.fromisoformat(cursor) if cursor else None
+        base: dict[str, Any] = {
+            "fields": API_FIELDS,
+            "limit": api.page_size,
+            "order_by": "updated-at",
+            "dir": "asc",
+        }
+        if watermark is not None:
+            base["updated-at[gt]"] = (watermark - timedelta(seconds=api.overlap_seconds)).isoformat()
+        updates = []
+        seen: set[str] = set()
+        shifted = False
+        requests = 0
+        offset = 0
+        while True:
+            page = self._get(api, {**base, "offset": offset})
+            requests += 1
+            for record in page:
+                update = parse_invoice_record(record)
+                assert update.portal_invoice_id is not None
+                # A record seen twice moved to the end while we paged: offsets shifted and one record
+                # may have been skipped, so the watermark must not advance past this poll's start.
+                shifted = shifted or update.portal_invoice_id in seen
+                seen.add(update.portal_invoice_id)
+                updates.append(update)
+            if len(page) < api.page_size:
+                break
+            offset += len(page)
+        newest = max((u.occurred_at for u in updates), default=watermark)
+        next_cursor = cursor if shifted else (newest.isoformat() if newest else None)
+        return PollResult(updates=updates, next_cursor=next_cursor, requests=requests)

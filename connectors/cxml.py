@@ -1,0 +1,142 @@
+"""What every cXML portal connector shares: connection settings for the cXML header, rendering with the
+canonical mapping, and attachments in a MIME multipart/related envelope (cXML's attachment rule).
+
+Coupa and Ariba subclass `CxmlConnector`; their differences live in their own modules and profiles.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from connectors.base import Connector, Envelope, OutboundDocument
+from hub.model import Invoice
+from mappings import cxml_invoice
+from rules.schema import SECRET_REFERENCE, Profile
+
+
+def _secret_reference(value: str) -> str:
+    if not SECRET_REFERENCE.match(value):
+        raise ValueError("must reference a secret (env:NAME, file:/path or secret:name), never hold it")
+    return value
+
+
+SecretRef = Annotated[str, AfterValidator(_secret_reference)]
+
+
+class CredentialSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    domain: str = Field(min_length=1)
+    identity: str = Field(min_length=1)
+
+
+class CxmlConnection(BaseModel):
+    """The `connection:` block shared by cXML portals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    invoice_url: str = Field(pattern=r"^https?://")
+    from_: CredentialSettings = Field(alias="from")
+    to: CredentialSettings
+    sender: CredentialSettings | None = None  # defaults to `from`
+    shared_secret: SecretRef
+    user_agent: str = "portalhub"
+    deployment_mode: Literal["production", "test"] = "production"
+    timezone: str = "UTC"  # the supplier's zone: invoice dates are midnight there
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/Chicago"
+            ) from None
+        return value
+
+
+_FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class CxmlConnector(Connector):
+    """Renders cXML InvoiceDetailRequests; subclasses implement submit/poll/lookup for their portal."""
+
+    document_format = "cxml"
+    connection_model = CxmlConnection
+    supports_attachments = True
+
+    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+        settings: CxmlConnection = self.settings(profile)
+        secret = self.secret(settings.shared_secret)
+        content_ids = {
+            attachment.filename: f"{_FILENAME_SAFE.sub('_', attachment.filename)}.{attachment.sha256[:12]}@portalhub"
+            for attachment in invoice.attachments
+        }
+        cxml_envelope = cxml_invoice.CxmlEnvelope(
+            payload_id=envelope.payload_id,
+            timestamp=envelope.timestamp,
+            sender=_credential(settings.sender or settings.from_),
+            from_=_credential(settings.from_),
+            to=_credential(settings.to),
+            shared_secret=secret,
+            user_agent=settings.user_agent,
+            deployment_mode=settings.deployment_mode,
+            timezone=ZoneInfo(settings.timezone),
+            invoice_number=envelope.invoice_number,
+            original_payload_id=envelope.original_payload_id,
+            attachment_ids=content_ids,
+        )
+        tree = cxml_invoice.render_tree(invoice, cxml_envelope)
+        xml = cxml_invoice.serialize(tree)
+        if not invoice.attachments:
+            content_type, body = "text/xml; charset=UTF-8", xml
+        else:
+            content_type, body = _multipart_related(envelope.payload_id, xml, invoice, content_ids)
+        return OutboundDocument(
+            payload_id=envelope.payload_id,
+            invoice_number=envelope.invoice_number,
+            format=self.document_format,
+            content_type=content_type,
+            body=body,
+            tree=tree,
+            secrets=(secret,),
+        )
+
+
+def _credential(settings: CredentialSettings) -> cxml_invoice.Credential:
+    return cxml_invoice.Credential(domain=settings.domain, identity=settings.identity)
+
+
+def _multipart_related(
+    payload_id: str, xml: bytes, invoice: Invoice, content_ids: dict[str, str]
+) -> tuple[str, bytes]:
+    """cXML with attachments: the document first, each file after it, referenced by `cid:` URLs."""
+    boundary = "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
+    start = f"<{payload_id}>"
+    parts = [
+        f"--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: {start}\r\n\r\n".encode()
+        + xml
+        + b"\r\n"
+    ]
+    for attachment in invoice.attachments:
+        encoded = base64.encodebytes(attachment.content)
+        parts.append(
+            (
+                f"--{boundary}\r\nContent-Type: {attachment.content_type}\r\n"
+                f"Content-Transfer-Encoding: base64\r\n"
+                f'Content-Disposition: attachment; filename="{attachment.filename}"\r\n'
+                f"Content-ID: <{content_ids[attachment.filename]}>\r\n\r\n"
+            ).encode()
+            + encoded
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    content_type = f'multipart/related; boundary="{boundary}"; type="text/xml"; start="{start}"'
+    return content_type, body

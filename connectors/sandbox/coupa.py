@@ -1,0 +1,610 @@
+"""A Coupa portal on 127.0.0.1 that behaves like the real one (refs/PORTALS.md, "Coupa").
+
+- `POST /<instance>/cxml/invoices`: parses the cXML safely, checks the DTD (when one is configured),
+  credentials and enablement, refuses a reused invoice number for the supplier, checks the PO/contract
+  backing and the PO lines (part, UOM, line number), and the buyer's own requirements; answers with
+  Coupa's codes and texts inside a cXML Response.
+- `POST /oauth2/token` and `GET /api/v1/invoices`: the supplier REST API (OAuth 2.0 client credentials,
+  `updated-at[gt]`, `invoice-number`, `status[in]`, `offset`/`limit` paging, JSON or XML).
+- Invoices move pending_approval -> approved -> paid, or -> disputed with a reason, on a clock the
+  caller controls; statuses are computed from that clock, so nothing runs in the background.
+- `/_sandbox/...`: control and inspection for tests and the demo (advance the clock, inject faults,
+  list everything the portal holds).
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.parser
+import email.policy
+import itertools
+import json
+import secrets as token_generator
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import yaml
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
+from hub.errors import MappingError
+from mappings.cxml_response import render_response
+from mappings.xml_safety import parse_untrusted
+
+
+class PoLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line: int
+    part: str
+    uom: str
+    unit_price: Decimal
+    quantity: Decimal
+
+
+class PurchaseOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str
+    currency: str = "USD"
+    lines: list[PoLine]
+
+
+class CoupaBuyer(BaseModel):
+    """One customer's Coupa instance, with the supplier's relationship to it."""
+
+    model_config = ConfigDict(extra="forbid")
+    instance: str
+    name: str
+    to: dict[str, str]  # {domain, identity} of the buyer
+    supplier: dict[str, str]  # {domain, identity} the supplier must send as From
+    shared_secret: str = Field(repr=False)
+    cxml_enabled: bool = True
+    purchase_orders: list[PurchaseOrder] = Field(default_factory=list)
+    contracts: list[str] = Field(default_factory=list)
+    # The buyer's own requirements (beyond Coupa's), checked when the invoice is created:
+    max_backdate_days: int | None = None
+    require_supplier_tax_id: bool = False
+    required_extrinsics: list[str] = Field(default_factory=list)
+    # How its AP team handles invoices, in portal time:
+    approve_after_hours: float = 24
+    pay_after_hours: float = 120
+    dispute_after_hours: float = 48
+
+
+class ExistingInvoice(BaseModel):
+    """An invoice the portal already holds before the hub sends anything (keyed in by hand, say)."""
+
+    model_config = ConfigDict(extra="forbid")
+    instance: str
+    number: str
+    status: str = "approved"
+
+
+class CoupaSandboxConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    buyers: list[CoupaBuyer]
+    existing_invoices: list[ExistingInvoice] = Field(default_factory=list)
+    api_clients: dict[str, str] = Field(default_factory=dict, repr=False)  # client_id -> client_secret
+    duplicate_text: str = "Invoice number {number} has already been used for this supplier."
+
+
+@dataclass
+class PortalInvoice:
+    id: int
+    instance: str
+    number: str
+    payload_id: str
+    purpose: str
+    created_at: datetime
+    total: Decimal
+    currency: str
+    timeline: list[tuple[datetime, str]]
+    dispute: tuple[str, str] | None = None  # (code, description)
+    attachments: int = 0
+    document: bytes = field(default=b"", repr=False)
+
+    def status_at(self, now: datetime) -> tuple[str, datetime]:
+        current = self.timeline[0]
+        for entry in self.timeline:
+            if entry[0] <= now:
+                current = entry
+        return current[1], current[0]
+
+
+class _Refusal(Exception):
+    def __init__(self, code: int, text: str, detail: str = ""):
+        super().__init__(text)
+        self.code, self.text, self.detail = code, text, detail
+
+
+class CoupaSandbox:
+    """The portal's behaviour; `serve()` puts it on a socket."""
+
+    def __init__(
+        self, config: CoupaSandboxConfig, clock: SandboxClock | None = None, dtd_path: Path | None = None
+    ):
+        self.config = config
+        self.clock = clock or SandboxClock()
+        self.buyers = {b.instance: b for b in config.buyers}
+        self._dtd = etree.DTD(str(dtd_path)) if dtd_path else None
+        self._dtd_lock = threading.Lock()  # lxml DTD objects are not safe to share between threads
+        self._lock = threading.Lock()
+        self._ids = itertools.count(9500)
+        self.invoices: list[PortalInvoice] = []
+        self.received = 0  # every invoice POST that reached the handler
+        self._tokens: dict[str, datetime] = {}
+        self.server: SandboxServer | None = None
+        now = self.clock.now()
+        for existing in config.existing_invoices:
+            self.invoices.append(
+                PortalInvoice(
+                    id=next(self._ids),
+                    instance=existing.instance,
+                    number=existing.number,
+                    payload_id="",
+                    purpose="standard",
+                    created_at=now - timedelta(days=300),
+                    total=Decimal(0),
+                    currency="USD",
+                    timeline=[(now - timedelta(days=300), existing.status)],
+                )
+            )
+
+    # --- serving --------------------------------------------------------------------------------------
+    def serve(self, port: int = 0, faults: FaultPlan | None = None, latency: float = 0.0) -> SandboxServer:
+        self.server = SandboxServer(self.handle, port=port, faults=faults, latency=latency).start()
+        return self.server
+
+    def handle(self, request: Request) -> Reply:
+        parts = [p for p in request.path.split("/") if p]
+        if request.method == "POST" and len(parts) == 3 and parts[1:] == ["cxml", "invoices"]:
+            return self._receive_invoice(parts[0], request)
+        if request.method == "POST" and parts == ["oauth2", "token"]:
+            return self._token(request)
+        if request.method == "GET" and parts == ["api", "v1", "invoices"]:
+            return self._list(request)
+        if parts[:1] == ["_sandbox"]:
+            return self._control(request, parts[1:])
+        return Reply(404, b"not found")
+
+    # --- cXML invoices -------------------------------------------------------------------------------
+    def _receive_invoice(self, instance: str, request: Request) -> Reply:
+        with self._lock:
+            self.received += 1
+        now = self.clock.now()
+        payload = f"{now.timestamp():.0f}.{token_generator.token_hex(6)}@sandbox.coupahost.test"
+        try:
+            buyer = self.buyers.get(instance)
+            if buyer is None:
+                return Reply(404, b"no such Coupa instance")
+            xml, attachments = _split_multipart(request)
+            invoice = self._check(buyer, xml, now)
+            invoice.attachments = attachments
+            text = f"Successful - invoice id: {invoice.id}"
+            return _cxml_reply(render_response(200, "OK", payload, now, detail=text))
+        except _Refusal as refusal:
+            return _cxml_reply(
+                render_response(refusal.code, refusal.text, payload, now, detail=refusal.detail)
+            )
+
+    def _check(self, buyer: CoupaBuyer, xml: bytes, now: datetime) -> PortalInvoice:
+        try:
+            root = parse_untrusted(xml)
+        except MappingError:
+            raise _Refusal(406, "Could not parse cXML document.") from None
+        version = root.get("version", "")
+        if root.tag != "cXML" or root.find("Request/InvoiceDetailRequest") is None:
+            raise _Refusal(406, "Could not parse cXML document.")
+        if version and not version.startswith("1.2"):
+            raise _Refusal(450, "cXML Version of document is not supported.")
+        if self._dtd is not None:
+            with self._dtd_lock:
+                valid = self._dtd.validate(root)
+            if not valid:
+                raise _Refusal(406, "Request did not validate successfully with DTD.")
+        header = root.find("Header")
+        assert header is not None
+        if not (
+            _credential(header, "From") == (buyer.supplier["domain"], buyer.supplier["identity"])
+            and _credential(header, "To") == (buyer.to["domain"], buyer.to["identity"])
+            and (header.findtext("Sender/Credential/SharedSecret") or "") == buyer.shared_secret
+        ):
+            raise _Refusal(401, "Invalid credentials.")
+        if not buyer.cxml_enabled:
+            raise _Refusal(403, "cXML invoicing not allowed for supplier.")
+        request = root.find("Request/InvoiceDetailRequest")
+        assert request is not None
+        head = request.find("InvoiceDetailRequestHeader")
+        assert head is not None
+        number = head.get("invoiceID", "")
+        if head.get("operation") == "delete":
+            return self._cancel(buyer, number, now)
+        with self._lock:
+            if self._number_taken(buyer, number, now):
+                raise _Refusal(
+                    417, "Invalid attributes in document.", self.config.duplicate_text.format(number=number)
+                )
+        order = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/OrderReference")
+        order_id = order.get("orderID") if order is not None else None
+        contract = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/MasterAgreementIDInfo")
+        if order_id is None and contract is None:
+            raise _Refusal(
+                417,
+                "Invalid order/document reference.",
+                "Every Coupa invoice must be backed by a PO or a contract.",
+            )
+        currency = request.find("InvoiceDetailSummary/NetAmount/Money")
+        total = Decimal(currency.text or "0") if currency is not None else Decimal(0)
+        dispute = self._check_lines(buyer, request, order_id, contract)
+        self._check_buyer_requirements(buyer, head, root, now)
+        purpose = head.get("purpose", "standard")
+        approve = now + timedelta(hours=buyer.approve_after_hours)
+        timeline = [(now, "pending_approval")]
+        if dispute is not None:
+            timeline.append((now + timedelta(hours=buyer.dispute_after_hours), "disputed"))
+        else:
+            timeline.append((approve, "approved"))
+            if purpose == "standard":
+                timeline.append((approve + timedelta(hours=buyer.pay_after_hours), "paid"))
+        invoice = PortalInvoice(
+            id=next(self._ids),
+            instance=buyer.instance,
+            number=number,
+            payload_id=root.get("payloadID", ""),
+            purpose=purpose,
+            created_at=now,
+            total=total,
+            currency=currency.get("currency", "") if currency is not None else "",
+            timeline=timeline,
+            dispute=dispute,
+            document=xml,
+        )
+        with self._lock:
+            # Re-check under the lock: two concurrent sends of one number must still make one invoice.
+            if self._number_taken(buyer, number, now):
+                raise _Refusal(
+                    417, "Invalid attributes in document.", self.config.duplicate_text.format(number=number)
+                )
+            self.invoices.append(invoice)
+        return invoice
+
+    def _number_taken(self, buyer: CoupaBuyer, number: str, now: datetime) -> bool:
+        """Coupa refuses a number the supplier already used at this customer, unless that invoice was voided."""
+        return any(
+            i.instance == buyer.instance
+            and i.number == number
+            and i.status_at(now)[0] not in ("voided", "abandoned")
+            for i in self.invoices
+        )
+
+    def _check_lines(
+        self,
+        buyer: CoupaBuyer,
+        request: etree._Element,
+        order_id: str | None,
+        contract: etree._Element | None,
+    ) -> tuple[str, str] | None:
+        """Coupa's PO matching (500 when it fails); returns a dispute the buyer's AP team will raise."""
+        if order_id is None:
+            if contract is not None and contract.get("agreementID") not in buyer.contracts:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Contract {contract.get('agreementID')} was not found.",
+                )
+            return None
+        po = next((p for p in buyer.purchase_orders if p.number == order_id), None)
+        if po is None:
+            raise _Refusal(
+                500,
+                "Server could not create invoice.",
+                f"PO number {order_id} was not found for this supplier.",
+            )
+        dispute = None
+        items = request.findall("InvoiceDetailOrder/InvoiceDetailItem") + request.findall(
+            "InvoiceDetailOrder/InvoiceDetailServiceItem"
+        )
+        for item in items:
+            line_no = item.get("invoiceLineNumber")
+            reference = item.find("InvoiceDetailItemReference")
+            if reference is None:
+                reference = item.find("InvoiceDetailServiceItemReference")
+            po_line_text = reference.get("lineNumber", "") if reference is not None else ""
+            part = item.findtext(".//ItemID/SupplierPartID")
+            uom = item.findtext("UnitOfMeasure")
+            if not part or not uom:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Line {line_no}: supplier part number and UOM are required on PO-backed lines.",
+                )
+            if po_line_text:
+                po_line = next((pl for pl in po.lines if str(pl.line) == po_line_text), None)
+                if po_line is None:
+                    raise _Refusal(
+                        500,
+                        "Server could not create invoice.",
+                        f"Line {line_no}: PO line number {po_line_text} is not on PO {order_id}.",
+                    )
+            else:  # Coupa matches on part number and UOM when the PO line number is blank
+                po_line = next((pl for pl in po.lines if pl.part == part and pl.uom == uom), None)
+                if po_line is None:
+                    raise _Refusal(
+                        500,
+                        "Server could not create invoice.",
+                        f"Line {line_no}: no line of PO {order_id} has part {part} in {uom}.",
+                    )
+            if po_line.part != part:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Line {line_no}: part {part} does not match PO line {po_line.line} ({po_line.part}).",
+                )
+            if po_line.uom != uom:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Line {line_no}: UOM {uom} does not match PO line {po_line.line} ({po_line.uom}).",
+                )
+            price = Decimal(item.findtext("UnitPrice/Money") or "0")
+            quantity = Decimal(item.get("quantity") or "0")
+            if dispute is None and price > po_line.unit_price:
+                dispute = (
+                    "INCORRECT-PRICE",
+                    f"Line {line_no}: unit price {price} is above the PO price {po_line.unit_price}.",
+                )
+            if dispute is None and quantity > po_line.quantity:
+                dispute = (
+                    "INCORRECT-QUANTITY",
+                    f"Line {line_no}: quantity {quantity} is more than the {po_line.quantity} ordered.",
+                )
+        return dispute
+
+    def _check_buyer_requirements(
+        self, buyer: CoupaBuyer, head: etree._Element, root: etree._Element, now: datetime
+    ) -> None:
+        if buyer.max_backdate_days is not None:
+            invoice_date = datetime.fromisoformat(head.get("invoiceDate", "")).date()
+            limit = now.date() - timedelta(days=buyer.max_backdate_days)
+            if invoice_date < limit:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Invoice date {invoice_date} is back-dated more than {buyer.max_backdate_days} days.",
+                )
+        if (
+            buyer.require_supplier_tax_id
+            and head.find("InvoicePartner/IdReference[@domain='supplierTaxID']") is None
+        ):
+            raise _Refusal(
+                500, "Server could not create invoice.", "Supplier tax ID is required by this customer."
+            )
+        names = {e.get("name") for e in head.findall("Extrinsic")}
+        for required in buyer.required_extrinsics:
+            if required not in names:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Missing tags: Extrinsic {required} is required by this customer.",
+                )
+
+    def _cancel(self, buyer: CoupaBuyer, number: str, now: datetime) -> PortalInvoice:
+        with self._lock:
+            found = next(
+                (i for i in self.invoices if i.instance == buyer.instance and i.number == number), None
+            )
+            if found is None:
+                raise _Refusal(417, "Invalid order/document reference.", f"No invoice {number} to cancel.")
+            found.timeline.append((now, "voided"))
+            return found
+
+    # --- supplier REST API ---------------------------------------------------------------------------
+    def _token(self, request: Request) -> Reply:
+        form = {k: v[0] for k, v in _form(request.body).items()}
+        client = form.get("client_id", "")
+        if form.get("grant_type") != "client_credentials" or self.config.api_clients.get(client) != form.get(
+            "client_secret"
+        ):
+            return Reply(401, json.dumps({"error": "invalid_client"}).encode(), "application/json")
+        token = token_generator.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = self.clock.now() + timedelta(hours=1)
+        return Reply(
+            200,
+            json.dumps({"access_token": token, "token_type": "bearer", "expires_in": 3600}).encode(),
+            "application/json",
+        )
+
+    def _authorised(self, request: Request) -> bool:
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip()
+        with self._lock:
+            expiry = self._tokens.get(token)
+        return expiry is not None and expiry > self.clock.now()
+
+    def records(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Every invoice as the API shows it at `now`."""
+        now = now or self.clock.now()
+        with self._lock:
+            invoices = list(self.invoices)
+        return [_record(i, now) for i in invoices]
+
+    def _list(self, request: Request) -> Reply:
+        if not self._authorised(request):
+            return Reply(401, json.dumps({"errors": ["unauthorized"]}).encode(), "application/json")
+        rows = self.records()
+        for name, values in request.query.items():
+            rows = _filter(rows, name, values[0])
+        order = request.param("order_by", "id") or "id"
+        rows.sort(
+            key=lambda r: (r.get(order.replace("_", "-")) or "", r["id"]),
+            reverse=request.param("dir") == "desc",
+        )
+        limit = min(int(request.param("limit", "50") or 50), 50)
+        offset = int(request.param("offset", "0") or 0)
+        page = rows[offset : offset + limit]
+        if "application/json" in request.headers.get("accept", ""):
+            return Reply(200, json.dumps(page).encode(), "application/json")
+        return Reply(200, _xml_listing(page), "application/xml")
+
+    # --- control -------------------------------------------------------------------------------------
+    def _control(self, request: Request, parts: list[str]) -> Reply:
+        if parts == ["invoices"]:
+            body = [
+                {
+                    **_record(i, self.clock.now()),
+                    "instance": i.instance,
+                    "payload-id": i.payload_id,
+                    "attachments": i.attachments,
+                }
+                for i in list(self.invoices)
+            ]
+            return Reply(200, json.dumps(body).encode(), "application/json")
+        if parts == ["clock"] and request.method == "POST":
+            hours = float(json.loads(request.body or b"{}").get("hours", 0))
+            return Reply(
+                200,
+                json.dumps({"now": self.clock.advance(hours=hours).isoformat()}).encode(),
+                "application/json",
+            )
+        if parts == ["faults"] and request.method == "POST" and self.server is not None:
+            spec = json.loads(request.body or b"{}")
+            if spec.get("clear"):
+                self.server.faults.clear()
+            if spec.get("rates"):
+                self.server.faults.set_rates(spec["rates"], spec.get("path_prefix", ""))
+            for kind in spec.get("queue", []):
+                self.server.faults.queue(kind, path_prefix=spec.get("path_prefix", ""))
+            return Reply(200, b"{}", "application/json")
+        return Reply(404, b"no such control")
+
+
+def load_config(path: Path, secrets: Mapping[str, str]) -> CoupaSandboxConfig:
+    """A sandbox YAML file whose `secret:name` values are taken from `secrets`."""
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("secret:"):
+            return secrets[value.removeprefix("secret:")]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    return CoupaSandboxConfig.model_validate(fill(yaml.safe_load(path.read_text(encoding="utf-8"))))
+
+
+def _cxml_reply(body: bytes) -> Reply:
+    # Coupa answers HTTP 200 and puts the outcome in the cXML Status.
+    return Reply(200, body, "text/xml; charset=UTF-8")
+
+
+def _credential(header: etree._Element, role: str) -> tuple[str, str]:
+    node = header.find(f"{role}/Credential")
+    if node is None:
+        return ("", "")
+    return (node.get("domain", ""), (node.findtext("Identity") or "").strip())
+
+
+def _split_multipart(request: Request) -> tuple[bytes, int]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/"):
+        return request.body, 0
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    )
+    parts = list(message.iter_parts()) if isinstance(message, email.message.EmailMessage) else []
+    if not parts:
+        raise _Refusal(406, "Could not parse cXML document.")
+    xml = parts[0].get_payload(decode=True)
+    return (xml if isinstance(xml, bytes) else b""), len(parts) - 1
+
+
+def _form(body: bytes) -> dict[str, list[str]]:
+    return parse_qs(body.decode("utf-8", errors="replace"))
+
+
+def _record(invoice: PortalInvoice, now: datetime) -> dict[str, Any]:
+    status, since = invoice.status_at(now)
+    paid = status == "paid"
+    record: dict[str, Any] = {
+        "id": invoice.id,
+        "invoice-number": invoice.number,
+        "status": "approved" if paid else status,
+        "created-at": invoice.created_at.isoformat(),
+        "updated-at": since.isoformat(),
+        "dispute-reason": {"code": invoice.dispute[0], "description": invoice.dispute[1]}
+        if status == "disputed" and invoice.dispute
+        else None,
+        "paid": paid,
+        "payment-date": since.date().isoformat() if paid else None,
+        "payments": [
+            {"amount-paid": str(invoice.total), "payment-date": since.date().isoformat(), "notes": "ACH"}
+        ]
+        if paid
+        else [],
+    }
+    return record
+
+
+_OPERATORS = {
+    "gt": lambda a, b: a > b,
+    "lt": lambda a, b: a < b,
+    "gt_or_eq": lambda a, b: a >= b,
+    "lt_or_eq": lambda a, b: a <= b,
+    "not_eq": lambda a, b: a != b,
+}
+
+
+def _filter(rows: list[dict[str, Any]], name: str, value: str) -> list[dict[str, Any]]:
+    if name in ("offset", "limit", "order_by", "dir", "fields"):
+        return rows
+    attribute, _, operator = name.partition("[")
+    operator = operator.rstrip("]")
+    if attribute not in ("id", "invoice-number", "status", "updated-at", "created-at"):
+        return rows
+    if operator == "in":
+        wanted = set(value.split(","))
+        return [r for r in rows if str(r.get(attribute)) in wanted]
+    if operator in ("contains", "starts_with"):
+        test = (lambda s: value in s) if operator == "contains" else (lambda s: s.startswith(value))
+        return [r for r in rows if test(str(r.get(attribute)))]
+    if attribute.endswith("-at"):
+        bound = (
+            datetime.fromisoformat(value)
+            if "T" in value
+            else datetime.fromisoformat(value + "T00:00:00+00:00")
+        )
+        compare = _OPERATORS.get(operator or "gt_or_eq", _OPERATORS["gt_or_eq"])
+        return [r for r in rows if compare(datetime.fromisoformat(r[attribute]), bound)]
+    if operator in _OPERATORS:
+        return [r for r in rows if _OPERATORS[operator](str(r.get(attribute)), value)]
+    return [r for r in rows if str(r.get(attribute)) == value]
+
+
+def _xml_listing(page: list[dict[str, Any]]) -> bytes:
+    root = etree.Element("invoice-headers", type="array")
+    for record in page:
+        header = etree.SubElement(root, "invoice-header")
+        for key, value in record.items():
+            node = etree.SubElement(header, key)
+            if isinstance(value, dict):
+                for inner_key, inner in value.items():
+                    etree.SubElement(node, inner_key).text = str(inner)
+            elif isinstance(value, list):
+                node.set("type", "array")
+                for item in value:
+                    entry = etree.SubElement(node, "payment")
+                    for inner_key, inner in item.items():
+                        etree.SubElement(entry, inner_key).text = str(inner)
+            elif value is not None:
+                node.text = str(value).lower() if isinstance(value, bool) else str(value)
+    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return result

@@ -1,0 +1,139 @@
+"""The daemon: ticks, nothing else. Ingest, submit (one request at a time per portal), poll, feedback,
+housekeeping, each on its own interval in one in-process APScheduler.
+
+All coordination between daemons is in the database (leases); the scheduler's job store is memory.
+SIGTERM (or SIGINT) sets the stop flag: the request in flight finishes and is recorded, no new one
+starts, and the process exits once the running jobs return.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.pipeline.intake import IntakeReport, ingest
+from hub.pipeline.reconcile import expire_leases
+from hub.pipeline.submit import SubmitReport, submit_profile
+from hub.runtime import Hub
+from status_sync.feedback import FeedbackReport, deliver
+from status_sync.poller import PollReport, poll_profile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    intake: IntakeReport | None = None
+    expired: int = 0
+    submits: dict[str, SubmitReport] = field(default_factory=dict)
+    polls: dict[str, PollReport] = field(default_factory=dict)
+    feedback: FeedbackReport | None = None
+
+
+class Daemon:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.stop = threading.Event()
+
+    # --- the steps (each is one scheduler job) ---------------------------------------------------------
+    def ingest(self) -> IntakeReport:
+        report = ingest(self.hub)
+        if report.counts:
+            log.info("ingest: %s", report)
+        return report
+
+    def housekeeping(self) -> int:
+        moved = expire_leases(self.hub)
+        if moved:
+            log.warning(
+                "housekeeping: %d invoice(s) left SUBMITTING by a dead worker are now IN_DOUBT", moved
+            )
+        return moved
+
+    def submit(self, profile_id: str) -> SubmitReport:
+        report = submit_profile(self.hub, self.hub.profile(profile_id), self.stop)
+        if report.sent:
+            log.info("submit %s: %d sent %s", profile_id, report.sent, report.outcomes)
+        return report
+
+    def poll(self, profile_id: str) -> PollReport:
+        profile = self.hub.profile(profile_id)
+        return poll_profile(
+            self.hub.store,
+            profile,
+            self.hub.connector(profile),
+            worker=self.hub.worker_id,
+            now=self.hub.clock.now(),
+            lease_seconds=self.hub.config.daemon.lease_seconds,
+        )
+
+    def feedback(self) -> FeedbackReport:
+        return deliver(self.hub.store, self.hub.ar_sink, self.hub.clock.now())
+
+    # --- modes ---------------------------------------------------------------------------------------------
+    def run_once(self) -> CycleReport:
+        """One full cycle in order; what `portalhub run --once` and the demo do."""
+        report = CycleReport(intake=self.ingest(), expired=self.housekeeping())
+        for profile_id in sorted(self.hub.profiles):
+            if self.stop.is_set():
+                break
+            report.submits[profile_id] = self.submit(profile_id)
+        for profile_id in sorted(self.hub.profiles):
+            report.polls[profile_id] = self.poll(profile_id)
+        report.feedback = self.feedback()
+        return report
+
+    def run_forever(self, install_signals: bool = True) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        profiles = sorted(self.hub.profiles)
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=3 + 2 * len(profiles))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+            timezone="UTC",
+        )
+        timing = self.hub.config.daemon
+        start = self.hub.clock.now()
+
+        def add(name: str, func: Any, seconds: float, *args: Any) -> None:
+            scheduler.add_job(
+                self._guarded(name, func),
+                "interval",
+                args=args,
+                seconds=seconds,
+                id=name,
+                next_run_time=start,
+            )
+
+        add("ingest", self.ingest, timing.ingest_seconds)
+        add("housekeeping", self.housekeeping, timing.housekeeping_seconds)
+        add("feedback", self.feedback, timing.feedback_seconds)
+        for profile_id in profiles:
+            add(f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
+            add(f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)
+        if install_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.stop.set())
+        scheduler.start()
+        log.info("daemon %s running: %d profile(s)", self.hub.worker_id, len(profiles))
+        try:
+            self.stop.wait()
+        finally:
+            log.info("stopping: finishing the requests in flight, starting no new one")
+            scheduler.shutdown(wait=True)
+            log.info("stopped")
+
+    def _guarded(self, name: str, func: Any) -> Any:
+        def run(*args: Any) -> None:
+            if self.stop.is_set():
+                return
+            try:
+                func(*args)
+            except Exception:  # one failing job must not stop the daemon; it runs again next tick
+                log.exception("job %s failed", name)
+
+        return run

@@ -1,0 +1,97 @@
+"""One exception tree, grouped by what happens next.
+
+- `ConfigError`: fix the configuration; never retried.
+- `DocumentError`: fix the invoice; it is never sent (`RuleViolationError`, `MappingError`).
+- `PortalError`: the portal said no or could not be reached.
+    - `TransientPortalError`: retried later with backoff (the portal did not process the request).
+    - `PermanentPortalError`: shown to collectors with the portal's words; retrying will not help.
+    - `PortalAuthError`: credentials or permissions; the profile needs attention.
+- `InDoubtError`: the request may have been processed; reconcile with the portal before any resend.
+
+Connectors raise nothing else: every transport failure is mapped at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.model import RejectionCategory, Violation
+
+
+class PortalhubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+
+class ConfigError(PortalhubError):
+    """The configuration (a rules file, the hub config, a secret reference) is wrong; says what to fix."""
+
+
+class DocumentError(PortalhubError):
+    """The invoice cannot be sent as it is; the fix is in the AR system."""
+
+
+class RuleViolationError(DocumentError):
+    def __init__(self, violations: Sequence[Violation]):
+        self.violations = list(violations)
+        super().__init__("; ".join(v.describe() for v in self.violations) or "rule violations")
+
+
+class MappingError(DocumentError):
+    """The invoice cannot be expressed in the portal's document format."""
+
+
+class PortalError(PortalhubError):
+    """The portal refused or could not be reached. `portal_code`/`portal_text` are the portal's own words."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        portal_code: str | None = None,
+        portal_text: str | None = None,
+        http_status: int | None = None,
+        response_body: str | None = None,
+    ):
+        super().__init__(message)
+        self.portal_code = portal_code
+        self.portal_text = portal_text
+        self.http_status = http_status
+        self.response_body = response_body
+
+
+class TransientPortalError(PortalError):
+    """Not processed by the portal (outage, throttling); safe to send again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object):
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class PermanentPortalError(PortalError):
+    """The portal rejected the document; sending it again unchanged will not succeed."""
+
+    def __init__(
+        self, message: str, *, category: RejectionCategory, duplicate: bool = False, **kwargs: object
+    ):
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.category = category
+        self.duplicate = duplicate  # the portal already has an invoice with this number
+
+
+class PortalAuthError(PortalError):
+    """Credentials, shared secret or enablement refused; nothing for this profile will pass until fixed."""
+
+
+class InDoubtError(PortalhubError):
+    """The request left and no usable answer came back: the portal may or may not have the invoice."""
+
+    def __init__(self, message: str, *, response_body: str | None = None, http_status: int | None = None):
+        super().__init__(message)
+        self.response_body = response_body
+        self.http_status = http_status
+
+
+class LeaseLostError(PortalhubError):
+    """Another worker owns the work this worker was about to finish; it must not touch it."""

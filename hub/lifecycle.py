@@ -1,0 +1,175 @@
+"""The state machine of an invoice, and the one way to change an invoice's state: `move`.
+
+`move` checks the transition is allowed, appends the event (the history is never rewritten), updates
+the `invoices.state` projection, and queues the event for the AR system, all in the caller's
+transaction: a state change and its feedback are committed together or not at all.
+
+    NEW -> BLOCKED | READY
+    READY -> SUBMITTING -> SUBMITTED | REJECTED | READY (transient, backoff) | IN_DOUBT
+    IN_DOUBT -> SUBMITTED (the portal has it) | READY (it does not: send again)
+    SUBMITTED -> portal statuses: PENDING_APPROVAL, APPROVED, DISPUTED, ON_HOLD, REJECTED, PAID, CANCELLED
+    REJECTED | DISPUTED | BLOCKED -> READY | BLOCKED when the AR system sends a corrected invoice
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from hub.errors import PortalhubError
+from hub.model import InvoiceState, RejectionCategory
+from hub.secrets import REDACTOR
+from hub.store.tables import EventRow, InvoiceRow, OutboxRow
+
+S = InvoiceState
+PORTAL_STATES = frozenset(
+    {S.PENDING_APPROVAL, S.APPROVED, S.DISPUTED, S.ON_HOLD, S.REJECTED, S.PAID, S.CANCELLED, S.SUBMITTED}
+)
+#: States a corrected AR invoice may leave for a new validation (and a new submission).
+CORRECTABLE = frozenset({S.NEW, S.BLOCKED, S.READY, S.REJECTED, S.DISPUTED})
+#: States in which nothing will happen without the portal or a person.
+SETTLED = frozenset({S.BLOCKED, S.REJECTED, S.DISPUTED, S.PAID, S.CANCELLED, S.ON_HOLD})
+
+ALLOWED: dict[InvoiceState, frozenset[InvoiceState]] = {
+    S.NEW: frozenset({S.BLOCKED, S.READY}),
+    S.BLOCKED: frozenset({S.BLOCKED, S.READY}),
+    S.READY: frozenset({S.SUBMITTING, S.BLOCKED, S.READY}),
+    S.SUBMITTING: frozenset({S.SUBMITTED, S.REJECTED, S.READY, S.IN_DOUBT}),
+    S.IN_DOUBT: frozenset({S.SUBMITTED, S.READY, S.REJECTED}),
+    S.SUBMITTED: PORTAL_STATES,
+    S.PENDING_APPROVAL: PORTAL_STATES,
+    S.APPROVED: PORTAL_STATES,
+    S.ON_HOLD: PORTAL_STATES,
+    S.PAID: PORTAL_STATES,
+    S.CANCELLED: PORTAL_STATES,
+    S.REJECTED: PORTAL_STATES | {S.READY, S.BLOCKED},
+    S.DISPUTED: PORTAL_STATES | {S.READY, S.BLOCKED},
+}
+
+
+class TransitionError(PortalhubError):
+    """A move the state machine does not allow: a bug, or two workers racing on one invoice."""
+
+
+def can_move(source: InvoiceState, target: InvoiceState) -> bool:
+    return source == target or target in ALLOWED.get(source, frozenset())
+
+
+def event_payload(invoice: InvoiceRow, event: EventRow) -> dict[str, Any]:
+    """What the AR system receives for an event (also what the webhook sink will sign)."""
+    return {
+        "event_id": f"evt-{event.id}",
+        "source": invoice.source,
+        "ar_key": invoice.ar_key,
+        "invoice_number": invoice.invoice_number,
+        "customer_id": invoice.customer_id,
+        "profile_id": invoice.profile_id,
+        "state": event.to_state,
+        "previous_state": event.from_state,
+        "reason": event.reason,
+        "category": event.category,
+        "raw_status": event.raw_status,
+        "portal_invoice_id": invoice.portal_invoice_id,
+        "at": event.at.isoformat(),
+    }
+
+
+def move(
+    session: Session,
+    invoice: InvoiceRow,
+    target: InvoiceState,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    category: RejectionCategory | str | None = None,
+    raw_status: str | None = None,
+    details: dict[str, Any] | None = None,
+    attempt_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> EventRow | None:
+    """Record `invoice` moving to `target`. Returns None when `dedupe_key` was already recorded."""
+    source = InvoiceState(invoice.state)
+    if not can_move(source, target):
+        raise TransitionError(f"invoice {invoice.invoice_number}: {source} -> {target} is not allowed")
+    if (
+        dedupe_key is not None
+        and session.exec(select(EventRow.id).where(EventRow.dedupe_key == dedupe_key)).first()
+    ):
+        return None
+    event = EventRow(
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        at=now,
+        actor=actor,
+        from_state=source.value,
+        to_state=target.value,
+        reason=REDACTOR(reason) if reason else None,
+        category=str(category) if category is not None else None,
+        raw_status=raw_status,
+        details=REDACTOR(json.dumps(details, default=str, sort_keys=True)) if details else None,
+        attempt_id=attempt_id,
+        dedupe_key=dedupe_key,
+    )
+    session.add(event)
+    invoice.state = target.value
+    invoice.updated_at = now
+    if reason is not None and target is not source:
+        invoice.last_reason = event.reason
+        invoice.last_category = event.category
+    if raw_status is not None:
+        invoice.portal_status_raw = raw_status
+    session.add(invoice)
+    session.flush()  # the event id is the AR side's idempotency key
+    session.add(
+        OutboxRow(
+            event_key=f"evt-{event.id}",
+            invoice_id=invoice.id,
+            payload=json.dumps(event_payload(invoice, event), sort_keys=True),
+            created_at=now,
+        )
+    )
+    return event
+
+
+def record_creation(session: Session, invoice: InvoiceRow, *, actor: str, reason: str) -> EventRow:
+    """The first event of an invoice (from nothing to NEW); the row must be flushed (it has an id)."""
+    event = EventRow(
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        at=invoice.created_at,
+        actor=actor,
+        from_state=None,
+        to_state=InvoiceState.NEW.value,
+        reason=reason,
+    )
+    session.add(event)
+    return event
+
+
+def note(
+    session: Session,
+    invoice: InvoiceRow,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    raw_status: str | None = None,
+    details: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    attempt_id: int | None = None,
+) -> EventRow | None:
+    """An event that changes nothing but must be on the timeline (an unmapped portal status, say)."""
+    return move(
+        session,
+        invoice,
+        InvoiceState(invoice.state),
+        actor=actor,
+        now=now,
+        reason=reason,
+        raw_status=raw_status,
+        details=details,
+        dedupe_key=dedupe_key,
+        attempt_id=attempt_id,
+    )

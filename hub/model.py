@@ -1,0 +1,324 @@
+"""The canonical invoice: what every AR adapter produces and every mapping consumes.
+
+Money is `Decimal` everywhere; dates are calendar dates and instants are timezone-aware. The model
+checks its own arithmetic (line amounts, tax sums, totals), so a document that reaches a mapping is
+internally consistent: a portal rejection is then about the buyer's rules, never about our sums.
+
+Signs follow the AR system: a credit memo carries negative amounts (quantity or unit price), as
+cXML and most portals expect.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+#: Line amounts may differ from quantity x unit price by at most this much (rounding of the AR system).
+LINE_TOLERANCE = Decimal("0.01")
+#: Sums (subtotal, tax total, total) may differ by at most one cent per line they add up.
+SUM_TOLERANCE_PER_ITEM = Decimal("0.01")
+
+
+def _currency_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValueError(f"currency must be an ISO 4217 code of three capital letters, got {value!r}")
+    return value
+
+
+def _country_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError(f"country must be an ISO 3166 alpha-2 code such as 'US', got {value!r}")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must carry a timezone (e.g. 2026-11-20T10:00:00+00:00)")
+    return value
+
+
+CurrencyCode = Annotated[str, AfterValidator(_currency_code)]
+CountryCode = Annotated[str, AfterValidator(_country_code)]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class InvoicePurpose(enum.StrEnum):
+    """What the document does. `cancel` withdraws an earlier invoice named in `original_invoice_number`."""
+
+    INVOICE = "invoice"
+    CREDIT_MEMO = "credit_memo"
+    DEBIT_MEMO = "debit_memo"
+    CANCEL = "cancel"
+
+
+class InvoiceState(enum.StrEnum):
+    """Lifecycle of an invoice in the hub; the allowed moves are in `hub.lifecycle`."""
+
+    NEW = "NEW"
+    BLOCKED = "BLOCKED"  # pre-flight found violations: never sent
+    READY = "READY"
+    SUBMITTING = "SUBMITTING"
+    SUBMITTED = "SUBMITTED"
+    REJECTED = "REJECTED"
+    IN_DOUBT = "IN_DOUBT"  # sent, outcome unknown: reconcile before any resend
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    APPROVED = "APPROVED"
+    DISPUTED = "DISPUTED"
+    ON_HOLD = "ON_HOLD"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"
+
+
+class RejectionCategory(enum.StrEnum):
+    """Why an invoice did not go through, in the words a collector sorts a worklist by."""
+
+    PO = "po"  # missing or invalid PO / contract reference
+    PRICE_QUANTITY = "price_quantity"  # price, quantity or unit of measure mismatch
+    DUPLICATE = "duplicate"
+    TAX = "tax"
+    MISSING_FIELD = "missing_field"
+    DATES = "dates"
+    ATTACHMENTS = "attachments"
+    CREDENTIALS = "credentials"  # portal access: credentials, permissions, enablement
+    DOCUMENT = "document"  # the document did not parse or validate (DTD/XSD)
+    DISPUTED = "disputed"  # disputed by the buyer after receipt
+    CONFIG = "config"  # the hub's configuration (no profile, bad connection settings)
+    OTHER = "other"
+
+
+class Address(_Model):
+    street: list[NonEmpty] = Field(min_length=1)
+    city: NonEmpty
+    state: str | None = None
+    postal_code: str | None = None
+    country: CountryCode
+
+
+class Party(_Model):
+    """A company on the invoice. `party_id` is the id the other side knows it by (e.g. a DUNS)."""
+
+    name: NonEmpty
+    party_id: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+    address: Address | None = None
+
+
+class Supplier(Party):
+    remit_to: Party | None = None
+
+
+class TaxLine(_Model):
+    category: NonEmpty = "sales"  # e.g. sales, vat, gst
+    rate_percent: Decimal | None = None
+    taxable_amount: Decimal | None = None
+    amount: Decimal
+    description: str | None = None
+    jurisdiction: str | None = None
+
+
+class ChargeKind(enum.StrEnum):
+    SHIPPING = "shipping"
+    SPECIAL_HANDLING = "special_handling"
+    DISCOUNT = "discount"  # negative amount
+
+
+class Charge(_Model):
+    kind: ChargeKind
+    amount: Decimal
+    description: str | None = None
+
+
+class ServicePeriod(_Model):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ServicePeriod:
+        if self.end < self.start:
+            raise ValueError(f"service period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class PaymentTerms(_Model):
+    net_days: int = Field(ge=0)
+    discount_percent: Decimal | None = None
+    discount_days: int | None = Field(default=None, ge=0)
+    description: str | None = None
+
+
+class Attachment(_Model):
+    """A file that travels with the invoice (usually the PDF copy)."""
+
+    filename: NonEmpty
+    content_type: NonEmpty = "application/pdf"
+    content: bytes = Field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+class InvoiceLine(_Model):
+    line_number: int = Field(ge=1)
+    po_line_number: int | None = Field(default=None, ge=1)
+    supplier_part_id: str | None = None
+    buyer_part_id: str | None = None
+    description: NonEmpty
+    quantity: Decimal
+    unit_of_measure: NonEmpty  # UN/ECE Recommendation 20 code, e.g. EA, HUR, KGM
+    unit_price: Decimal
+    amount: Decimal
+    taxes: list[TaxLine] = Field(default_factory=list)
+    service_period: ServicePeriod | None = None
+    # Oil and gas references (PIDX portals); free for any buyer that asks for them.
+    afe_number: str | None = None
+    well_id: str | None = None
+    cost_center: str | None = None
+    field_ticket_number: str | None = None
+    extrinsics: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((t.amount for t in self.taxes), Decimal(0))
+
+    @model_validator(mode="after")
+    def _amount_is_quantity_times_price(self) -> InvoiceLine:
+        expected = self.quantity * self.unit_price
+        if abs(self.amount - expected) > LINE_TOLERANCE:
+            raise ValueError(
+                f"line {self.line_number}: amount {self.amount} is not quantity {self.quantity} "
+                f"x unit price {self.unit_price} = {expected}"
+            )
+        return self
+
+
+class Invoice(_Model):
+    """One invoice (or credit memo, debit memo, cancellation) as the AR system issued it."""
+
+    invoice_number: NonEmpty
+    invoice_date: date
+    due_date: date | None = None
+    purpose: InvoicePurpose = InvoicePurpose.INVOICE
+    currency: CurrencyCode
+    customer_id: NonEmpty  # the AR system's customer; routes the invoice to a portal profile
+    po_number: str | None = None
+    po_date: date | None = None
+    contract_number: str | None = None
+    original_invoice_number: str | None = None  # credit memos and cancellations refer to it
+    original_invoice_date: date | None = None
+    payment_terms: PaymentTerms | None = None
+    supplier: Supplier
+    buyer: Party
+    bill_to: Party | None = None
+    ship_to: Party | None = None
+    lines: list[InvoiceLine] = Field(min_length=1)
+    taxes: list[TaxLine] = Field(default_factory=list)  # header-level taxes, beside any line taxes
+    charges: list[Charge] = Field(default_factory=list)
+    subtotal: Decimal
+    tax_total: Decimal
+    total: Decimal
+    attachments: list[Attachment] = Field(default_factory=list)
+    comments: str | None = None
+    extrinsics: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def has_line_taxes(self) -> bool:
+        return any(line.taxes for line in self.lines)
+
+    @property
+    def charges_total(self) -> Decimal:
+        return sum((c.amount for c in self.charges), Decimal(0))
+
+    def content_hash(self) -> str:
+        """A stable fingerprint of the content: the hub notices a corrected invoice by it."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Invoice:
+        problems: list[str] = []
+        numbers = [line.line_number for line in self.lines]
+        if len(set(numbers)) != len(numbers):
+            problems.append(f"line numbers repeat: {sorted(numbers)}")
+        lines_sum = sum((line.amount for line in self.lines), Decimal(0))
+        if abs(self.subtotal - lines_sum) > SUM_TOLERANCE_PER_ITEM * len(self.lines):
+            problems.append(f"subtotal {self.subtotal} is not the sum of the line amounts {lines_sum}")
+        taxes_sum = sum((line.tax_total for line in self.lines), Decimal(0)) + sum(
+            (t.amount for t in self.taxes), Decimal(0)
+        )
+        tax_items = sum(len(line.taxes) for line in self.lines) + len(self.taxes)
+        if abs(self.tax_total - taxes_sum) > SUM_TOLERANCE_PER_ITEM * max(tax_items, 1):
+            problems.append(f"tax total {self.tax_total} is not the sum of the taxes {taxes_sum}")
+        expected_total = self.subtotal + self.tax_total + self.charges_total
+        if self.total != expected_total:
+            problems.append(
+                f"total {self.total} is not subtotal {self.subtotal} + tax {self.tax_total}"
+                f" + charges {self.charges_total} = {expected_total}"
+            )
+        if self.purpose is InvoicePurpose.CREDIT_MEMO and self.total > 0:
+            problems.append(f"a credit memo carries negative amounts, but the total is {self.total}")
+        if self.purpose in (InvoicePurpose.INVOICE, InvoicePurpose.DEBIT_MEMO) and self.total < 0:
+            problems.append(f"an invoice total cannot be negative ({self.total}); send a credit memo")
+        if self.purpose is InvoicePurpose.CANCEL and not self.original_invoice_number:
+            problems.append("a cancellation must name the invoice it cancels (original_invoice_number)")
+        if self.due_date and self.due_date < self.invoice_date:
+            problems.append(f"due date {self.due_date} is before the invoice date {self.invoice_date}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Violation(_Model):
+    """One broken rule, worded for the collector who has to fix it."""
+
+    rule_id: str
+    field: str
+    value: Any = None
+    message: str
+    hint: str | None = None
+    severity: str = "error"  # error blocks submission; warning is shown and recorded
+    category: RejectionCategory = RejectionCategory.OTHER
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error"
+
+    def describe(self) -> str:
+        found = "missing" if self.value in (None, "") else repr(self.value)
+        return f"[{self.rule_id}] {self.field}: {self.message} (found {found})"
+
+
+class PortalStatusUpdate(_Model):
+    """A status the portal reported for an invoice, normalised, with its own words kept verbatim."""
+
+    portal_invoice_id: str | None = None
+    invoice_number: str | None = None
+    payload_id: str | None = None  # the payloadID of our document, when the portal echoes it
+    state: InvoiceState | None  # None: a status we have no mapping for; kept raw, state unchanged
+    raw_status: str
+    reason: str | None = None
+    reason_code: str | None = None
+    category: RejectionCategory | None = None
+    occurred_at: AwareDatetime
+    paid_amount: Decimal | None = None
+    payment_date: date | None = None
+
+    def dedupe_key(self, profile_id: str) -> str:
+        """Same status of the same invoice at the same instant = the same event, however often it arrives."""
+        who = self.portal_invoice_id or self.invoice_number or self.payload_id or "?"
+        return f"{profile_id}|{who}|{self.raw_status}|{self.occurred_at.isoformat()}"

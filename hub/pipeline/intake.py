@@ -1,0 +1,285 @@
+"""Intake: AR records become invoices in the store, routed to a profile and checked before any send.
+
+- A record that is not a valid invoice is quarantined with its reason (and the AR system is told),
+  and the others carry on.
+- An unchanged record is skipped (content hash). A changed one is a new revision: validated again
+  and, if it was rejected or disputed, submitted again as a correction.
+- Pre-flight decides READY or BLOCKED; blocked reasons go back to the AR system at once.
+- BLOCKED invoices are checked again when their profile's rules change (or a profile appears).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from hub.ar import ArRecord
+from hub.lifecycle import CORRECTABLE, move, note, record_creation
+from hub.model import Invoice, InvoiceState, RejectionCategory
+from hub.preflight import preflight
+from hub.runtime import Hub
+from hub.store.tables import InvoiceRow, OutboxRow, QuarantineRow, RevisionRow
+
+log = logging.getLogger(__name__)
+S = InvoiceState
+
+
+@dataclass
+class IntakeReport:
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items())) or "nothing new"
+
+
+def ingest(hub: Hub) -> IntakeReport:
+    """Pull every ready record from the AR source and take in what is new or changed."""
+    report = IntakeReport()
+    for record in hub.ar_source.pull():
+        with hub.store.session() as session:
+            report.counts[_take(hub, session, record)] += 1
+    report.counts.update(revalidate_blocked(hub))
+    return report
+
+
+def _take(hub: Hub, session: Session, record: ArRecord) -> str:
+    source = hub.ar_source.name
+    now = hub.clock.now()
+    if record.invoice is None:
+        return _quarantine(session, source, record, now)
+    invoice = record.invoice
+    digest = invoice.content_hash()
+    row = session.exec(
+        select(InvoiceRow).where(InvoiceRow.source == source, InvoiceRow.ar_key == record.key)
+    ).first()
+    _resolve_quarantine(session, source, record.key, now)
+    if row is None:
+        row = InvoiceRow(
+            source=source,
+            ar_key=record.key,
+            invoice_number=invoice.invoice_number,
+            customer_id=invoice.customer_id,
+            purpose=invoice.purpose.value,
+            currency=invoice.currency,
+            total=invoice.total,
+            invoice_date=invoice.invoice_date,
+            state=S.NEW.value,
+            revision=1,
+            content_hash=digest,
+            document=invoice.model_dump_json(),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session.add(
+            RevisionRow(
+                invoice_id=row.id, revision=1, content_hash=digest, document=row.document, received_at=now
+            )
+        )
+        record_creation(
+            session, row, actor=f"ar:{source}", reason=f"received from the AR system (record {record.key})"
+        )
+        validate(hub, session, row, invoice)
+        return "new"
+    if row.content_hash == digest:
+        return "unchanged"
+    if InvoiceState(row.state) not in CORRECTABLE:
+        note(
+            session,
+            row,
+            actor=f"ar:{source}",
+            now=now,
+            reason=f"the AR record changed after submission (state {row.state}); the change was not sent. "
+            "Use `portalhub resubmit` if the portal must get a correction.",
+            dedupe_key=f"ar-change:{row.id}:{digest}",
+        )
+        return "changed-after-submission"
+    row.revision += 1
+    row.content_hash = digest
+    row.document = invoice.model_dump_json()
+    row.invoice_number = invoice.invoice_number
+    row.customer_id = invoice.customer_id
+    row.total = invoice.total
+    row.invoice_date = invoice.invoice_date
+    row.purpose = invoice.purpose.value
+    row.currency = invoice.currency
+    row.transient_failures = 0
+    row.next_attempt_at = None
+    assert row.id is not None
+    session.add(
+        RevisionRow(
+            invoice_id=row.id,
+            revision=row.revision,
+            content_hash=digest,
+            document=row.document,
+            received_at=now,
+        )
+    )
+    validate(hub, session, row, invoice, corrected=True)
+    return "corrected"
+
+
+def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corrected: bool = False) -> None:
+    """Route and pre-flight one invoice; move it to READY or BLOCKED with the reasons."""
+    now = hub.clock.now()
+    actor = hub.actor
+    prefix = f"corrected invoice (revision {row.revision}): " if corrected else ""
+    profile = hub.route(invoice.customer_id)
+    if profile is None:
+        row.profile_id = None
+        row.rules_fingerprint = None
+        move(
+            session,
+            row,
+            S.BLOCKED,
+            actor=actor,
+            now=now,
+            category=RejectionCategory.CONFIG,
+            reason=prefix
+            + f"no portal profile takes customer {invoice.customer_id!r}: add it to `match.customer_id` "
+            "of that customer's rules file",
+        )
+        return
+    previous_state = InvoiceState(row.state)
+    row.profile_id = profile.id
+    row.rules_fingerprint = profile.fingerprint
+    if (
+        corrected
+        and previous_state is S.DISPUTED
+        and hub.registry.get(profile.connector).renumber_after_dispute
+    ):
+        row.portal_invoice_number = _next_number(session, row)
+    result = preflight(
+        invoice, profile, hub.preflight_connector(profile), hub.schemas, now, row.portal_invoice_number
+    )
+    details = {
+        "profile": profile.id,
+        "rules_version": profile.version,
+        "rules_fingerprint": profile.fingerprint,
+        "violations": [v.model_dump(mode="json") for v in result.violations],
+    }
+    if result.passed:
+        warnings = "; ".join(v.describe() for v in result.warnings)
+        reason = (
+            prefix
+            + f"passed pre-flight for {profile.id}"
+            + (f" with warnings: {warnings}" if warnings else "")
+        )
+        if row.portal_invoice_number and row.portal_invoice_number != invoice.invoice_number:
+            reason += f"; the portal will get it as {row.portal_invoice_number}"
+        move(session, row, S.READY, actor=actor, now=now, reason=reason, details=details)
+    else:
+        first = result.blocking[0]
+        reason = prefix + "; ".join(
+            v.describe() + (f" -> {v.hint}" if v.hint else "") for v in result.blocking
+        )
+        move(
+            session,
+            row,
+            S.BLOCKED,
+            actor=actor,
+            now=now,
+            reason=reason,
+            category=first.category,
+            details=details,
+        )
+
+
+def _next_number(session: Session, row: InvoiceRow) -> str:
+    """A new portal number for a correction the portal would refuse under the old one (`-R1`, `-R2`, ...)."""
+    base = json.loads(row.document)["invoice_number"]
+    current = row.portal_invoice_number or base
+    suffix = current.removeprefix(base)
+    n = int(suffix.removeprefix("-R")) + 1 if suffix.startswith("-R") and suffix[2:].isdigit() else 1
+    return f"{base}-R{n}"
+
+
+def revalidate_blocked(hub: Hub) -> Counter[str]:
+    """BLOCKED invoices whose profile's rules changed (or that now have a profile) are checked again."""
+    counts: Counter[str] = Counter()
+    with hub.store.session() as session:
+        blocked = list(session.exec(select(InvoiceRow).where(col(InvoiceRow.state) == S.BLOCKED.value)))
+        for row in blocked:
+            invoice = Invoice.model_validate_json(row.document)
+            profile = hub.route(invoice.customer_id)
+            current = profile.fingerprint if profile else None
+            if current == row.rules_fingerprint and (profile.id if profile else None) == row.profile_id:
+                continue
+            validate(hub, session, row, invoice)
+            counts["revalidated"] += 1
+    return counts
+
+
+def _quarantine(session: Session, source: str, record: ArRecord, now: datetime) -> str:
+    digest = _hash(record.raw)
+    existing = session.exec(
+        select(QuarantineRow).where(
+            QuarantineRow.source == source,
+            QuarantineRow.ar_key == record.key,
+            QuarantineRow.content_hash == digest,
+        )
+    ).first()
+    if existing is not None:
+        existing.last_seen = now
+        session.add(existing)
+        return "quarantined-again"
+    row = QuarantineRow(
+        source=source,
+        ar_key=record.key,
+        invoice_number=record.invoice_number,
+        reason=record.error or "not an invoice",
+        record=json.dumps(record.raw, sort_keys=True, default=str),
+        content_hash=digest,
+        first_seen=now,
+        last_seen=now,
+    )
+    session.add(row)
+    session.flush()
+    log.warning("quarantined AR record %s (%s): %s", record.key, record.invoice_number, row.reason)
+    session.add(
+        OutboxRow(
+            event_key=f"quarantine-{row.id}",
+            payload=json.dumps(
+                {
+                    "event_id": f"quarantine-{row.id}",
+                    "source": source,
+                    "ar_key": record.key,
+                    "invoice_number": record.invoice_number or f"(record {record.key})",
+                    "state": "QUARANTINED",
+                    "previous_state": None,
+                    "reason": f"not sent: the AR record is not a valid invoice: {row.reason}",
+                    "category": RejectionCategory.MISSING_FIELD.value,
+                    "raw_status": None,
+                    "portal_invoice_id": None,
+                    "at": now.isoformat(),
+                },
+                sort_keys=True,
+            ),
+            created_at=now,
+        )
+    )
+    return "quarantined"
+
+
+def _resolve_quarantine(session: Session, source: str, key: str, now: datetime) -> None:
+    for row in session.exec(
+        select(QuarantineRow).where(
+            QuarantineRow.source == source,
+            QuarantineRow.ar_key == key,
+            col(QuarantineRow.resolved_at).is_(None),
+        )
+    ):
+        row.resolved_at = now
+        session.add(row)
+
+
+def _hash(raw: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,406 @@
+"""Submission: one invoice, one request, one answer, never twice.
+
+For each profile, while its per-minute limit allows and nobody asked us to stop:
+1. claim the oldest due READY invoice (a lease), render its document with a fresh payloadID, and
+   commit the attempt row (payloadID, redacted request) and the move to SUBMITTING *before* sending;
+2. send it through the connector;
+3. record what came back: SUBMITTED, REJECTED (the portal's words), READY with backoff (transient),
+   or IN_DOUBT (no usable answer: reconciled with the portal before any resend).
+
+A worker that dies between 1 and 3 leaves a SUBMITTING invoice with a lease that expires;
+housekeeping turns it IN_DOUBT (hub/pipeline/reconcile.py). Nothing is ever resent blind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from connectors.base import Connector, Envelope, OutboundDocument, Receipt
+from hub.errors import (
+    ConfigError,
+    DocumentError,
+    InDoubtError,
+    PermanentPortalError,
+    PortalAuthError,
+    PortalError,
+    TransientPortalError,
+)
+from hub.lifecycle import move
+from hub.model import Invoice, InvoiceState, RejectionCategory
+from hub.pipeline.reconcile import reconcile_profile
+from hub.runtime import Hub
+from hub.secrets import REDACTOR
+from hub.store import work
+from hub.store.tables import AttemptRow, InvoiceRow
+from rules.schema import Profile
+
+log = logging.getLogger(__name__)
+S = InvoiceState
+HOSTNAME = socket.gethostname()
+#: After the portal refuses our credentials, leave the profile's invoices alone this long.
+AUTH_BACKOFF = timedelta(minutes=15)
+
+
+def new_payload_id(now: datetime) -> str:
+    """`<timestamp>.<process>.<random>@<hostname>`, the common cXML form; unique per document."""
+    return f"{int(now.timestamp() * 1000)}.{os.getpid()}.{secrets.token_hex(8)}@{HOSTNAME}"
+
+
+def backoff(failures: int, retry_after: float | None, initial: float, maximum: float) -> timedelta:
+    """Exponential with full jitter, capped; never sooner than the portal's Retry-After."""
+    ceiling = min(maximum, initial * (2 ** max(failures - 1, 0)))
+    delay = max(initial, random.uniform(ceiling / 2, ceiling))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=delay)
+
+
+@dataclass
+class SubmitReport:
+    sent: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    stopped_because: str | None = None
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+def submit_profile(
+    hub: Hub,
+    profile: Profile,
+    stop: threading.Event | None = None,
+    limit: int | None = None,
+    invoice_id: int | None = None,
+) -> SubmitReport:
+    """Send the profile's due invoices one at a time. Holds the `submit:<profile>` lease meanwhile, so
+    several daemons never talk to one portal at once."""
+    report = SubmitReport()
+    stop = stop or threading.Event()
+    lease = f"submit:{profile.id}"
+    lease_seconds = hub.config.daemon.lease_seconds
+    with hub.store.session() as session:
+        if not work.acquire_lease(session, lease, hub.worker_id, hub.clock.now(), lease_seconds):
+            report.stopped_because = "another worker is submitting to this portal"
+            return report
+    connector = hub.connector(profile)
+    try:
+        reconcile_profile(hub, profile, connector)
+        while not stop.is_set() and (limit is None or report.sent < limit):
+            now = hub.clock.now()
+            with hub.store.session() as session:
+                if (
+                    work.attempts_since(session, profile.id, now - timedelta(minutes=1))
+                    >= profile.limits.per_minute
+                ):
+                    report.stopped_because = f"per-minute limit of {profile.limits.per_minute} reached"
+                    break
+                work.acquire_lease(session, lease, hub.worker_id, now, lease_seconds)
+            prepared = _prepare(hub, profile, connector, invoice_id)
+            if prepared is None:
+                break
+            outcome = _send(hub, profile, connector, *prepared)
+            report.sent += 1
+            report.count(outcome)
+            if outcome in ("transient", "in_doubt", "auth"):
+                report.stopped_because = f"portal answered {outcome}; trying again later"
+                break
+    finally:
+        with hub.store.session() as session:
+            work.release_lease(session, lease, hub.worker_id)
+    return report
+
+
+def _prepare(
+    hub: Hub, profile: Profile, connector: Connector, invoice_id: int | None = None
+) -> tuple[int, int, OutboundDocument] | None:
+    """Claim one invoice and commit its attempt; returns (invoice id, attempt id, document) or None."""
+    while True:
+        now = hub.clock.now()
+        with hub.store.session() as session:
+            row = work.claim_due(
+                session,
+                profile.id,
+                S.READY,
+                hub.worker_id,
+                now,
+                hub.config.daemon.lease_seconds,
+                hub.store.dialect,
+                invoice_id,
+            )
+            if row is None:
+                return None
+            invoice = Invoice.model_validate_json(row.document)
+            envelope = Envelope(
+                payload_id=new_payload_id(now),
+                timestamp=now,
+                invoice_number=row.portal_invoice_number or invoice.invoice_number,
+                original_payload_id=_original_payload_id(session, invoice)
+                if invoice.original_invoice_number
+                else None,
+            )
+            try:
+                document = connector.render(invoice, profile, envelope)
+            except DocumentError as exc:  # pre-flight passed but sending cannot: block it, take the next
+                work.release(row)
+                move(
+                    session,
+                    row,
+                    S.BLOCKED,
+                    actor=hub.actor,
+                    now=now,
+                    reason=f"cannot be sent: {exc}",
+                    category=RejectionCategory.DOCUMENT,
+                )
+                continue
+            attempt = AttemptRow(
+                invoice_id=row.id,  # type: ignore[arg-type]
+                revision=row.revision,
+                payload_id=envelope.payload_id,
+                profile_id=profile.id,
+                connector=connector.name,
+                portal_invoice_number=envelope.invoice_number,
+                worker_id=hub.worker_id,
+                started_at=now,
+                request_document=_stored(document),
+            )
+            session.add(attempt)
+            session.flush()
+            move(
+                session,
+                row,
+                S.SUBMITTING,
+                actor=hub.actor,
+                now=now,
+                reason=f"sending to {profile.id} as payloadID {envelope.payload_id}",
+                attempt_id=attempt.id,
+            )
+            assert row.id is not None and attempt.id is not None
+            return row.id, attempt.id, document
+
+
+def _stored(document: OutboundDocument) -> str:
+    """The request as kept in the attempt row: secrets masked, attachments summarised, not inlined."""
+    text = document.redacted()
+    if document.content_type.startswith("multipart/"):
+        head, _, _ = text.partition("\r\n--portalhub-")
+        return head + "\r\n[attachments omitted from the stored copy]"
+    return text
+
+
+def _original_payload_id(session: Session, invoice: Invoice) -> str | None:
+    """The payloadID under which the invoice being cancelled or credited was accepted."""
+    return session.exec(
+        select(AttemptRow.payload_id)
+        .join(InvoiceRow, col(InvoiceRow.id) == col(AttemptRow.invoice_id))
+        .where(
+            col(InvoiceRow.invoice_number) == invoice.original_invoice_number,
+            col(AttemptRow.outcome).in_(("accepted", "found")),
+        )
+        .order_by(col(AttemptRow.id).desc())
+    ).first()
+
+
+def _send(
+    hub: Hub,
+    profile: Profile,
+    connector: Connector,
+    invoice_id: int,
+    attempt_id: int,
+    document: OutboundDocument,
+) -> str:
+    started = time.monotonic()
+    result: Receipt | BaseException
+    try:
+        result = connector.submit(document, profile)
+    except (PortalError, InDoubtError, ConfigError) as exc:
+        result = exc
+    except Exception as exc:  # a bug must not leave the invoice SUBMITTING forever, nor resend it blind
+        log.exception("unexpected error while sending invoice %s", invoice_id)
+        result = InDoubtError(
+            f"internal error while sending ({type(exc).__name__}: {exc}); the portal may have it"
+        )
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms)
+
+
+def record_outcome(
+    hub: Hub,
+    profile: Profile,
+    connector: Connector,
+    invoice_id: int,
+    attempt_id: int,
+    result: Receipt | BaseException,
+    elapsed_ms: int,
+) -> str:
+    """Write what the portal answered onto the attempt and move the invoice; returns the outcome name."""
+    now = hub.clock.now()
+    daemon = hub.config.daemon
+    with hub.store.session() as session:
+        row = session.get(InvoiceRow, invoice_id)
+        attempt = session.get(AttemptRow, attempt_id)
+        assert row is not None and attempt is not None
+        attempt.finished_at = now
+        attempt.duration_ms = elapsed_ms
+        _answer(attempt, result)
+        if row.state != S.SUBMITTING.value or not work.holds_lease(row, hub.worker_id, now):
+            # Housekeeping decided we were dead and moved the invoice on; the attempt keeps the answer,
+            # and reconciliation (which asks the portal) settles the invoice.
+            attempt.outcome = f"late-{_outcome_name(result)}"[:20]
+            session.add(attempt)
+            log.warning(
+                "answer for %s arrived after its lease expired; left to reconciliation", row.invoice_number
+            )
+            return "late"
+        work.release(row)
+        outcome = _outcome_name(result)
+        attempt.outcome = outcome
+        session.add(attempt)
+        name = profile.id
+        if isinstance(result, Receipt):
+            row.portal_invoice_id = result.portal_invoice_id or row.portal_invoice_id
+            row.transient_failures = 0
+            reason = f"accepted by {name}" + (
+                f" (portal id {result.portal_invoice_id})" if result.portal_invoice_id else ""
+            )
+            if result.portal_text:
+                reason += f": {result.portal_text}"
+            move(
+                session,
+                row,
+                S.SUBMITTED,
+                actor=hub.actor,
+                now=now,
+                reason=reason,
+                raw_status=result.portal_code,
+                attempt_id=attempt_id,
+            )
+        elif (
+            isinstance(result, PermanentPortalError)
+            and result.duplicate
+            and _had_uncertain_attempt(session, row, attempt_id)
+        ):
+            # Our earlier, unanswered send did arrive: this is the same invoice, not a second one.
+            attempt.outcome = "found"
+            move(
+                session,
+                row,
+                S.SUBMITTED,
+                actor=hub.actor,
+                now=now,
+                reason=f"{name} already has this invoice number from our earlier unanswered send: treated as received ({result.portal_text})",
+                attempt_id=attempt_id,
+            )
+        elif isinstance(result, PermanentPortalError):
+            move(
+                session,
+                row,
+                S.REJECTED,
+                actor=hub.actor,
+                now=now,
+                reason=f"rejected by {name}: {result.portal_text or result}",
+                category=result.category,
+                raw_status=result.portal_code,
+                attempt_id=attempt_id,
+            )
+        elif isinstance(result, PortalAuthError | ConfigError):
+            row.next_attempt_at = now + AUTH_BACKOFF
+            category = (
+                RejectionCategory.CREDENTIALS
+                if isinstance(result, PortalAuthError)
+                else RejectionCategory.CONFIG
+            )
+            move(
+                session,
+                row,
+                S.READY,
+                actor=hub.actor,
+                now=now,
+                reason=f"not sent: {name} refused access ({result}); fix the profile's credentials, "
+                f"the invoice waits until {row.next_attempt_at:%Y-%m-%d %H:%M} UTC",
+                category=category,
+                attempt_id=attempt_id,
+            )
+            outcome = "auth"
+        elif isinstance(result, TransientPortalError):
+            row.transient_failures += 1
+            delay = backoff(
+                row.transient_failures,
+                result.retry_after,
+                daemon.backoff_initial_seconds,
+                daemon.backoff_max_seconds,
+            )
+            row.next_attempt_at = now + delay
+            move(
+                session,
+                row,
+                S.READY,
+                actor=hub.actor,
+                now=now,
+                reason=f"{name} unavailable ({result}); retry {row.transient_failures} at {row.next_attempt_at:%H:%M:%S} UTC",
+                attempt_id=attempt_id,
+            )
+        else:
+            row.next_attempt_at = now + timedelta(seconds=daemon.reconcile_after_seconds)
+            move(
+                session,
+                row,
+                S.IN_DOUBT,
+                actor=hub.actor,
+                now=now,
+                reason=f"no usable answer from {name} ({result}); will ask the portal before any resend",
+                attempt_id=attempt_id,
+            )
+        return outcome
+
+
+def _outcome_name(result: Receipt | BaseException) -> str:
+    if isinstance(result, Receipt):
+        return "accepted"
+    if isinstance(result, PermanentPortalError):
+        return "rejected"
+    if isinstance(result, PortalAuthError | ConfigError):
+        return "auth"
+    if isinstance(result, TransientPortalError):
+        return "transient"
+    return "in_doubt"
+
+
+def _answer(attempt: AttemptRow, result: Receipt | BaseException) -> None:
+    if isinstance(result, Receipt):
+        attempt.http_status = result.http_status
+        attempt.portal_code = result.portal_code
+        attempt.portal_text = result.portal_text
+        attempt.response_document = REDACTOR(result.response_body) if result.response_body else None
+        return
+    attempt.error = REDACTOR(f"{type(result).__name__}: {result}")
+    if isinstance(result, PortalError):
+        attempt.http_status = result.http_status
+        attempt.portal_code = result.portal_code
+        attempt.portal_text = result.portal_text
+        attempt.response_document = REDACTOR(result.response_body) if result.response_body else None
+    elif isinstance(result, InDoubtError):
+        attempt.http_status = result.http_status
+        attempt.response_document = REDACTOR(result.response_body) if result.response_body else None
+
+
+def _had_uncertain_attempt(session: Session, row: InvoiceRow, current_attempt: int) -> bool:
+    """Did an earlier send of this very number go unanswered (in doubt, or its worker died)?"""
+    earlier = session.exec(
+        select(AttemptRow.id).where(
+            col(AttemptRow.invoice_id) == row.id,
+            col(AttemptRow.id) != current_attempt,
+            col(AttemptRow.portal_invoice_number) == (row.portal_invoice_number or row.invoice_number),
+            col(AttemptRow.outcome).in_(("in_doubt", "abandoned", "absent")),
+        )
+    ).first()
+    return earlier is not None

@@ -1,0 +1,133 @@
+"""The assembled hub: configuration, store, profiles, connectors, AR adapter, clock, worker identity.
+
+Everything a pipeline step needs, built once per process from `portalhub.yaml` (or by tests, which
+swap any part: a manual clock, an httpx transport, another AR source).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from connectors.base import Connector, ConnectorContext
+from connectors.http import DEFAULT_TIMEOUT
+from hub.ar import ArSink, ArSource
+from hub.clock import Clock, SystemClock
+from hub.config import HubConfig
+from hub.errors import ConfigError
+from hub.preflight import DocumentSchemas, PlaceholderSecrets
+from hub.registry import ConnectorRegistry
+from hub.secrets import SecretsResolver
+from hub.store.database import Store, open_store
+from rules.loader import load_profiles
+from rules.schema import Profile
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class Hub:
+    config: HubConfig
+    store: Store
+    profiles: dict[str, Profile]
+    registry: ConnectorRegistry
+    ar_source: ArSource
+    ar_sink: ArSink
+    http: httpx.Client
+    clock: Clock = field(default_factory=SystemClock)
+    worker_id: str = field(default_factory=default_worker_id)
+    secrets: SecretsResolver = field(default_factory=SecretsResolver)
+    schemas: DocumentSchemas = field(default_factory=DocumentSchemas)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _connectors: dict[str, Connector] = field(default_factory=dict)
+    _preflight_connectors: dict[str, Connector] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return f"daemon:{self.worker_id}"
+
+    def connector(self, profile: Profile) -> Connector:
+        """The live connector for a profile (one instance per connector family)."""
+        if profile.connector not in self._connectors:
+            cls = self.registry.get(profile.connector)
+            context = ConnectorContext(
+                http=self.http,
+                secrets=self.secrets,
+                now=self.clock.now,
+                evidence_dir=self.config.evidence_dir,
+                extras=self.extras,
+            )
+            self._connectors[profile.connector] = cls(context)
+        return self._connectors[profile.connector]
+
+    def preflight_connector(self, profile: Profile) -> Connector:
+        """A connector that renders with placeholder secrets, for checks only."""
+        if profile.connector not in self._preflight_connectors:
+            cls = self.registry.get(profile.connector)
+            context = ConnectorContext(
+                http=self.http, secrets=PlaceholderSecrets(), now=self.clock.now, extras=self.extras
+            )
+            self._preflight_connectors[profile.connector] = cls(context)
+        return self._preflight_connectors[profile.connector]
+
+    def route(self, customer_id: str) -> Profile | None:
+        for profile in self.profiles.values():
+            if customer_id in profile.match.customer_id:
+                return profile
+        return None
+
+    def profile(self, profile_id: str) -> Profile:
+        try:
+            return self.profiles[profile_id]
+        except KeyError:
+            raise ConfigError(
+                f"no profile {profile_id!r} (profiles: {', '.join(sorted(self.profiles))})"
+            ) from None
+
+    def reload_profiles(self) -> None:
+        self.profiles = load_profiles(self.config.rules_dir, self.registry.check_connection)
+
+    def close(self) -> None:
+        self.http.close()
+        self.store.dispose()
+
+
+def build_hub(
+    config: HubConfig,
+    *,
+    clock: Clock | None = None,
+    http: httpx.Client | None = None,
+    ar: Any = None,
+    migrate: bool = True,
+    worker_id: str | None = None,
+) -> Hub:
+    """Assemble a hub from its configuration; `ar` overrides the configured AR adapter (source and sink)."""
+    from hub.ar.sql import SqlArAdapter
+
+    registry = ConnectorRegistry()
+    profiles = load_profiles(config.rules_dir, registry.check_connection)
+    store = open_store(config.store_url, migrate=migrate)
+    adapter = ar or SqlArAdapter(config.ar, config.supplier)
+    return Hub(
+        config=config,
+        store=store,
+        profiles=profiles,
+        registry=registry,
+        ar_source=adapter,
+        ar_sink=adapter,
+        http=http
+        or httpx.Client(
+            timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
+        ),
+        clock=clock or SystemClock(),
+        worker_id=worker_id or config.worker_id or default_worker_id(),
+        secrets=SecretsResolver(config.secrets_file),
+        schemas=DocumentSchemas(config.cxml_dtd),
+    )

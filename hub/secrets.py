@@ -1,0 +1,98 @@
+"""Secrets come from the environment or a secrets file, never from a rules file, and never leave in
+clear: every value resolved here is registered with the redactor that masks logs and stored documents.
+
+References: `env:NAME` (environment variable), `file:/path` (whole file, stripped), `secret:name`
+(a key of the YAML secrets file named in the hub config).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from connectors.base import MASK, redact
+from hub.errors import ConfigError
+
+
+class Redactor:
+    """Knows every secret value the process has resolved, and masks them in any text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, value: str) -> None:
+        if value and len(value) >= 4:  # masking 1-3 characters would mangle ordinary text
+            with self._lock:
+                self._values.add(value)
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            values = sorted(self._values, key=len, reverse=True)
+        return redact(text, values)
+
+
+#: One per process: a secret resolved anywhere is masked everywhere.
+REDACTOR = Redactor()
+
+
+class SecretsResolver:
+    def __init__(self, secrets_file: Path | None = None, environ: Mapping[str, str] | None = None):
+        self._environ = environ if environ is not None else os.environ
+        self._file = secrets_file
+        self._file_values: dict[str, str] | None = None
+
+    def _from_file(self) -> dict[str, str]:
+        if self._file_values is None:
+            if self._file is None:
+                raise ConfigError("a `secret:` reference needs `secrets_file:` in the hub config")
+            try:
+                data = yaml.safe_load(self._file.read_text(encoding="utf-8")) or {}
+            except OSError as exc:
+                raise ConfigError(f"cannot read the secrets file {self._file}: {exc.strerror}") from exc
+            if not isinstance(data, dict):
+                raise ConfigError(f"the secrets file {self._file} must be a YAML mapping of name: value")
+            self._file_values = {str(k): str(v) for k, v in data.items()}
+        return self._file_values
+
+    def resolve(self, reference: str) -> str:
+        kind, _, name = reference.partition(":")
+        if kind == "env":
+            value = self._environ.get(name)
+            if value is None:
+                raise ConfigError(f"environment variable {name} is not set (referenced as {reference})")
+        elif kind == "file":
+            try:
+                value = Path(name).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read secret file {name}: {exc.strerror}") from exc
+        elif kind == "secret":
+            value = self._from_file().get(name)
+            if value is None:
+                raise ConfigError(f"secret {name!r} is not in the secrets file {self._file}")
+        else:
+            raise ConfigError(f"{reference!r} is not a secret reference (env:NAME, file:/path, secret:name)")
+        REDACTOR.add(value)
+        return value
+
+
+class RedactingFilter(logging.Filter):
+    """Masks resolved secrets in every log record, whatever logger or argument carries them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = REDACTOR(message)
+        if masked != message or MASK in masked:
+            record.msg, record.args = masked, None
+        return True
+
+
+def install_log_redaction() -> None:
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

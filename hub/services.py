@@ -1,0 +1,262 @@
+"""What the CLI asks of the hub: plain functions returning plain data (the CLI only renders).
+
+- `status_summary`: invoices per profile and state, and everything that needs a person;
+- `timeline`: one invoice, its events and attempts (why is it where it is);
+- `rejections`: the collectors' worklist (who must fix what);
+- `validate_ref`: pre-flight of a stored invoice or a JSON file, without sending;
+- `submit_now`: send one READY invoice now.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import col, func, select
+
+from hub.ar import describe_validation_error
+from hub.errors import ConfigError, DocumentError
+from hub.model import Invoice, InvoiceState
+from hub.pipeline.submit import SubmitReport, submit_profile
+from hub.preflight import PreflightResult, preflight
+from hub.runtime import Hub
+from hub.store.tables import AttemptRow, CursorRow, EventRow, InvoiceRow, QuarantineRow
+
+S = InvoiceState
+OPEN_PROBLEMS = (S.BLOCKED.value, S.REJECTED.value, S.DISPUTED.value)
+
+
+class NotFound(ConfigError):
+    """The invoice asked for is not in the store."""
+
+
+def _invoice_row(hub: Hub, number: str) -> InvoiceRow:
+    with hub.store.session() as session:
+        rows = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).all()
+    if not rows:
+        raise NotFound(f"no invoice {number!r} in the store (is it posted in the AR system and ingested?)")
+    return rows[0]
+
+
+# --- status --------------------------------------------------------------------------------------------------
+@dataclass
+class Attention:
+    invoice_number: str
+    state: str
+    profile_id: str | None
+    why: str
+
+
+def status_summary(hub: Hub) -> dict[str, Any]:
+    now = hub.clock.now()
+    with hub.store.session() as session:
+        counts = session.exec(
+            select(InvoiceRow.profile_id, InvoiceRow.state, func.count()).group_by(
+                InvoiceRow.profile_id, InvoiceRow.state
+            )
+        ).all()
+        attention: list[Attention] = []
+        for row in session.exec(
+            select(InvoiceRow).where(
+                col(InvoiceRow.state).in_((S.IN_DOUBT.value, S.SUBMITTING.value, S.READY.value))
+            )
+        ):
+            if row.state == S.READY.value and not row.transient_failures and not row.last_category:
+                continue  # simply waiting for its turn
+            if row.state == S.SUBMITTING.value and row.lease_expires_at and row.lease_expires_at > now:
+                continue  # being sent right now
+            why = row.last_reason or ""
+            if row.next_attempt_at:
+                why += f" (next try {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)"
+            attention.append(Attention(row.invoice_number, row.state, row.profile_id, why))
+        quarantined = session.exec(
+            select(func.count()).select_from(QuarantineRow).where(col(QuarantineRow.resolved_at).is_(None))
+        ).one()
+        cursors = session.exec(select(CursorRow)).all()
+    per_profile: dict[str, dict[str, int]] = {}
+    for profile_id, state, count in counts:
+        per_profile.setdefault(profile_id or "(no profile)", {})[state] = count
+    return {
+        "profiles": per_profile,
+        "attention": [asdict(a) for a in attention],
+        "quarantined": int(quarantined),
+        "polls": [
+            {
+                "profile_id": c.profile_id,
+                "cursor": c.cursor,
+                "polled_at": c.polled_at.isoformat() if c.polled_at else None,
+                "requests": c.requests,
+                "last_error": c.last_error,
+            }
+            for c in cursors
+        ],
+    }
+
+
+# --- show ----------------------------------------------------------------------------------------------------
+def timeline(hub: Hub, number: str) -> dict[str, Any]:
+    row = _invoice_row(hub, number)
+    with hub.store.session() as session:
+        events = session.exec(
+            select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
+        ).all()
+        attempts = session.exec(
+            select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
+        ).all()
+    return {
+        "invoice": {
+            "invoice_number": row.invoice_number,
+            "portal_invoice_number": row.portal_invoice_number,
+            "customer_id": row.customer_id,
+            "profile_id": row.profile_id,
+            "state": row.state,
+            "purpose": row.purpose,
+            "total": str(row.total),
+            "currency": row.currency,
+            "invoice_date": row.invoice_date.isoformat(),
+            "revision": row.revision,
+            "portal_invoice_id": row.portal_invoice_id,
+            "portal_status": row.portal_status_raw,
+            "reason": row.last_reason,
+            "category": row.last_category,
+        },
+        "events": [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "category": e.category,
+                "raw_status": e.raw_status,
+                "attempt_id": e.attempt_id,
+            }
+            for e in events
+        ],
+        "attempts": [
+            {
+                "id": a.id,
+                "payload_id": a.payload_id,
+                "revision": a.revision,
+                "portal_invoice_number": a.portal_invoice_number,
+                "outcome": a.outcome,
+                "started_at": a.started_at.isoformat(),
+                "duration_ms": a.duration_ms,
+                "http_status": a.http_status,
+                "portal_code": a.portal_code,
+                "portal_text": a.portal_text,
+                "error": a.error,
+            }
+            for a in attempts
+        ],
+    }
+
+
+# --- rejections ----------------------------------------------------------------------------------------------
+def rejections(
+    hub: Hub, *, customer: str | None = None, portal: str | None = None, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Open problems, oldest first: blocked before sending, rejected or disputed by the portal."""
+    now = hub.clock.now()
+    query = select(InvoiceRow).where(col(InvoiceRow.state).in_(OPEN_PROBLEMS))
+    if customer:
+        query = query.where(col(InvoiceRow.customer_id) == customer)
+    if portal:
+        query = query.where(col(InvoiceRow.profile_id) == portal)
+    if since:
+        query = query.where(col(InvoiceRow.updated_at) >= since)
+    with hub.store.session() as session:
+        rows = session.exec(query.order_by(col(InvoiceRow.updated_at))).all()
+        hints = {row.id: _hint(session, row) for row in rows}
+    return [
+        {
+            "invoice_number": row.invoice_number,
+            "customer_id": row.customer_id,
+            "profile_id": row.profile_id,
+            "state": row.state,
+            "category": row.last_category or "other",
+            "amount": str(row.total),
+            "currency": row.currency,
+            "days": (now - row.updated_at).days,
+            "reason": row.last_reason,
+            "hint": hints[row.id],
+            "who": "AR operations (rules/profile)"
+            if row.last_category in ("config", "credentials")
+            else "collector",
+        }
+        for row in rows
+    ]
+
+
+def _hint(session: Any, row: InvoiceRow) -> str | None:
+    """The rules' hints for a blocked invoice; for portal refusals, what usually fixes them."""
+    event = session.exec(
+        select(EventRow)
+        .where(col(EventRow.invoice_id) == row.id, col(EventRow.to_state) == row.state)
+        .order_by(col(EventRow.id).desc())
+    ).first()
+    if row.state == S.BLOCKED.value and event is not None and event.details:
+        hints = [v.get("hint") for v in json.loads(event.details).get("violations", []) if v.get("hint")]
+        if hints:
+            return " ".join(dict.fromkeys(hints))
+    return _PORTAL_HINTS.get(
+        row.last_category or "",
+        "Read the portal's words, fix the invoice in the AR system; the hub resends the corrected invoice.",
+    )
+
+
+_PORTAL_HINTS = {
+    "po": "Check the PO (or contract) number against the customer's PO; correct it in AR and the hub resends.",
+    "price_quantity": "Compare price, quantity and unit of measure with the PO line; correct the invoice in AR.",
+    "duplicate": "The portal already has this number: check whether it was sent before; if not, reissue under a new number.",
+    "dates": "Re-date the invoice within the customer's window, or ask their AP for an exception.",
+    "tax": "Check the tax amounts and the tax ID the customer expects.",
+    "credentials": "The portal refused the hub's credentials: AR operations must fix the profile's secrets.",
+    "config": "A rules file or profile needs fixing (AR operations); the invoice waits.",
+    "document": "The document did not pass the portal's format check; report it with the invoice number.",
+    "disputed": "The buyer disputed it: read the reason, issue a correction (credit and rebill if they ask).",
+}
+
+
+# --- validate and submit -------------------------------------------------------------------------------------
+def load_invoice_file(path: Path) -> Invoice:
+    try:
+        return Invoice.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValidationError as exc:
+        raise DocumentError(f"{path} is not a valid invoice: {describe_validation_error(exc)}") from exc
+
+
+def validate_ref(hub: Hub, ref: str, profile_id: str | None) -> tuple[Invoice, str, PreflightResult]:
+    """Pre-flight an invoice given by file path or invoice number, against a profile (or its routed one)."""
+    path = Path(ref)
+    if path.suffix.lower() == ".json" or path.exists():
+        invoice = load_invoice_file(path)
+    else:
+        invoice = Invoice.model_validate_json(_invoice_row(hub, ref).document)
+    profile = hub.profile(profile_id) if profile_id else hub.route(invoice.customer_id)
+    if profile is None:
+        raise ConfigError(f"no profile takes customer {invoice.customer_id!r}; pass --profile")
+    return (
+        invoice,
+        profile.id,
+        preflight(invoice, profile, hub.preflight_connector(profile), hub.schemas, hub.clock.now()),
+    )
+
+
+def submit_now(hub: Hub, number: str) -> SubmitReport:
+    """Send one READY invoice now (ignoring its backoff); refuses other states with the reason."""
+    row = _invoice_row(hub, number)
+    if row.state != S.READY.value or row.profile_id is None:
+        raise ConfigError(f"{number} is {row.state}, not READY: {row.last_reason or ''}".rstrip(": "))
+    return submit_profile(hub, hub.profile(row.profile_id), limit=1, invoice_id=row.id)
+
+
+def money(value: Decimal | str) -> str:
+    return f"{Decimal(value):,.2f}"

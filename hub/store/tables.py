@@ -1,0 +1,168 @@
+"""The store's tables. Schema changes go through an Alembic migration (hub/store/migrations).
+
+- `invoices`: one row per AR invoice, with its current state as a projection of its events;
+- `invoice_revisions`: every distinct content the AR system gave us (a corrected invoice is a new one);
+- `attempts`: one row per send, committed before the request leaves (payloadID, redacted documents);
+- `events`: append-only history; the current state is the last event's `to_state`;
+- `poll_cursors`, `work_leases`: where each portal poll stands, and who holds which piece of work;
+- `feedback_outbox`: what must reach the AR system, each event once;
+- `quarantine`: AR records that could not become invoices, with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from hub.store.types import Money, UTCDateTime
+
+
+def _instant(nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class InvoiceRow(SQLModel, table=True):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("source", "ar_key", name="uq_invoices_source_ar_key"),
+        Index("ix_invoices_work", "profile_id", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    ar_key: str = Field(max_length=200)
+    invoice_number: str = Field(max_length=100, index=True)
+    customer_id: str = Field(max_length=100, index=True)
+    profile_id: str | None = Field(default=None, max_length=100)
+    purpose: str = Field(max_length=20)
+    currency: str = Field(max_length=3)
+    total: Decimal = Field(sa_type=Money)
+    invoice_date: date
+    state: str = Field(max_length=20, index=True)
+    revision: int = 1
+    content_hash: str = Field(max_length=64)
+    document: str = Field(sa_type=Text)  # canonical invoice JSON of the current revision
+    portal_invoice_number: str | None = Field(default=None, max_length=100)  # differs after renumbering
+    portal_invoice_id: str | None = Field(default=None, max_length=100)
+    portal_status_raw: str | None = Field(default=None, max_length=200)
+    #: When the portal last changed this invoice (portal time): older updates never overwrite newer ones.
+    portal_updated_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    last_reason: str | None = Field(default=None, sa_type=Text)
+    last_category: str | None = Field(default=None, max_length=30)
+    rules_fingerprint: str | None = Field(default=None, max_length=40)
+    transient_failures: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    created_at: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=_instant())
+
+
+class RevisionRow(SQLModel, table=True):
+    __tablename__ = "invoice_revisions"
+    __table_args__ = (UniqueConstraint("invoice_id", "revision", name="uq_revisions_invoice_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    revision: int
+    content_hash: str = Field(max_length=64)
+    document: str = Field(sa_type=Text)
+    received_at: datetime = Field(sa_column=_instant())
+
+
+class AttemptRow(SQLModel, table=True):
+    __tablename__ = "attempts"
+    __table_args__ = (Index("ix_attempts_profile_started", "profile_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    revision: int
+    payload_id: str = Field(max_length=200, unique=True)
+    profile_id: str = Field(max_length=100)
+    connector: str = Field(max_length=50)
+    portal_invoice_number: str = Field(max_length=100)
+    worker_id: str = Field(max_length=200)
+    #: pending (committed, request not answered yet) | accepted | rejected | auth | transient | in_doubt
+    #: | found (reconciled: the portal has it) | absent (reconciled: it does not) | abandoned (lease expired)
+    outcome: str = Field(default="pending", max_length=20)
+    started_at: datetime = Field(sa_column=_instant())
+    finished_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    duration_ms: int | None = None
+    http_status: int | None = None
+    portal_code: str | None = Field(default=None, max_length=50)
+    portal_text: str | None = Field(default=None, sa_type=Text)
+    error: str | None = Field(default=None, sa_type=Text)
+    request_document: str | None = Field(default=None, sa_type=Text)  # secrets redacted
+    response_document: str | None = Field(default=None, sa_type=Text)  # secrets redacted
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_invoice_at", "invoice_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id")
+    at: datetime = Field(sa_column=_instant(index=True))
+    actor: str = Field(max_length=200)  # daemon:<worker>, cli:<user>, portal:<profile>
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str = Field(max_length=20)
+    reason: str | None = Field(default=None, sa_type=Text)
+    category: str | None = Field(default=None, max_length=30)
+    raw_status: str | None = Field(default=None, max_length=200)
+    details: str | None = Field(default=None, sa_type=Text)  # JSON, secrets redacted
+    attempt_id: int | None = Field(default=None, foreign_key="attempts.id")
+    dedupe_key: str | None = Field(default=None, max_length=400, unique=True)
+
+
+class CursorRow(SQLModel, table=True):
+    __tablename__ = "poll_cursors"
+
+    profile_id: str = Field(primary_key=True, max_length=100)
+    cursor: str | None = Field(default=None, max_length=200)
+    polled_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    requests: int = 0  # requests the last poll cost
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class LeaseRow(SQLModel, table=True):
+    """A named piece of work (submit:<profile>, poll:<profile>) held by one worker until it expires."""
+
+    __tablename__ = "work_leases"
+
+    name: str = Field(primary_key=True, max_length=200)
+    owner: str | None = Field(default=None, max_length=200)
+    expires_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "feedback_outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_key: str = Field(max_length=200, unique=True)  # what the AR side dedupes on
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    payload: str = Field(sa_type=Text)  # JSON
+    created_at: datetime = Field(sa_column=_instant())
+    delivered_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class QuarantineRow(SQLModel, table=True):
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("source", "ar_key", "content_hash", name="uq_quarantine_record"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    ar_key: str = Field(max_length=200)
+    invoice_number: str | None = Field(default=None, max_length=100)
+    reason: str = Field(sa_type=Text)
+    record: str = Field(sa_type=Text)  # the raw AR record as JSON
+    content_hash: str = Field(max_length=64)
+    first_seen: datetime = Field(sa_column=_instant())
+    last_seen: datetime = Field(sa_column=_instant())
+    resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

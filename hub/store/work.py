@@ -1,0 +1,144 @@
+"""Claiming work so that no invoice is ever handled by two workers at once.
+
+Invoices are claimed one at a time: on PostgreSQL with `SELECT ... FOR UPDATE SKIP LOCKED` (several
+daemons skip each other's rows instead of queueing on them), on SQLite by a compare-and-set UPDATE
+inside an IMMEDIATE transaction. Either way the claim carries a lease (worker id, expiry): if the
+worker dies, housekeeping finds the expired lease and the attempt becomes IN_DOUBT.
+
+Named leases (`work_leases`) serialise whole activities across daemons: `submit:<profile>` keeps one
+request at a time per portal, `poll:<profile>` keeps one poll at a time per portal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, and_, or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, func, select
+
+from hub.model import InvoiceState
+from hub.store.tables import AttemptRow, InvoiceRow, LeaseRow
+
+
+def _rowcount(session: Session, statement: Update) -> int:
+    """Rows an UPDATE changed: the compare-and-set that makes a claim or a lease exclusive."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)
+
+
+def acquire_lease(session: Session, name: str, owner: str, now: datetime, seconds: float) -> bool:
+    """Take (or renew) the named lease; False if another live worker holds it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(LeaseRow).values(name=name, owner=None, expires_at=None).on_conflict_do_nothing())
+    statement = (
+        update(LeaseRow)
+        .where(col(LeaseRow.name) == name)
+        .where(
+            or_(col(LeaseRow.owner) == owner, col(LeaseRow.owner).is_(None), col(LeaseRow.expires_at) < now)
+        )
+        .values(owner=owner, expires_at=now + timedelta(seconds=seconds))
+    )
+    return _rowcount(session, statement) > 0
+
+
+def release_lease(session: Session, name: str, owner: str) -> None:
+    session.execute(
+        update(LeaseRow)
+        .where(col(LeaseRow.name) == name, col(LeaseRow.owner) == owner)
+        .values(owner=None, expires_at=None)
+    )
+
+
+def _due(profile_id: str, state: InvoiceState, now: datetime):  # type: ignore[no-untyped-def]
+    return and_(
+        col(InvoiceRow.profile_id) == profile_id,
+        col(InvoiceRow.state) == state.value,
+        or_(col(InvoiceRow.next_attempt_at).is_(None), col(InvoiceRow.next_attempt_at) <= now),
+    )
+
+
+def claim_due(
+    session: Session,
+    profile_id: str,
+    state: InvoiceState,
+    worker: str,
+    now: datetime,
+    lease_seconds: float,
+    dialect: str,
+    invoice_id: int | None = None,
+) -> InvoiceRow | None:
+    """Lease the oldest due invoice of a profile in `state` (or exactly `invoice_id`, due or not);
+    None when there is none free."""
+    due = (
+        _due(profile_id, state, now)
+        if invoice_id is None
+        else and_(
+            col(InvoiceRow.id) == invoice_id,
+            col(InvoiceRow.profile_id) == profile_id,
+            col(InvoiceRow.state) == state.value,
+        )
+    )
+    query = (
+        select(InvoiceRow)
+        .where(due)
+        .where(or_(col(InvoiceRow.lease_expires_at).is_(None), col(InvoiceRow.lease_expires_at) < now))
+        .order_by(
+            col(InvoiceRow.next_attempt_at).is_not(None), col(InvoiceRow.next_attempt_at), col(InvoiceRow.id)
+        )
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    row = session.exec(query).first()
+    if row is None:
+        return None
+    statement = (
+        update(InvoiceRow)
+        .where(col(InvoiceRow.id) == row.id, col(InvoiceRow.state) == state.value)
+        .where(or_(col(InvoiceRow.lease_expires_at).is_(None), col(InvoiceRow.lease_expires_at) < now))
+        .values(lease_owner=worker, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    if not _rowcount(session, statement):
+        return None
+    session.refresh(row)
+    return row
+
+
+def holds_lease(invoice: InvoiceRow, worker: str, now: datetime) -> bool:
+    return (
+        invoice.lease_owner == worker
+        and invoice.lease_expires_at is not None
+        and invoice.lease_expires_at >= now
+    )
+
+
+def release(invoice: InvoiceRow) -> None:
+    invoice.lease_owner = None
+    invoice.lease_expires_at = None
+
+
+def attempts_since(session: Session, profile_id: str, since: datetime) -> int:
+    """Sends to a profile since `since`: the per-minute limit counts these, so it holds across daemons."""
+    count = session.exec(
+        select(func.count())
+        .select_from(AttemptRow)
+        .where(col(AttemptRow.profile_id) == profile_id, col(AttemptRow.started_at) >= since)
+    ).one()
+    return int(count)
+
+
+def expired_leases(session: Session, state: InvoiceState, now: datetime) -> list[InvoiceRow]:
+    return list(
+        session.exec(
+            select(InvoiceRow).where(
+                col(InvoiceRow.state) == state.value,
+                col(InvoiceRow.lease_expires_at).is_not(None),
+                col(InvoiceRow.lease_expires_at) < now,
+            )
+        )
+    )

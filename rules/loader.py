@@ -1,0 +1,287 @@
+"""Loading rules files: YAML -> validated models -> `extends` resolved -> `Profile`.
+
+Every problem names the file, the line and the place in the file, and says what is wrong, so AR
+operations can fix a rules file from the error alone. All problems of a file are reported at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from hub.errors import ConfigError
+from rules.engine import check_rule_paths
+from rules.schema import Profile, Rule, RuleSet, RulesFile, literal_secrets, secret_message
+
+BASELINES_DIR = Path(__file__).parent / "baselines"
+
+#: Called with (connector name, connection mapping); raises ValidationError or ConfigError if wrong.
+ConnectionCheck = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int | None
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        at = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{at}: {self.where}: {self.what}" if self.where else f"{at}: {self.what}"
+
+
+class RulesFileError(ConfigError):
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class _Document:
+    path: Path
+    data: Any
+    root: yaml.Node | None
+
+    def line_of(self, location: Iterable[str | int]) -> int | None:
+        """The line of the deepest node the location reaches (pydantic error locations work as-is)."""
+        node = self.root
+        if node is None:
+            return None
+        line = node.start_mark.line + 1
+        for part in location:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if k.value == part), None)
+                if match is None:
+                    break
+                line, node = match[0].start_mark.line + 1, match[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+
+def _read(path: Path) -> _Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesFileError([Problem(path, None, "", f"cannot read the file: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise RulesFileError([Problem(path, None, "", "the file is not UTF-8 text")]) from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        _reject_duplicate_keys(path, root)
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise RulesFileError([Problem(path, line, "", f"not valid YAML: {exc.problem}")]) from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise RulesFileError([Problem(path, 1, "", "a rules file is a YAML mapping (id:, rules:, ...)")])
+    return _Document(path, data, root)
+
+
+def _reject_duplicate_keys(path: Path, node: yaml.Node | None) -> None:
+    # YAML lets a later key silently replace an earlier one; in a reviewed rules file that hides mistakes.
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key, value in node.value:
+            if key.value in seen:
+                line = key.start_mark.line + 1
+                raise RulesFileError(
+                    [Problem(path, line, str(key.value), f"key repeated (first on line {seen[key.value]})")]
+                )
+            seen[key.value] = key.start_mark.line + 1
+            _reject_duplicate_keys(path, value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_duplicate_keys(path, item)
+
+
+def _where(location: Iterable[str | int]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problems_from(doc: _Document, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        location = prefix + tuple(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see `portalhub rules schema`)"
+        problems.append(Problem(doc.path, doc.line_of(location), _where(location), message))
+    return problems
+
+
+def _validate(doc: _Document) -> RuleSet:
+    model: type[RuleSet] = RulesFile if "connector" in doc.data else RuleSet
+    connection = doc.data.get("connection")
+    secrets = literal_secrets(connection) if isinstance(connection, dict) else []
+    if secrets:  # checked first, so the error points at the very line holding the secret
+        raise RulesFileError(
+            [
+                Problem(doc.path, doc.line_of(["connection", *where]), "", secret_message(where))
+                for where, _ in secrets
+            ]
+        )
+    try:
+        parsed = model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise RulesFileError(_problems_from(doc, exc)) from exc
+    problems = []
+    if parsed.id != doc.path.stem:
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line_of(["id"]),
+                "id",
+                f"id {parsed.id!r} must equal the file name {doc.path.stem!r}",
+            )
+        )
+    positions = {rule.id: index for index, rule in enumerate(parsed.rules)}
+    for rule_id, what in check_rule_paths(parsed.rules):
+        location: list[str | int] = ["rules", positions[rule_id]]
+        problems.append(
+            Problem(doc.path, doc.line_of(location), f"rules[{positions[rule_id]}] ({rule_id})", what)
+        )
+    if problems:
+        raise RulesFileError(problems)
+    return parsed
+
+
+def _find(name: str, near: Path) -> Path:
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        candidate = (near.parent / name).resolve()
+        if candidate.exists():
+            return candidate
+    for folder in (near.parent, BASELINES_DIR):
+        candidate = folder / f"{name}.yaml"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(name)
+
+
+def _effective_rules(
+    doc: _Document, ruleset: RuleSet, chain: tuple[Path, ...]
+) -> tuple[list[Rule], list[str]]:
+    """Parent rules first, in `extends` order; a rule with an inherited id replaces it in place."""
+    merged: dict[str, Rule] = {}
+    sources: list[str] = []
+    for position, name in enumerate(ruleset.extends):
+        try:
+            parent_path = _find(name, doc.path)
+        except FileNotFoundError:
+            line = doc.line_of(["extends", position])
+            raise RulesFileError(
+                [Problem(doc.path, line, f"extends[{position}]", f"no rules file or baseline named {name!r}")]
+            ) from None
+        if parent_path in chain:
+            cycle = " -> ".join(p.stem for p in (*chain, parent_path))
+            raise RulesFileError(
+                [Problem(doc.path, doc.line_of(["extends", position]), "extends", f"cycle: {cycle}")]
+            )
+        parent_doc = _read(parent_path)
+        parent = _validate(parent_doc)
+        parent_rules, parent_sources = _effective_rules(parent_doc, parent, (*chain, parent_path))
+        merged.update((rule.id, rule) for rule in parent_rules)
+        sources.extend(parent_sources)
+    for rule in ruleset.rules:
+        merged[rule.id] = rule
+    sources.insert(0, str(doc.path))
+    return [rule for rule in merged.values() if not rule.disabled], sources
+
+
+def load_profile(path: Path, check_connection: ConnectionCheck | None = None) -> Profile:
+    """Load one customer-portal rules file and everything it extends."""
+    path = Path(path).resolve()
+    doc = _read(path)
+    parsed = _validate(doc)
+    if not isinstance(parsed, RulesFile):
+        raise RulesFileError(
+            [
+                Problem(
+                    path,
+                    1,
+                    "",
+                    "this is a baseline (no `connector:`); only profiles can be loaded as a portal",
+                )
+            ]
+        )
+    if check_connection is not None:
+        try:
+            check_connection(parsed.connector, parsed.connection)
+        except ValidationError as exc:
+            raise RulesFileError(_problems_from(doc, exc, ("connection",))) from exc
+        except ConfigError as exc:
+            raise RulesFileError([Problem(path, doc.line_of(["connector"]), "connector", str(exc))]) from exc
+    rules, sources = _effective_rules(doc, parsed, (path,))
+    fingerprint = hashlib.sha256(
+        json.dumps([r.model_dump(mode="json") for r in rules], sort_keys=True).encode()
+        + (parsed.version or "").encode()
+    ).hexdigest()[:16]
+    return Profile(
+        id=parsed.id,
+        buyer=parsed.buyer,
+        connector=parsed.connector,
+        match=parsed.match,
+        connection=parsed.connection,
+        limits=parsed.limits,
+        rules=rules,
+        version=parsed.version,
+        effective_from=parsed.effective_from,
+        sources=sources,
+        fingerprint=fingerprint,
+    )
+
+
+def load_ruleset(path: Path) -> RuleSet:
+    """Load and check a baseline (or any rules file) on its own, without resolving its connection."""
+    return _validate(_read(Path(path).resolve()))
+
+
+def load_profiles(folder: Path, check_connection: ConnectionCheck | None = None) -> dict[str, Profile]:
+    """Every profile in a folder (files with `connector:`), checked together: all problems at once,
+    and no AR customer routed to two portals."""
+    profiles: dict[str, Profile] = {}
+    problems: list[Problem] = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            if "connector" not in (_read(path).data or {}):
+                load_ruleset(path)
+                continue
+            profile = load_profile(path, check_connection)
+        except RulesFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        profiles[profile.id] = profile
+    owners: dict[str, str] = {}
+    for profile in profiles.values():
+        for customer in profile.match.customer_id:
+            if customer in owners:
+                problems.append(
+                    Problem(
+                        Path(profile.sources[0]),
+                        None,
+                        "match.customer_id",
+                        f"customer {customer!r} is also matched by profile {owners[customer]!r}; "
+                        "an AR customer goes to exactly one portal profile",
+                    )
+                )
+            owners[customer] = profile.id
+    if problems:
+        raise RulesFileError(problems)
+    return profiles

@@ -1,0 +1,116 @@
+"""Field paths into the canonical invoice: `po_number`, `supplier.tax_id`, `lines[*].unit_of_measure`,
+`lines[0].taxes[*].amount`, `extrinsics.CostCenter`.
+
+Paths are checked against the model when a rules file loads (a typo is a load error, not a silent
+rule that never fires) and resolved by attribute access at evaluation time (no model dump: the
+engine runs on every invoice, and getattr is what makes it cheap).
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_-]*)(?:\[(?P<index>\*|\d+)\])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    index: int | None = None  # a fixed list position
+    each: bool = False  # `[*]`: every element
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPath:
+    text: str
+    steps: tuple[Step, ...]
+    leaf_type: Any  # the annotation at the end of the path, e.g. datetime.date
+
+
+class PathError(ValueError):
+    pass
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _field_annotation(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the type a value will have."""
+    annotation = _unwrap_optional(annotation)
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+        annotation = _unwrap_optional(annotation)
+    return annotation
+
+
+def parse(text: str, model: type[BaseModel]) -> FieldPath:
+    """Parse `text` and check every step exists on `model`; raise PathError saying which step is wrong."""
+    steps: list[Step] = []
+    current: Any = model
+    for raw in text.split("."):
+        match = _SEGMENT.match(raw)
+        if not match:
+            raise PathError(f"{text!r}: {raw!r} is not a field name (optionally followed by [*] or [n])")
+        name, index = match["name"], match["index"]
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = current.model_fields
+            if name not in fields:
+                known = ", ".join(sorted(fields))
+                raise PathError(f"{text!r}: {current.__name__} has no field {name!r}; fields are: {known}")
+            current = _field_annotation(fields[name].annotation)
+        elif typing.get_origin(current) is dict:
+            current = _field_annotation(typing.get_args(current)[1])
+        else:
+            raise PathError(f"{text!r}: cannot go into {name!r}, the value before it is not a record")
+        step = Step(name=name)
+        if index is not None:
+            if typing.get_origin(current) is not list:
+                raise PathError(f"{text!r}: {name!r} is not a list, so [{index}] does not apply")
+            current = _field_annotation(typing.get_args(current)[0])
+            step = Step(name=name, each=index == "*", index=None if index == "*" else int(index))
+        steps.append(step)
+    return FieldPath(text=text, steps=tuple(steps), leaf_type=current)
+
+
+def resolve(path: FieldPath, root: Any) -> list[tuple[str, Any]]:
+    """Every (concrete path, value) the path reaches; a missing record on the way yields (path, None)."""
+    found: list[tuple[str, Any]] = []
+    _resolve(path.steps, root, "", found)
+    return found
+
+
+def _child(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def _resolve(steps: tuple[Step, ...], value: Any, prefix: str, found: list[tuple[str, Any]]) -> None:
+    if not steps:
+        found.append((prefix, value))
+        return
+    step, rest = steps[0], steps[1:]
+    here = f"{prefix}.{step.name}" if prefix else step.name
+    child = _child(value, step.name)
+    if step.each:
+        for position, item in enumerate(child or []):
+            _resolve(rest, item, f"{here}[{position}]", found)
+    elif step.index is not None:
+        items = child or []
+        item = items[step.index] if step.index < len(items) else None
+        _resolve(rest, item, f"{here}[{step.index}]", found)
+    else:
+        _resolve(rest, child, here, found)

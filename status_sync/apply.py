@@ -1,0 +1,144 @@
+"""Applying a portal's status to the invoice it belongs to. Shared by polling and inbound receivers.
+
+Matching: by the portal's invoice id, then by the number the portal got, then by our payloadID.
+The same status delivered twice is recorded once (event dedupe key). A status older than the newest
+one applied never moves the invoice back. A status we have no mapping for is kept verbatim as a note.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlmodel import Session, col, or_, select
+
+from hub.lifecycle import can_move, move, note
+from hub.model import InvoiceState, PortalStatusUpdate
+from hub.store.tables import AttemptRow, InvoiceRow
+
+S = InvoiceState
+
+
+class Applied(Enum):
+    MOVED = "moved"
+    NOTED = "noted"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    UNMATCHED = "unmatched"
+    BUSY = "busy"  # a worker is sending this invoice right now; the next poll's overlap brings it back
+
+
+def find_invoice(session: Session, profile_id: str, update: PortalStatusUpdate) -> InvoiceRow | None:
+    base = select(InvoiceRow).where(col(InvoiceRow.profile_id) == profile_id)
+    if update.portal_invoice_id:
+        row = session.exec(base.where(col(InvoiceRow.portal_invoice_id) == update.portal_invoice_id)).first()
+        if row is not None:
+            return row
+    if update.invoice_number:
+        number = update.invoice_number
+        row = session.exec(
+            base.where(
+                or_(
+                    col(InvoiceRow.portal_invoice_number) == number,
+                    (col(InvoiceRow.portal_invoice_number).is_(None))
+                    & (col(InvoiceRow.invoice_number) == number),
+                )
+            )
+        ).first()
+        if row is not None:
+            return row
+    if update.payload_id:
+        attempt = session.exec(
+            select(AttemptRow).where(col(AttemptRow.payload_id) == update.payload_id)
+        ).first()
+        if attempt is not None:
+            return session.get(InvoiceRow, attempt.invoice_id)
+    return None
+
+
+def apply_update(
+    session: Session, profile_id: str, update: PortalStatusUpdate, *, actor: str, now: datetime
+) -> Applied:
+    row = find_invoice(session, profile_id, update)
+    if row is None:
+        return Applied.UNMATCHED
+    state = InvoiceState(row.state)
+    if state is S.SUBMITTING:
+        return Applied.BUSY
+    key = update.dedupe_key(profile_id)
+    if row.portal_updated_at is not None and update.occurred_at < row.portal_updated_at:
+        return Applied.STALE
+    if update.portal_invoice_id and not row.portal_invoice_id:
+        row.portal_invoice_id = update.portal_invoice_id
+    details = {"update": update.model_dump(mode="json")}
+    reason = _reason(update)
+    if update.state is None:
+        event = note(
+            session,
+            row,
+            actor=actor,
+            now=now,
+            reason=reason,
+            raw_status=update.raw_status,
+            details=details,
+            dedupe_key=key,
+        )
+        outcome = Applied.NOTED
+    else:
+        if state is S.IN_DOUBT:
+            # The portal reporting on it is proof the unanswered send arrived.
+            row.lease_owner = row.lease_expires_at = None
+            row.next_attempt_at = None
+            move(
+                session,
+                row,
+                S.SUBMITTED,
+                actor=actor,
+                now=now,
+                reason="the portal reports on it: the unanswered send arrived",
+            )
+            state = S.SUBMITTED
+        if not can_move(state, update.state):
+            event = note(
+                session,
+                row,
+                actor=actor,
+                now=now,
+                raw_status=update.raw_status,
+                details=details,
+                dedupe_key=key,
+                reason=f"portal status {update.raw_status!r} ignored in state {state}: {reason}",
+            )
+            outcome = Applied.NOTED
+        else:
+            event = move(
+                session,
+                row,
+                update.state,
+                actor=actor,
+                now=now,
+                reason=reason,
+                category=update.category,
+                raw_status=update.raw_status,
+                details=details,
+                dedupe_key=key,
+            )
+            outcome = Applied.MOVED
+    if event is None:
+        return Applied.DUPLICATE
+    row.portal_updated_at = update.occurred_at
+    session.add(row)
+    return outcome
+
+
+def _reason(update: PortalStatusUpdate) -> str:
+    words = f"portal status {update.raw_status!r}"
+    if update.reason:
+        words += f": {update.reason}"
+    if update.paid_amount is not None:
+        words += (
+            f" (paid {update.paid_amount}"
+            + (f" on {update.payment_date}" if update.payment_date else "")
+            + ")"
+        )
+    return words

@@ -1,0 +1,67 @@
+"""The feedback outbox: every event reaches the AR system once.
+
+Events are queued in the same transaction as the state change (hub.lifecycle.move). Delivery is in
+order, in batches; a batch is marked delivered only after the sink accepted it, and the sink ignores
+an event id it has seen, so a crash between the two costs a harmless repeat, never a gap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, or_, select
+
+from hub.ar import ArSink
+from hub.store.database import Store
+from hub.store.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+RETRY = timedelta(minutes=1)
+
+
+@dataclass
+class FeedbackReport:
+    delivered: int = 0
+    failed: int = 0
+    error: str | None = None
+
+
+def deliver(store: Store, sink: ArSink, now: datetime, batch: int = 200, rounds: int = 50) -> FeedbackReport:
+    report = FeedbackReport()
+    for _ in range(rounds):
+        with store.session() as session:
+            rows = session.exec(
+                select(OutboxRow)
+                .where(col(OutboxRow.delivered_at).is_(None))
+                .where(or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now))
+                .order_by(col(OutboxRow.id))
+                .limit(batch)
+            ).all()
+            if not rows:
+                return report
+            payloads: list[dict[str, Any]] = [json.loads(row.payload) for row in rows]
+            ids = [row.id for row in rows]
+        try:
+            sink.write(payloads)
+        except Exception as exc:  # the AR system is down or refuses: keep everything, try later
+            log.warning("AR feedback failed (%d events kept for later): %s", len(ids), exc)
+            with store.session() as session:
+                for row in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids))):
+                    row.attempts += 1
+                    row.last_error = str(exc)[:2000]
+                    row.next_attempt_at = now + RETRY * min(row.attempts, 30)
+                    session.add(row)
+            report.failed += len(ids)
+            report.error = str(exc)
+            return report
+        with store.session() as session:
+            for row in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids))):
+                row.delivered_at = now
+                row.attempts += 1
+                session.add(row)
+        report.delivered += len(ids)
+    return report

@@ -1,0 +1,88 @@
+"""Polling a portal for status changes, from a cursor the store keeps per profile.
+
+One poll at a time per profile across all daemons (`poll:<profile>` lease). The connector asks the
+portal only for changes since the cursor; updates and the new cursor are committed together, so a
+crash re-reads the same page and dedupe keys make that harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import col, func, select
+
+from connectors.base import Connector
+from hub.errors import ConfigError, PortalError
+from hub.store import work
+from hub.store.database import Store
+from hub.store.tables import AttemptRow, CursorRow
+from rules.schema import Profile
+from status_sync.apply import apply_update
+
+log = logging.getLogger(__name__)
+#: Start the first poll this far before the profile's first send (portals and our clock disagree).
+FIRST_POLL_MARGIN = timedelta(days=1)
+
+
+@dataclass
+class PollReport:
+    profile_id: str
+    requests: int = 0
+    applied: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+    skipped: str | None = None
+
+
+def poll_profile(
+    store: Store, profile: Profile, connector: Connector, *, worker: str, now: datetime, lease_seconds: float
+) -> PollReport:
+    report = PollReport(profile.id)
+    if not connector.supports_poll:
+        report.skipped = "connector does not poll"
+        return report
+    lease = f"poll:{profile.id}"
+    with store.session() as session:
+        if not work.acquire_lease(session, lease, worker, now, lease_seconds):
+            report.skipped = "another worker is polling this portal"
+            return report
+        cursor_row = session.get(CursorRow, profile.id) or CursorRow(profile_id=profile.id)
+        cursor = cursor_row.cursor
+        if cursor is None:
+            first_send = session.exec(
+                select(func.min(AttemptRow.started_at)).where(col(AttemptRow.profile_id) == profile.id)
+            ).one()
+            if first_send is None:
+                work.release_lease(session, lease, worker)
+                report.skipped = "nothing sent to this portal yet"
+                return report
+            cursor = (first_send - FIRST_POLL_MARGIN).isoformat()
+    try:
+        try:
+            result = connector.poll(profile, cursor)
+        except (PortalError, ConfigError) as exc:
+            report.error = str(exc)
+            with store.session() as session:
+                row = session.get(CursorRow, profile.id) or CursorRow(profile_id=profile.id)
+                row.last_error = f"{now.isoformat()}: {exc}"
+                session.add(row)
+            log.warning("poll of %s failed: %s", profile.id, exc)
+            return report
+        report.requests = result.requests
+        with store.session() as session:
+            for update in result.updates:
+                report.applied[
+                    apply_update(session, profile.id, update, actor=f"portal:{profile.id}", now=now).value
+                ] += 1
+            row = session.get(CursorRow, profile.id) or CursorRow(profile_id=profile.id)
+            row.cursor = result.next_cursor or cursor
+            row.polled_at = now
+            row.requests = result.requests
+            row.last_error = None
+            session.add(row)
+    finally:
+        with store.session() as session:
+            work.release_lease(session, lease, worker)
+    return report
