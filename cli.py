@@ -36,7 +36,7 @@ app.add_typer(rules_app, name="rules")
 
 # Tables are for people; piped into a file or CI log they should not fold at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error text is copied and grepped: never hard-wrapped
 _state: dict[str, Any] = {"config": None}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

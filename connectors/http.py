@@ -67,9 +67,12 @@ def send_submission(http: httpx.Client, method: str, url: str, **kwargs: Any) ->
         raise InDoubtError(f"sent to {url} but no answer came back: {type(exc).__name__}: {exc}") from exc
 
 
+_BACKOFF = wait_exponential_jitter(multiplier=0.5, max=10)
+
+
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
-    backoff: float = wait_exponential_jitter(initial=0.5, max=10)(state)
+    backoff: float = _BACKOFF(state)
     if isinstance(exc, TransientPortalError) and exc.retry_after is not None:
         return min(max(exc.retry_after, backoff), MAX_INLINE_WAIT)
     return backoff

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import ConfigError
-from hub.model import Address, Party, Supplier
+from hub.model import Supplier
 
 DEFAULT_CONFIG_NAME = "portalhub.yaml"
 
@@ -119,22 +119,3 @@ def load_config(path: Path) -> HubConfig:
         lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError(f"{path} is not a valid hub configuration:\n" + "\n".join(lines)) from exc
     return config.resolved(path.parent.resolve())
-
-
-def demo_supplier() -> Supplier:
-    """The supplier of the demo data set (a small oilfield-services and parts company)."""
-    return Supplier(
-        name="Bluebonnet Industrial Supply LLC",
-        party_id="123456789",
-        tax_id="74-1234567",
-        email="ar@bluebonnet-supply.example",
-        address=Address(
-            street=["1200 Industrial Blvd"], city="Houston", state="TX", postal_code="77002", country="US"
-        ),
-        remit_to=Party(
-            name="Bluebonnet Industrial Supply LLC - Lockbox",
-            address=Address(
-                street=["PO Box 4410"], city="Houston", state="TX", postal_code="77210", country="US"
-            ),
-        ),
-    )

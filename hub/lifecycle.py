@@ -122,16 +122,20 @@ def move(
     if raw_status is not None:
         invoice.portal_status_raw = raw_status
     session.add(invoice)
+    _queue_feedback(session, invoice, event)
+    return event
+
+
+def _queue_feedback(session: Session, invoice: InvoiceRow, event: EventRow) -> None:
     session.flush()  # the event id is the AR side's idempotency key
     session.add(
         OutboxRow(
             event_key=f"evt-{event.id}",
             invoice_id=invoice.id,
             payload=json.dumps(event_payload(invoice, event), sort_keys=True),
-            created_at=now,
+            created_at=event.at,
         )
     )
-    return event
 
 
 def record_creation(session: Session, invoice: InvoiceRow, *, actor: str, reason: str) -> EventRow:
@@ -145,6 +149,7 @@ def record_creation(session: Session, invoice: InvoiceRow, *, actor: str, reason
         reason=reason,
     )
     session.add(event)
+    _queue_feedback(session, invoice, event)
     return event
 
 

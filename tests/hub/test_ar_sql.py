@@ -1,0 +1,143 @@
+"""The SQL AR adapter: what it reads from the demo AR schema, what it quarantines and why, and the
+idempotent write-back, on SQLite and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hub.ar.sql import SqlArAdapter
+from hub.config import ArConfig
+from hub.model import InvoicePurpose
+from tests.factories import SUPPLIER
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+
+
+@pytest.fixture
+def demo_ar(tmp_path: Path) -> SqlArAdapter:
+    path = tmp_path / "ar.db"
+    connection = sqlite3.connect(path)
+    connection.executescript((FIXTURES / "ar_schema.sql").read_text())
+    connection.executescript((FIXTURES / "ar_data.sql").read_text())
+    connection.commit()
+    connection.close()
+    return SqlArAdapter(ArConfig(url=f"sqlite:///{path}"), SUPPLIER)
+
+
+def test_demo_ar_yields_invoices_and_explains_the_broken_records(demo_ar: SqlArAdapter) -> None:
+    records = list(demo_ar.pull())
+    assert len(records) == 50
+    good = [r for r in records if r.invoice is not None]
+    bad = {r.invoice_number: r.error for r in records if r.invoice is None}
+    assert len(good) == 46
+    assert bad == {
+        "INV-24401": "invoice: line 1: amount 130.00 is not quantity 10 x unit price 12.50 = 125.00",
+        "INV-24402": "currency: currency must be an ISO 4217 code of three capital letters, got 'US'",
+        "INV-24403": "customer 'C-7777' is not in ar_customers",
+        "INV-24404": "invoice_date '2026-13-45' is not a date (YYYY-MM-DD)",
+    }
+    service = next(r.invoice for r in good if r.invoice and r.invoice.invoice_number == "INV-24014")
+    assert service is not None and service.lines[0].service_period is not None
+    assert service.total == Decimal("1949.20") and service.lines[0].taxes[0].amount == Decimal("129.20")
+    credit = next(r.invoice for r in good if r.invoice and r.invoice.invoice_number == "CM-24019")
+    assert credit is not None and credit.purpose is InvoicePurpose.CREDIT_MEMO and credit.total < 0
+    assert credit.original_invoice_number == "INV-24003"
+    oilfield = next(r.invoice for r in good if r.invoice and r.invoice.invoice_number == "INV-24101")
+    assert oilfield is not None and oilfield.lines[0].afe_number == "AFE-24-0117"
+    assert oilfield.extrinsics == {"CostCenter": "CC-PERMIAN-OPS"}
+
+
+def test_only_posted_invoices_are_taken(demo_ar: SqlArAdapter) -> None:
+    with demo_ar.engine.begin() as connection:
+        connection.execute(text("UPDATE ar_invoices SET status = 'draft' WHERE invoice_number = 'INV-24001'"))
+    assert "INV-24001" not in {r.invoice_number for r in demo_ar.pull()}
+
+
+EVENT = {
+    "event_id": "evt-1",
+    "invoice_number": "INV-24001",
+    "state": "REJECTED",
+    "previous_state": "SUBMITTING",
+    "reason": "rejected by acme-coupa: Server could not create invoice.",
+    "category": "po",
+    "raw_status": "500",
+    "portal_invoice_id": None,
+    "at": "2026-11-20T15:00:00+00:00",
+}
+
+
+def test_write_back_is_idempotent_and_keeps_the_newest_state(demo_ar: SqlArAdapter) -> None:
+    newer = {
+        **EVENT,
+        "event_id": "evt-2",
+        "state": "READY",
+        "reason": "corrected",
+        "at": "2026-11-20T16:00:00+00:00",
+    }
+    demo_ar.write([EVENT, newer])
+    demo_ar.write([EVENT, newer])  # redelivered after a crash
+    demo_ar.write(
+        [{**EVENT, "event_id": "evt-0", "state": "NEW", "at": "2026-11-20T14:00:00+00:00"}]
+    )  # late and older
+    with demo_ar.engine.connect() as connection:
+        rows = connection.execute(text("SELECT event_id FROM ar_portal_status ORDER BY event_id")).fetchall()
+        mirror = connection.execute(
+            text("SELECT portal_state, portal_reason FROM ar_invoices WHERE invoice_number = 'INV-24001'")
+        ).one()
+    assert [r[0] for r in rows] == ["evt-0", "evt-1", "evt-2"]
+    assert tuple(mirror) == ("READY", "corrected")
+
+
+def test_the_hubs_write_back_does_not_make_a_record_look_changed(demo_ar: SqlArAdapter) -> None:
+    before = {r.key: r.raw for r in demo_ar.pull()}
+    demo_ar.write([EVENT])
+    after = {r.key: r.raw for r in demo_ar.pull()}
+    assert before == after
+
+
+def test_table_names_must_be_plain_identifiers() -> None:
+    from hub.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a plain SQL identifier"):
+        SqlArAdapter(
+            ArConfig.model_validate({"url": "sqlite://", "tables": {"invoices_table": "x; DROP TABLE y"}}),
+            SUPPLIER,
+        )
+
+
+def test_on_postgresql(pg_database: str) -> None:
+    engine = create_engine(pg_database.replace("postgresql://", "postgresql+psycopg://"))
+    schema = (FIXTURES / "ar_schema.sql").read_text()
+    with engine.begin() as connection:
+        for statement in schema.split(";"):
+            if "CREATE TABLE" in statement:
+                connection.exec_driver_sql(statement)
+        connection.execute(text("INSERT INTO ar_customers (customer_id, name) VALUES ('C-1', 'ACME')"))
+        connection.execute(
+            text(
+                "INSERT INTO ar_invoices (invoice_id, invoice_number, customer_id, invoice_date, currency, po_number, "
+                "subtotal, tax_total, total, updated_at) VALUES (1, 'INV-1', 'C-1', '2026-11-20', 'USD', 'PO-1', "
+                "'25.00', '0', '25.00', '2026-11-20')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO ar_invoice_lines (invoice_id, line_no, part_number, description, quantity, uom, unit_price, amount) "
+                "VALUES (1, 1, 'P-1', 'Part', '2', 'EA', '12.50', '25.00')"
+            )
+        )
+    adapter = SqlArAdapter(ArConfig(url=pg_database), SUPPLIER)
+    [record] = list(adapter.pull())
+    assert record.invoice is not None and record.invoice.total == Decimal("25.00")
+    adapter.write([{**EVENT, "invoice_number": "INV-1"}])
+    adapter.write([{**EVENT, "invoice_number": "INV-1"}])
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM ar_portal_status")).scalar() == 1
+        assert connection.execute(text("SELECT portal_state FROM ar_invoices")).scalar() == "REJECTED"
+    engine.dispose()
+    adapter.engine.dispose()

@@ -1,0 +1,473 @@
+"""Submission end to end against the Coupa sandbox: one invoice, one request, one answer, never twice.
+
+Each test drives the real pipeline (intake -> pre-flight -> claim -> attempt -> connector over a real
+socket -> outcome) and checks both sides: the hub's store and what the portal holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlmodel import col, select
+
+from connectors.sandbox.coupa import CoupaSandbox
+from connectors.sandbox.server import FaultPlan, Reply, Request
+from hub.clock import ManualClock
+from hub.errors import InDoubtError
+from hub.lifecycle import move
+from hub.model import InvoiceState
+from hub.pipeline.intake import ingest
+from hub.pipeline.reconcile import expire_leases, reconcile_profile
+from hub.pipeline.submit import AUTH_BACKOFF, _prepare, record_outcome, submit_profile
+from hub.runtime import Hub
+from hub.services import timeline
+from hub.store.tables import AttemptRow, InvoiceRow
+from tests.factories import SECRET, T0, ListAr, make_hub, make_invoice, profile_yaml
+
+S = InvoiceState
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def ar() -> ListAr:
+    return ListAr()
+
+
+@pytest.fixture
+def hub(tmp_path: Path, coupa: CoupaSandbox, ar: ListAr, clock: ManualClock) -> Iterator[Hub]:
+    assert coupa.server is not None
+    built = make_hub(tmp_path, coupa.server.url, ar=ar, clock=clock)
+    yield built
+    built.close()
+
+
+def row(hub: Hub, number: str) -> InvoiceRow:
+    with hub.store.session() as session:
+        return session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).one()
+
+
+def attempts(hub: Hub, number: str) -> list[AttemptRow]:
+    with hub.store.session() as session:
+        invoice = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).one()
+        return list(
+            session.exec(
+                select(AttemptRow)
+                .where(col(AttemptRow.invoice_id) == invoice.id)
+                .order_by(col(AttemptRow.id))
+            )
+        )
+
+
+def states(hub: Hub, number: str) -> list[str]:
+    return [event["to"] for event in timeline(hub, number)["events"]]
+
+
+def send(hub: Hub) -> dict[str, int]:
+    return submit_profile(hub, hub.profile("acme-coupa")).outcomes
+
+
+def portal_numbers(coupa: CoupaSandbox) -> list[str]:
+    return [invoice.number for invoice in coupa.invoices]
+
+
+def test_accepted_invoice_is_submitted_once_with_the_portal_id(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox
+) -> None:
+    ar.add(make_invoice("INV-1", tax_rate="8.25"))
+    ingest(hub)
+    assert send(hub) == {"accepted": 1}
+    invoice = row(hub, "INV-1")
+    assert invoice.state == S.SUBMITTED
+    assert invoice.portal_invoice_id == str(coupa.invoices[0].id)
+    assert states(hub, "INV-1") == ["NEW", "READY", "SUBMITTING", "SUBMITTED"]
+    [attempt] = attempts(hub, "INV-1")
+    assert attempt.outcome == "accepted" and attempt.portal_code == "200"
+    assert attempt.payload_id == coupa.invoices[0].payload_id
+    assert SECRET not in (attempt.request_document or "") and "<SharedSecret>********</SharedSecret>" in (
+        attempt.request_document or ""
+    )
+    assert send(hub) == {}  # nothing left: never twice
+    assert portal_numbers(coupa) == ["INV-1"]
+
+
+def test_attempt_row_is_committed_before_the_request_leaves(
+    tmp_path: Path, coupa: CoupaSandbox, ar: ListAr
+) -> None:
+    """The portal's handler looks into the hub's database while the request is in flight."""
+    assert coupa.server is not None
+    hub = make_hub(tmp_path, coupa.server.url, ar=ar)
+    observer = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    seen: list[tuple[Any, ...]] = []
+    original = coupa.server.handler
+
+    def peeking(request: Request) -> Reply:
+        if request.method == "POST" and b"payloadID=" in request.body:
+            payload_id = request.body.split(b'payloadID="', 1)[1].split(b'"', 1)[0].decode()
+            with observer.connect() as connection:
+                seen.extend(
+                    connection.execute(
+                        text(
+                            "SELECT a.outcome, i.state FROM attempts a JOIN invoices i ON i.id = a.invoice_id WHERE a.payload_id = :p"
+                        ),
+                        {"p": payload_id},
+                    ).fetchall()
+                )
+        return original(request)
+
+    coupa.server.handler = peeking
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"accepted": 1}
+    assert [tuple(r) for r in seen] == [("pending", "SUBMITTING")]
+    hub.close()
+
+
+def test_portal_rejection_keeps_the_portal_words_and_category(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox
+) -> None:
+    ar.add(make_invoice("INV-1", po="PO-999999"))
+    ingest(hub)
+    assert send(hub) == {"rejected": 1}
+    invoice = row(hub, "INV-1")
+    assert invoice.state == S.REJECTED
+    assert invoice.last_category == "po"
+    assert "Server could not create invoice." in (invoice.last_reason or "")
+    assert "PO-999999" in (invoice.last_reason or "")
+    assert coupa.invoices == []
+
+
+def test_transient_outage_backs_off_then_succeeds_once(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan, clock: ManualClock
+) -> None:
+    faults.queue("unavailable_503")
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"transient": 1}
+    waiting = row(hub, "INV-1")
+    assert waiting.state == S.READY and waiting.transient_failures == 1
+    assert waiting.next_attempt_at is not None and waiting.next_attempt_at >= T0 + timedelta(seconds=10)
+    assert send(hub) == {}  # not due yet
+    clock.advance(seconds=601)
+    assert send(hub) == {"accepted": 1}
+    assert portal_numbers(coupa) == ["INV-1"]
+    assert [a.outcome for a in attempts(hub, "INV-1")] == ["transient", "accepted"]
+
+
+def test_throttling_honours_retry_after(hub: Hub, ar: ListAr, faults: FaultPlan) -> None:
+    faults.queue("throttle_429", retry_after=900)
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"transient": 1}
+    waiting = row(hub, "INV-1")
+    assert waiting.next_attempt_at is not None and waiting.next_attempt_at >= T0 + timedelta(seconds=900)
+
+
+def test_answer_lost_after_the_portal_created_it_is_reconciled_not_resent(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan
+) -> None:
+    faults.queue("drop_after")
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"in_doubt": 1}
+    assert row(hub, "INV-1").state == S.IN_DOUBT
+    posts_before = coupa.received
+    assert send(hub) == {}  # reconciliation ran first and settled it
+    invoice = row(hub, "INV-1")
+    assert invoice.state == S.SUBMITTED
+    assert invoice.portal_invoice_id == str(coupa.invoices[0].id)
+    assert coupa.received == posts_before  # nothing resent
+    assert portal_numbers(coupa) == ["INV-1"]
+    assert [a.outcome for a in attempts(hub, "INV-1")] == ["found"]
+
+
+def test_request_lost_before_the_portal_saw_it_is_sent_again_once(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan
+) -> None:
+    faults.queue("drop_before")
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"in_doubt": 1}
+    assert send(hub) == {"accepted": 1}  # reconciled absent -> READY -> sent in the same pass
+    assert portal_numbers(coupa) == ["INV-1"]
+    first, second = attempts(hub, "INV-1")
+    assert (first.outcome, second.outcome) == ("absent", "accepted")
+    assert first.payload_id != second.payload_id
+    assert states(hub, "INV-1")[-4:] == ["IN_DOUBT", "READY", "SUBMITTING", "SUBMITTED"]
+
+
+def test_slow_portal_past_the_timeout_is_in_doubt_and_reconciled(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan
+) -> None:
+    faults.queue("slow_after", delay=3)  # the profile's timeout is 2 s
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"in_doubt": 1}
+    assert send(hub) == {}
+    assert row(hub, "INV-1").state == S.SUBMITTED
+    assert portal_numbers(coupa) == ["INV-1"]
+
+
+def test_worker_dies_after_committing_the_attempt_before_sending(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
+) -> None:
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    profile = hub.profile("acme-coupa")
+    prepared = _prepare(hub, profile, hub.connector(profile))  # claimed and committed, then "kill -9"
+    assert prepared is not None
+    assert row(hub, "INV-1").state == S.SUBMITTING
+    assert expire_leases(hub) == 0  # the lease is still alive
+    clock.advance(seconds=121)
+    assert expire_leases(hub) == 1
+    assert row(hub, "INV-1").state == S.IN_DOUBT
+    assert send(hub) == {"accepted": 1}  # the portal does not have it: sent, once
+    assert portal_numbers(coupa) == ["INV-1"]
+    assert [a.outcome for a in attempts(hub, "INV-1")] == ["absent", "accepted"]
+
+
+def test_worker_dies_after_the_portal_answered_before_recording(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
+) -> None:
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    profile = hub.profile("acme-coupa")
+    connector = hub.connector(profile)
+    prepared = _prepare(hub, profile, connector)
+    assert prepared is not None
+    connector.submit(prepared[2], profile)  # the portal created it; the answer died with the worker
+    clock.advance(seconds=121)
+    expire_leases(hub)
+    assert send(hub) == {}
+    assert row(hub, "INV-1").state == S.SUBMITTED
+    assert portal_numbers(coupa) == ["INV-1"]
+    assert [a.outcome for a in attempts(hub, "INV-1")] == ["found"]
+
+
+def test_answer_after_the_lease_expired_is_kept_but_does_not_decide(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
+) -> None:
+    """While the request is in flight, the worker is presumed dead and housekeeping moves the invoice."""
+    assert coupa.server is not None
+    original = coupa.server.handler
+
+    def presume_dead(request: Request) -> Reply:
+        clock.advance(seconds=600)
+        expire_leases(hub)
+        return original(request)
+
+    coupa.server.handler = presume_dead
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"late": 1}
+    assert row(hub, "INV-1").state == S.IN_DOUBT
+    assert attempts(hub, "INV-1")[0].outcome.startswith("late-accepted")
+    coupa.server.handler = original
+    assert send(hub) == {}
+    assert row(hub, "INV-1").state == S.SUBMITTED
+    assert portal_numbers(coupa) == ["INV-1"]
+
+
+def test_duplicate_answer_to_our_own_unanswered_send_means_received(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan, clock: ManualClock
+) -> None:
+    faults.queue("drop_after")
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {"in_doubt": 1}
+    # A reconciliation that did not see it yet (an eventually consistent portal) sent it back to READY.
+    with hub.store.session() as session:
+        invoice = session.exec(select(InvoiceRow)).one()
+        attempt = session.exec(select(AttemptRow)).one()
+        attempt.outcome = "absent"
+        session.add(attempt)
+        move(session, invoice, S.READY, actor="test", now=clock.now(), reason="lookup saw nothing yet")
+    assert send(hub) == {"rejected": 1}
+    invoice = row(hub, "INV-1")
+    assert invoice.state == S.SUBMITTED
+    assert "already has this invoice number" in (invoice.last_reason or "")
+    assert portal_numbers(coupa) == ["INV-1"]
+
+
+def test_a_real_duplicate_number_is_a_rejection(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
+) -> None:
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    send(hub)
+    ar.add(make_invoice("INV-1", lines=(("SEAL-22", "5", "EA", "4.20"),)), key="another-ar-record")
+    ingest(hub)
+    assert send(hub) == {"rejected": 1}
+    with hub.store.session() as session:
+        second = session.exec(select(InvoiceRow).where(col(InvoiceRow.ar_key) == "another-ar-record")).one()
+    assert second.state == S.REJECTED and second.last_category == "duplicate"
+    assert portal_numbers(coupa) == ["INV-1"]
+
+
+def test_corrected_invoice_after_rejection_is_a_new_linked_submission(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox
+) -> None:
+    ar.add(make_invoice("INV-1", lines=(("SEAL-22", "5", "BX", "4.20"),)))
+    ingest(hub)
+    assert send(hub) == {"rejected": 1}
+    ar.add(
+        make_invoice("INV-1", lines=(("SEAL-22", "5", "EA", "4.20"),))
+    )  # the collector fixed the UOM in AR
+    assert ingest(hub).counts["corrected"] == 1
+    corrected = row(hub, "INV-1")
+    assert corrected.state == S.READY and corrected.revision == 2
+    assert send(hub) == {"accepted": 1}
+    first, second = attempts(hub, "INV-1")
+    assert (first.revision, first.outcome, second.revision, second.outcome) == (1, "rejected", 2, "accepted")
+    assert first.payload_id != second.payload_id
+    assert states(hub, "INV-1") == [
+        "NEW",
+        "READY",
+        "SUBMITTING",
+        "REJECTED",
+        "READY",
+        "SUBMITTING",
+        "SUBMITTED",
+    ]
+    assert portal_numbers(coupa) == ["INV-1"]
+
+
+def test_unchanged_rejected_invoice_is_not_resent(hub: Hub, ar: ListAr, coupa: CoupaSandbox) -> None:
+    ar.add(make_invoice("INV-1", po="PO-999999"))
+    ingest(hub)
+    send(hub)
+    assert ingest(hub).counts["unchanged"] == 1
+    assert send(hub) == {}
+    assert len(attempts(hub, "INV-1")) == 1
+
+
+def test_correction_of_a_disputed_invoice_gets_a_new_number(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, sandbox_clock: Any
+) -> None:
+    from status_sync.poller import poll_profile
+
+    ar.add(make_invoice("INV-1", lines=(("BRG-6205", "10", "EA", "13.10"),)))  # above the PO price
+    ingest(hub)
+    send(hub)
+    sandbox_clock.advance(hours=25)
+    profile = hub.profile("acme-coupa")
+    poll_profile(
+        hub.store, profile, hub.connector(profile), worker="w", now=hub.clock.now(), lease_seconds=60
+    )
+    assert row(hub, "INV-1").state == S.DISPUTED
+    ar.add(make_invoice("INV-1", lines=(("BRG-6205", "10", "EA", "12.50"),)))
+    ingest(hub)
+    assert row(hub, "INV-1").portal_invoice_number == "INV-1-R1"
+    assert send(hub) == {"accepted": 1}
+    assert portal_numbers(coupa) == ["INV-1", "INV-1-R1"]
+    assert [a.portal_invoice_number for a in attempts(hub, "INV-1")] == ["INV-1", "INV-1-R1"]
+
+
+def test_per_minute_limit_holds(tmp_path: Path, coupa: CoupaSandbox, ar: ListAr, clock: ManualClock) -> None:
+    assert coupa.server is not None
+    hub = make_hub(
+        tmp_path,
+        coupa.server.url,
+        ar=ar,
+        clock=clock,
+        profiles=[profile_yaml(coupa.server.url, per_minute=2)],
+    )
+    for n in range(5):
+        ar.add(make_invoice(f"INV-{n}"))
+    ingest(hub)
+    report = submit_profile(hub, hub.profile("acme-coupa"))
+    assert report.sent == 2 and "per-minute limit" in (report.stopped_because or "")
+    clock.advance(seconds=61)
+    assert submit_profile(hub, hub.profile("acme-coupa")).sent == 2
+    assert len(coupa.invoices) == 4
+    hub.close()
+
+
+def test_stop_flag_means_no_new_request(hub: Hub, ar: ListAr, coupa: CoupaSandbox) -> None:
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    stop = threading.Event()
+    stop.set()
+    assert submit_profile(hub, hub.profile("acme-coupa"), stop).sent == 0
+    assert coupa.received == 0
+
+
+def test_refused_credentials_hold_the_invoice_without_losing_it(
+    tmp_path: Path, coupa: CoupaSandbox, ar: ListAr, clock: ManualClock
+) -> None:
+    assert coupa.server is not None
+    hub = make_hub(tmp_path, coupa.server.url, ar=ar, clock=clock)
+    (tmp_path / "secrets.yaml").write_text(
+        yaml.safe_dump({"acme_shared_secret": "wrong-secret-value", "coupa_api_secret": "x"})
+    )
+    hub.secrets._file_values = None  # the operator edited the secrets file
+    ar.add(make_invoice("INV-1"))
+    ar.add(make_invoice("INV-2"))
+    ingest(hub)
+    assert send(hub) == {"auth": 1}  # the loop stops: every invoice would fail the same way
+    held = row(hub, "INV-1")
+    assert held.state == S.READY and held.last_category == "credentials"
+    assert held.next_attempt_at == T0 + AUTH_BACKOFF
+    assert "wrong-secret-value" not in (held.last_reason or "")
+    assert row(hub, "INV-2").state == S.READY and not attempts(hub, "INV-2")
+    hub.close()
+
+
+def test_a_bug_in_a_connector_leaves_the_invoice_in_doubt_not_submitting(
+    hub: Hub, ar: ListAr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    connector = hub.connector(hub.profile("acme-coupa"))
+
+    def broken(*_: Any) -> Any:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(connector, "submit", broken)
+    assert send(hub) == {"in_doubt": 1}
+    invoice = row(hub, "INV-1")
+    assert invoice.state == S.IN_DOUBT and "internal error" in (invoice.last_reason or "")
+
+
+def test_record_outcome_refuses_to_decide_for_another_worker(hub: Hub, ar: ListAr) -> None:
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    profile = hub.profile("acme-coupa")
+    prepared = _prepare(hub, profile, hub.connector(profile))
+    assert prepared is not None
+    invoice_id, attempt_id, _ = prepared
+    hub.worker_id = "someone-else"
+    outcome = record_outcome(
+        hub, profile, hub.connector(profile), invoice_id, attempt_id, InDoubtError("x"), 5
+    )
+    assert outcome == "late"
+    assert row(hub, "INV-1").state == S.SUBMITTING  # untouched: the owner (or housekeeping) decides
+
+
+def test_reconcile_waits_when_the_portal_cannot_be_asked(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan
+) -> None:
+    faults.queue("drop_after")
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    send(hub)
+    assert coupa.server is not None
+    coupa.server.stop()  # the portal goes away entirely
+    profile = hub.profile("acme-coupa")
+    assert reconcile_profile(hub, profile, hub.connector(profile)) == 0
+    invoice = row(hub, "INV-1")
+    assert (
+        invoice.state == S.IN_DOUBT and invoice.next_attempt_at is not None and invoice.next_attempt_at > T0
+    )
+    assert states(hub, "INV-1")[-1] == "IN_DOUBT"  # never sent back to READY without the portal's word
+    assert invoice.lease_owner is None

@@ -1,0 +1,118 @@
+"""The command line on a real demo workspace: exit codes, tables and --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from hub.daemon import Daemon
+from hub.demo import DemoWorkspace, prepare
+
+runner = CliRunner()
+FIXTURE_RULES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
+    ws = prepare(tmp_path_factory.mktemp("cli"))
+    Daemon(ws.hub).run_once()
+    yield ws
+    ws.close()
+
+
+def invoke(ws: DemoWorkspace, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--config", str(ws.config_path), *args])
+    return result.exit_code, result.stdout
+
+
+def test_status_counts_every_invoice(workspace: DemoWorkspace) -> None:
+    code, output = invoke(workspace, "status", "--json")
+    assert code == 0
+    data = json.loads(output)
+    total = sum(sum(counts.values()) for counts in data["profiles"].values())
+    assert total == 46 and data["quarantined"] == 4
+
+
+def test_show_prints_the_timeline_with_reasons(workspace: DemoWorkspace) -> None:
+    code, output = invoke(workspace, "show", "INV-24015")
+    assert code == 0
+    assert "BLOCKED" in output and "[acme-po-format]" in output and "PO-10010" in output
+    code, data = invoke(workspace, "show", "INV-24001", "--json")
+    timeline = json.loads(data)
+    assert [e["to"] for e in timeline["events"]][:4] == ["NEW", "READY", "SUBMITTING", "SUBMITTED"]
+    assert timeline["attempts"][0]["outcome"] == "accepted"
+
+
+def test_show_unknown_invoice_is_a_usage_error(workspace: DemoWorkspace) -> None:
+    result = runner.invoke(app, ["--config", str(workspace.config_path), "show", "NOPE-1"])
+    assert result.exit_code == 2 and "no invoice 'NOPE-1'" in result.stderr
+
+
+def test_rejections_worklist_and_filters(workspace: DemoWorkspace) -> None:
+    code, output = invoke(workspace, "rejections", "--json")
+    assert code == 1  # something to fix
+    rows = json.loads(output)
+    numbers = {row["invoice_number"]: row for row in rows}
+    assert numbers["INV-24016"]["state"] == "REJECTED" and numbers["INV-24016"]["category"] == "po"
+    assert numbers["INV-24015"]["hint"].startswith("Copy the PO number exactly")
+    assert numbers["INV-24301"]["who"].startswith("AR operations")
+    code, output = invoke(workspace, "rejections", "--portal", "pbe-coupa", "--json")
+    assert {row["profile_id"] for row in json.loads(output)} == {"pbe-coupa"}
+    code, output = invoke(workspace, "rejections", "--customer", "C-NOBODY", "--json")
+    assert code == 0 and json.loads(output) == []
+    code, _ = invoke(workspace, "rejections", "--since", "yesterday-ish")
+    assert code == 2
+
+
+def test_validate_exit_codes(workspace: DemoWorkspace) -> None:
+    code, output = invoke(workspace, "validate", "INV-24114", "--json")
+    assert code == 1
+    assert [v["rule_id"] for v in json.loads(output)["violations"]] == ["coupa-uom-code"]
+    code, output = invoke(workspace, "validate", "INV-24101")
+    assert code == 0 and "passes pre-flight" in output
+
+
+def test_validate_a_json_file(workspace: DemoWorkspace, tmp_path: Path) -> None:
+    from tests.factories import make_invoice
+
+    path = tmp_path / "invoice.json"
+    path.write_text(make_invoice("X-1", customer="C-1001", po="PO-12").model_dump_json())
+    code, output = invoke(workspace, "validate", str(path), "--profile", "acme-coupa", "--json")
+    assert code == 1 and "acme-po-format" in output
+    path.write_text('{"invoice_number": "X-2"}')
+    result = runner.invoke(app, ["--config", str(workspace.config_path), "validate", str(path)])
+    assert result.exit_code == 1 and "is not a valid invoice" in result.stderr
+
+
+def test_submit_refuses_an_invoice_that_is_not_ready(workspace: DemoWorkspace) -> None:
+    result = runner.invoke(app, ["--config", str(workspace.config_path), "submit", "INV-24015"])
+    assert result.exit_code == 2 and "is BLOCKED, not READY" in result.stderr
+
+
+def test_rules_check(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rules", "check", str(FIXTURE_RULES)])
+    assert result.exit_code == 0 and "acme-coupa" in result.stdout
+    bad = tmp_path / "bad-coupa.yaml"
+    bad.write_text(
+        "id: bad-coupa\nbuyer: B\nconnector: coupa\nmatch: {customer_id: [X]}\nrules:\n  - id: r1\n    field: po_numbr\n    required: true\n"
+    )
+    result = runner.invoke(app, ["rules", "check", str(bad)])
+    assert result.exit_code == 1 and "bad-coupa.yaml:6" in result.stderr and "po_numbr" in result.stderr
+    assert runner.invoke(app, ["rules", "check", str(tmp_path / "missing")]).exit_code == 2
+
+
+def test_missing_configuration_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--config", str(tmp_path / "nope.yaml"), "status"])
+    assert result.exit_code == 2 and "no hub configuration" in result.stderr
+
+
+def test_help_is_fast_and_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "run", "validate", "submit", "status", "show", "rejections", "rules"):
+        assert command in result.stdout
