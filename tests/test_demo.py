@@ -63,7 +63,7 @@ def test_corrections_are_new_revisions_and_disputes_get_a_new_number(demo: tuple
 
 
 def test_ar_database_has_every_state_and_reason(demo: tuple[DemoOutcome, Path]) -> None:
-    outcome, root = demo
+    _, root = demo
     ar = sqlite3.connect(root / "ar.db")
     mirror = dict(ar.execute("SELECT invoice_number, portal_state FROM ar_invoices").fetchall())
     reasons = dict(ar.execute("SELECT invoice_number, portal_reason FROM ar_invoices").fetchall())
