@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import PollResult, PortalRecord, Receipt
+from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CxmlConnection, CxmlConnector, SecretRef
 from connectors.http import retry_after_seconds, send_read, send_submission
 from hub.errors import (
@@ -92,36 +92,40 @@ class CoupaConnector(CxmlConnector):
             headers={"Content-Type": document.content_type},
             timeout=settings.timeout_seconds,
         )
-        return self._classify(response)
+        return self._classify(response, document.secrets)
 
-    def _classify(self, response: httpx.Response) -> Receipt:
+    def _classify(self, response: httpx.Response, secrets: tuple[str, ...] = ()) -> Receipt:
         http_status = response.status_code
-        body = response.text
+        # A portal may quote the document back (parse errors do): its SharedSecret must not be kept.
+        body = redact(response.text, secrets)
         if http_status == 429:
             raise TransientPortalError(
                 "Coupa is throttling requests (HTTP 429)",
-                retry_after=retry_after_seconds(response),
+                retry_after=retry_after_seconds(response, self.context.now()),
                 http_status=http_status,
             )
         try:
             status = parse_response(response.content)
         except MappingError as exc:
             self._unreadable(http_status, body, exc)
+        words = redact(status.words, secrets)
         facts: dict[str, Any] = {
             "portal_code": str(status.code),
-            "portal_text": status.words,
+            "portal_text": words,
             "http_status": http_status,
             "response_body": body,
         }
         verdict = classify_status(status)
         if verdict.outcome is Outcome.ACCEPTED:
-            found = _INVOICE_ID.search(status.words)
+            found = _INVOICE_ID.search(words)
             return Receipt(portal_invoice_id=found.group(1) if found else None, **facts)
-        message = f"Coupa {status.code}: {status.words}"
+        message = f"Coupa {status.code}: {words}"
         if verdict.outcome is Outcome.AUTH:
             raise PortalAuthError(message, **facts)
         if verdict.outcome is Outcome.TRANSIENT:
-            raise TransientPortalError(message, retry_after=retry_after_seconds(response), **facts)
+            raise TransientPortalError(
+                message, retry_after=retry_after_seconds(response, self.context.now()), **facts
+            )
         if verdict.outcome is Outcome.IN_DOUBT:
             raise InDoubtError(message, response_body=body, http_status=http_status)
         assert verdict.category is not None
@@ -226,7 +230,15 @@ class CoupaConnector(CxmlConnector):
 
     def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
         api = self._api(profile)
-        records = self._get(api, {"invoice-number": invoice_number, "fields": API_FIELDS, "limit": 1})
+        # Newest first: a voided invoice's number can be reused; the live invoice is the one to report.
+        params = {
+            "invoice-number": invoice_number,
+            "fields": API_FIELDS,
+            "limit": 1,
+            "order_by": "id",
+            "dir": "desc",
+        }
+        records = self._get(api, params)
         return parse_invoice_record(records[0]) if records else None
 
     def poll(self, profile: Profile, cursor: str | None) -> PollResult:

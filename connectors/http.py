@@ -65,6 +65,8 @@ def send_submission(http: httpx.Client, method: str, url: str, **kwargs: Any) ->
         if _not_sent(exc):
             raise TransientPortalError(f"could not reach {url}: {type(exc).__name__}: {exc}") from exc
         raise InDoubtError(f"sent to {url} but no answer came back: {type(exc).__name__}: {exc}") from exc
+    except httpx.RequestError as exc:  # DecodingError, TooManyRedirects: an answer came, it is unusable
+        raise InDoubtError(f"sent to {url} but the answer is unusable: {type(exc).__name__}: {exc}") from exc
 
 
 _BACKOFF = wait_exponential_jitter(multiplier=0.5, max=10)
@@ -94,7 +96,7 @@ def send_read(
             response = http.request(method, url, **kwargs)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ConfigError(f"portal URL {url!r} is not usable: {exc}") from exc
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # every transport failure, and answers that cannot be decoded
             raise TransientPortalError(f"{method} {url} failed: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientPortalError(

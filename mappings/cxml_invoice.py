@@ -89,9 +89,16 @@ class _Builder:
     def el(
         self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None
     ) -> etree._Element:
-        node = etree.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
-        if text is not None:
-            node.text = text
+        try:
+            node = etree.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
+            if text is not None:
+                node.text = text
+        except ValueError:
+            # lxml refuses control characters; name the element, never the value (it may be the secret).
+            raise MappingError(
+                f"<{tag}> would carry a character XML cannot hold (a control character, U+FFFE or U+FFFF); "
+                "remove it from the invoice in the AR system"
+            ) from None
         return node
 
     def money(self, parent: etree._Element, tag: str, amount: Decimal) -> etree._Element:
@@ -176,7 +183,8 @@ class _Builder:
             )
         self.comments(header, inv.comments, (a.filename for a in inv.attachments))
         for name, value in inv.extrinsics.items():
-            self.el(header, "Extrinsic", value, name=name)
+            if value:  # a blank Extrinsic would satisfy a buyer's `required` document rule
+                self.el(header, "Extrinsic", value, name=name)
 
     def comments(self, parent: etree._Element, text: str | None, filenames: Iterable[str]) -> None:
         content_ids = [self.env.attachment_ids[f] for f in filenames if f in self.env.attachment_ids]
@@ -298,7 +306,8 @@ class _Builder:
             if value:
                 self.el(parent, "Extrinsic", value, name=name)
         for name, value in line.extrinsics.items():
-            self.el(parent, "Extrinsic", value, name=name)
+            if value:
+                self.el(parent, "Extrinsic", value, name=name)
 
     def tax(self, parent: etree._Element, taxes: list[TaxLine], total: Decimal) -> None:
         tax = self.el(parent, "Tax")

@@ -14,6 +14,7 @@ from lxml import etree
 
 from hub.errors import MappingError
 from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from mappings.rejection_words import categorize
 from mappings.xml_safety import parse_untrusted
 
 CXML_DTD_1_2_063 = "http://xml.cxml.org/schemas/cXML/1.2.063/cXML.dtd"
@@ -120,9 +121,12 @@ class StatusUpdateRequest:
         reason = " | ".join(c for c in self.comments if c) or (
             self.status.words if not self.status.success else None
         )
-        category = (
-            RejectionCategory.OTHER if state in (InvoiceState.REJECTED, InvoiceState.DISPUTED) else None
-        )
+        # The buyer's words decide the category (e.g. "INV-143: ... non-PO invoice ..." is a PO problem).
+        category = None
+        if state is InvoiceState.REJECTED:
+            category = categorize(reason, RejectionCategory.OTHER)
+        elif state is InvoiceState.DISPUTED:
+            category = categorize(reason, RejectionCategory.DISPUTED)
         return PortalStatusUpdate(
             invoice_number=self.invoice_id,
             payload_id=self.document_payload_id,

@@ -43,9 +43,10 @@ def _xpath(expression: str) -> etree.XPath:
     return etree.XPath(expression)
 
 
-def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str]]:
-    """(rule id, problem) for every field path or XPath that cannot work; used when a file loads."""
-    problems: list[tuple[str, str]] = []
+def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
+    """(rule id, the rule's key at fault, problem) for every field path or XPath that cannot work;
+    used when a file loads."""
+    problems: list[tuple[str, str, str]] = []
     for rule in rules:
         if rule.disabled:
             continue
@@ -53,15 +54,19 @@ def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str]]:
             try:
                 parsed = _field_path(rule.field)
             except paths.PathError as exc:
-                problems.append((rule.id, str(exc)))
+                problems.append((rule.id, "field", str(exc)))
                 continue
             if rule.within_days is not None and parsed.leaf_type not in (date, datetime):
-                problems.append((rule.id, f"within_days needs a date field, {rule.field!r} is not one"))
+                problems.append(
+                    (rule.id, "within_days", f"within_days needs a date field, {rule.field!r} is not one")
+                )
         if rule.document is not None:
             try:
-                _xpath(rule.document)
-            except etree.XPathSyntaxError as exc:
-                problems.append((rule.id, f"XPath {rule.document!r} is not valid: {exc}"))
+                # One run on an empty document catches what compiles but can never evaluate
+                # (unknown functions, namespace prefixes or variables) at load time, not in pre-flight.
+                _xpath(rule.document)(etree.Element("cXML"))
+            except (etree.XPathSyntaxError, etree.XPathEvalError) as exc:
+                problems.append((rule.id, "document", f"XPath {rule.document!r} is not valid: {exc}"))
     return problems
 
 

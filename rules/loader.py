@@ -128,38 +128,46 @@ def _problems_from(doc: _Document, exc: ValidationError, prefix: tuple[str | int
 
 
 def _validate(doc: _Document) -> RuleSet:
+    """The file as a model, or RulesFileError with every problem of the file (not only the first)."""
     model: type[RuleSet] = RulesFile if "connector" in doc.data else RuleSet
     connection = doc.data.get("connection")
     secrets = literal_secrets(connection) if isinstance(connection, dict) else []
-    if secrets:  # checked first, so the error points at the very line holding the secret
-        raise RulesFileError(
-            [
-                Problem(doc.path, doc.line_of(["connection", *where]), "", secret_message(where))
-                for where, _ in secrets
-            ]
-        )
+    # Checked on the raw data, so the problem points at the very line holding the secret.
+    problems = [
+        Problem(doc.path, doc.line_of(["connection", *where]), "", secret_message(where))
+        for where, _ in secrets
+    ]
+    parsed: RuleSet | None = None
     try:
         parsed = model.model_validate(doc.data)
     except ValidationError as exc:
-        raise RulesFileError(_problems_from(doc, exc)) from exc
-    problems = []
-    if parsed.id != doc.path.stem:
+        # Not chained: the pydantic error would carry the secret's value as its input.
+        problems.extend(p for p in _problems_from(doc, exc) if not (secrets and p.where == "connection"))
+    file_id = doc.data.get("id")
+    if isinstance(file_id, str) and file_id != doc.path.stem:
         problems.append(
             Problem(
                 doc.path,
                 doc.line_of(["id"]),
                 "id",
-                f"id {parsed.id!r} must equal the file name {doc.path.stem!r}",
+                f"id {file_id!r} must equal the file name {doc.path.stem!r}",
             )
         )
-    positions = {rule.id: index for index, rule in enumerate(parsed.rules)}
-    for rule_id, what in check_rule_paths(parsed.rules):
-        location: list[str | int] = ["rules", positions[rule_id]]
-        problems.append(
-            Problem(doc.path, doc.line_of(location), f"rules[{positions[rule_id]}] ({rule_id})", what)
-        )
+    raw_rules = doc.data.get("rules")
+    for position, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        try:
+            rule = Rule.model_validate(raw)
+        except ValidationError:
+            continue  # reported above with the rest of the schema problems
+        for rule_id, key, what in check_rule_paths([rule]):
+            problems.append(
+                Problem(
+                    doc.path, doc.line_of(["rules", position, key]), f"rules[{position}] ({rule_id})", what
+                )
+            )
     if problems:
         raise RulesFileError(problems)
+    assert parsed is not None
     return parsed
 
 
@@ -270,13 +278,14 @@ def load_profiles(folder: Path, check_connection: ConnectionCheck | None = None)
         profiles[profile.id] = profile
     owners: dict[str, str] = {}
     for profile in profiles.values():
-        for customer in profile.match.customer_id:
+        for position, customer in enumerate(profile.match.customer_id):
             if customer in owners:
+                path = Path(profile.sources[0])
                 problems.append(
                     Problem(
-                        Path(profile.sources[0]),
-                        None,
-                        "match.customer_id",
+                        path,
+                        _read(path).line_of(["match", "customer_id", position]),
+                        f"match.customer_id[{position}]",
                         f"customer {customer!r} is also matched by profile {owners[customer]!r}; "
                         "an AR customer goes to exactly one portal profile",
                     )

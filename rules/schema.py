@@ -82,7 +82,10 @@ class Rule(_Strict):
             raise ValueError(
                 "a rule targets exactly one of `field` (canonical invoice) or `document` (XPath)"
             )
-        if not any(getattr(self, name) not in (None, False) for name in CONSTRAINTS):
+        # `is not`, not `not in`: min: 0 is a constraint, and Decimal(0) == False.
+        if not any(
+            getattr(self, name) is not None and getattr(self, name) is not False for name in CONSTRAINTS
+        ):
             raise ValueError(f"a rule needs at least one constraint: {', '.join(CONSTRAINTS)}")
         if self.document is not None and self.within_days is not None:
             raise ValueError("within_days applies to date fields of the invoice, not to document XPaths")
@@ -98,14 +101,16 @@ class RuleSet(_Strict):
     extends: list[str] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_rule_ids(self) -> RuleSet:
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_ids(cls, rules: list[Rule]) -> list[Rule]:
+        # A field validator, so the problem points at `rules:` rather than at the top of the file.
         seen: set[str] = set()
-        for rule in self.rules:
+        for rule in rules:
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} appears twice in this file; ids must be unique")
             seen.add(rule.id)
-        return self
+        return rules
 
 
 class Match(_Strict):

@@ -102,7 +102,7 @@ def test_rules_check(tmp_path: Path) -> None:
         "id: bad-coupa\nbuyer: B\nconnector: coupa\nmatch: {customer_id: [X]}\nrules:\n  - id: r1\n    field: po_numbr\n    required: true\n"
     )
     result = runner.invoke(app, ["rules", "check", str(bad)])
-    assert result.exit_code == 1 and "bad-coupa.yaml:6" in result.stderr and "po_numbr" in result.stderr
+    assert result.exit_code == 1 and "bad-coupa.yaml:7" in result.stderr and "po_numbr" in result.stderr
     assert runner.invoke(app, ["rules", "check", str(tmp_path / "missing")]).exit_code == 2
 
 

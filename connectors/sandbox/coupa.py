@@ -397,9 +397,10 @@ class CoupaSandbox:
 
     def _cancel(self, buyer: CoupaBuyer, number: str, now: datetime) -> PortalInvoice:
         with self._lock:
-            found = next(
-                (i for i in self.invoices if i.instance == buyer.instance and i.number == number), None
-            )
+            held = [i for i in self.invoices if i.instance == buyer.instance and i.number == number]
+            # A voided number can be used again: the cancel is for the live invoice, the newest otherwise.
+            live = [i for i in held if i.status_at(now)[0] not in ("voided", "abandoned")]
+            found = (live or held)[-1] if held else None
             if found is None:
                 raise _Refusal(417, "Invalid order/document reference.", f"No invoice {number} to cancel.")
             found.timeline.append((now, "voided"))

@@ -120,7 +120,7 @@ def test_store_url_can_come_from_the_environment(tmp_path: Path, monkeypatch: py
 
 
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="daemon.lease_seconds"):
+    with pytest.raises(ConfigError, match=r"daemon\.lease_seconds"):
         load_config(_config(tmp_path, daemon={"lease_seconds": -1}))
     with pytest.raises(ConfigError, match="store_urll"):
         load_config(_config(tmp_path, store_urll="x"))
