@@ -13,6 +13,7 @@ IN_DOUBT attempt can be reconciled before any resend.
 from __future__ import annotations
 
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class ConnectorContext:
     http: httpx.Client
     secrets: SecretResolver
     now: Callable[[], datetime]
+    #: How a connector waits between retries of a read; the daemon makes SIGTERM interrupt it.
+    sleep: Callable[[float], None] = time.sleep
     evidence_dir: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. a browser pool for web portals
 
@@ -91,6 +94,7 @@ class PollResult:
     updates: list[PortalStatusUpdate]
     next_cursor: str | None
     requests: int = 1  # what the poll cost, for the polling benchmark
+    unreadable: list[str] = field(default_factory=list)  # portal records skipped, with the reason
 
 
 _SHARED_SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.DOTALL)

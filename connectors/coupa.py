@@ -31,7 +31,6 @@ from hub.errors import (
     MappingError,
     PermanentPortalError,
     PortalAuthError,
-    PortalError,
     TransientPortalError,
 )
 from hub.model import RejectionCategory
@@ -177,6 +176,7 @@ class CoupaConnector(CxmlConnector):
                 self.context.http,
                 "POST",
                 api.token_url,
+                sleep=self.context.sleep,
                 data={
                     "grant_type": "client_credentials",
                     "client_id": api.client_id,
@@ -205,6 +205,7 @@ class CoupaConnector(CxmlConnector):
                 "GET",
                 api.invoices_url,
                 params=params,
+                sleep=self.context.sleep,
                 headers={
                     "Authorization": f"Bearer {self._token(api, refresh)}",
                     "Accept": "application/json",
@@ -216,8 +217,12 @@ class CoupaConnector(CxmlConnector):
             raise PortalAuthError(
                 f"Coupa API refused access (HTTP {response.status_code})", http_status=response.status_code
             )
+        if response.status_code in (400, 404, 405):
+            raise ConfigError(
+                f"Coupa API answered HTTP {response.status_code} at {api.invoices_url}: check connection.api"
+            )
         if response.status_code != 200:
-            raise PortalError(
+            raise TransientPortalError(
                 f"Coupa API answered HTTP {response.status_code}", http_status=response.status_code
             )
         try:
@@ -253,6 +258,7 @@ class CoupaConnector(CxmlConnector):
         if watermark is not None:
             base["updated-at[gt]"] = (watermark - timedelta(seconds=api.overlap_seconds)).isoformat()
         updates = []
+        unreadable: list[str] = []
         seen: set[str] = set()
         shifted = False
         requests = 0
@@ -261,7 +267,12 @@ class CoupaConnector(CxmlConnector):
             page = self._get(api, {**base, "offset": offset})
             requests += 1
             for record in page:
-                update = parse_invoice_record(record)
+                try:
+                    update = parse_invoice_record(record)
+                except MappingError as exc:
+                    # One record we cannot read must not stop every later poll of this portal.
+                    unreadable.append(f"record {record.get('id', '?')}: {exc}")
+                    continue
                 assert update.portal_invoice_id is not None
                 # A record seen twice moved to the end while we paged: offsets shifted and one record
                 # may have been skipped, so the watermark must not advance past this poll's start.
@@ -272,5 +283,7 @@ class CoupaConnector(CxmlConnector):
                 break
             offset += len(page)
         newest = max((u.occurred_at for u in updates), default=watermark)
+        if watermark is not None and newest is not None:
+            newest = max(newest, watermark)  # the overlap re-reads older changes: never move backwards
         next_cursor = cursor if shifted else (newest.isoformat() if newest else None)
-        return PollResult(updates=updates, next_cursor=next_cursor, requests=requests)
+        return PollResult(updates=updates, next_cursor=next_cursor, requests=requests, unreadable=unreadable)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +35,7 @@ class CycleReport:
 class Daemon:
     def __init__(self, hub: Hub):
         self.hub = hub
-        self.stop = threading.Event()
+        self.stop = hub.stopping
 
     # --- the steps (each is one scheduler job) ---------------------------------------------------------
     def ingest(self) -> IntakeReport:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,8 @@ class Hub:
     secrets: SecretsResolver = field(default_factory=SecretsResolver)
     schemas: DocumentSchemas = field(default_factory=DocumentSchemas)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Set on SIGTERM: no new request starts, and retry waits inside connectors end at once.
+    stopping: threading.Event = field(default_factory=threading.Event)
     _connectors: dict[str, Connector] = field(default_factory=dict)
     _preflight_connectors: dict[str, Connector] = field(default_factory=dict)
 
@@ -61,11 +64,15 @@ class Hub:
                 http=self.http,
                 secrets=self.secrets,
                 now=self.clock.now,
+                sleep=self._interruptible_sleep,
                 evidence_dir=self.config.evidence_dir,
                 extras=self.extras,
             )
             self._connectors[profile.connector] = cls(context)
         return self._connectors[profile.connector]
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
 
     def preflight_connector(self, profile: Profile) -> Connector:
         """A connector that renders with placeholder secrets, for checks only."""

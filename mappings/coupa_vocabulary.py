@@ -134,7 +134,8 @@ def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
     state = STATUS_STATES.get(raw_status)
     reason = code = None
     category = None
-    dispute = record.get("dispute-reason") or None
+    # Coupa may leave an old dispute-reason on an invoice that has moved on; it counts only while disputed.
+    dispute = (record.get("dispute-reason") or None) if state is InvoiceState.DISPUTED else None
     if dispute:
         code = dispute.get("code")
         reason = " - ".join(part for part in (code, dispute.get("description")) if part)
@@ -152,7 +153,8 @@ def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
             paid_amount = sum((Decimal(str(p.get("amount-paid", "0"))) for p in payments), Decimal(0)) or None
         except InvalidOperation:
             raise MappingError("Coupa payment amount is not a number") from None
-        raw_date = record.get("payment-date") or (payments[-1].get("payment-date") if payments else None)
+        dates = [str(p["payment-date"]) for p in payments if p.get("payment-date")]
+        raw_date = record.get("payment-date") or (max(dates) if dates else None)
         if raw_date:
             payment_date = _day(raw_date)
         # Coupa keeps the approval status and flags payment beside it; keep both words.

@@ -230,15 +230,15 @@ class _Builder:
         order = self.el(parent, "InvoiceDetailOrder")
         info = self.el(order, "InvoiceDetailOrderInfo")
         po_date = _dt(inv.po_date, self.env.timezone) if inv.po_date else None
+        # The PO's or contract's own payloadID is rarely known to a supplier's AR system: the DTD
+        # requires the DocumentReference, portals match on orderID / agreementID.
         if inv.po_number:
             reference = self.el(info, "OrderReference", orderID=inv.po_number, orderDate=po_date)
-            # The PO's own payloadID is rarely known to a supplier's AR system; portals match on orderID.
-            self.el(reference, "DocumentReference", payloadID=inv.extrinsics.get("po_payload_id", ""))
-            if inv.contract_number:
-                self.el(info, "MasterAgreementIDInfo", agreementID=inv.contract_number)
-        elif inv.contract_number:
-            self.el(info, "MasterAgreementIDInfo", agreementID=inv.contract_number)
-        else:
+            self.el(reference, "DocumentReference", payloadID="")
+        if inv.contract_number:  # Coupa takes the contract number in MasterAgreementReference
+            agreement = self.el(info, "MasterAgreementReference", agreementID=inv.contract_number)
+            self.el(agreement, "DocumentReference", payloadID="")
+        if not inv.po_number and not inv.contract_number:
             self.el(info, "SupplierOrderInfo", orderID=inv.invoice_number)
         for line in inv.lines:
             if line.service_period is not None:

@@ -6,6 +6,7 @@ cXML 401. Status types we do not know are kept verbatim (state None), never drop
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -140,13 +141,14 @@ class StatusUpdateRequest:
         )
 
 
+_REASON_CODE = re.compile(r"^([A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*)\s*:")
+
+
 def _reason_code(reason: str | None) -> str | None:
-    # Ariba comments start with a code, e.g. "INV-143: Cannot create a non-PO invoice ..."
-    if reason and ":" in reason:
-        head = reason.split(":", 1)[0].strip()
-        if head and " " not in head and len(head) <= 40:
-            return head
-    return None
+    """The code a network's comment starts with (`INV-143: ...`, `INVOICE_DUPLICATE: ...`); a plain
+    word such as `Note:` is not a code."""
+    found = _REASON_CODE.match(reason or "")
+    return found.group(1) if found and any(c.isdigit() or c in "-_" for c in found.group(1)) else None
 
 
 def _text(node: etree._Element | None) -> str | None:

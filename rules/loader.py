@@ -207,8 +207,21 @@ def _effective_rules(
         parent_rules, parent_sources = _effective_rules(parent_doc, parent, (*chain, parent_path))
         merged.update((rule.id, rule) for rule in parent_rules)
         sources.extend(parent_sources)
-    for rule in ruleset.rules:
+    problems = []
+    for position, rule in enumerate(ruleset.rules):
+        if rule.disabled and rule.id not in merged:
+            # A typo in the id would otherwise switch nothing off, silently.
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line_of(["rules", position, "id"]),
+                    f"rules[{position}].id",
+                    f"disables {rule.id!r}, which no extended file defines",
+                )
+            )
         merged[rule.id] = rule
+    if problems:
+        raise RulesFileError(problems)
     sources.insert(0, str(doc.path))
     return [rule for rule in merged.values() if not rule.disabled], sources
 

@@ -152,6 +152,9 @@ def literal_secrets(value: Any, location: tuple[str, ...] = ()) -> list[tuple[tu
                     found.append((here, inner))
             else:
                 found.extend(literal_secrets(inner, here))
+    elif isinstance(value, list):
+        for position, inner in enumerate(value):
+            found.extend(literal_secrets(inner, (*location, str(position))))
     return found
 
 

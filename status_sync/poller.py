@@ -71,6 +71,8 @@ def poll_profile(
             log.warning("poll of %s failed: %s", profile.id, exc)
             return report
         report.requests = result.requests
+        if result.unreadable:
+            log.warning("poll of %s skipped unreadable portal records: %s", profile.id, result.unreadable)
         with store.session() as session:
             for update in result.updates:
                 report.applied[
@@ -80,7 +82,7 @@ def poll_profile(
             row.cursor = result.next_cursor or cursor
             row.polled_at = now
             row.requests = result.requests
-            row.last_error = None
+            row.last_error = "; ".join(result.unreadable)[:4000] if result.unreadable else None
             session.add(row)
     finally:
         with store.session() as session:

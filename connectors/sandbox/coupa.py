@@ -233,7 +233,9 @@ class CoupaSandbox:
                 )
         order = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/OrderReference")
         order_id = order.get("orderID") if order is not None else None
-        contract = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/MasterAgreementIDInfo")
+        contract = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/MasterAgreementReference")
+        if contract is None:
+            contract = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/MasterAgreementIDInfo")
         if order_id is None and contract is None:
             raise _Refusal(
                 417,

@@ -119,6 +119,9 @@ def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: i
                 .where(col(AttemptRow.invoice_id) == row.id)
                 .order_by(col(AttemptRow.id).desc())
             ).first()
+            if record is not None and record.state is S.CANCELLED and row.purpose != "cancel":
+                # A voided invoice under this number is an earlier one, not the send we are unsure of.
+                record = None
             if record is not None:
                 if latest is not None:
                     latest.outcome = "found"

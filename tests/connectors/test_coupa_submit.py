@@ -288,7 +288,7 @@ def test_a_contract_backed_invoice_is_accepted(
     receipt = send(connector, profile, make_invoice("INV-1", po=None, contract_number="MSA-1"))
 
     assert [str(i.id) for i in coupa.invoices] == [receipt.portal_invoice_id]
-    assert b'<MasterAgreementIDInfo agreementID="MSA-1"' in coupa.invoices[0].document
+    assert b'<MasterAgreementReference agreementID="MSA-1"' in coupa.invoices[0].document
 
 
 def test_a_price_above_the_po_is_accepted_then_disputed_after_the_buyers_delay(

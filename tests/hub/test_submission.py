@@ -471,3 +471,31 @@ def test_reconcile_waits_when_the_portal_cannot_be_asked(
     )
     assert states(hub, "INV-1")[-1] == "IN_DOUBT"  # never sent back to READY without the portal's word
     assert invoice.lease_owner is None
+
+
+def test_a_voided_invoice_under_the_same_number_is_not_taken_for_our_send(
+    tmp_path: Path, sandbox_clock: Any
+) -> None:
+    from connectors.sandbox.coupa import CoupaSandboxConfig
+    from tests.factories import buyer_config
+
+    base = buyer_config()
+    config = CoupaSandboxConfig(
+        buyers=base.buyers,
+        api_clients=base.api_clients,
+        existing_invoices=[{"instance": "acme", "number": "INV-1", "status": "voided"}],  # type: ignore[list-item]
+    )
+    portal = CoupaSandbox(config, sandbox_clock)
+    faults = FaultPlan()
+    server = portal.serve(faults=faults)
+    ar = ListAr()
+    ar.add(make_invoice("INV-1"))
+    hub = make_hub(tmp_path, server.url, ar=ar)
+    faults.queue("drop_before")
+    ingest(hub)
+    assert send(hub) == {"in_doubt": 1}
+    assert send(hub) == {"accepted": 1}  # the voided INV-1 is not ours: reconciled absent, sent again
+    live = [i for i in portal.invoices if i.payload_id]
+    assert len(live) == 1 and row(hub, "INV-1").portal_invoice_id == str(live[0].id)
+    hub.close()
+    server.stop()

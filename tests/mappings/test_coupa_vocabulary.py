@@ -387,3 +387,31 @@ def test_categorize_realistic_texts(text: str, category: RejectionCategory) -> N
 def test_categorize_falls_back_to_the_default(text: str | None) -> None:
     assert categorize(text, C.DISPUTED) is C.DISPUTED
     assert categorize(text) is C.OTHER
+
+
+def test_a_leftover_dispute_reason_does_not_follow_an_approved_invoice() -> None:
+    record = {
+        "id": 7,
+        "invoice-number": "INV-7",
+        "status": "approved",
+        "updated-at": "2026-11-21T10:00:00+00:00",
+        "dispute-reason": {"code": "INCORRECT-PRICE", "description": "old"},
+    }
+    update = parse_invoice_record(record)
+    assert update.state is InvoiceState.APPROVED and update.reason is None and update.category is None
+
+
+def test_the_payment_date_is_the_latest_payment() -> None:
+    record = {
+        "id": 8,
+        "invoice-number": "INV-8",
+        "status": "approved",
+        "paid": True,
+        "updated-at": "2026-11-21T10:00:00+00:00",
+        "payments": [
+            {"amount-paid": "50.00", "payment-date": "2026-11-25"},
+            {"amount-paid": "25.00", "payment-date": "2026-11-20"},
+        ],
+    }
+    update = parse_invoice_record(record)
+    assert str(update.payment_date) == "2026-11-25" and str(update.paid_amount) == "75.00"

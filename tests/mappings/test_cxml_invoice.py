@@ -318,7 +318,8 @@ def test_service_line_carries_its_period_in_the_supplier_zone() -> None:
 def test_contract_invoice_references_the_agreement_and_no_order() -> None:
     invoice, envelope = contract_invoice()
     root = parse(render(invoice, envelope))
-    assert one(root, "//InvoiceDetailOrderInfo/MasterAgreementIDInfo").get("agreementID") == "MSA-1"
+    # refs/PORTALS.md: Coupa takes the contract number in MasterAgreementReference.
+    assert one(root, "//InvoiceDetailOrderInfo/MasterAgreementReference").get("agreementID") == "MSA-1"
     assert not root.xpath("//OrderReference | //OrderIDInfo | //SupplierOrderInfo")
 
 

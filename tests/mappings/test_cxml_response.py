@@ -472,3 +472,19 @@ def test_doctype_system_file_is_not_read(private_file: tuple[Path, str], tmp_pat
     document = f'<!DOCTYPE cXML SYSTEM "{dtd.as_uri()}"><cXML><Response><Status code="200" text="OK">&leak;</Status></Response></cXML>'
     root = parse_untrusted(document)
     assert marker not in etree.tostring(root, encoding="unicode")
+
+
+@pytest.mark.parametrize(
+    ("comment", "code"),
+    [
+        ("INV-143: Cannot create a non-PO invoice with pricing details.", "INV-143"),
+        ("INVOICE_DUPLICATE: an invoice with the same ID has already been received", "INVOICE_DUPLICATE"),
+        ("Note: please call AP", None),
+        ("URGENT: fix", None),
+        ("no code here", None),
+    ],
+)
+def test_only_real_codes_are_taken_as_reason_codes(comment: str, code: str | None) -> None:
+    from mappings.cxml_response import _reason_code
+
+    assert _reason_code(comment) == code

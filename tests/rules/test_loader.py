@@ -514,3 +514,29 @@ def test_the_shipped_example_rules_files_load(tmp_path: Path) -> None:
     assert profiles, "fixtures/rules has example profiles"
     for profile in profiles.values():
         assert {r.id for r in profile.rules} >= set(baseline_rule_ids())
+
+
+def test_disabling_a_rule_nobody_defines_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "acme-coupa.yaml"
+    path.write_text(
+        "id: acme-coupa\nbuyer: ACME\nconnector: coupa\nextends: [coupa-baseline]\nmatch: {customer_id: [C-1]}\n"
+        "rules:\n  - {id: coupa-supplier-prat, disabled: true}\n"
+    )
+    with pytest.raises(RulesFileError) as raised:
+        load_profile(path)
+    [problem] = raised.value.problems
+    assert (
+        problem.line == 7 and "disables 'coupa-supplier-prat', which no extended file defines" in problem.what
+    )
+
+
+def test_a_secret_inside_a_list_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "acme-coupa.yaml"
+    path.write_text(
+        "id: acme-coupa\nbuyer: ACME\nconnector: coupa\nmatch: {customer_id: [C-1]}\n"
+        "connection:\n  fallbacks:\n    - {url: 'https://x', password: 'pa55word-in-clear'}\n"
+    )
+    with pytest.raises(RulesFileError) as raised:
+        load_profile(path)
+    assert "connection.fallbacks.0.password holds a secret" in str(raised.value)
+    assert "pa55word-in-clear" not in str(raised.value)
