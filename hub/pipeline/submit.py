@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import secrets
 import socket
 import threading
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
+from tenacity import RetryCallState, Retrying, wait_random_exponential
 
 from connectors.base import Connector, Envelope, OutboundDocument, Receipt
 from hub.errors import (
@@ -57,12 +57,13 @@ def new_payload_id(now: datetime) -> str:
 
 
 def backoff(failures: int, retry_after: float | None, initial: float, maximum: float) -> timedelta:
-    """Exponential with full jitter, capped; never sooner than the portal's Retry-After."""
-    ceiling = min(maximum, initial * (2 ** max(failures - 1, 0)))
-    delay = max(initial, random.uniform(ceiling / 2, ceiling))
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return timedelta(seconds=delay)
+    """The wait before send number `failures + 1`: tenacity's exponential backoff with full jitter,
+    never sooner than the portal's Retry-After. The hub stores the result as `next_attempt_at` rather
+    than sleeping in-process, so a retry schedule survives restarts and shows in `portalhub status`."""
+    state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = max(failures, 1)
+    jittered = wait_random_exponential(multiplier=initial, max=maximum)(state)
+    return timedelta(seconds=max(initial, jittered, retry_after or 0))
 
 
 @dataclass

@@ -499,3 +499,14 @@ def test_a_voided_invoice_under_the_same_number_is_not_taken_for_our_send(
     assert len(live) == 1 and row(hub, "INV-1").portal_invoice_id == str(live[0].id)
     hub.close()
     server.stop()
+
+
+def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
+    from hub.pipeline.submit import backoff
+
+    first = [backoff(1, None, 30, 3600).total_seconds() for _ in range(50)]
+    tenth = [backoff(10, None, 30, 3600).total_seconds() for _ in range(200)]
+    assert min(first) >= 30 and max(first) <= 30  # never sooner than the initial wait
+    assert max(tenth) <= 3600 and sum(tenth) / len(tenth) > 600  # grown, jittered, capped
+    assert len(set(tenth)) > 100  # jitter: several workers do not retry in lockstep
+    assert backoff(1, 900, 30, 3600).total_seconds() == 900
