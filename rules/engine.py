@@ -38,9 +38,13 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+#: Prefixes document rules may use. cXML has no namespace; PIDX documents are in the PIDX 1.61 one.
+XPATH_NAMESPACES = {"pidx": "http://www.pidx.org/schemas/v1.61"}
+
+
 @lru_cache(maxsize=1024)
 def _xpath(expression: str) -> etree.XPath:
-    return etree.XPath(expression)
+    return etree.XPath(expression, namespaces=XPATH_NAMESPACES)
 
 
 def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:

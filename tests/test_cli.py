@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from hub.daemon import Daemon
-from hub.demo import DemoWorkspace, prepare
+from hub.demo import DemoWorkspace, prepare, run_until_settled
 
 runner = CliRunner()
 FIXTURE_RULES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
@@ -20,7 +19,7 @@ FIXTURE_RULES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
     ws = prepare(tmp_path_factory.mktemp("cli"))
-    Daemon(ws.hub).run_once()
+    run_until_settled(ws)
     yield ws
     ws.close()
 

@@ -1,0 +1,10 @@
+"""Every connector's contract harness, by connector name. A new portal family adds one line."""
+
+from __future__ import annotations
+
+from tests.connectors.contract.coupa_harness import CoupaHarness
+from tests.connectors.contract.harness import HarnessFactory
+
+HARNESSES: dict[str, HarnessFactory] = {
+    "coupa": CoupaHarness,
+}
