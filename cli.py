@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -210,6 +210,10 @@ def status(as_json: JsonOption = False) -> None:
         out.print(
             f"[yellow]{summary['quarantined']} AR record(s) quarantined[/yellow] (not valid invoices; see the AR status table)"
         )
+    for file, problems in summary["broken_rules_files"].items():
+        out.print(f"[red]rules file {escape(file)} does not load[/red]; its customers' invoices wait:")
+        for problem in problems:
+            out.print(f"  {escape(problem)}")
     for poll in summary["polls"]:
         if poll["last_error"]:
             out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")
@@ -247,6 +251,8 @@ def show(
             escape(event["reason"] or ""),
         )
     out.print(events)
+    if data["violations"]:
+        out.print(violations_table("Rules found at the last pre-flight", data["violations"]))
     if data["attempts"]:
         attempts = Table(title="Sends")
         for column in ("#", "payloadID", "As number", "Outcome", "ms", "Portal said"):
@@ -264,6 +270,35 @@ def show(
                 _short(said, 80),
             )
         out.print(attempts)
+
+
+def violations_table(title: str, violations: list[dict[str, Any]]) -> Table:
+    """Each broken rule: where it is written, the value found, what was expected, and the fix."""
+    table = Table(title=title)
+    for column in ("Severity", "Rule", "Written at", "Field", "Found", "Expected", "Problem", "Fix"):
+        table.add_column(column, overflow="fold")
+    for v in violations:
+        found = "" if v.get("value") is None else str(v["value"])
+        table.add_row(
+            v.get("severity", "error"),
+            escape(v["rule_id"]),
+            escape(_relative(v.get("source"))),
+            escape(v["field"]),
+            escape(found),
+            escape(v.get("expected") or ""),
+            escape(v["message"]),
+            escape(v.get("hint") or ""),
+        )
+    return table
+
+
+def _relative(source: str | None) -> str:
+    if not source:
+        return "(built in)"
+    path, _, line = source.rpartition(":")
+    with suppress(ValueError):  # outside the working folder: keep it absolute
+        path = str(Path(path).relative_to(Path.cwd()))
+    return f"{path}:{line}"
 
 
 def _since(value: str | None) -> datetime | None:
@@ -352,15 +387,8 @@ def validate(
             }
         )
     elif result.violations:
-        table = Table(title=f"{checked.invoice_number} against {profile_id}")
-        for column in ("Severity", "Rule", "Field", "Found", "Problem", "Fix"):
-            table.add_column(column, overflow="fold")
-        for v in result.violations:
-            found = "" if v.value is None else str(v.value)
-            table.add_row(
-                v.severity, v.rule_id, escape(v.field), escape(found), escape(v.message), escape(v.hint or "")
-            )
-        out.print(table)
+        title = f"{checked.invoice_number} against {profile_id}"
+        out.print(violations_table(title, [v.model_dump(mode="json") for v in result.violations]))
     else:
         out.print(f"[green]{checked.invoice_number} passes pre-flight for {profile_id}[/green]")
     raise typer.Exit(OK if result.passed else FOUND)
@@ -394,41 +422,136 @@ def submit(
 # --- rules ---------------------------------------------------------------------------------------------------
 @rules_app.command("check")
 def rules_check(
-    path: Annotated[Path, typer.Argument(help="A rules file or a folder of them.")],
+    paths: Annotated[list[Path], typer.Argument(help="Rules files or folders of them.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the check too.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Load and check rules files: schema, field paths, XPaths, extends, secrets by reference, routing."""
+    """Load and lint rules files: schema, field paths, XPaths, extends, reference lists, secrets by
+    reference, routing; warnings for unreachable `when`, rules repeating inherited ones, runaway regexes."""
     from hub.registry import ConnectorRegistry
-    from rules.loader import RulesFileError, load_profile, load_profiles
+    from hub.rules_tools import check
 
-    if not path.exists():
-        fail(f"{path} does not exist")
-    registry = ConnectorRegistry()
-    check: Callable[[str, dict[str, Any]], None] = registry.check_connection
-    try:
-        profiles = load_profiles(path, check) if path.is_dir() else {(p := load_profile(path, check)).id: p}
-    except RulesFileError as exc:
-        if as_json:
-            emit_json({"ok": False, "problems": [str(p) for p in exc.problems]})
-        else:
-            for problem in exc.problems:
-                err.print(f"[red]✗[/red] {escape(str(problem))}", highlight=False)
-        raise typer.Exit(FOUND) from None
+    for path in paths:
+        if not path.exists():
+            fail(f"{path} does not exist")
+    report = check(paths, ConnectorRegistry(), date.today())
+    failed = bool(report.problems) or (strict and bool(report.warnings))
     if as_json:
         emit_json(
             {
-                "ok": True,
-                "profiles": {
-                    pid: {"rules": len(p.rules), "fingerprint": p.fingerprint, "sources": p.sources}
-                    for pid, p in profiles.items()
-                },
+                "ok": not failed,
+                "files": report.files,
+                "problems": [str(p) for p in report.problems],
+                "warnings": [str(w) for w in report.warnings],
             }
         )
     else:
-        for pid, p in sorted(profiles.items()):
-            out.print(
-                f"[green]✓[/green] {pid}: {len(p.rules)} rules (version {p.version or '-'}, fingerprint {p.fingerprint}) from {len(p.sources)} file(s)"
-            )
+        broken = {str(p.file) for p in report.problems}
+        for file in report.files:
+            if str(Path(file).resolve()) not in broken and file not in broken:
+                out.print(f"[green]✓[/green] {escape(file)}")
+        for problem in report.problems:
+            err.print(f"[red]✗[/red] {escape(str(problem))}", highlight=False)
+        for warning in report.warnings:
+            err.print(f"[yellow]![/yellow] {escape(str(warning))}", highlight=False)
+        verdict = "[red]problems found[/red]" if failed else "[green]ok[/green]"
+        out.print(
+            f"{len(report.files)} file(s): {len(report.problems)} problem(s), {len(report.warnings)} warning(s): {verdict}"
+        )
+    raise typer.Exit(FOUND if failed else OK)
+
+
+@rules_app.command("schema")
+def rules_schema(
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="The schema of a baseline (no connection).")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of a rules file, for editors (yaml-language-server, IDE schema mapping)."""
+    from rules.schema import RuleSet, RulesFile
+
+    model = RuleSet if baseline else RulesFile
+    schema = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "portalhub baseline" if baseline else "portalhub rules file (customer portal profile)"
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rules files or folders (default: the shipped baselines).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the `examples:` of rules files: each invoice must pass and fail the rules it names."""
+    from hub.registry import ConnectorRegistry
+    from hub.rules_tools import shipped_rule_folders, test
+
+    results = test(paths or shipped_rule_folders(), ConnectorRegistry())
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        emit_json(
+            [{"file": r.file, "example": r.name, "passed": r.passed, "problems": r.problems} for r in results]
+        )
+    else:
+        for result in results:
+            mark = "[green]✓[/green]" if result.passed else "[red]✗[/red]"
+            out.print(f"{mark} {escape(Path(result.file).name)}: {escape(result.name)}")
+            for problem in result.problems:
+                out.print(f"    {escape(problem)}")
+        out.print(f"{len(results)} example(s), {len(failed)} failed")
+    raise typer.Exit(FOUND if failed or not results else OK)
+
+
+@rules_app.command("suggest")
+def rules_suggest(
+    profile: Annotated[
+        str, typer.Option("--profile", help="The profile whose portal rejections to learn from.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Propose rules that would have caught this portal's rejections before sending (never applied)."""
+    from hub.rules_tools import suggest_for
+
+    with opened_hub() as hub:
+        report = suggest_for(hub, profile)
+    share = report.caught_share
+    if as_json:
+        emit_json(
+            {
+                "profile": report.profile_id,
+                "blocked_before_sending": report.blocked_before_sending,
+                "rejected_by_portal": report.rejected_by_portal,
+                "caught_share": share,
+                "suggestions": [
+                    {
+                        "title": s.title,
+                        "category": s.category,
+                        "evidence": s.evidence,
+                        "snippet": s.snippet,
+                        "reference_file": s.reference_file,
+                    }
+                    for s in report.suggestions
+                ],
+            }
+        )
+        return
+    caught = f"{share:.0%}" if share is not None else "n/a"
+    out.print(
+        f"[bold]{profile}[/bold]: pre-flight caught {report.blocked_before_sending}, the portal rejected "
+        f"{report.rejected_by_portal} (pre-flight share {caught}). Suggestions, to review and add by hand:"
+    )
+    for number, suggestion in enumerate(report.suggestions, 1):
+        out.print(
+            f"\n[bold]{number}. {escape(suggestion.title)}[/bold] ({suggestion.category}, {suggestion.count} invoice(s))"
+        )
+        for invoice_number, words in suggestion.evidence[:5]:
+            out.print(f"   {escape(invoice_number)}: {escape(words)}")
+        out.print(escape(suggestion.snippet))
+        if suggestion.reference_file:
+            name, values = suggestion.reference_file
+            out.print(f"# {name}: {', '.join(values) or '(no accepted values yet)'}")
 
 
 def main() -> None:

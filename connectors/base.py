@@ -131,6 +131,12 @@ class Connector(ABC):
         """Validate a profile's `connection:` block; raises pydantic's ValidationError with locations."""
         cls.connection_model.model_validate(connection)
 
+    @classmethod
+    def example_connection(cls) -> dict[str, Any]:
+        """A valid `connection:` with placeholder values, to render documents for rule examples and
+        checks (never sent anywhere)."""
+        raise NotImplementedError(f"{cls.name} cannot render documents without a real connection")
+
     def settings(self, profile: Profile) -> Any:
         try:
             return self.connection_model.model_validate(profile.connection)

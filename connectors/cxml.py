@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -71,6 +71,15 @@ class CxmlConnector(Connector):
     document_format = "cxml"
     connection_model = CxmlConnection
     supports_attachments = True
+
+    @classmethod
+    def example_connection(cls) -> dict[str, Any]:
+        return {
+            "invoice_url": "https://portal.invalid/cxml/invoices",
+            "from": {"domain": "DUNS", "identity": "000000000"},
+            "to": {"domain": "DUNS", "identity": "000000001"},
+            "shared_secret": "env:PLACEHOLDER_NEVER_SENT",
+        }
 
     def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
         settings: CxmlConnection = self.settings(profile)

@@ -174,6 +174,15 @@ class Attachment(_Model):
         return hashlib.sha256(self.content).hexdigest()
 
 
+class PurchaseOrderInfo(_Model):
+    """What the AR system knows of the PO the invoice bills, when it knows it (for rules such as
+    "total within the PO's remaining amount" or "PO currency = invoice currency")."""
+
+    currency: CurrencyCode | None = None
+    amount: Decimal | None = None
+    remaining_amount: Decimal | None = None
+
+
 class InvoiceLine(_Model):
     line_number: int = Field(ge=1)
     po_line_number: int | None = Field(default=None, ge=1)
@@ -219,6 +228,7 @@ class Invoice(_Model):
     customer_id: NonEmpty  # the AR system's customer; routes the invoice to a portal profile
     po_number: str | None = None
     po_date: date | None = None
+    purchase_order: PurchaseOrderInfo | None = None
     contract_number: str | None = None
     original_invoice_number: str | None = None  # credit memos and cancellations refer to it
     original_invoice_date: date | None = None
@@ -293,6 +303,8 @@ class Violation(_Model):
     hint: str | None = None
     severity: str = "error"  # error blocks submission; warning is shown and recorded
     category: RejectionCategory = RejectionCategory.OTHER
+    expected: str | None = None  # what the rule wanted, in words ("matching ^PO-\d{6}$", "present")
+    source: str | None = None  # where the rule is written: "rules.d/acme-coupa.yaml:23"
 
     @property
     def blocking(self) -> bool:

@@ -101,7 +101,8 @@ def preflight(
     portal_invoice_number: str | None = None,
 ) -> PreflightResult:
     """Run every check; `connector` must be built with PlaceholderSecrets (see module docstring)."""
-    violations = engine.evaluate(invoice, profile.rules, now.date())
+    rules = engine.compiled(profile)
+    violations = rules.evaluate(invoice, now.date())
     envelope = Envelope(
         payload_id="preflight@portalhub",
         timestamp=now,
@@ -118,6 +119,6 @@ def preflight(
         )
         return PreflightResult(violations)
     if document.tree is not None:
-        violations.extend(engine.evaluate_document(document.tree, profile.rules))
+        violations.extend(rules.evaluate(invoice, now.date(), document.tree))
     violations.extend(schemas.check(document))
     return PreflightResult(violations)

@@ -6,11 +6,13 @@ swap any part: a manual clock, an httpx transport, another AR source).
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,11 +24,27 @@ from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
 from hub.errors import ConfigError
 from hub.preflight import DocumentSchemas, PlaceholderSecrets
+from hub.refs import cxml_refs_dir
 from hub.registry import ConnectorRegistry
 from hub.secrets import SecretsResolver
 from hub.store.database import Store, open_store
-from rules.loader import load_profiles
+from rules.loader import load_profile_set
 from rules.schema import Profile
+
+log = logging.getLogger(__name__)
+
+
+def refs_root() -> Path | None:
+    """The shared references folder (`refs:` paths in rules files), when this machine has it."""
+    folder = cxml_refs_dir()
+    return folder.parent if folder is not None else None
+
+
+def _folder_stamp(folder: Path) -> tuple[tuple[str, float, int], ...]:
+    # Every file in the folder (rules, reference lists, schemas): name, mtime and size.
+    return tuple(
+        sorted((str(p), p.stat().st_mtime, p.stat().st_size) for p in Path(folder).rglob("*") if p.is_file())
+    )
 
 
 def default_worker_id() -> str:
@@ -49,6 +67,9 @@ class Hub:
     extras: dict[str, Any] = field(default_factory=dict)
     #: Set on SIGTERM: no new request starts, and retry waits inside connectors end at once.
     stopping: threading.Event = field(default_factory=threading.Event)
+    broken_profiles: dict[str, list[str]] = field(default_factory=dict)  # file -> problems
+    claimed_by_broken: dict[str, str] = field(default_factory=dict)  # customer id -> broken file
+    _rules_stamp: tuple[tuple[str, float, int], ...] = ()
     _connectors: dict[str, Connector] = field(default_factory=dict)
     _preflight_connectors: dict[str, Connector] = field(default_factory=dict)
 
@@ -98,8 +119,31 @@ class Hub:
                 f"no profile {profile_id!r} (profiles: {', '.join(sorted(self.profiles))})"
             ) from None
 
-    def reload_profiles(self) -> None:
-        self.profiles = load_profiles(self.config.rules_dir, self.registry.check_connection)
+    def reload_profiles(self) -> bool:
+        """Load the rules folder again if any file in it changed; True when it did. A broken file does
+        not stop the others (see `broken_profiles`)."""
+        if not Path(self.config.rules_dir).is_dir():
+            raise ConfigError(
+                f"the rules folder {self.config.rules_dir} does not exist (rules_dir in the hub config)"
+            )
+        stamp = _folder_stamp(self.config.rules_dir)
+        if stamp == self._rules_stamp:
+            return False
+        loaded = load_profile_set(self.config.rules_dir, self.registry.check_connection, refs_root())
+        self.profiles = loaded.profiles
+        self.broken_profiles = {file: [str(p) for p in problems] for file, problems in loaded.broken.items()}
+        self.claimed_by_broken = loaded.claimed_by_broken
+        self._rules_stamp = stamp
+        for file, problems in self.broken_profiles.items():
+            log.error(
+                "rules file %s is broken; its customers' invoices wait:\n  %s", file, "\n  ".join(problems)
+            )
+        return True
+
+    def broken_profile_for(self, customer_id: str) -> tuple[str, list[str]] | None:
+        """(file, problems) when the customer belongs to a rules file that does not load."""
+        file = self.claimed_by_broken.get(customer_id)
+        return (file, self.broken_profiles.get(file, [])) if file else None
 
     def close(self) -> None:
         self.http.close()
@@ -119,13 +163,12 @@ def build_hub(
     from hub.ar.sql import SqlArAdapter
 
     registry = ConnectorRegistry()
-    profiles = load_profiles(config.rules_dir, registry.check_connection)
     store = open_store(config.store_url, migrate=migrate)
     adapter = ar or SqlArAdapter(config.ar, config.supplier)
-    return Hub(
+    hub = Hub(
         config=config,
         store=store,
-        profiles=profiles,
+        profiles={},
         registry=registry,
         ar_source=adapter,
         ar_sink=adapter,
@@ -138,3 +181,5 @@ def build_hub(
         secrets=SecretsResolver(config.secrets_file),
         schemas=DocumentSchemas(config.cxml_dtd),
     )
+    hub.reload_profiles()
+    return hub

@@ -83,6 +83,7 @@ def status_summary(hub: Hub) -> dict[str, Any]:
         per_profile.setdefault(profile_id or "(no profile)", {})[state] = count
     return {
         "profiles": per_profile,
+        "broken_rules_files": hub.broken_profiles,
         "attention": [asdict(a) for a in attention],
         "quarantined": int(quarantined),
         "polls": [
@@ -108,6 +109,7 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
         attempts = session.exec(
             select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
         ).all()
+    violations = latest_violations(events)
     return {
         "invoice": {
             "invoice_number": row.invoice_number,
@@ -138,6 +140,7 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
             }
             for e in events
         ],
+        "violations": violations,
         "attempts": [
             {
                 "id": a.id,
@@ -157,6 +160,14 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
     }
 
 
+def latest_violations(events: Any) -> list[dict[str, Any]]:
+    """The violations (errors and warnings) of the newest pre-flight, with where each rule is written."""
+    for event in reversed(list(events)):
+        if event.details and '"violations"' in event.details:
+            return list(json.loads(event.details).get("violations", []))
+    return []
+
+
 # --- rejections ----------------------------------------------------------------------------------------------
 def rejections(
     hub: Hub, *, customer: str | None = None, portal: str | None = None, since: datetime | None = None
@@ -173,6 +184,7 @@ def rejections(
     with hub.store.session() as session:
         rows = session.exec(query.order_by(col(InvoiceRow.updated_at))).all()
         hints = {row.id: _hint(session, row) for row in rows}
+        rules = {row.id: _blocking_rules(session, row) for row in rows}
     return [
         {
             "invoice_number": row.invoice_number,
@@ -185,11 +197,26 @@ def rejections(
             "days": (now - row.updated_at).days,
             "reason": row.last_reason,
             "hint": hints[row.id],
+            "rules": rules[row.id],
             "who": "AR operations (rules/profile)"
             if row.last_category in ("config", "credentials")
             else "collector",
         }
         for row in rows
+    ]
+
+
+def _blocking_rules(session: Any, row: InvoiceRow) -> list[dict[str, Any]]:
+    """For a blocked invoice: each broken rule with where it is written, what was found and expected."""
+    if row.state != S.BLOCKED.value:
+        return []
+    events = session.exec(
+        select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
+    ).all()
+    return [
+        {k: v.get(k) for k in ("rule_id", "source", "field", "value", "expected", "message", "hint")}
+        for v in latest_violations(events)
+        if v.get("severity") == "error"
     ]
 
 

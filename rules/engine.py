@@ -1,50 +1,39 @@
-"""The rules engine: pure functions from (invoice or rendered document, rules, today) to violations.
+"""The rules engine: pure functions from (invoice, rendered document, rules, today) to violations.
 
-No clock, no I/O: `today` is passed in, and the document is an already parsed tree.
+Rules are compiled once per profile (paths parsed, patterns and XPaths compiled, conditions turned
+into predicates) and cached by the profile's fingerprint, so an invoice costs only the checks.
+A rule that raises while evaluating blocks the invoice with an internal-rule error naming the rule:
+it never lets the invoice through unchecked, and never stops the caller.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+import regex
 from lxml import etree
 
 from hub.model import Invoice, RejectionCategory, Violation
 from rules import paths
-from rules.schema import Rule
+from rules.checks import run_attachments, run_check
+from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
+from rules.constraints import Finding, check_value, duplicates
+from rules.documents import schema_errors, values, xpath, xpath_problem
+from rules.rule import Rule
+from rules.schema import Profile
+
+Evaluator = Callable[["_Run"], list[Violation]]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One constraint a value broke, before it is worded as a Violation."""
-
-    constraint: str
-    default_message: str
-
-
-@lru_cache(maxsize=4096)
-def _field_path(text: str) -> paths.FieldPath:
-    return paths.parse(text, Invoice)
-
-
-@lru_cache(maxsize=4096)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-#: Prefixes document rules may use. cXML has no namespace; PIDX documents are in the PIDX 1.61 one.
-XPATH_NAMESPACES = {"pidx": "http://www.pidx.org/schemas/v1.61"}
-
-
-@lru_cache(maxsize=1024)
-def _xpath(expression: str) -> etree.XPath:
-    return etree.XPath(expression, namespaces=XPATH_NAMESPACES)
+@dataclass(frozen=True)
+class _Run:
+    invoice: Invoice
+    today: date
+    tree: etree._Element | None
 
 
 def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
@@ -54,130 +43,260 @@ def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
     for rule in rules:
         if rule.disabled:
             continue
+        named: list[tuple[str, str]] = []
         if rule.field is not None:
+            named.append(("field", rule.field))
+        if rule.matches is not None:
+            named.append(("matches", rule.matches))
+        if rule.within_days is not None and rule.within_days.of is not None:
+            named.append(("within_days", rule.within_days.of))
+        if rule.when is not None:
+            named.extend(("when", f) for f in condition_fields(rule.when))
+        for key, text in named:
             try:
-                parsed = _field_path(rule.field)
+                parsed = field_path(text)
             except paths.PathError as exc:
-                problems.append((rule.id, "field", str(exc)))
+                problems.append((rule.id, key, str(exc)))
                 continue
-            if rule.within_days is not None and parsed.leaf_type not in (date, datetime):
+            if (
+                key in ("field", "within_days")
+                and rule.within_days is not None
+                and parsed.leaf_type not in (date, datetime)
+            ):
                 problems.append(
-                    (rule.id, "within_days", f"within_days needs a date field, {rule.field!r} is not one")
+                    (rule.id, "within_days", f"within_days needs a date field, {text!r} is not one")
                 )
-        if rule.document is not None:
-            try:
-                # One run on an empty document catches what compiles but can never evaluate
-                # (unknown functions, namespace prefixes or variables) at load time, not in pre-flight.
-                _xpath(rule.document)(etree.Element("cXML"))
-            except (etree.XPathSyntaxError, etree.XPathEvalError) as exc:
-                problems.append((rule.id, "document", f"XPath {rule.document!r} is not valid: {exc}"))
+        if rule.document is not None and (problem := xpath_problem(rule.document)):
+            problems.append((rule.id, "document", problem))
     return problems
 
 
-def evaluate(invoice: Invoice, rules: Sequence[Rule], today: date) -> list[Violation]:
-    """Violations of the field rules by the canonical invoice."""
-    violations: list[Violation] = []
-    for rule in rules:
-        if rule.disabled or rule.field is None:
-            continue
-        for concrete, value in paths.resolve(_field_path(rule.field), invoice):
-            for finding in _check(rule, value, today):
-                violations.append(_violation(rule, concrete, value, finding))
-    return violations
+# --- compiling -----------------------------------------------------------------------------------------------
+@dataclass
+class CompiledRules:
+    """A profile's rules, ready to run on many invoices."""
+
+    evaluators: list[tuple[Rule, bool, Evaluator]] = field(
+        default_factory=list
+    )  # (rule, needs document, run)
+    origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
+
+    def evaluate(self, invoice: Invoice, today: date, tree: etree._Element | None = None) -> list[Violation]:
+        """Field, check and attachment rules always; document rules when the rendered `tree` is given."""
+        run = _Run(invoice, today, tree)
+        found: list[Violation] = []
+        for rule, needs_document, evaluator in self.evaluators:
+            if needs_document != (tree is not None):
+                continue
+            if rule.effective_from is not None and invoice.invoice_date < rule.effective_from:
+                continue
+            try:
+                found.extend(evaluator(run))
+            except Exception as exc:  # a broken rule blocks the invoice; it never lets it through unchecked
+                found.append(_internal_error(rule, exc, self.origins.get(rule.id)))
+        return found
 
 
-def evaluate_document(tree: etree._Element, rules: Sequence[Rule]) -> list[Violation]:
-    """Violations of the document rules (XPath) by the rendered document."""
-    violations: list[Violation] = []
+_CACHE: dict[tuple[str, str], CompiledRules] = {}
+
+
+def compiled(profile: Profile) -> CompiledRules:
+    """The profile's rules compiled once (cached by id and fingerprint)."""
+    key = (profile.id, profile.fingerprint)
+    if key not in _CACHE:
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        _CACHE[key] = compile_rules(profile.rules, profile.reference, profile.origins, profile.schema_files)
+    return _CACHE[key]
+
+
+def compile_rules(
+    rules: Sequence[Rule],
+    reference: Mapping[str, frozenset[str]] | None = None,
+    origins: Mapping[str, str] | None = None,
+    schema_files: Mapping[str, str] | None = None,
+) -> CompiledRules:
+    result = CompiledRules(origins=dict(origins or {}))
+    reference = reference or {}
     for rule in rules:
-        if rule.disabled or rule.document is None:
+        if rule.disabled:
             continue
-        values = _document_values(_xpath(rule.document)(tree))
-        if not values:
+        source = result.origins.get(rule.id)
+        when = compile_condition(rule.when) if rule.when is not None else None
+        if rule.field is not None:
+            result.evaluators.append((rule, False, _field_rule(rule, when, reference, source)))
+        elif rule.check is not None or rule.attachments is not None:
+            result.evaluators.append((rule, False, _check_rule(rule, when, source)))
+        elif rule.document is not None:
+            result.evaluators.append((rule, True, _document_rule(rule, when, reference, source)))
+        elif rule.document_schema is not None:
+            path = (schema_files or {}).get(rule.id)
+            result.evaluators.append((rule, True, _schema_rule(rule, when, path, source)))
+    return result
+
+
+def _field_rule(
+    rule: Rule, when: Predicate | None, reference: Mapping[str, frozenset[str]], source: str | None
+) -> Evaluator:
+    assert rule.field is not None
+    path = field_path(rule.field)
+    others = {
+        name: field_path(name)
+        for name in (rule.matches, rule.within_days.of if rule.within_days else None)
+        if name
+    }
+
+    def run(r: _Run) -> list[Violation]:
+        found = []
+        reached = paths.resolve_bound(path, r.invoice, {})
+        kept = [
+            (where, value, bound) for where, value, bound in reached if when is None or when(r.invoice, bound)
+        ]
+        for where, value, bound in kept:
+
+            def lookup(name: str, bound: paths.Bindings = bound) -> Any:
+                hits = paths.resolve_bound(others[name], r.invoice, bound)
+                return hits[0][1] if hits else None
+
+            for finding in check_value(rule, value, today=r.today, reference=reference, lookup=lookup):
+                found.append(_violation(rule, where, value, finding, source))
+        if rule.unique:
+            for where, value, finding in duplicates([(w, v) for w, v, _ in kept]):
+                found.append(_violation(rule, where, value, finding, source))
+        return found
+
+    return run
+
+
+def _check_rule(rule: Rule, when: Predicate | None, source: str | None) -> Evaluator:
+    def run(r: _Run) -> list[Violation]:
+        if when is not None and not when(r.invoice, {}):
+            return []
+        problems = run_check(rule, r.invoice) if rule.check else run_attachments(rule.attachments, r.invoice)  # type: ignore[arg-type]
+        return [_violation(rule, where, value, finding, source) for where, value, finding in problems]
+
+    return run
+
+
+def _document_rule(
+    rule: Rule, when: Predicate | None, reference: Mapping[str, frozenset[str]], source: str | None
+) -> Evaluator:
+    assert rule.document is not None
+    compiled_xpath = xpath(rule.document)
+
+    def run(r: _Run) -> list[Violation]:
+        if when is not None and not when(r.invoice, {}):
+            return []
+        found = values(compiled_xpath(r.tree))
+        if not found:
             if rule.required:
-                finding = Finding("required", "the rendered document has nothing at {field}")
-                violations.append(_violation(rule, rule.document, None, finding))
-            continue
-        for value in values:
-            for finding in _check(rule, value, today=None):
-                violations.append(_violation(rule, rule.document, value, finding))
-    return violations
+                return [
+                    _violation(
+                        rule,
+                        rule.document or "",
+                        None,
+                        Finding("required", "the rendered document has nothing at {field}", "present"),
+                        source,
+                    )
+                ]
+            return []
+        if rule.forbidden:
+            return [
+                _violation(
+                    rule,
+                    rule.document or "",
+                    found[0],
+                    Finding("forbidden", "the rendered document must have nothing at {field}", "absent"),
+                    source,
+                )
+            ]
+        violations = []
+        for value in found:
+            for finding in check_value(rule, value, today=None, reference=reference):
+                violations.append(_violation(rule, rule.document or "", value, finding, source))
+        return violations
+
+    return run
 
 
-def _document_values(result: Any) -> list[str]:
-    """XPath results as strings. An element counts by its text; an element with no text but with
-    children or attributes is present (a structural element such as OrderReference)."""
-    if isinstance(result, list):
-        values = []
-        for item in result:
-            if isinstance(item, etree._Element):
-                text = "".join(item.itertext()).strip()
-                if not text and (len(item) or item.attrib):
-                    text = f"<{item.tag}>"
-            else:
-                text = str(item).strip()
-            values.append(text)
-        return values
-    if isinstance(result, bool):
-        return ["true"] if result else []
-    return [str(result)]
+def _schema_rule(rule: Rule, when: Predicate | None, path: str | None, source: str | None) -> Evaluator:
+    assert rule.document_schema is not None
+    kind = "dtd" if rule.document_schema.dtd is not None else "xsd"
+    named = rule.document_schema.dtd or rule.document_schema.xsd
 
-
-def _is_blank(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def _check(rule: Rule, value: Any, today: date | None) -> list[Finding]:
-    if _is_blank(value):
-        return [Finding("required", "{field} is required")] if rule.required else []
-    findings: list[Finding] = []
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    if rule.pattern is not None and not _regex(rule.pattern).search(text):
-        findings.append(Finding("pattern", "{field} must match " + rule.pattern))
-    if rule.one_of is not None and text not in rule.one_of:
-        findings.append(Finding("one_of", "{field} must be one of: " + ", ".join(rule.one_of)))
-    if rule.length is not None:
-        low, high = rule.length.min, rule.length.max
-        if (low is not None and len(text) < low) or (high is not None and len(text) > high):
-            span = f"{low if low is not None else 0}..{high if high is not None else 'any'}"
-            findings.append(Finding("length", f"{{field}} must be {span} characters long"))
-    if rule.min is not None or rule.max is not None:
-        findings.extend(_check_range(rule, value))
-    if rule.within_days is not None and today is not None and isinstance(value, date):
-        findings.extend(_check_days(rule, value, today))
-    return findings
-
-
-def _check_range(rule: Rule, value: Any) -> list[Finding]:
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        return [Finding("min", "{field} must be a number")]
-    if rule.min is not None and number < rule.min:
-        return [Finding("min", f"{{field}} must be at least {rule.min}")]
-    if rule.max is not None and number > rule.max:
-        return [Finding("max", f"{{field}} must be at most {rule.max}")]
-    return []
-
-
-def _check_days(rule: Rule, value: date, today: date) -> list[Finding]:
-    assert rule.within_days is not None
-    day = value.date() if isinstance(value, datetime) else value
-    past, future = rule.within_days.past, rule.within_days.future
-    if past is not None and day < today - timedelta(days=past):
+    def run(r: _Run) -> list[Violation]:
+        if when is not None and not when(r.invoice, {}):
+            return []
+        if path is None:
+            raise ValueError(f"the {kind.upper()} {named!r} was not found when the rules file loaded")
+        assert r.tree is not None
         return [
-            Finding("within_days", f"{{field}} may be at most {past} days in the past (today is {today})")
+            _violation(
+                rule,
+                "document",
+                None,
+                Finding(
+                    "document_schema",
+                    f"the document does not follow {named}: {error}",
+                    f"valid against {named}",
+                ),
+                source,
+            )
+            for error in schema_errors(path, kind, r.tree)
         ]
-    if future is not None and day > today + timedelta(days=future):
-        return [
-            Finding("within_days", f"{{field}} may be at most {future} days in the future (today is {today})")
-        ]
-    return []
+
+    return run
 
 
-_CATEGORY_BY_CONSTRAINT = {"within_days": RejectionCategory.DATES}
+# --- the public, list-based API (tests and tools that hold rules, not a profile) -----------------------------
+def evaluate(
+    invoice: Invoice,
+    rules: Sequence[Rule],
+    today: date,
+    reference: Mapping[str, frozenset[str]] | None = None,
+) -> list[Violation]:
+    """Violations of the field, check and attachment rules by the canonical invoice."""
+    return compile_rules(rules, reference).evaluate(invoice, today)
+
+
+def evaluate_document(
+    tree: etree._Element, rules: Sequence[Rule], invoice: Invoice | None = None, today: date | None = None
+) -> list[Violation]:
+    """Violations of the document rules by the rendered document (conditions need the invoice)."""
+    document_rules = [r for r in rules if r.document is not None or r.document_schema is not None]
+    if invoice is None:
+        if any(r.when is not None or r.effective_from is not None for r in document_rules):
+            raise ValueError("document rules with `when` or `effective_from` need the invoice")
+        return _evaluate_without_invoice(tree, document_rules)
+    return compile_rules(document_rules).evaluate(invoice, today or invoice.invoice_date, tree)
+
+
+def _evaluate_without_invoice(tree: etree._Element, rules: Sequence[Rule]) -> list[Violation]:
+    found: list[Violation] = []
+    for rule, needs_document, evaluator in compile_rules(rules).evaluators:
+        if needs_document:
+            try:
+                found.extend(evaluator(_Run(invoice=None, today=date.min, tree=tree)))  # type: ignore[arg-type]
+            except Exception as exc:
+                found.append(_internal_error(rule, exc, None))
+    return found
+
+
+# --- violations ----------------------------------------------------------------------------------------------
+_CATEGORY_BY_CONSTRAINT = {
+    "within_days": RejectionCategory.DATES,
+    "tax_rates": RejectionCategory.TAX,
+    "line_amounts": RejectionCategory.PRICE_QUANTITY,
+    "po_remaining": RejectionCategory.PO,
+    "count": RejectionCategory.ATTACHMENTS,
+    "content_type": RejectionCategory.ATTACHMENTS,
+    "max_bytes": RejectionCategory.ATTACHMENTS,
+    "filename_pattern": RejectionCategory.ATTACHMENTS,
+    "document_schema": RejectionCategory.DOCUMENT,
+}
 _CATEGORY_BY_FIELD_WORD = (
     ("po_", RejectionCategory.PO),
+    ("purchase_order", RejectionCategory.PO),
     ("contract", RejectionCategory.PO),
     ("OrderReference", RejectionCategory.PO),
     ("tax", RejectionCategory.TAX),
@@ -204,25 +323,42 @@ def _category(rule: Rule, finding: Finding) -> RejectionCategory:
     return RejectionCategory.MISSING_FIELD if finding.constraint == "required" else RejectionCategory.OTHER
 
 
-_PLACEHOLDER = re.compile(r"\{(field|value)\}")
+_PLACEHOLDER = regex.compile(r"\{(field|value|expected)\}")
 
 
 def _fill(template: str, words: dict[str, str]) -> str:
-    # Only {field} and {value} are placeholders; any other brace (e.g. in a regex) stays as written.
+    # Only {field}, {value} and {expected} are placeholders; other braces (e.g. in a regex) stay as written.
     return _PLACEHOLDER.sub(lambda m: words[m.group(1)], template)
 
 
-def _violation(rule: Rule, field: str, value: Any, finding: Finding) -> Violation:
-    shown = value.isoformat() if isinstance(value, date) else value
-    shown = str(shown) if isinstance(shown, Decimal) else shown
-    words = {"field": field, "value": "" if shown is None else str(shown)}
+def _violation(rule: Rule, where: str, value: Any, finding: Finding, source: str | None) -> Violation:
+    shown = value if value is None or isinstance(value, str | int | float | bool) else as_text(value)
+    if isinstance(value, Decimal):
+        shown = str(value)
+    words = {"field": where, "value": "" if shown is None else str(shown), "expected": finding.expected}
     template = rule.message or finding.default_message
     return Violation(
         rule_id=rule.id,
-        field=field,
+        field=where,
         value=shown,
         message=_fill(template, words),
         hint=_fill(rule.hint, words) if rule.hint else None,
         severity=rule.severity,
         category=_category(rule, finding),
+        expected=finding.expected,
+        source=source,
+    )
+
+
+def _internal_error(rule: Rule, exc: Exception, source: str | None) -> Violation:
+    return Violation(
+        rule_id=rule.id,
+        field=rule.field or rule.document or rule.check or rule.target or "rule",
+        value=None,
+        message=f"internal rule error: rule {rule.id!r} could not be evaluated ({type(exc).__name__}: {exc})",
+        hint="AR operations: fix this rule in its rules file; the invoice is held until the rule works.",
+        severity="error",
+        category=RejectionCategory.CONFIG,
+        expected="a rule that evaluates",
+        source=source,
     )

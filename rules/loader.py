@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from hub.errors import ConfigError
 from rules.engine import check_rule_paths
+from rules.reference import ReferenceError, load_reference
 from rules.schema import Profile, Rule, RuleSet, RulesFile, literal_secrets, secret_message
 
 BASELINES_DIR = Path(__file__).parent / "baselines"
@@ -70,7 +71,8 @@ class _Document:
         return line
 
 
-def _read(path: Path) -> _Document:
+def read_rules_file(path: Path) -> _Document:
+    """The file parsed as YAML, with the node tree kept for line numbers."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -127,7 +129,7 @@ def _problems_from(doc: _Document, exc: ValidationError, prefix: tuple[str | int
     return problems
 
 
-def _validate(doc: _Document) -> RuleSet:
+def validate_rules_file(doc: _Document) -> RuleSet:
     """The file as a model, or RulesFileError with every problem of the file (not only the first)."""
     model: type[RuleSet] = RulesFile if "connector" in doc.data else RuleSet
     connection = doc.data.get("connection")
@@ -183,12 +185,22 @@ def _find(name: str, near: Path) -> Path:
     raise FileNotFoundError(name)
 
 
-def _effective_rules(
-    doc: _Document, ruleset: RuleSet, chain: tuple[Path, ...]
-) -> tuple[list[Rule], list[str]]:
+@dataclass
+class Effective:
+    """What a file and everything it extends add up to."""
+
+    rules: dict[str, Rule]
+    origins: dict[str, str]  # rule id -> file:line of the version in force
+    reference: dict[str, frozenset[str]]
+    schema_files: dict[str, str]  # rule id -> absolute DTD/XSD path
+    sources: list[str]
+
+
+def effective_rules(
+    doc: _Document, ruleset: RuleSet, chain: tuple[Path, ...], refs_dir: Path | None
+) -> Effective:
     """Parent rules first, in `extends` order; a rule with an inherited id replaces it in place."""
-    merged: dict[str, Rule] = {}
-    sources: list[str] = []
+    merged = Effective({}, {}, {}, {}, [])
     for position, name in enumerate(ruleset.extends):
         try:
             parent_path = _find(name, doc.path)
@@ -202,35 +214,86 @@ def _effective_rules(
             raise RulesFileError(
                 [Problem(doc.path, doc.line_of(["extends", position]), "extends", f"cycle: {cycle}")]
             )
-        parent_doc = _read(parent_path)
-        parent = _validate(parent_doc)
-        parent_rules, parent_sources = _effective_rules(parent_doc, parent, (*chain, parent_path))
-        merged.update((rule.id, rule) for rule in parent_rules)
-        sources.extend(parent_sources)
+        parent_doc = read_rules_file(parent_path)
+        parent = effective_rules(parent_doc, validate_rules_file(parent_doc), (*chain, parent_path), refs_dir)
+        merged.rules.update(parent.rules)
+        merged.origins.update(parent.origins)
+        merged.reference.update(parent.reference)
+        merged.schema_files.update(parent.schema_files)
+        merged.sources.extend(parent.sources)
     problems = []
+    for name, spec in ruleset.reference.items():
+        try:
+            merged.reference[name] = load_reference(spec, doc.path)
+        except ReferenceError as exc:
+            problems.append(
+                Problem(doc.path, doc.line_of(["reference", name]), f"reference.{name}", str(exc))
+            )
     for position, rule in enumerate(ruleset.rules):
-        if rule.disabled and rule.id not in merged:
+        where = f"rules[{position}]"
+        if rule.disabled and rule.id not in merged.rules:
             # A typo in the id would otherwise switch nothing off, silently.
             problems.append(
                 Problem(
                     doc.path,
                     doc.line_of(["rules", position, "id"]),
-                    f"rules[{position}].id",
+                    f"{where}.id",
                     f"disables {rule.id!r}, which no extended file defines",
                 )
             )
-        merged[rule.id] = rule
+        merged.rules[rule.id] = rule
+        merged.origins[rule.id] = f"{doc.path}:{doc.line_of(['rules', position])}"
+        if rule.document_schema is not None:
+            named = rule.document_schema.dtd or rule.document_schema.xsd or ""
+            resolved = _schema_path(named, doc.path, refs_dir)
+            if resolved is None:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line_of(["rules", position, "document_schema"]),
+                        f"{where} ({rule.id})",
+                        f"no schema file {named!r} (paths are relative to the rules file; `refs:` is the "
+                        "shared references folder)",
+                    )
+                )
+            else:
+                merged.schema_files[rule.id] = str(resolved)
+    for position, rule in enumerate(ruleset.rules):
+        if rule.one_of_ref is not None and rule.one_of_ref not in merged.reference:
+            known = ", ".join(sorted(merged.reference)) or "none"
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line_of(["rules", position, "one_of_ref"]),
+                    f"rules[{position}] ({rule.id})",
+                    f"no reference list {rule.one_of_ref!r} (lists: {known})",
+                )
+            )
     if problems:
         raise RulesFileError(problems)
-    sources.insert(0, str(doc.path))
-    return [rule for rule in merged.values() if not rule.disabled], sources
+    merged.sources.insert(0, str(doc.path))
+    for rule_id in [r.id for r in merged.rules.values() if r.disabled]:
+        del merged.rules[rule_id]
+    return merged
 
 
-def load_profile(path: Path, check_connection: ConnectionCheck | None = None) -> Profile:
+def _schema_path(named: str, near: Path, refs_dir: Path | None) -> Path | None:
+    if named.startswith("refs:"):
+        if refs_dir is None:
+            return None
+        candidate = refs_dir / named.removeprefix("refs:")
+    else:
+        candidate = (near.parent / named).resolve()
+    return candidate if candidate.is_file() else None
+
+
+def load_profile(
+    path: Path, check_connection: ConnectionCheck | None = None, refs_dir: Path | None = None
+) -> Profile:
     """Load one customer-portal rules file and everything it extends."""
     path = Path(path).resolve()
-    doc = _read(path)
-    parsed = _validate(doc)
+    doc = read_rules_file(path)
+    parsed = validate_rules_file(doc)
     if not isinstance(parsed, RulesFile):
         raise RulesFileError(
             [
@@ -249,10 +312,17 @@ def load_profile(path: Path, check_connection: ConnectionCheck | None = None) ->
             raise RulesFileError(_problems_from(doc, exc, ("connection",))) from exc
         except ConfigError as exc:
             raise RulesFileError([Problem(path, doc.line_of(["connector"]), "connector", str(exc))]) from exc
-    rules, sources = _effective_rules(doc, parsed, (path,))
+    effective = effective_rules(doc, parsed, (path,), refs_dir)
+    rules = list(effective.rules.values())
     fingerprint = hashlib.sha256(
-        json.dumps([r.model_dump(mode="json") for r in rules], sort_keys=True).encode()
-        + (parsed.version or "").encode()
+        json.dumps(
+            {
+                "rules": [r.model_dump(mode="json") for r in rules],
+                "reference": {k: sorted(v) for k, v in sorted(effective.reference.items())},
+                "version": parsed.version,
+            },
+            sort_keys=True,
+        ).encode()
     ).hexdigest()[:16]
     return Profile(
         id=parsed.id,
@@ -264,46 +334,85 @@ def load_profile(path: Path, check_connection: ConnectionCheck | None = None) ->
         rules=rules,
         version=parsed.version,
         effective_from=parsed.effective_from,
-        sources=sources,
+        sources=effective.sources,
         fingerprint=fingerprint,
+        origins=effective.origins,
+        reference=effective.reference,
+        schema_files=effective.schema_files,
     )
 
 
 def load_ruleset(path: Path) -> RuleSet:
     """Load and check a baseline (or any rules file) on its own, without resolving its connection."""
-    return _validate(_read(Path(path).resolve()))
+    return validate_rules_file(read_rules_file(Path(path).resolve()))
 
 
-def load_profiles(folder: Path, check_connection: ConnectionCheck | None = None) -> dict[str, Profile]:
-    """Every profile in a folder (files with `connector:`), checked together: all problems at once,
-    and no AR customer routed to two portals."""
-    profiles: dict[str, Profile] = {}
-    problems: list[Problem] = []
+@dataclass
+class ProfileSet:
+    """The profiles of a folder that loaded, and the files that did not, with their problems.
+
+    The daemon keeps serving the good profiles; invoices of customers a broken file claims are held with
+    its problems as the reason, until the file is fixed."""
+
+    profiles: dict[str, Profile]
+    broken: dict[str, list[Problem]]  # file -> problems
+    claimed_by_broken: dict[str, str]  # customer id -> broken file (read from its `match:` when possible)
+
+    def raise_if_broken(self) -> None:
+        problems = [p for found in self.broken.values() for p in found]
+        if problems:
+            raise RulesFileError(problems)
+
+
+def load_profile_set(
+    folder: Path, check_connection: ConnectionCheck | None = None, refs_dir: Path | None = None
+) -> ProfileSet:
+    """Every profile in a folder (files with `connector:`), checked together: no AR customer routed to
+    two portals. Broken files are reported, not fatal."""
+    result = ProfileSet({}, {}, {})
     for path in sorted(Path(folder).glob("*.yaml")):
         try:
-            if "connector" not in (_read(path).data or {}):
+            if "connector" not in (read_rules_file(path).data or {}):
                 load_ruleset(path)
                 continue
-            profile = load_profile(path, check_connection)
+            profile = load_profile(path, check_connection, refs_dir)
         except RulesFileError as exc:
-            problems.extend(exc.problems)
+            result.broken[str(path)] = exc.problems
+            for customer in _claimed_customers(path):
+                result.claimed_by_broken[customer] = str(path)
             continue
-        profiles[profile.id] = profile
+        result.profiles[profile.id] = profile
     owners: dict[str, str] = {}
-    for profile in profiles.values():
+    for profile in list(result.profiles.values()):
         for position, customer in enumerate(profile.match.customer_id):
             if customer in owners:
                 path = Path(profile.sources[0])
-                problems.append(
+                result.broken.setdefault(str(path), []).append(
                     Problem(
                         path,
-                        _read(path).line_of(["match", "customer_id", position]),
+                        read_rules_file(path).line_of(["match", "customer_id", position]),
                         f"match.customer_id[{position}]",
                         f"customer {customer!r} is also matched by profile {owners[customer]!r}; "
                         "an AR customer goes to exactly one portal profile",
                     )
                 )
             owners[customer] = profile.id
-    if problems:
-        raise RulesFileError(problems)
-    return profiles
+    return result
+
+
+def _claimed_customers(path: Path) -> list[str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        customers = data["match"]["customer_id"]
+        return [str(c) for c in customers] if isinstance(customers, list) else []
+    except Exception:  # the file is broken; claiming nobody is the best we can do
+        return []
+
+
+def load_profiles(
+    folder: Path, check_connection: ConnectionCheck | None = None, refs_dir: Path | None = None
+) -> dict[str, Profile]:
+    """Every profile in a folder, or RulesFileError with every problem of every file."""
+    loaded = load_profile_set(folder, check_connection, refs_dir)
+    loaded.raise_if_broken()
+    return loaded.profiles

@@ -83,10 +83,20 @@ def parse(text: str, model: type[BaseModel]) -> FieldPath:
     return FieldPath(text=text, steps=tuple(steps), leaf_type=current)
 
 
+#: Which element each `[*]` of a path stands on, keyed by the list's name path (`lines`, `lines.taxes`).
+Bindings = dict[str, int]
+
+
 def resolve(path: FieldPath, root: Any) -> list[tuple[str, Any]]:
     """Every (concrete path, value) the path reaches; a missing record on the way yields (path, None)."""
-    found: list[tuple[str, Any]] = []
-    _resolve(path.steps, root, "", found)
+    return [(concrete, value) for concrete, value, _ in resolve_bound(path, root, {})]
+
+
+def resolve_bound(path: FieldPath, root: Any, bindings: Bindings) -> list[tuple[str, Any, Bindings]]:
+    """Like `resolve`, also returning where each `[*]` stood. A `[*]` already bound (the same list as
+    the rule's own path, for a `when:` condition) stays on that element instead of ranging over all."""
+    found: list[tuple[str, Any, Bindings]] = []
+    _resolve(path.steps, root, "", "", bindings, {}, found)
     return found
 
 
@@ -98,19 +108,31 @@ def _child(value: Any, name: str) -> Any:
     return getattr(value, name, None)
 
 
-def _resolve(steps: tuple[Step, ...], value: Any, prefix: str, found: list[tuple[str, Any]]) -> None:
+def _resolve(
+    steps: tuple[Step, ...],
+    value: Any,
+    prefix: str,
+    key: str,
+    fixed: Bindings,
+    taken: Bindings,
+    found: list[tuple[str, Any, Bindings]],
+) -> None:
     if not steps:
-        found.append((prefix, value))
+        found.append((prefix, value, dict(taken)))
         return
     step, rest = steps[0], steps[1:]
     here = f"{prefix}.{step.name}" if prefix else step.name
+    key = f"{key}.{step.name}" if key else step.name
     child = _child(value, step.name)
     if step.each:
-        for position, item in enumerate(child or []):
-            _resolve(rest, item, f"{here}[{position}]", found)
+        items = child or []
+        positions = [fixed[key]] if key in fixed else range(len(items))
+        for position in positions:
+            item = items[position] if position < len(items) else None
+            _resolve(rest, item, f"{here}[{position}]", key, fixed, {**taken, key: position}, found)
     elif step.index is not None:
         items = child or []
         item = items[step.index] if step.index < len(items) else None
-        _resolve(rest, item, f"{here}[{step.index}]", found)
+        _resolve(rest, item, f"{here}[{step.index}]", key, fixed, taken, found)
     else:
-        _resolve(rest, child, here, found)
+        _resolve(rest, child, here, key, fixed, taken, found)

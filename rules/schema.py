@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.model import RejectionCategory
+from rules.rule import RULE_ID, Rule
 
-RULE_ID = r"^[a-z0-9][a-z0-9._-]*$"
 SECRET_REFERENCE = re.compile(r"^(env|file|secret):\S+$")
 #: Keys under `connection` that hold secrets (the key ends with one of these words, e.g. shared_secret,
 #: client_secret, access_token, totp_seed); their values must be references, never the secret itself.
@@ -26,69 +24,49 @@ SECRET_KEY = re.compile(
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class LengthRange(_Strict):
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+class ReferenceList(_Strict):
+    """Values a rule may check against (`one_of_ref`), from a CSV or YAML file beside the rules file
+    (a CSV's `column`, its first one by default) or written inline as `values`."""
 
-
-class WithinDays(_Strict):
-    """A date may lie at most `past` days before and `future` days after today."""
-
-    past: int | None = Field(default=None, ge=0)
-    future: int | None = Field(default=None, ge=0)
-
-
-CONSTRAINTS = ("required", "pattern", "one_of", "length", "min", "max", "within_days")
-
-
-class Rule(_Strict):
-    """One check. It targets a canonical `field` (with `[*]` over lists) or an XPath in the rendered
-    `document`, and carries one or more constraints. Absent values only fail `required`."""
-
-    id: str = Field(pattern=RULE_ID)
-    field: str | None = None
-    document: str | None = None
-    required: bool | None = None
-    pattern: str | None = None
-    one_of: list[str] | None = None
-    length: LengthRange | None = None
-    min: Decimal | None = None
-    max: Decimal | None = None
-    within_days: WithinDays | None = None
-    message: str | None = None  # may use {field} and {value}
-    hint: str | None = None  # what to change in the AR system
-    severity: Literal["error", "warning"] = "error"
-    category: RejectionCategory | None = None
-    disabled: bool = False  # switches off an inherited rule of the same id
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from exc
-        return value
+    file: str | None = None
+    column: str | None = None
+    values: list[str] | None = None
 
     @model_validator(mode="after")
-    def _well_formed(self) -> Rule:
-        if self.disabled:
-            return self
-        if (self.field is None) == (self.document is None):
-            raise ValueError(
-                "a rule targets exactly one of `field` (canonical invoice) or `document` (XPath)"
-            )
-        # `is not`, not `not in`: min: 0 is a constraint, and Decimal(0) == False.
-        if not any(
-            getattr(self, name) is not None and getattr(self, name) is not False for name in CONSTRAINTS
-        ):
-            raise ValueError(f"a rule needs at least one constraint: {', '.join(CONSTRAINTS)}")
-        if self.document is not None and self.within_days is not None:
-            raise ValueError("within_days applies to date fields of the invoice, not to document XPaths")
+    def _one_source(self) -> ReferenceList:
+        if (self.file is None) == (self.values is None):
+            raise ValueError("a reference list has either `file:` or `values:`")
+        return self
+
+
+class ExampleInvoice(_Strict):
+    """An example's invoice: a canonical JSON file (`from`, relative to the rules file) with fields
+    overridden by path (`set`, e.g. {"lines[0].unit_of_measure": "bx"})."""
+
+    from_: str = Field(alias="from")
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class Example(_Strict):
+    """A rule test carried by the rules file: this invoice passes these rules and fails those."""
+
+    name: str
+    invoice: str | ExampleInvoice
+    today: date | None = None  # for within_days rules; the invoice date when absent
+    passes: list[str] = Field(default_factory=list)
+    fails: list[str] = Field(default_factory=list)
+    connector: str | None = None  # renders the document for document rules (a baseline has none)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Example:
+        if not self.passes and not self.fails:
+            raise ValueError("an example names the rule ids it passes, fails, or both")
+        both = set(self.passes) & set(self.fails)
+        if both:
+            raise ValueError(f"rule(s) {sorted(both)} cannot both pass and fail")
         return self
 
 
@@ -98,8 +76,11 @@ class RuleSet(_Strict):
     id: str = Field(pattern=RULE_ID)
     description: str | None = None
     version: str | None = None
+    effective_from: date | None = None
     extends: list[str] = Field(default_factory=list)
+    reference: dict[str, ReferenceList] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    examples: list[Example] = Field(default_factory=list)
 
     @field_validator("rules")
     @classmethod
@@ -131,7 +112,6 @@ class RulesFile(RuleSet):
     match: Match
     connection: dict[str, Any] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
-    effective_from: date | None = None
 
     @field_validator("connection")
     @classmethod
@@ -179,6 +159,12 @@ class Profile(_Strict):
     effective_from: date | None = None
     sources: list[str]  # files, most specific first
     fingerprint: str  # hash of the effective rules: records which rules validated an invoice
+    #: rule id -> "file:line" where the effective version of the rule is written
+    origins: dict[str, str] = Field(default_factory=dict)
+    #: reference list name -> its values (loaded from the files named in `reference:`)
+    reference: dict[str, frozenset[str]] = Field(default_factory=dict)
+    #: rule id -> absolute path of the DTD/XSD a `document_schema` rule names
+    schema_files: dict[str, str] = Field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

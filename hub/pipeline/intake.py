@@ -41,6 +41,8 @@ class IntakeReport:
 def ingest(hub: Hub) -> IntakeReport:
     """Pull every ready record from the AR source and take in what is new or changed."""
     report = IntakeReport()
+    if hub.reload_profiles():
+        report.counts["rules-reloaded"] += 1
     for record in hub.ar_source.pull():
         with hub.store.session() as session:
             report.counts[_take(hub, session, record)] += 1
@@ -133,6 +135,23 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
     actor = hub.actor
     prefix = f"corrected invoice (revision {row.revision}): " if corrected else ""
     profile = hub.route(invoice.customer_id)
+    broken = hub.broken_profile_for(invoice.customer_id) if profile is None else None
+    if broken is not None:
+        row.profile_id = None
+        row.rules_fingerprint = None
+        file, problems = broken
+        move(
+            session,
+            row,
+            S.BLOCKED,
+            actor=actor,
+            now=now,
+            category=RejectionCategory.CONFIG,
+            reason=prefix
+            + f"the rules file {file} for this customer does not load; the invoice waits until it is "
+            f"fixed: {'; '.join(problems[:3])}",
+        )
+        return
     if profile is None:
         row.profile_id = None
         row.rules_fingerprint = None

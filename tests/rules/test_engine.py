@@ -470,6 +470,7 @@ def test_pattern_verdict_is_re_search(pattern: str, value: str) -> None:
 def test_within_days_verdict_matches_a_day_count(
     today: date, offset: int, past: int | None, future: int | None
 ) -> None:
+    assume(past is not None or future is not None)  # an empty window is refused when the file loads
     day = date.fromordinal(today.toordinal() + offset)
     window = rule(field="invoice_date", within_days={"past": past, "future": future})
     violations = check(with_(invoice_date=day), window, today=today)

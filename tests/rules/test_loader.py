@@ -159,7 +159,7 @@ RULE_CASES: dict[str, tuple[str, str, str, str]] = {
         """,
         "- id: acme-po",
         "rules[1]",
-        "at least one constraint",
+        "needs at least one of: required, forbidden",
     ),
     "rule with both field and document": (
         """\
@@ -170,7 +170,7 @@ RULE_CASES: dict[str, tuple[str, str, str, str]] = {
         """,
         "- id: acme-po",
         "rules[0]",
-        "exactly one of",
+        "a rule has exactly one target",
     ),
     "required false is no constraint": (
         """\
@@ -180,7 +180,7 @@ RULE_CASES: dict[str, tuple[str, str, str, str]] = {
         """,
         "- id: acme-po",
         "rules[0]",
-        "at least one constraint",
+        "needs at least one of: required, forbidden",
     ),
     "same rule id twice": (
         """\
