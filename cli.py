@@ -486,9 +486,9 @@ def rules_test(
 ) -> None:
     """Run the `examples:` of rules files: each invoice must pass and fail the rules it names."""
     from hub.registry import ConnectorRegistry
-    from hub.rules_tools import shipped_rule_folders, test
+    from hub.rules_tools import run_tests, shipped_rule_folders
 
-    results = test(paths or shipped_rule_folders(), ConnectorRegistry())
+    results = run_tests(paths or shipped_rule_folders(), ConnectorRegistry())
     failed = [r for r in results if not r.passed]
     if as_json:
         emit_json(

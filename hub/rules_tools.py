@@ -108,7 +108,7 @@ def _noon(invoice: Invoice) -> Any:
     return datetime.combine(invoice.invoice_date, time(12), tzinfo=UTC)
 
 
-def test(paths: list[Path], registry: ConnectorRegistry) -> list[ExampleResult]:
+def run_tests(paths: list[Path], registry: ConnectorRegistry) -> list[ExampleResult]:
     """Run the examples of every file (folders: every *.yaml in them)."""
     results: list[ExampleResult] = []
     render = renderer(registry)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from hub.model import Invoice
 from rules.engine import compile_rules
 from rules.loader import RulesFileError, effective_rules, read_rules_file, validate_rules_file
+from rules.rule import Rule
 from rules.schema import Example, ExampleInvoice, RulesFile
 
 #: (invoice, connector name, the file's `connection:` or None) -> rendered tree, or None if not renderable
@@ -65,13 +66,13 @@ def run_examples(
         tree = render(invoice, connector, connection) if render is not None and connector else None
         if tree is not None:
             violations += compiled.evaluate(invoice, today, tree)
-        _judge(example, {v.rule_id for v in violations}, set(effective.rules), tree is not None, result)
+        _judge(example, {v.rule_id for v in violations}, effective.rules, tree is not None, result)
         results.append(result)
     return results
 
 
 def _judge(
-    example: Example, broken: set[str], known: set[str], rendered: bool, result: ExampleResult
+    example: Example, broken: set[str], known: dict[str, Rule], rendered: bool, result: ExampleResult
 ) -> None:
     for rule_id in example.passes + example.fails:
         if rule_id not in known:
@@ -81,7 +82,13 @@ def _judge(
             result.problems.append(f"should pass {rule_id} but breaks it")
     for rule_id in example.fails:
         if rule_id in known and rule_id not in broken:
-            why = "" if rendered else " (document rules need `connector:` on the example to render it)"
+            rule = known[rule_id]
+            on_document = rule.document is not None or rule.document_schema is not None
+            why = (
+                " (a document rule: give the example a `connector:` to render it)"
+                if on_document and not rendered
+                else ""
+            )
             result.problems.append(f"should fail {rule_id} but passes it{why}")
 
 

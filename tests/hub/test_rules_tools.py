@@ -1,0 +1,154 @@
+"""`portalhub rules ...` end to end: shipped examples, the JSON Schema, suggestions from real portal
+rejections, explanations, and a broken rules file that must not stop the hub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli import app
+from hub.demo import DemoWorkspace, prepare, run_until_settled
+from hub.model import InvoiceState
+from hub.pipeline.intake import ingest
+from hub.pipeline.submit import submit_profile
+from hub.registry import ConnectorRegistry
+from hub.rules_tools import run_tests, suggest_for
+from hub.services import timeline
+from tests.factories import ListAr, make_hub, make_invoice, profile_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = [ROOT / "rules" / "baselines", ROOT / "fixtures" / "rules"]
+runner = CliRunner()
+
+
+def test_every_shipped_rules_file_proves_its_rules() -> None:
+    results = run_tests(SHIPPED, ConnectorRegistry())
+    failed = [(r.file, r.name, r.problems) for r in results if not r.passed]
+    assert failed == []
+    files = {Path(r.file).name for r in results}
+    assert {"coupa-baseline.yaml", "ariba-baseline.yaml", "pidx-baseline.yaml", "acme-coupa.yaml"} <= files
+
+
+def test_rules_test_cli_fails_on_a_wrong_example(tmp_path: Path) -> None:
+    bad = tmp_path / "acme-coupa.yaml"
+    spec = profile_yaml("http://x.invalid", rules=[{"id": "po", "field": "po_number", "pattern": "^PO-"}])
+    spec["examples"] = [
+        {
+            "name": "claims a failure",
+            "invoice": str(ROOT / "rules/baselines/examples/po-invoice.json"),
+            "fails": ["po"],
+        }
+    ]
+    bad.write_text(yaml.safe_dump(spec))
+    result = runner.invoke(app, ["rules", "test", str(bad)])
+    assert result.exit_code == 1 and "should fail po but passes it" in result.stdout
+    assert runner.invoke(app, ["rules", "test"]).exit_code == 0  # the shipped baselines
+
+
+def as_editor_sees(path: Path) -> object:
+    # An editor's YAML language server hands the schema plain strings for dates.
+    return json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str))
+
+
+def test_json_schema_accepts_the_shipped_files_and_catches_typos() -> None:
+    result = runner.invoke(app, ["rules", "schema"])
+    schema = json.loads(result.stdout)
+    for path in (ROOT / "fixtures" / "rules").glob("*.yaml"):
+        jsonschema.validate(as_editor_sees(path), schema)
+    typo = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(typo, dict)
+    typo["rules"][0]["requird"] = True
+    with pytest.raises(jsonschema.ValidationError, match="requird"):
+        jsonschema.validate(typo, schema)
+    baseline = json.loads(runner.invoke(app, ["rules", "schema", "--baseline"]).stdout)
+    jsonschema.validate(as_editor_sees(ROOT / "rules/baselines/coupa-baseline.yaml"), baseline)
+
+
+def test_a_broken_rules_file_holds_its_customers_and_the_others_go_on(tmp_path: Path, coupa) -> None:  # type: ignore[no-untyped-def]
+    ar = ListAr()
+    ar.add(make_invoice("INV-1", customer="C-1"))
+    ar.add(make_invoice("INV-2", customer="C-2"))
+    good = profile_yaml(coupa.server.url)
+    other = profile_yaml(coupa.server.url, profile_id="other-coupa", customers=("C-2",))
+    hub = make_hub(tmp_path, coupa.server.url, ar=ar, profiles=[good, other])
+    broken_file = tmp_path / "rules.d" / "other-coupa.yaml"
+    broken_file.write_text(
+        broken_file.read_text().replace("rules: []", "rules:\n- id: x\n  field: po_numbr\n  required: true")
+    )
+    hub.reload_profiles()
+    assert set(hub.profiles) == {"acme-coupa"} and str(broken_file) in hub.broken_profiles
+    ingest(hub)
+    submit_profile(hub, hub.profile("acme-coupa"))
+    assert timeline(hub, "INV-1")["invoice"]["state"] == InvoiceState.SUBMITTED
+    held = timeline(hub, "INV-2")["invoice"]
+    assert (
+        held["state"] == InvoiceState.BLOCKED
+        and "does not load" in held["reason"]
+        and "po_numbr" in held["reason"]
+    )
+    broken_file.write_text(yaml.safe_dump(other))  # AR operations fix the file
+    ingest(hub)  # notices the change, reloads, checks the held invoice again
+    assert timeline(hub, "INV-2")["invoice"]["state"] == InvoiceState.READY
+    hub.close()
+
+
+@pytest.fixture(scope="module")
+def settled_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
+    workspace = prepare(tmp_path_factory.mktemp("suggest"))
+    run_until_settled(workspace)
+    yield workspace
+    workspace.close()
+
+
+def test_suggestions_learn_the_buyers_unwritten_rules(settled_demo: DemoWorkspace) -> None:
+    gcl = suggest_for(settled_demo.hub, "gcl-coupa")
+    backdating = next(s for s in gcl.suggestions if "back-dated" in s.title)
+    assert sorted(n for n, _ in backdating.evidence) == ["INV-24207", "INV-24208"]
+    assert "within_days: {past: 2, future: 0}" in backdating.snippet
+    assert gcl.rejected_by_portal == 4 and gcl.caught_share == 0.0
+    acme = suggest_for(settled_demo.hub, "acme-coupa")
+    po = next(s for s in acme.suggestions if s.title.startswith("po_number"))
+    assert [n for n, _ in po.evidence] == ["INV-24016"]
+    assert po.reference_file is not None and "PO-100101" in po.reference_file[1]
+    assert acme.blocked_before_sending == 2
+
+
+def test_suggest_cli(settled_demo: DemoWorkspace) -> None:
+    result = runner.invoke(
+        app, ["--config", str(settled_demo.config_path), "rules", "suggest", "--profile", "gcl-coupa"]
+    )
+    assert result.exit_code == 0
+    assert "pre-flight caught 0, the portal rejected 4" in result.stdout and "INV-24207" in result.stdout
+
+
+def test_explanations_name_the_rule_its_file_and_what_was_expected(settled_demo: DemoWorkspace) -> None:
+    result = runner.invoke(
+        app, ["--config", str(settled_demo.config_path), "validate", "INV-24015", "--json"]
+    )
+    [violation] = json.loads(result.stdout)["violations"]
+    assert violation["rule_id"] == "acme-po-format" and violation["expected"] == r"matching ^PO-\d{6}$"
+    assert violation["source"].endswith(
+        "rules.d/acme-coupa.yaml:" + str(_line_of(settled_demo, "acme-coupa.yaml", "- id: acme-po-format"))
+    )
+    shown = runner.invoke(app, ["--config", str(settled_demo.config_path), "show", "INV-24020"]).stdout
+    assert (
+        "coupa-supplier-part" in shown
+        and "coupa-baseline.yaml" in shown
+        and "Give every line the part number" in shown
+    )
+    rows = json.loads(
+        runner.invoke(app, ["--config", str(settled_demo.config_path), "rejections", "--json"]).stdout
+    )
+    blocked = next(r for r in rows if r["invoice_number"] == "INV-24114")
+    assert blocked["rules"][0]["rule_id"] == "coupa-uom-code" and blocked["rules"][0]["value"] == "gll"
+
+
+def _line_of(workspace: DemoWorkspace, name: str, needle: str) -> int:
+    lines = (workspace.root / "rules.d" / name).read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line.strip() == needle)
