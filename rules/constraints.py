@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rules.conditions import as_text, is_blank, same, search
+from rules.conditions import as_text, is_blank, same, searcher
 from rules.rule import Rule
 
 
@@ -27,6 +27,63 @@ class Finding:
 Lookup = Callable[[str], Any]
 
 
+ValueCheck = Callable[[Any, "date | None", "Lookup | None"], list[Finding]]
+_NO_FINDINGS: list[Finding] = []
+
+
+def compile_checks(rule: Rule, reference: Mapping[str, frozenset[str]]) -> ValueCheck:
+    """The rule's constraints as one function of (value, today, lookup): only the constraints the rule
+    has are tested, in a fixed order, so a rule costs what it checks."""
+    tests: list[Callable[[Any, str, date | None, Lookup | None], Finding | None]] = []
+    if rule.pattern is not None:
+        pattern = rule.pattern
+        matches = searcher(pattern)
+        found = Finding("pattern", "{field} must match " + pattern, f"matching {pattern}")
+        tests.append(lambda value, text, today, lookup: None if matches(text) else found)
+    if rule.one_of is not None:
+        allowed = frozenset(rule.one_of)
+        listed = ", ".join(rule.one_of)
+        found_one_of = Finding("one_of", "{field} must be one of: " + listed, f"one of {listed}")
+        tests.append(lambda value, text, today, lookup: None if text in allowed else found_one_of)
+    if rule.one_of_ref is not None:
+        known = reference.get(rule.one_of_ref, frozenset())
+        found_ref = Finding(
+            "one_of_ref", f"{{field}} is not in the list {rule.one_of_ref}", f"a value of {rule.one_of_ref}"
+        )
+        tests.append(lambda value, text, today, lookup: None if text in known else found_ref)
+    if rule.equals is not None:
+        expected = rule.equals
+        found_equals = Finding("equals", f"{{field}} must be {expected}", expected)
+        tests.append(lambda value, text, today, lookup: None if same(value, expected) else found_equals)
+    if rule.length is not None:
+        tests.append(lambda value, text, today, lookup: _length(rule, text))
+    if rule.min is not None or rule.max is not None:
+        tests.append(lambda value, text, today, lookup: _range(rule, value))
+    if rule.within_days is not None:
+        tests.append(lambda value, text, today, lookup: _days(rule, value, today, lookup))
+    if rule.matches is not None:
+        tests.append(lambda value, text, today, lookup: _matches(rule, value, lookup))
+    single = tests[0] if len(tests) == 1 else None
+    required = Finding("required", "{field} is required", "a value") if rule.required else None
+    forbidden = Finding("forbidden", "{field} must not be given", "no value") if rule.forbidden else None
+
+    def check(value: Any, today: date | None, lookup: Lookup | None) -> list[Finding]:
+        if value is None or value == "" or value == [] or value == {}:
+            return [required] if required is not None else _NO_FINDINGS
+        if forbidden is not None:
+            return [forbidden]
+        if not tests:
+            return _NO_FINDINGS
+        text = value if type(value) is str else as_text(value)
+        if single is not None:  # most rules have one constraint: no list to build when it holds
+            finding = single(value, text, today, lookup)
+            return _NO_FINDINGS if finding is None else [finding]
+        findings = [f for test in tests if (f := test(value, text, today, lookup)) is not None]
+        return findings or _NO_FINDINGS
+
+    return check
+
+
 def check_value(
     rule: Rule,
     value: Any,
@@ -35,104 +92,72 @@ def check_value(
     reference: Mapping[str, frozenset[str]],
     lookup: Lookup | None = None,
 ) -> list[Finding]:
-    if is_blank(value):
-        if rule.required:
-            return [Finding("required", "{field} is required", "a value")]
-        return []
-    if rule.forbidden:
-        return [Finding("forbidden", "{field} must not be given", "no value")]
-    text = as_text(value)
-    findings: list[Finding] = []
-    if rule.pattern is not None and not search(rule.pattern, text):
-        findings.append(Finding("pattern", "{field} must match " + rule.pattern, f"matching {rule.pattern}"))
-    if rule.one_of is not None and text not in rule.one_of:
-        listed = ", ".join(rule.one_of)
-        findings.append(Finding("one_of", "{field} must be one of: " + listed, f"one of {listed}"))
-    if rule.one_of_ref is not None and text not in reference.get(rule.one_of_ref, frozenset()):
-        findings.append(
-            Finding(
-                "one_of_ref",
-                f"{{field}} is not in the list {rule.one_of_ref}",
-                f"a value of {rule.one_of_ref}",
-            )
-        )
-    if rule.equals is not None and not same(value, rule.equals):
-        findings.append(Finding("equals", f"{{field}} must be {rule.equals}", rule.equals))
-    if rule.length is not None:
-        findings.extend(_length(rule, text))
-    if rule.min is not None or rule.max is not None:
-        findings.extend(_range(rule, value))
-    if rule.within_days is not None:
-        findings.extend(_days(rule, value, today, lookup))
-    if rule.matches is not None and lookup is not None:
-        other = lookup(rule.matches)
-        if not is_blank(other) and not same(value, other):
-            findings.append(
-                Finding(
-                    "matches",
-                    f"{{field}} must equal {rule.matches} ({as_text(other)})",
-                    f"= {rule.matches} ({as_text(other)})",
-                )
-            )
-    return findings
+    """One value against a rule's constraints (compiles the rule each time: for one-off checks)."""
+    return compile_checks(rule, reference)(value, today, lookup)
 
 
-def _length(rule: Rule, text: str) -> list[Finding]:
+def _matches(rule: Rule, value: Any, lookup: Lookup | None) -> Finding | None:
+    if lookup is None or rule.matches is None:
+        return None
+    other = lookup(rule.matches)
+    if is_blank(other) or same(value, other):
+        return None
+    shown = as_text(other)
+    return Finding("matches", f"{{field}} must equal {rule.matches} ({shown})", f"= {rule.matches} ({shown})")
+
+
+def _length(rule: Rule, text: str) -> Finding | None:
     assert rule.length is not None
     low, high = rule.length.min, rule.length.max
     if (low is not None and len(text) < low) or (high is not None and len(text) > high):
         span = f"{low if low is not None else 0}..{high if high is not None else 'any'}"
-        return [Finding("length", f"{{field}} must be {span} characters long", f"{span} characters")]
-    return []
+        return Finding("length", f"{{field}} must be {span} characters long", f"{span} characters")
+    return None
 
 
-def _range(rule: Rule, value: Any) -> list[Finding]:
+def _range(rule: Rule, value: Any) -> Finding | None:
     try:
         number = value if isinstance(value, Decimal) else Decimal(as_text(value))
     except InvalidOperation:
-        return [Finding("min", "{field} must be a number", "a number")]
+        return Finding("min", "{field} must be a number", "a number")
     if rule.min is not None and number < rule.min:
-        return [Finding("min", f"{{field}} must be at least {rule.min}", f"at least {rule.min}")]
+        return Finding("min", f"{{field}} must be at least {rule.min}", f"at least {rule.min}")
     if rule.max is not None and number > rule.max:
-        return [Finding("max", f"{{field}} must be at most {rule.max}", f"at most {rule.max}")]
-    return []
+        return Finding("max", f"{{field}} must be at most {rule.max}", f"at most {rule.max}")
+    return None
 
 
-def _days(rule: Rule, value: Any, today: date | None, lookup: Lookup | None) -> list[Finding]:
+def _days(rule: Rule, value: Any, today: date | None, lookup: Lookup | None) -> Finding | None:
     window = rule.within_days
     assert window is not None
     if not isinstance(value, date):
-        return []
+        return None
     day = value.date() if isinstance(value, datetime) else value
     if window.of is not None:
         anchor_value = lookup(window.of) if lookup else None
         if not isinstance(anchor_value, date):
-            return []  # nothing to measure from; `required` on that field says so if it matters
+            return None  # nothing to measure from; `required` on that field says so if it matters
         anchor = anchor_value.date() if isinstance(anchor_value, datetime) else anchor_value
         anchor_name = f"{window.of} ({anchor})"
     elif today is not None:
         anchor, anchor_name = today, f"today ({today})"
     else:
-        return []
+        return None
     if window.past is not None and day < anchor - timedelta(days=window.past):
         earliest = anchor - timedelta(days=window.past)
-        return [
-            Finding(
-                "within_days",
-                f"{{field}} may be at most {window.past} days before {anchor_name}",
-                f"on or after {earliest}",
-            )
-        ]
+        return Finding(
+            "within_days",
+            f"{{field}} may be at most {window.past} days before {anchor_name}",
+            f"on or after {earliest}",
+        )
     if window.future is not None and day > anchor + timedelta(days=window.future):
         latest = anchor + timedelta(days=window.future)
-        return [
-            Finding(
-                "within_days",
-                f"{{field}} may be at most {window.future} days after {anchor_name}",
-                f"on or before {latest}",
-            )
-        ]
-    return []
+        return Finding(
+            "within_days",
+            f"{{field}} may be at most {window.future} days after {anchor_name}",
+            f"on or before {latest}",
+        )
+    return None
 
 
 def duplicates(values: list[tuple[str, Any]]) -> list[tuple[str, Any, Finding]]:

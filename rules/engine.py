@@ -21,7 +21,7 @@ from hub.model import Invoice, RejectionCategory, Violation
 from rules import paths
 from rules.checks import run_attachments, run_check
 from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
-from rules.constraints import Finding, check_value, duplicates
+from rules.constraints import Finding, check_value, compile_checks, duplicates
 from rules.documents import schema_errors, values, xpath, xpath_problem
 from rules.rule import Rule
 from rules.schema import Profile
@@ -29,11 +29,38 @@ from rules.schema import Profile
 Evaluator = Callable[["_Run"], list[Violation]]
 
 
-@dataclass(frozen=True)
 class _Run:
-    invoice: Invoice
-    today: date
-    tree: etree._Element | None
+    """One evaluation: the invoice, today, the document, and the values of each path resolved so far
+    (rules share paths: `lines[*].unit_of_measure` is resolved once per invoice, not once per rule)."""
+
+    __slots__ = ("_index", "_values", "invoice", "today", "tree")
+
+    def __init__(self, invoice: Invoice, today: date, tree: etree._Element | None):
+        self.invoice = invoice
+        self.today = today
+        self.tree = tree
+        self._values: dict[str, list[tuple[Any, tuple[int, ...]]]] = {}
+        self._index: dict[str, dict[tuple[int, ...], list[Any]]] = {}
+
+    def values(self, path: paths.FieldPath) -> list[tuple[Any, tuple[int, ...]]]:
+        found = self._values.get(path.text)
+        if found is None:
+            found = self._values[path.text] = path.values(self.invoice)
+        return found
+
+    def at(self, path: paths.FieldPath, bound: paths.Bindings) -> list[Any]:
+        """The path's values where its `[*]` stand as `bound` says (a `when:` on the rule's own line)."""
+        keys = path.wildcard_keys
+        if keys and all(key in bound for key in keys):
+            index = self._index.get(path.text)
+            if index is None:
+                index = self._index[path.text] = {}
+                for value, indices in self.values(path):
+                    index.setdefault(indices, []).append(value)
+            return index.get(tuple(bound[key] for key in keys), [None])
+        if not keys:
+            return [value for value, _ in self.values(path)]
+        return [value for value, _ in path.values(self.invoice, bound)]
 
 
 def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
@@ -140,37 +167,42 @@ def _field_rule(
 ) -> Evaluator:
     assert rule.field is not None
     path = field_path(rule.field)
-    others = {
-        name: field_path(name)
-        for name in (rule.matches, rule.within_days.of if rule.within_days else None)
-        if name
-    }
+    keys = path.wildcard_keys
+    check = compile_checks(rule, reference)
+    names = (rule.matches, rule.within_days.of if rule.within_days else None)
+    others = {name: field_path(name) for name in names if name}
 
     def run(r: _Run) -> list[Violation]:
-        found = []
-        reached = paths.resolve_bound(path, r.invoice, {})
-        kept = [
-            (where, value, bound) for where, value, bound in reached if when is None or when(r.invoice, bound)
-        ]
-        for where, value, bound in kept:
-
-            def lookup(name: str, bound: paths.Bindings = bound) -> Any:
-                hits = paths.resolve_bound(others[name], r.invoice, bound)
-                return hits[0][1] if hits else None
-
-            for finding in check_value(rule, value, today=r.today, reference=reference, lookup=lookup):
-                found.append(_violation(rule, where, value, finding, source))
+        reached = r.values(path)
+        if when is not None:
+            reached = [(v, i) for v, i in reached if when(r, dict(zip(keys, i, strict=False)))]
+        found: list[Violation] = []
+        for value, indices in reached:
+            lookup = _lookup(others, r.invoice, dict(zip(keys, indices, strict=False))) if others else None
+            for finding in check(value, r.today, lookup):
+                found.append(_violation(rule, path.concrete(indices), value, finding, source))
         if rule.unique:
-            for where, value, finding in duplicates([(w, v) for w, v, _ in kept]):
+            pairs = [(path.concrete(indices), value) for value, indices in reached]
+            for where, value, finding in duplicates(pairs):
                 found.append(_violation(rule, where, value, finding, source))
         return found
 
     return run
 
 
+def _lookup(
+    others: Mapping[str, paths.FieldPath], invoice: Invoice, bound: paths.Bindings
+) -> Callable[[str], Any]:
+    def lookup(name: str) -> Any:
+        hits = others[name].values(invoice, bound)
+        return hits[0][0] if hits else None
+
+    return lookup
+
+
 def _check_rule(rule: Rule, when: Predicate | None, source: str | None) -> Evaluator:
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r.invoice, {}):
+        if when is not None and not when(r, {}):
             return []
         problems = run_check(rule, r.invoice) if rule.check else run_attachments(rule.attachments, r.invoice)  # type: ignore[arg-type]
         return [_violation(rule, where, value, finding, source) for where, value, finding in problems]
@@ -185,7 +217,7 @@ def _document_rule(
     compiled_xpath = xpath(rule.document)
 
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r.invoice, {}):
+        if when is not None and not when(r, {}):
             return []
         found = values(compiled_xpath(r.tree))
         if not found:
@@ -225,7 +257,7 @@ def _schema_rule(rule: Rule, when: Predicate | None, path: str | None, source: s
     named = rule.document_schema.dtd or rule.document_schema.xsd
 
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r.invoice, {}):
+        if when is not None and not when(r, {}):
             return []
         if path is None:
             raise ValueError(f"the {kind.upper()} {named!r} was not found when the rules file loaded")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,52 @@ class FieldPath:
     text: str
     steps: tuple[Step, ...]
     leaf_type: Any  # the annotation at the end of the path, e.g. datetime.date
+    #: The name path of each `[*]` list, in order (`lines`, `lines.taxes`): what bindings are keyed by.
+    wildcard_keys: tuple[str, ...] = ()
+
+    def concrete(self, indices: tuple[int, ...]) -> str:
+        """The path with each `[*]` replaced by the element it stands on: `lines[2].unit_of_measure`."""
+        parts, positions = [], iter(indices)
+        for step in self.steps:
+            if step.each:
+                parts.append(f"{step.name}[{next(positions, '*')}]")
+            elif step.index is not None:
+                parts.append(f"{step.name}[{step.index}]")
+            else:
+                parts.append(step.name)
+        return ".".join(parts)
+
+    def values(self, root: Any, fixed: Mapping[str, int] | None = None) -> list[tuple[Any, tuple[int, ...]]]:
+        """Every value the path reaches, with the index each `[*]` stood on. A `[*]` whose list is in
+        `fixed` stays on that element (a condition bound to the line its rule is checking)."""
+        frontier: list[tuple[Any, tuple[int, ...]]] = [(root, ())]
+        key = ""
+        for step in self.steps:
+            key = f"{key}.{step.name}" if key else step.name
+            reached: list[tuple[Any, tuple[int, ...]]] = []
+            for node, indices in frontier:
+                if node is None:
+                    child = None
+                elif type(node) is dict:
+                    child = node.get(step.name)
+                else:
+                    child = getattr(node, step.name, None)
+                if step.each:
+                    items = child or ()
+                    if fixed is not None and key in fixed:
+                        position = fixed[key]
+                        reached.append(
+                            (items[position] if position < len(items) else None, (*indices, position))
+                        )
+                    else:
+                        reached.extend((item, (*indices, position)) for position, item in enumerate(items))
+                elif step.index is not None:
+                    items = child or ()
+                    reached.append((items[step.index] if step.index < len(items) else None, indices))
+                else:
+                    reached.append((child, indices))
+            frontier = reached
+        return frontier
 
 
 class PathError(ValueError):
@@ -80,7 +127,12 @@ def parse(text: str, model: type[BaseModel]) -> FieldPath:
             current = _field_annotation(typing.get_args(current)[0])
             step = Step(name=name, each=index == "*", index=None if index == "*" else int(index))
         steps.append(step)
-    return FieldPath(text=text, steps=tuple(steps), leaf_type=current)
+    keys, key = [], ""
+    for step in steps:
+        key = f"{key}.{step.name}" if key else step.name
+        if step.each:
+            keys.append(key)
+    return FieldPath(text=text, steps=tuple(steps), leaf_type=current, wildcard_keys=tuple(keys))
 
 
 #: Which element each `[*]` of a path stands on, keyed by the list's name path (`lines`, `lines.taxes`).
@@ -89,50 +141,13 @@ Bindings = dict[str, int]
 
 def resolve(path: FieldPath, root: Any) -> list[tuple[str, Any]]:
     """Every (concrete path, value) the path reaches; a missing record on the way yields (path, None)."""
-    return [(concrete, value) for concrete, value, _ in resolve_bound(path, root, {})]
+    return [(path.concrete(indices), value) for value, indices in path.values(root)]
 
 
 def resolve_bound(path: FieldPath, root: Any, bindings: Bindings) -> list[tuple[str, Any, Bindings]]:
-    """Like `resolve`, also returning where each `[*]` stood. A `[*]` already bound (the same list as
-    the rule's own path, for a `when:` condition) stays on that element instead of ranging over all."""
-    found: list[tuple[str, Any, Bindings]] = []
-    _resolve(path.steps, root, "", "", bindings, {}, found)
-    return found
-
-
-def _child(value: Any, name: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return value.get(name)
-    return getattr(value, name, None)
-
-
-def _resolve(
-    steps: tuple[Step, ...],
-    value: Any,
-    prefix: str,
-    key: str,
-    fixed: Bindings,
-    taken: Bindings,
-    found: list[tuple[str, Any, Bindings]],
-) -> None:
-    if not steps:
-        found.append((prefix, value, dict(taken)))
-        return
-    step, rest = steps[0], steps[1:]
-    here = f"{prefix}.{step.name}" if prefix else step.name
-    key = f"{key}.{step.name}" if key else step.name
-    child = _child(value, step.name)
-    if step.each:
-        items = child or []
-        positions = [fixed[key]] if key in fixed else range(len(items))
-        for position in positions:
-            item = items[position] if position < len(items) else None
-            _resolve(rest, item, f"{here}[{position}]", key, fixed, {**taken, key: position}, found)
-    elif step.index is not None:
-        items = child or []
-        item = items[step.index] if step.index < len(items) else None
-        _resolve(rest, item, f"{here}[{step.index}]", key, fixed, taken, found)
-    else:
-        _resolve(rest, child, here, key, fixed, taken, found)
+    """Like `resolve`, also returning where each `[*]` stood (see FieldPath.values)."""
+    keys = path.wildcard_keys
+    return [
+        (path.concrete(indices), value, dict(zip(keys, indices, strict=False)))
+        for value, indices in path.values(root, bindings)
+    ]
