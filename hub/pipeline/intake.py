@@ -182,7 +182,9 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
     details = {
         "profile": profile.id,
         "rules_version": profile.version,
+        "rules_effective_from": profile.effective_from.isoformat() if profile.effective_from else None,
         "rules_fingerprint": profile.fingerprint,
+        "rules_sources": profile.sources,
         "violations": [v.model_dump(mode="json") for v in result.violations],
     }
     if result.passed:
