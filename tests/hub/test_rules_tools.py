@@ -19,7 +19,7 @@ from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.registry import ConnectorRegistry
 from hub.rules_tools import run_tests, suggest_for
-from hub.services import timeline
+from hub.services import status_summary, timeline
 from tests.factories import ListAr, make_hub, make_invoice, profile_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,9 +92,14 @@ def test_a_broken_rules_file_holds_its_customers_and_the_others_go_on(tmp_path: 
         and "does not load" in held["reason"]
         and "po_numbr" in held["reason"]
     )
+    [(file, problems)] = status_summary(hub)["broken_rules_files"].items()
+    assert file == str(broken_file) and "po_numbr" in problems[0]
     broken_file.write_text(yaml.safe_dump(other))  # AR operations fix the file
     ingest(hub)  # notices the change, reloads, checks the held invoice again
     assert timeline(hub, "INV-2")["invoice"]["state"] == InvoiceState.READY
+    assert status_summary(hub)["broken_rules_files"] == {}
+    ready = [e for e in timeline(hub, "INV-2")["events"] if e["to"] == "READY"][-1]
+    assert ready["reason"].startswith("passed pre-flight for other-coupa")
     hub.close()
 
 
