@@ -164,15 +164,16 @@ def demo(
 def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle and exit.")] = False) -> None:
     """Run the daemon: ingest, validate, submit, poll, feed back (SIGTERM stops it cleanly)."""
     from hub.daemon import Daemon
+    from hub.store.single_daemon import only_daemon
 
-    with opened_hub() as hub:
+    with opened_hub() as hub, only_daemon(hub.store):
         daemon = Daemon(hub)
         if once:
             report = daemon.run_once()
             sent = sum(s.sent for s in report.submits.values())
+            delivered = report.feedback.delivered if report.feedback else 0
             out.print(
-                f"ingest: {report.intake}; sent {sent}; lease expiries {report.expired}; "
-                f"feedback delivered {report.feedback.delivered if report.feedback else 0}"
+                f"ingest: {report.intake}; sent {sent}; lease expiries {report.expired}; feedback delivered {delivered}"
             )
         else:
             daemon.run_forever()

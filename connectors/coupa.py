@@ -54,6 +54,10 @@ class CoupaApiSettings(BaseModel):
     page_size: int = Field(default=50, ge=1, le=50)
     #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
     overlap_seconds: int = Field(default=60, ge=0)
+    #: Extra query parameters for the invoices listing, e.g. {"customer[name]": "ACME Manufacturing"}. The
+    #: supplier API serves every customer of the supplier: without a filter, each profile's poll reads
+    #: every customer's invoices (and the hub discards the others').
+    filters: dict[str, str] = Field(default_factory=dict)
 
 
 class CoupaConnection(CxmlConnection):
@@ -237,6 +241,7 @@ class CoupaConnector(CxmlConnector):
         api = self._api(profile)
         # Newest first: a voided invoice's number can be reused; the live invoice is the one to report.
         params = {
+            **api.filters,
             "invoice-number": invoice_number,
             "fields": API_FIELDS,
             "limit": 1,
@@ -250,6 +255,7 @@ class CoupaConnector(CxmlConnector):
         api = self._api(profile)
         watermark = datetime.fromisoformat(cursor) if cursor else None
         base: dict[str, Any] = {
+            **api.filters,
             "fields": API_FIELDS,
             "limit": api.page_size,
             "order_by": "updated-at",

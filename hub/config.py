@@ -1,7 +1,8 @@
 """The hub's own configuration (`portalhub.yaml`): where the store, rules, secrets and AR system are.
 
 Relative paths are relative to the config file. `PORTALHUB_STORE_URL` overrides `store_url` (so one
-file serves several deployments), and `PORTALHUB_CONFIG` names the file when `--config` is not given.
+file serves several deployments), `PORTALHUB_WORKER_ID` names the daemon in leases and attempts, and
+`PORTALHUB_CONFIG` names the file when `--config` is not given.
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ class DaemonConfig(_Strict):
     reconcile_after_seconds: float = Field(default=30, ge=0)
     backoff_initial_seconds: float = Field(default=30, gt=0)
     backoff_max_seconds: float = Field(default=3600, gt=0)
+    #: After this many transient failures in a row an invoice is parked for `park_seconds` (with the
+    #: reason in `portalhub status`) instead of being retried every `backoff_max_seconds` for ever.
+    max_transient_attempts: int = Field(default=12, ge=1)
+    park_seconds: float = Field(default=6 * 3600, gt=0)
+
+
+class ReceiverConfig(_Strict):
+    """The inbound status receiver (cXML StatusUpdateRequests pushed by a network such as SAP Ariba).
+
+    The daemon serves plain HTTP on `host:port`; put TLS in front of it with a reverse proxy and give
+    the network the proxy's public URL for `path`."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8480, ge=0, le=65535)  # 0: any free port (tests)
+    path: str = Field(default="/cxml/status", pattern=r"^/")
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
 
 class HubConfig(_Strict):
@@ -65,6 +83,8 @@ class HubConfig(_Strict):
     supplier: Supplier
     ar: ArConfig
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    #: Serve the inbound status receiver while the daemon runs (None: no inbound statuses).
+    receiver: ReceiverConfig | None = None
     evidence_dir: Path | None = None
     worker_id: str | None = None
 
@@ -77,6 +97,7 @@ class HubConfig(_Strict):
         return self.model_copy(
             update={
                 "store_url": os.environ.get("PORTALHUB_STORE_URL") or _absolute_sqlite(self.store_url, base),
+                "worker_id": os.environ.get("PORTALHUB_WORKER_ID") or self.worker_id,
                 "rules_dir": absolute(self.rules_dir),
                 "secrets_file": absolute(self.secrets_file),
                 "cxml_dtd": absolute(self.cxml_dtd),

@@ -19,6 +19,7 @@ from hub.pipeline.submit import SubmitReport, submit_profile
 from hub.runtime import Hub
 from status_sync.feedback import FeedbackReport, deliver
 from status_sync.poller import PollReport, poll_profile
+from status_sync.receiver import ReceiverServer, StatusReceiver
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Daemon:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.stop = hub.stopping
+        self.receiver: ReceiverServer | None = None
 
     # --- the steps (each is one scheduler job) ---------------------------------------------------------
     def ingest(self) -> IntakeReport:
@@ -71,6 +73,31 @@ class Daemon:
 
     def feedback(self) -> FeedbackReport:
         return deliver(self.hub.store, self.hub.ar_sink, self.hub.clock.now())
+
+    # --- the inbound status receiver -----------------------------------------------------------------------
+    def start_receiver(self) -> ReceiverServer | None:
+        """Serve the inbound status receiver when the config has `receiver:`; None when it has not.
+        `run_forever` calls it; anything else that runs cycles (the demo) may too, and stops it after."""
+        settings = self.hub.config.receiver
+        if settings is None or not settings.enabled or self.receiver is not None:
+            return self.receiver
+        receiver = StatusReceiver(
+            store=self.hub.store,
+            profiles=lambda: self.hub.profiles,
+            connector=self.hub.connector,
+            secrets=self.hub.secrets,
+            now=self.hub.clock.now,
+            path=settings.path,
+            max_body_bytes=settings.max_body_bytes,
+        )
+        self.receiver = ReceiverServer(receiver.app(), settings.host, settings.port, settings.path).start()
+        log.info("status receiver listening on %s", self.receiver.url)
+        return self.receiver
+
+    def stop_receiver(self) -> None:
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver = None
 
     # --- modes ---------------------------------------------------------------------------------------------
     def run_once(self) -> CycleReport:
@@ -117,6 +144,7 @@ class Daemon:
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop.set())
+        self.start_receiver()  # before the scheduler: a receiver that cannot listen stops the start-up
         scheduler.start()
         log.info("daemon %s running: %d profile(s)", self.hub.worker_id, len(profiles))
         try:
@@ -124,6 +152,7 @@ class Daemon:
         finally:
             log.info("stopping: finishing the requests in flight, starting no new one")
             scheduler.shutdown(wait=True)
+            self.stop_receiver()
             log.info("stopped")
 
     def _guarded(self, name: str, func: Any) -> Any:

@@ -66,7 +66,8 @@ def status_summary(hub: Hub) -> dict[str, Any]:
                 col(InvoiceRow.state).in_((S.IN_DOUBT.value, S.SUBMITTING.value, S.READY.value))
             )
         ):
-            if row.state == S.READY.value and not row.transient_failures and not row.last_category:
+            waiting = row.next_attempt_at is not None and row.next_attempt_at > now
+            if row.state == S.READY.value and not waiting and not row.last_category:
                 continue  # simply waiting for its turn
             if row.state == S.SUBMITTING.value and row.lease_expires_at and row.lease_expires_at > now:
                 continue  # being sent right now

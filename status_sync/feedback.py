@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,11 +18,14 @@ from typing import Any
 from sqlmodel import col, or_, select
 
 from hub.ar import ArSink
+from hub.store import work
 from hub.store.database import Store
 from hub.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
 RETRY = timedelta(minutes=1)
+LEASE = "feedback"
+LEASE_SECONDS = 300
 
 
 @dataclass
@@ -30,8 +35,28 @@ class FeedbackReport:
     error: str | None = None
 
 
-def deliver(store: Store, sink: ArSink, now: datetime, batch: int = 200, rounds: int = 50) -> FeedbackReport:
+def deliver(
+    store: Store, sink: ArSink, now: datetime, batch: int = 200, rounds: int = 50, worker: str | None = None
+) -> FeedbackReport:
+    """Deliver due events in order. One daemon at a time (the `feedback` lease), so events reach the AR
+    system in order and are not written by two daemons at once."""
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     report = FeedbackReport()
+    with store.session() as session:
+        if not work.acquire_lease(session, LEASE, worker, now, LEASE_SECONDS):
+            report.error = "another daemon is delivering"
+            return report
+    try:
+        _deliver(store, sink, now, batch, rounds, report)
+    finally:
+        with store.session() as session:
+            work.release_lease(session, LEASE, worker)
+    return report
+
+
+def _deliver(
+    store: Store, sink: ArSink, now: datetime, batch: int, rounds: int, report: FeedbackReport
+) -> None:
     for _ in range(rounds):
         with store.session() as session:
             rows = session.exec(
@@ -42,7 +67,7 @@ def deliver(store: Store, sink: ArSink, now: datetime, batch: int = 200, rounds:
                 .limit(batch)
             ).all()
             if not rows:
-                return report
+                return
             payloads: list[dict[str, Any]] = [json.loads(row.payload) for row in rows]
             ids = [row.id for row in rows]
         try:
@@ -57,11 +82,10 @@ def deliver(store: Store, sink: ArSink, now: datetime, batch: int = 200, rounds:
                     session.add(row)
             report.failed += len(ids)
             report.error = str(exc)
-            return report
+            return
         with store.session() as session:
             for row in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids))):
                 row.delivered_at = now
                 row.attempts += 1
                 session.add(row)
         report.delivered += len(ids)
-    return report

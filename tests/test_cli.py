@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +35,11 @@ def test_status_counts_every_invoice(workspace: DemoWorkspace) -> None:
     assert code == 0
     data = json.loads(output)
     total = sum(sum(counts.values()) for counts in data["profiles"].values())
-    assert total == 46 and data["quarantined"] == 4
+    ar = sqlite3.connect(workspace.ar_path)
+    records = ar.execute("SELECT count(*) FROM ar_invoices").fetchone()[0]
+    ar.close()
+    assert data["quarantined"] >= 4  # the four malformed demo records, at least
+    assert total + data["quarantined"] == records  # every AR record is an invoice or quarantined
 
 
 def test_show_prints_the_timeline_with_reasons(workspace: DemoWorkspace) -> None:

@@ -30,6 +30,21 @@ EXPECTED = {
     "INV-24210": "REJECTED",  # number already used at the portal
     "INV-24301": "BLOCKED",  # no profile for the customer
 }
+EXPECTED_ARIBA = {
+    "INV-25001": "PAID",  # Trinity Refining: statuses pushed by the Ariba Network to the hub's receiver
+    "INV-25002": "PAID",
+    "INV-25003": "PAID",
+    "INV-25004": "REJECTED",  # INV-13: the order is obsolete
+    "INV-25005": "REJECTED",  # TRC-017: back-dated beyond Trinity's 2 days (the buyer's own code, kept verbatim)
+    "INV-25006": "BLOCKED",  # PO number format (trc-po-format)
+    "INV-25007": "PAID",  # Brazos Midstream: statuses polled from the network's listing
+    "INV-25008": "PAID",
+    "INV-25009": "PAID",  # INV-143 non-PO refused, PO added in AR by the collector, resent
+    "INV-25010": "REJECTED",  # INVOICE_DUPLICATE: keyed in at the network by hand
+    "INV-25011": "BLOCKED",  # no cost center (bml-cost-center, document rule)
+    "INV-25012": "REJECTED",  # INV-15: an order sent outside the network
+}
+EXPECTED.update(EXPECTED_ARIBA)
 
 
 @pytest.fixture(scope="module")

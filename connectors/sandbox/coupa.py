@@ -437,7 +437,11 @@ class CoupaSandbox:
         now = now or self.clock.now()
         with self._lock:
             invoices = list(self.invoices)
-        return [_record(i, now) for i in invoices]
+        return [{**_record(i, now), "customer": self._customer(i.instance)} for i in invoices]
+
+    def _customer(self, instance: str) -> dict[str, str]:
+        buyer = self.buyers.get(instance)
+        return {"id": instance, "name": buyer.name if buyer else instance}
 
     def _list(self, request: Request) -> Reply:
         if not self._authorised(request):
@@ -571,6 +575,8 @@ def _filter(rows: list[dict[str, Any]], name: str, value: str) -> list[dict[str,
         return rows
     attribute, _, operator = name.partition("[")
     operator = operator.rstrip("]")
+    if attribute == "customer":  # customer[name]=..., customer[id]=...
+        return [r for r in rows if str((r.get("customer") or {}).get(operator)) == value]
     if attribute not in ("id", "invoice-number", "status", "updated-at", "created-at"):
         return rows
     if operator == "in":

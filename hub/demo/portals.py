@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from hub.demo.ariba import AribaDemoPortal
 from hub.demo.coupa import CoupaDemoPortal
 
 
@@ -45,4 +46,4 @@ class DemoPortal(Protocol):
     def stop(self) -> None: ...
 
 
-DEMO_PORTALS: list[type[DemoPortal]] = [CoupaDemoPortal]
+DEMO_PORTALS: list[type[DemoPortal]] = [CoupaDemoPortal, AribaDemoPortal]

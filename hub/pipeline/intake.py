@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hub.ar import ArRecord
@@ -24,10 +25,12 @@ from hub.lifecycle import CORRECTABLE, move, note, record_creation
 from hub.model import Invoice, InvoiceState, RejectionCategory
 from hub.preflight import preflight
 from hub.runtime import Hub
+from hub.store import work
 from hub.store.tables import InvoiceRow, OutboxRow, QuarantineRow, RevisionRow
 
 log = logging.getLogger(__name__)
 S = InvoiceState
+INGEST_LEASE = "ingest"
 
 
 @dataclass
@@ -39,14 +42,29 @@ class IntakeReport:
 
 
 def ingest(hub: Hub) -> IntakeReport:
-    """Pull every ready record from the AR source and take in what is new or changed."""
+    """Pull every ready record from the AR source and take in what is new or changed. One daemon at a
+    time (the `ingest` lease): several daemons reading the whole AR system at once would only race."""
     report = IntakeReport()
     if hub.reload_profiles():
         report.counts["rules-reloaded"] += 1
-    for record in hub.ar_source.pull():
+    with hub.store.session() as session:
+        if not work.acquire_lease(
+            session, INGEST_LEASE, hub.worker_id, hub.clock.now(), hub.config.daemon.lease_seconds
+        ):
+            report.counts["skipped: another daemon is ingesting"] += 1
+            return report
+    try:
+        for record in hub.ar_source.pull():
+            try:
+                with hub.store.session() as session:
+                    report.counts[_take(hub, session, record)] += 1
+            except IntegrityError:
+                # Another daemon inserted the same AR record between our read and our write: it is in.
+                report.counts["taken by another daemon"] += 1
+        report.counts.update(revalidate_blocked(hub))
+    finally:
         with hub.store.session() as session:
-            report.counts[_take(hub, session, record)] += 1
-    report.counts.update(revalidate_blocked(hub))
+            work.release_lease(session, INGEST_LEASE, hub.worker_id)
     return report
 
 

@@ -90,6 +90,9 @@ def submit_profile(
     lease = f"submit:{profile.id}"
     lease_seconds = hub.config.daemon.lease_seconds
     with hub.store.session() as session:
+        # One cheap query first: an idle profile costs no lease traffic (the tick is every few seconds).
+        if invoice_id is None and not work.anything_due(session, profile.id, (S.READY, S.IN_DOUBT), hub.clock.now()):
+            return report
         if not work.acquire_lease(session, lease, hub.worker_id, hub.clock.now(), lease_seconds):
             report.stopped_because = "another worker is submitting to this portal"
             return report
@@ -334,22 +337,24 @@ def record_outcome(
             outcome = "auth"
         elif isinstance(result, TransientPortalError):
             row.transient_failures += 1
-            delay = backoff(
-                row.transient_failures,
-                result.retry_after,
-                daemon.backoff_initial_seconds,
-                daemon.backoff_max_seconds,
-            )
-            row.next_attempt_at = now + delay
-            move(
-                session,
-                row,
-                S.READY,
-                actor=hub.actor,
-                now=now,
-                reason=f"{name} unavailable ({result}); retry {row.transient_failures} at {row.next_attempt_at:%H:%M:%S} UTC",
-                attempt_id=attempt_id,
-            )
+            if row.transient_failures >= daemon.max_transient_attempts:
+                # Bounded: stop hammering a portal that keeps failing; the invoice waits, visibly.
+                row.next_attempt_at = now + timedelta(seconds=daemon.park_seconds)
+                reason = (
+                    f"{name} failed {row.transient_failures} times in a row (last: {result}); parked until "
+                    f"{row.next_attempt_at:%Y-%m-%d %H:%M} UTC — `portalhub submit {row.invoice_number}` sends it now"
+                )
+                row.transient_failures = 0
+            else:
+                delay = backoff(
+                    row.transient_failures,
+                    result.retry_after,
+                    daemon.backoff_initial_seconds,
+                    daemon.backoff_max_seconds,
+                )
+                row.next_attempt_at = now + delay
+                reason = f"{name} unavailable ({result}); retry {row.transient_failures} at {row.next_attempt_at:%H:%M:%S} UTC"
+            move(session, row, S.READY, actor=hub.actor, now=now, reason=reason, attempt_id=attempt_id)
         else:
             row.next_attempt_at = now + timedelta(seconds=daemon.reconcile_after_seconds)
             move(

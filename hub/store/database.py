@@ -21,6 +21,8 @@ from sqlmodel import Session, create_engine
 from hub.errors import ConfigError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The advisory lock key that serialises migrations on PostgreSQL ("portalhb" in ASCII).
+MIGRATION_LOCK = 0x706F7274616C6862
 
 
 def normalise_url(url: str) -> str:
@@ -73,10 +75,14 @@ class Store:
         return self.dialect == "sqlite"
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent; safe when several daemons start at once)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                # Daemons starting together would race to create the same tables: the first migrates,
+                # the others wait here and then find the schema at head (the lock ends with the transaction).
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

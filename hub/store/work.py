@@ -109,6 +109,18 @@ def claim_due(
     return row
 
 
+def anything_due(session: Session, profile_id: str, states: tuple[InvoiceState, ...], now: datetime) -> bool:
+    """Whether any invoice of the profile in one of `states` is due (lease free or expired)."""
+    found = session.exec(
+        select(InvoiceRow.id)
+        .where(col(InvoiceRow.profile_id) == profile_id, col(InvoiceRow.state).in_([s.value for s in states]))
+        .where(or_(col(InvoiceRow.next_attempt_at).is_(None), col(InvoiceRow.next_attempt_at) <= now))
+        .where(or_(col(InvoiceRow.lease_expires_at).is_(None), col(InvoiceRow.lease_expires_at) < now))
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def holds_lease(invoice: InvoiceRow, worker: str, now: datetime) -> bool:
     return (
         invoice.lease_owner == worker
@@ -133,12 +145,13 @@ def attempts_since(session: Session, profile_id: str, since: datetime) -> int:
 
 
 def expired_leases(session: Session, state: InvoiceState, now: datetime) -> list[InvoiceRow]:
-    return list(
-        session.exec(
-            select(InvoiceRow).where(
-                col(InvoiceRow.state) == state.value,
-                col(InvoiceRow.lease_expires_at).is_not(None),
-                col(InvoiceRow.lease_expires_at) < now,
-            )
-        )
+    """Invoices in `state` whose worker is presumed dead; rows another daemon is already moving are
+    skipped (PostgreSQL), so each is moved once."""
+    query = select(InvoiceRow).where(
+        col(InvoiceRow.state) == state.value,
+        col(InvoiceRow.lease_expires_at).is_not(None),
+        col(InvoiceRow.lease_expires_at) < now,
     )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query))

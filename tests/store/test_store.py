@@ -162,3 +162,27 @@ def test_unsupported_url_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="only sqlite and postgresql"):
         Store("mysql://root@127.0.0.1/test")
+
+
+def test_daemons_starting_together_migrate_once(pg_database: str) -> None:
+    """Four daemons starting at once on an empty PostgreSQL database must not race to create tables."""
+    from hub.store.database import normalise_url
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        try:
+            store = Store(normalise_url(pg_database))
+            barrier.wait()
+            store.migrate()
+            store.dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from tests.connectors.contract.ariba_harness import AribaHarness
 from tests.connectors.contract.coupa_harness import CoupaHarness
 from tests.connectors.contract.harness import HarnessFactory
 
 HARNESSES: dict[str, HarnessFactory] = {
     "coupa": CoupaHarness,
+    "ariba": AribaHarness,
 }

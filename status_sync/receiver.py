@@ -1,0 +1,270 @@
+"""The inbound status receiver: an HTTP endpoint where a network (SAP Ariba) pushes cXML
+StatusUpdateRequests. The daemon serves it (hub/daemon.py); TLS is a reverse proxy's job.
+
+For each POST: parse safely (mappings.cxml_response: no entities, no DTD, no network) -> 400 with
+nothing recorded when the document is not a StatusUpdateRequest; authenticate the Sender credential
+and shared secret against the profiles whose connector takes pushes (`inbound(profile)`) -> 401 with
+nothing recorded; find the invoice by DocumentReference payloadID or InvoiceIDInfo and record the
+status with status_sync.apply.apply_update (one event per status: a network's retry of the same
+document is recorded once) -> cXML Response 200. An invoice being sent right now answers 503, so the
+network retries; a status for no invoice of ours answers 417 (retrying cannot help).
+
+The document itself is never stored or logged: it carries the shared secret.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets as token_generator
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.exc import IntegrityError
+
+from connectors.base import Connector, SecretResolver
+from hub.errors import ConfigError, MappingError
+from hub.model import PortalStatusUpdate
+from hub.store.database import Store
+from mappings.cxml_response import StatusUpdateRequest, parse_status_update, render_response
+from rules.schema import Profile
+from status_sync.apply import Applied, apply_update, find_invoice
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class InboundCredential(Protocol):
+    domain: str
+    identity: str
+    shared_secret: str  # a secret reference
+    buyer_identity: str | None  # the `From` identity of the profile's buyer
+
+
+@runtime_checkable
+class PushingConnector(Protocol):
+    """A connector whose portal pushes statuses (connectors/ariba.py implements it)."""
+
+    def inbound(self, profile: Profile) -> InboundCredential | None: ...
+
+    def status_from_push(self, request: StatusUpdateRequest, received_at: datetime) -> PortalStatusUpdate: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    http_status: int
+    body: bytes
+    outcome: str  # what happened, for logs and tests (never carries the document)
+
+
+class StatusReceiver:
+    """What the endpoint does with one request body; `app()` serves it over HTTP (Starlette)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        profiles: Callable[[], Mapping[str, Profile]],
+        connector: Callable[[Profile], Connector],
+        secrets: SecretResolver,
+        now: Callable[[], datetime],
+        path: str = "/cxml/status",
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+    ):
+        self.store = store
+        self.profiles = profiles
+        self.connector = connector
+        self.secrets = secrets
+        self.now = now
+        self.path = path
+        self.max_body_bytes = max_body_bytes
+
+    # --- the decision -------------------------------------------------------------------------------------
+    def receive(self, body: bytes) -> Answer:
+        now = self.now()
+        try:
+            request = parse_status_update(body)
+        except MappingError as exc:
+            # Safe to echo: the parser names what it refused, never an entity's content.
+            return self._answer(400, "Bad Request", f"not a usable StatusUpdateRequest: {exc}", "unparseable")
+        if not (request.document_payload_id or request.invoice_id):
+            return self._answer(
+                400,
+                "Bad Request",
+                "neither DocumentReference nor InvoiceIDInfo names the invoice",
+                "no-reference",
+            )
+        senders = self._authenticated(request)
+        if not senders:
+            log.warning(
+                "status update %s refused: sender %s/%s is not authorised",
+                request.payload_id,
+                request.sender_domain,
+                request.sender_identity,
+            )
+            return self._answer(401, "Unauthorized", "the sender's credentials are not valid", "unauthorized")
+        try:
+            outcome = self._record(request, senders, now)
+        except Exception:  # the store is down: nothing is recorded, and the network tries again later
+            log.exception("status update %s could not be recorded", request.payload_id)
+            return self._answer(500, "Internal Server Error", "the status could not be recorded", "error")
+        log.info("status update %s: %s", request.payload_id, outcome.value)
+        if outcome is Applied.UNMATCHED:
+            return self._answer(
+                417, "Expectation Failed", "no invoice of ours has this reference", "unmatched"
+            )
+        if outcome is Applied.BUSY:
+            return self._answer(503, "Service Unavailable", "the invoice is being sent; try again", "busy")
+        return self._answer(200, "OK", "", outcome.value)
+
+    def _authenticated(self, request: StatusUpdateRequest) -> list[tuple[Profile, PushingConnector]]:
+        """The profiles this sender may update: credential and shared secret both match. Where the
+        `From` credential names a profile's buyer, only that buyer's profiles."""
+        given = (request.shared_secret or "").encode()
+        matches: list[tuple[Profile, PushingConnector, str | None]] = []
+        for profile in list(self.profiles().values()):
+            try:
+                connector = self.connector(profile)
+                if not isinstance(connector, PushingConnector):
+                    continue
+                credential = connector.inbound(profile)
+                if credential is None or (credential.domain.lower(), credential.identity) != (
+                    (request.sender_domain or "").lower(),
+                    request.sender_identity,
+                ):
+                    continue
+                expected = self.secrets.resolve(credential.shared_secret).encode()
+            except ConfigError as exc:
+                log.error("profile %s cannot check pushed statuses: %s", profile.id, exc)
+                continue
+            if not expected:
+                # An empty secret would let in any request that carries none.
+                log.error("profile %s: the inbound shared secret is empty; pushes are refused", profile.id)
+                continue
+            if hmac.compare_digest(expected, given):
+                matches.append((profile, connector, credential.buyer_identity))
+        buyers = [(p, c) for p, c, buyer in matches if buyer and buyer == request.from_identity]
+        return buyers or [(p, c) for p, c, _ in matches]
+
+    def _record(
+        self, request: StatusUpdateRequest, senders: list[tuple[Profile, PushingConnector]], now: datetime
+    ) -> Applied:
+        outcome = Applied.UNMATCHED
+        for profile, connector in senders:
+            update = connector.status_from_push(request, now)
+            try:
+                with self.store.session() as session:
+                    row = find_invoice(session, profile.id, update)
+                    if row is None:
+                        continue
+                    if update.invoice_number is None:
+                        # The number the portal knows: a pushed and a polled status of one change then
+                        # share one dedupe key, whichever reference the network used.
+                        update = update.model_copy(
+                            update={"invoice_number": row.portal_invoice_number or row.invoice_number}
+                        )
+                    return apply_update(session, profile.id, update, actor=f"portal:{profile.id}", now=now)
+            except IntegrityError:
+                # The same document delivered twice at once: the other delivery's event is the one.
+                return Applied.DUPLICATE
+        return outcome
+
+    def _answer(self, code: int, text: str, detail: str, outcome: str) -> Answer:
+        now = self.now()
+        payload = f"{int(now.timestamp())}.{token_generator.token_hex(6)}@portalhub.receiver"
+        return Answer(code, render_response(code, text, payload, now, detail=detail), outcome)
+
+    # --- HTTP ---------------------------------------------------------------------------------------------
+    def app(self) -> Any:
+        """The Starlette application: POST `path` takes a StatusUpdateRequest."""
+        from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def endpoint(request: Request) -> Response:
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+                answer = self._answer(
+                    413, "Request Entity Too Large", "the document is too large", "too-large"
+                )
+            else:
+                body = bytearray()
+                async for chunk in request.stream():
+                    body.extend(chunk)
+                    if len(body) > self.max_body_bytes:
+                        break
+                if len(body) > self.max_body_bytes:
+                    answer = self._answer(
+                        413, "Request Entity Too Large", "the document is too large", "too-large"
+                    )
+                else:
+                    # The store is synchronous: keep it off the event loop.
+                    answer = await run_in_threadpool(self.receive, bytes(body))
+            return Response(answer.body, status_code=answer.http_status, media_type="text/xml; charset=UTF-8")
+
+        return Starlette(routes=[Route(self.path, endpoint, methods=["POST"])])
+
+
+class ReceiverServer:
+    """Serves an ASGI app with uvicorn in a background thread (the daemon's receiver, tests, the demo)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, path: str = "/"):
+        import uvicorn
+
+        self.host = host
+        self.path = path
+        # Bound here, so a port in use fails at start-up with a clear message, and port 0 gets a port.
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._socket.bind((host, port))
+        except OSError as exc:
+            self._socket.close()
+            raise ConfigError(f"the status receiver cannot listen on {host}:{port}: {exc.strerror}") from exc
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    def start(self, timeout: float = 10.0) -> ReceiverServer:
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"receiver:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ConfigError(f"the status receiver did not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> ReceiverServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,332 @@
+"""The reliability harness: real daemons (subprocesses) against real sandboxes, killed and faulted, then
+checked invoice by invoice against what the portal holds.
+
+A `Scenario` is a workspace: an SQLite AR database with N invoices spread over K buyer profiles (one
+Coupa instance each, so several daemons have several portals to spread over), the rules files, the
+secrets and a hub configuration whose store is SQLite or a fresh PostgreSQL database. The sandbox runs
+in this process; the daemons do not, so `kill -9` hits exactly what a crash would.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import create_engine, text
+
+from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.coupa import CoupaSandbox, CoupaSandboxConfig
+from connectors.sandbox.server import FaultKind, FaultPlan
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPLIER = {"name": "Bluebonnet Industrial Supply LLC", "party_id": "123456789", "tax_id": "74-1234567"}
+PO_LINES = [("BRG-6205", "EA", "12.50"), ("SEAL-22", "EA", "4.20"), ("SVC-FIELD", "HUR", "95.00")]
+SECRET = "reliability-shared-secret"
+API_SECRET = "reliability-api-secret"
+FINAL = {"SUBMITTED", "PENDING_APPROVAL", "APPROVED", "PAID", "DISPUTED", "ON_HOLD", "REJECTED", "BLOCKED", "CANCELLED"}
+AT_THE_PORTAL = {"SUBMITTED", "PENDING_APPROVAL", "APPROVED", "PAID", "DISPUTED", "ON_HOLD", "CANCELLED"}
+
+#: The issue's fault mix: 10% 5xx, 5% timeouts after the body was read, 2% dropped connections,
+#: 429 with Retry-After, malformed replies.
+FAULT_MIX: dict[FaultKind, float] = {
+    "unavailable_503": 0.05,
+    "error_500": 0.05,
+    "slow_after": 0.05,
+    "drop_after": 0.01,
+    "drop_before": 0.01,
+    "throttle_429": 0.03,
+    "malformed_after": 0.02,
+}
+
+
+@dataclass
+class Scenario:
+    root: Path
+    invoices: int
+    buyers: int = 4
+    store_url: str | None = None  # None: SQLite in the workspace
+    fault_rates: dict[FaultKind, float] | None = None
+    timeout_seconds: float = 2.0
+    seed: int = 7
+    sandbox: CoupaSandbox = field(init=False)
+    faults: FaultPlan = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.faults = FaultPlan(seed=self.seed)
+        if self.fault_rates:
+            # Slow answers must outlast the client's timeout to be "timeouts after the body was read".
+            self.faults.set_rates(self.fault_rates, delay=self.timeout_seconds + 0.5, retry_after=1)
+        self.sandbox = CoupaSandbox(_sandbox_config(self.buyers), SandboxClock())
+        self.sandbox.serve(faults=self.faults)
+        self._write_ar()
+        self._write_config()
+
+    @property
+    def config(self) -> Path:
+        return self.root / "portalhub.yaml"
+
+    @property
+    def url(self) -> str:
+        assert self.sandbox.server is not None
+        return self.sandbox.server.url
+
+    def _write_ar(self) -> None:
+        rng = random.Random(self.seed)
+        db = sqlite3.connect(self.root / "ar.db")
+        db.executescript((ROOT / "fixtures" / "demo" / "ar_schema.sql").read_text())
+        for b in range(self.buyers):
+            db.execute("INSERT INTO ar_customers (customer_id, name) VALUES (?, ?)", (f"C-{b}", f"Buyer {b}"))
+        for n in range(self.invoices):
+            lines = rng.sample(PO_LINES, rng.randint(1, 3))
+            amounts = []
+            for position, (part, uom, price) in enumerate(lines, 1):
+                quantity = rng.randint(1, 20)
+                amount = Decimal(price) * quantity
+                amounts.append(amount)
+                db.execute(
+                    "INSERT INTO ar_invoice_lines (invoice_id, line_no, po_line, part_number, description, quantity, uom, "
+                    "unit_price, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (n + 1, position, PO_LINES.index((part, uom, price)) + 1, part, f"{part} for order {n}", str(quantity), uom, price, str(amount)),
+                )
+            total = str(sum(amounts))
+            db.execute(
+                "INSERT INTO ar_invoices (invoice_id, invoice_number, customer_id, invoice_date, currency, po_number, "
+                "subtotal, tax_total, total, updated_at) VALUES (?, ?, ?, date('now'), 'USD', 'PO-100001', ?, '0', ?, datetime('now'))",
+                (n + 1, f"R-{n:06d}", f"C-{n % self.buyers}", total, total),
+            )
+        db.commit()
+        db.close()
+
+    def _write_config(self) -> None:
+        rules = self.root / "rules.d"
+        rules.mkdir(exist_ok=True)
+        for b in range(self.buyers):
+            profile = {
+                "id": f"buyer{b}-coupa",
+                "buyer": f"Buyer {b}",
+                "connector": "coupa",
+                "extends": ["coupa-baseline"],
+                "match": {"customer_id": [f"C-{b}"]},
+                "connection": {
+                    "invoice_url": f"{self.url}/b{b}/cxml/invoices",
+                    "from": {"domain": "DUNS", "identity": "123456789"},
+                    "to": {"domain": "DUNS", "identity": f"90000000{b}"},
+                    "shared_secret": "secret:shared",
+                    "timeout_seconds": self.timeout_seconds,
+                    "api": {
+                        "invoices_url": f"{self.url}/api/v1/invoices",
+                        "token_url": f"{self.url}/oauth2/token",
+                        "client_id": "reliability",
+                        "client_secret": "secret:api",
+                        "filters": {"customer[id]": f"b{b}"},  # this buyer's invoices only
+                        "overlap_seconds": 2,
+                    },
+                },
+                "limits": {"per_minute": 6000},
+            }
+            (rules / f"buyer{b}-coupa.yaml").write_text(yaml.safe_dump(profile))
+        (self.root / "secrets.yaml").write_text(yaml.safe_dump({"shared": SECRET, "api": API_SECRET}))
+        config = {
+            "store_url": self.store_url or "sqlite:///hub.db",
+            "rules_dir": "rules.d",
+            "secrets_file": "secrets.yaml",
+            "supplier": SUPPLIER,
+            "ar": {"url": "sqlite:///ar.db"},
+            "daemon": {
+                "ingest_seconds": 1,
+                "submit_seconds": 0.5,
+                "poll_seconds": 5,
+                "feedback_seconds": 1,
+                "housekeeping_seconds": 1,
+                "lease_seconds": 5,  # a killed daemon's invoices are found within seconds
+                "reconcile_after_seconds": 0.5,
+                "backoff_initial_seconds": 0.2,
+                "backoff_max_seconds": 2,
+                "max_transient_attempts": 12,
+                "park_seconds": 3,
+            },
+        }
+        self.config.write_text(yaml.safe_dump(config))
+
+    # --- running ------------------------------------------------------------------------------------------
+    def start_daemon(self, worker: str | None = None) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if worker:
+            env["PORTALHUB_WORKER_ID"] = worker
+        log = (self.root / f"daemon-{worker or 'main'}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", "--config", str(self.config), "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def store_engine(self) -> Any:
+        url = self.store_url or f"sqlite:///{self.root / 'hub.db'}"
+        return create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+
+    def progress(self) -> Counter[str]:
+        engine = self.store_engine()
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(text("SELECT state, count(*) FROM invoices GROUP BY state")).fetchall()
+        except Exception:  # the store may not exist yet (the first daemon is still migrating it)
+            return Counter()
+        finally:
+            engine.dispose()
+        return Counter({state: count for state, count in rows})
+
+    def settled(self) -> bool:
+        counts = self.progress()
+        return sum(counts.values()) == self.invoices and set(counts) <= FINAL and self._outbox_empty()
+
+    def _outbox_empty(self) -> bool:
+        engine = self.store_engine()
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text("SELECT count(*) FROM feedback_outbox WHERE delivered_at IS NULL")).scalar() == 0
+        finally:
+            engine.dispose()
+
+    def kill_loop(self, kills: int, rng: random.Random, low: float = 0.3, high: float = 2.5) -> int:
+        """Start the daemon and kill -9 it at random instants, `kills` times; returns kills done."""
+        done = 0
+        for _ in range(kills):
+            daemon = self.start_daemon()
+            time.sleep(rng.uniform(low, high))
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait()
+            done += 1
+            if self.settled():
+                break
+        return done
+
+    def run_until_settled(self, daemons: int = 1, timeout: float = 600) -> list[str]:
+        """Run `daemons` daemons until every invoice is final and fed back; stop them with SIGTERM."""
+        workers = [f"worker-{n}" for n in range(daemons)]
+        running = [self.start_daemon(w if daemons > 1 else None) for w in workers]
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and not self.settled():
+                time.sleep(0.5)
+        finally:
+            for daemon in running:
+                daemon.send_signal(signal.SIGTERM)
+            for daemon in running:
+                try:
+                    daemon.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+        return workers
+
+    def close(self) -> None:
+        if self.sandbox.server is not None:
+            self.sandbox.server.stop()
+
+
+def _sandbox_config(buyers: int) -> CoupaSandboxConfig:
+    return CoupaSandboxConfig.model_validate(
+        {
+            "buyers": [
+                {
+                    "instance": f"b{b}",
+                    "name": f"Buyer {b}",
+                    "to": {"domain": "DUNS", "identity": f"90000000{b}"},
+                    "supplier": {"domain": "DUNS", "identity": "123456789"},
+                    "shared_secret": SECRET,
+                    "purchase_orders": [
+                        {
+                            "number": "PO-100001",
+                            "lines": [
+                                {"line": i, "part": part, "uom": uom, "unit_price": price, "quantity": "100000"}
+                                for i, (part, uom, price) in enumerate(PO_LINES, 1)
+                            ],
+                        }
+                    ],
+                }
+                for b in range(buyers)
+            ],
+            "api_clients": {"reliability": API_SECRET},
+        }
+    )
+
+
+# --- the verdict ---------------------------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    invoices: int
+    at_portal: int
+    duplicates: int  # invoice numbers the portal holds more than once
+    lost: int  # invoices the hub says are at the portal that the portal does not have, or vice versa
+    unsettled: dict[str, int]  # invoices not in a final state, by state
+    mismatched: list[str]
+    attempts: int
+    attempts_by_worker: dict[str, int]
+    faults: dict[str, int]
+    max_attempts_per_invoice: int
+    ar_events: int
+    ar_duplicates: int
+
+    @property
+    def ok(self) -> bool:
+        return not (self.duplicates or self.lost or self.unsettled or self.mismatched or self.ar_duplicates)
+
+    def summary(self) -> str:
+        return (
+            f"invoices {self.invoices}, at the portal {self.at_portal}, duplicates {self.duplicates}, lost {self.lost}, "
+            f"unsettled {self.unsettled or 0}, mismatched {len(self.mismatched)}, attempts {self.attempts} "
+            f"(max {self.max_attempts_per_invoice} per invoice), by worker {self.attempts_by_worker}, "
+            f"faults injected {self.faults}, AR events {self.ar_events} (duplicates {self.ar_duplicates})"
+        )
+
+
+def verify(scenario: Scenario) -> Verdict:
+    portal = Counter((i.instance, i.number) for i in scenario.sandbox.invoices if i.payload_id)
+    numbers = Counter(number for (_, number) in portal.elements())
+    engine = scenario.store_engine()
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT invoice_number, state, portal_invoice_id FROM invoices")).fetchall()
+        attempts = connection.execute(text("SELECT worker_id, count(*) FROM attempts GROUP BY worker_id")).fetchall()
+        per_invoice = connection.execute(text("SELECT max(c) FROM (SELECT count(*) AS c FROM attempts GROUP BY invoice_id) AS x")).scalar()
+    engine.dispose()
+    mismatched, lost = [], 0
+    states = Counter()
+    for number, state, _portal_id in rows:
+        states[state] += 1
+        held = numbers.get(number, 0)
+        if state in AT_THE_PORTAL and held != 1:
+            lost += 1
+            mismatched.append(f"{number}: hub {state}, portal holds {held}")
+        elif state not in AT_THE_PORTAL and held:
+            mismatched.append(f"{number}: hub {state}, but the portal holds it")
+    ar = sqlite3.connect(scenario.root / "ar.db")
+    ar_events, ar_distinct = ar.execute("SELECT count(*), count(DISTINCT event_id) FROM ar_portal_status").fetchone()
+    ar.close()
+    assert scenario.sandbox.server is not None
+    return Verdict(
+        invoices=len(rows),
+        at_portal=sum(portal.values()),
+        duplicates=sum(1 for count in numbers.values() if count > 1),
+        lost=lost + max(0, scenario.invoices - len(rows)),
+        unsettled={state: count for state, count in states.items() if state not in FINAL},
+        mismatched=mismatched,
+        attempts=sum(count for _, count in attempts),
+        attempts_by_worker={worker: count for worker, count in attempts},
+        faults=dict(scenario.sandbox.server.faults.injected),
+        max_attempts_per_invoice=int(per_invoice or 0),
+        ar_events=ar_events,
+        ar_duplicates=ar_events - ar_distinct,
+    )

@@ -1,0 +1,78 @@
+"""Never twice, never lost: real daemons killed with SIGKILL, faults injected by the sandbox, four
+daemons on PostgreSQL. The short versions run in the suite; `make reliability` runs the long ones."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.harness import AT_THE_PORTAL, FAULT_MIX, ROOT, Scenario, verify
+
+
+@pytest.fixture
+def scenarios() -> Iterator[list[Scenario]]:
+    made: list[Scenario] = []
+    yield made
+    for scenario in made:
+        scenario.close()
+
+
+def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path, scenarios: list[Scenario]) -> None:
+    scenario = Scenario(tmp_path, invoices=150)
+    scenarios.append(scenario)
+    kills = scenario.kill_loop(6, random.Random(11), low=0.8, high=2.0)
+    scenario.run_until_settled(timeout=300)
+    verdict = verify(scenario)
+    assert kills >= 3, "the daemon must have been killed mid-run several times"
+    assert verdict.ok, verdict.summary() + "\n" + "\n".join(verdict.mismatched[:10])
+    assert verdict.at_portal == 150 and verdict.duplicates == 0 and verdict.lost == 0
+    assert set(scenario.progress()) <= AT_THE_PORTAL
+
+
+def test_faults_from_the_portal_end_with_every_invoice_submitted_once(tmp_path: Path, scenarios: list[Scenario]) -> None:
+    scenario = Scenario(tmp_path, invoices=150, fault_rates=FAULT_MIX, timeout_seconds=1.0)
+    scenarios.append(scenario)
+    scenario.run_until_settled(timeout=400)
+    verdict = verify(scenario)
+    assert verdict.ok, verdict.summary() + "\n" + "\n".join(verdict.mismatched[:10])
+    assert verdict.at_portal == 150
+    assert sum(verdict.faults.values()) >= 10 and len(verdict.faults) >= 4  # the mix really happened
+    assert verdict.max_attempts_per_invoice <= 12 + 2  # bounded (12 transient tries, then parked)
+
+
+def test_four_daemons_on_postgresql_share_the_work_without_doubles(
+    tmp_path: Path, scenarios: list[Scenario], pg_database: str
+) -> None:
+    scenario = Scenario(tmp_path, invoices=400, buyers=8, store_url=pg_database)
+    scenarios.append(scenario)
+    workers = scenario.run_until_settled(daemons=4, timeout=400)
+    verdict = verify(scenario)
+    assert verdict.ok, verdict.summary()
+    assert verdict.at_portal == 400 and verdict.duplicates == 0
+    assert set(verdict.attempts_by_worker) == set(workers), verdict.attempts_by_worker  # all four worked
+
+
+def test_a_second_daemon_on_one_sqlite_store_refuses_to_start(tmp_path: Path, scenarios: list[Scenario]) -> None:
+    scenario = Scenario(tmp_path, invoices=5)
+    scenarios.append(scenario)
+    first = scenario.start_daemon()
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "hub.db.daemon-lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        second = subprocess.run(
+            [sys.executable, "-m", "cli", "--config", str(scenario.config), "run"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert second.returncode == 2
+        assert "another portalhub daemon (pid" in second.stderr and "SQLite serves one daemon" in second.stderr
+    finally:
+        first.terminate()
+        first.wait(timeout=60)
