@@ -161,6 +161,15 @@ class PaymentTerms(_Model):
 class Attachment(_Model):
     """A file that travels with the invoice (usually the PDF copy)."""
 
+    # Base64 in JSON (the store keeps invoices as JSON): a real PDF's bytes are not UTF-8 text.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+    )
+
     filename: NonEmpty
     content_type: NonEmpty = "application/pdf"
     content: bytes = Field(repr=False)

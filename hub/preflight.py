@@ -2,7 +2,7 @@
 
 1. the field rules of its profile on the canonical invoice;
 2. the document rules (XPath) on the document as the connector renders it;
-3. the document's own schema (the cXML DTD when one is configured).
+3. the document's own schema (the cXML DTD when one is configured; the PIDX 1.61 structure).
 
 The document is rendered with a placeholder secret and payloadID: pre-flight never needs the real
 credentials, so AR operations can validate on a laptop without them.
@@ -20,6 +20,7 @@ from lxml import etree
 from connectors.base import Connector, Envelope, OutboundDocument
 from hub.errors import ConfigError, MappingError
 from hub.model import Invoice, RejectionCategory, Violation
+from mappings.pidx_structure import structure_problems
 from rules import engine
 from rules.schema import Profile
 
@@ -53,6 +54,8 @@ class DocumentSchemas:
         return self._dtd
 
     def check(self, document: OutboundDocument) -> list[Violation]:
+        if document.format == "pidx" and document.tree is not None:
+            return _pidx_structure(document.tree)
         if document.format != "cxml" or document.tree is None:
             return []
         dtd = self._cxml()
@@ -73,6 +76,21 @@ class DocumentSchemas:
             )
             for error in errors[:5]
         ]
+
+
+def _pidx_structure(tree: etree._Element) -> list[Violation]:
+    """PIDX has no schema file here: the structure portalhub writes (mappings/pidx_structure.py) stands in."""
+    return [
+        Violation(
+            rule_id="pidx-structure",
+            field="document",
+            value=None,
+            message=f"the PIDX invoice does not follow the PIDX 1.61 structure: {problem}",
+            hint="This is a mapping problem in portalhub or an unusual invoice; report it with the invoice number.",
+            category=RejectionCategory.DOCUMENT,
+        )
+        for problem in structure_problems(tree)[:5]
+    ]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,19 @@ EXPECTED = {
     "INV-24210": "REJECTED",  # number already used at the portal
     "INV-24301": "BLOCKED",  # no profile for the customer
 }
+EXPECTED_OPENINVOICE = {
+    "INV-30001": "PAID",  # Llano over SOAP
+    "INV-30002": "PAID",
+    "INV-30003": "PAID",
+    "INV-30004": "BLOCKED",  # no AFE on the line (leog-afe)
+    "INV-30005": "DISPUTED",  # hot oil billed above Llano's price book: disputed by the buyer
+    "INV-30006": "PAID",  # Caprock over REST (mutual TLS + mac)
+    "INV-30007": "PAID",
+    "INV-30008": "BLOCKED",  # not one of Caprock's cost centers (caprock-cost-center, PIDX document rule)
+    "INV-30009": "PAID",  # no field ticket: refused by the portal, corrected in AR, resent under its number
+    "CM-30010": "APPROVED",  # credit memos are approved, not paid
+}
+EXPECTED.update(EXPECTED_OPENINVOICE)
 EXPECTED_ARIBA = {
     "INV-25001": "PAID",  # Trinity Refining: statuses pushed by the Ariba Network to the hub's receiver
     "INV-25002": "PAID",

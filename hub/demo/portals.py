@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from hub.demo.ariba import AribaDemoPortal
 from hub.demo.coupa import CoupaDemoPortal
+from hub.demo.openinvoice import OpenInvoiceDemoPortal
 
 
 class DemoPortal(Protocol):
@@ -46,4 +47,4 @@ class DemoPortal(Protocol):
     def stop(self) -> None: ...
 
 
-DEMO_PORTALS: list[type[DemoPortal]] = [CoupaDemoPortal, AribaDemoPortal]
+DEMO_PORTALS: list[type[DemoPortal]] = [CoupaDemoPortal, OpenInvoiceDemoPortal, AribaDemoPortal]

@@ -1,0 +1,93 @@
+"""The PIDX document with its attachments, as one body: MIME multipart/related, files by Content-ID.
+
+The invoice names each file in `Attachment/AttachmentLocation` as `cid:<content id>`. Both transports
+take the same rendered body: REST posts it as it is (the mac covers every byte); SOAP unpacks it and
+carries each file as a base64 `Attachment` element of the SubmitInvoice call. The boundary starts with
+`portalhub-` so the hub stores the document without the files (hub/pipeline/submit.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.message
+import email.parser
+import email.policy
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hub.errors import MappingError
+from hub.model import Attachment
+
+XML_CONTENT_TYPE = "application/xml; charset=UTF-8"
+_FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class Part:
+    content_id: str
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+def content_ids(attachments: Sequence[Attachment]) -> dict[str, str]:
+    """A stable Content-ID per file name (same file, same id: a resend renders the same document)."""
+    return {
+        a.filename: f"{_FILENAME_SAFE.sub('_', a.filename)}.{a.sha256[:12]}@portalhub" for a in attachments
+    }
+
+
+def pack(
+    payload_id: str, xml: bytes, attachments: Sequence[Attachment], ids: dict[str, str]
+) -> tuple[str, bytes]:
+    """(content type, body): the XML alone, or multipart/related with the XML first."""
+    if not attachments:
+        return XML_CONTENT_TYPE, xml
+    boundary = "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
+    start = f"<{payload_id}>"
+    parts = [
+        f"--{boundary}\r\nContent-Type: {XML_CONTENT_TYPE}\r\nContent-ID: {start}\r\n\r\n".encode()
+        + xml
+        + b"\r\n"
+    ]
+    for attachment in attachments:
+        parts.append(
+            (
+                f"--{boundary}\r\nContent-Type: {attachment.content_type}\r\n"
+                f"Content-Transfer-Encoding: base64\r\n"
+                f'Content-Disposition: attachment; filename="{_FILENAME_SAFE.sub("_", attachment.filename)}"\r\n'
+                f"Content-ID: <{ids[attachment.filename]}>\r\n\r\n"
+            ).encode()
+            + base64.encodebytes(attachment.content)
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    content_type = f'multipart/related; boundary="{boundary}"; type="application/xml"; start="{start}"'
+    return content_type, body
+
+
+def unpack(content_type: str, body: bytes) -> tuple[bytes, list[Part]]:
+    """The XML and the files of a body made by `pack` (or sent by anyone in that shape)."""
+    if not content_type.lower().startswith("multipart/"):
+        return body, []
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    parts = list(message.iter_parts()) if isinstance(message, email.message.EmailMessage) else []
+    if not parts:
+        raise MappingError("the multipart body has no parts")
+    xml = parts[0].get_payload(decode=True)
+    files = []
+    for part in parts[1:]:
+        content = part.get_payload(decode=True)
+        files.append(
+            Part(
+                content_id=str(part.get("Content-ID", "")).strip().strip("<>"),
+                filename=part.get_filename() or "attachment",
+                content_type=part.get_content_type(),
+                content=content if isinstance(content, bytes) else b"",
+            )
+        )
+    return (xml if isinstance(xml, bytes) else b""), files

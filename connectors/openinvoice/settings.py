@@ -1,0 +1,118 @@
+"""The `connection:` block of an OpenInvoice profile: routing identities, and one of two transports.
+
+```yaml
+connection:
+  transport: rest                      # or soap
+  seller: {identifier: "123456789"}    # PartnerIdentifier of the supplier (DUNSNumber unless told)
+  buyer: {identifier: "611222333"}     # PartnerIdentifier of the buyer: OpenInvoice routes on it
+  timezone: America/Chicago
+  rest:
+    base_url: https://api.openinvoice.example
+    client_cert_file: tls/client.pem   # relative paths: relative to the rules file
+    client_key_file: tls/client.key    # encrypted with the passphrase below
+    client_key_passphrase: secret:acme_oi_key_passphrase
+    ca_file: tls/portal-ca.pem         # the portal's CA; the system's trust store when absent
+    mac_key: secret:acme_oi_mac_key
+  soap:
+    wsdl: https://portal.example/InvoiceService?wsdl   # or a local file
+    username: bluebonnet
+    password: secret:acme_oi_password
+```
+Secrets are references only (the rules loader refuses anything else under a secret-named key).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from connectors.cxml import SecretRef
+from rules.schema import Profile
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartySettings(_Strict):
+    identifier: str = Field(min_length=1)
+    indicator: str = "DUNSNumber"
+
+
+class RestSettings(_Strict):
+    """HTTPS with a client certificate (mutual TLS) and an HMAC-SHA256 `mac` header over the body."""
+
+    base_url: str = Field(pattern=r"^https://")
+    submit_path: str = "/docp/supply-chain/v1/invoices/invoice.submit"
+    invoices_path: str = "/docp/supply-chain/v1/invoices"
+    client_cert_file: str = Field(min_length=1)
+    client_key_file: str = Field(min_length=1)
+    client_key_passphrase: SecretRef | None = None
+    ca_file: str | None = None
+    mac_key: SecretRef
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+    def url(self, path: str) -> str:
+        """`base_url` joined with one of the paths."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+class SoapSettings(_Strict):
+    """A WSDL-described SOAP service, called through zeep, WS-Security UsernameToken (digest)."""
+
+    wsdl: str = Field(min_length=1)  # http(s) URL or a file path
+    service_url: str | None = Field(default=None, pattern=r"^https?://")  # overrides the WSDL's address
+    username: str = Field(min_length=1)
+    password: SecretRef
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+
+class OpenInvoiceConnection(_Strict):
+    transport: Literal["soap", "rest"]
+    seller: PartySettings
+    buyer: PartySettings
+    rest: RestSettings | None = None
+    soap: SoapSettings | None = None
+    timezone: str = "UTC"  # the supplier's zone: invoice dates are midnight there
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
+    overlap_seconds: int = Field(default=60, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/Chicago"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _transport_configured(self) -> OpenInvoiceConnection:
+        if getattr(self, self.transport) is None:
+            raise ValueError(
+                f"transport is {self.transport!r}, so the `{self.transport}:` section is required"
+            )
+        return self
+
+
+def profile_folder(profile: Profile) -> Path | None:
+    """The folder of the profile's own rules file: relative file names in its connection start there."""
+    return Path(profile.sources[0]).parent if profile.sources else None
+
+
+def local_path(name: str, folder: Path | None) -> Path:
+    """A file named in a profile, made absolute against the rules file's folder."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() or folder is None else folder / path
+
+
+def is_url(location: str) -> bool:
+    """An http(s) URL, as opposed to a file path."""
+    return urlsplit(location).scheme in ("http", "https")
