@@ -27,9 +27,9 @@ from typing import Any, Literal, NoReturn
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.base import OutboundDocument, PollResult, PortalRecord, Receipt, redact
+from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector, SecretRef
-from connectors.http import retry_after_seconds, send_read, send_submission
+from connectors.http import retry_after_seconds, send_read
 from hub.errors import (
     ConfigError,
     InDoubtError,
@@ -117,20 +117,8 @@ class AribaConnector(CxmlConnector):
     supports_lookup = True
     supports_cancel = True
 
-    # --- submission ---------------------------------------------------------------------------------------
-    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
-        settings: AribaConnection = self.settings(profile)
-        response = send_submission(
-            self.context.http,
-            "POST",
-            settings.invoice_url,
-            content=document.body,
-            headers={"Content-Type": document.content_type},
-            timeout=settings.timeout_seconds,
-        )
-        return self._classify(response, document.secrets)
-
-    def _classify(self, response: httpx.Response, secrets: tuple[str, ...]) -> Receipt:
+    # --- submission: CxmlConnector.submit posts the document; this reads the network's answer -------------
+    def _classify(self, response: httpx.Response, secrets: tuple[str, ...] = ()) -> Receipt:
         http_status = response.status_code
         # Parse errors quote the document back: its SharedSecret must not be kept.
         body = redact(response.text, secrets)

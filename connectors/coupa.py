@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CxmlConnection, CxmlConnector, SecretRef
-from connectors.http import retry_after_seconds, send_read, send_submission
+from connectors.http import retry_after_seconds, send_read
 from hub.errors import (
     ConfigError,
     InDoubtError,
@@ -84,19 +84,7 @@ class CoupaConnector(CxmlConnector):
         self._tokens: dict[tuple[str, str], _Token] = {}
         self._token_lock = threading.Lock()
 
-    # --- submission ---------------------------------------------------------------------------------------
-    def submit(self, document: Any, profile: Profile) -> Receipt:
-        settings: CoupaConnection = self.settings(profile)
-        response = send_submission(
-            self.context.http,
-            "POST",
-            settings.invoice_url,
-            content=document.body,
-            headers={"Content-Type": document.content_type},
-            timeout=settings.timeout_seconds,
-        )
-        return self._classify(response, document.secrets)
-
+    # --- submission: CxmlConnector.submit posts the document; this reads Coupa's answer --------------------
     def _classify(self, response: httpx.Response, secrets: tuple[str, ...] = ()) -> Receipt:
         http_status = response.status_code
         # A portal may quote the document back (parse errors do): its SharedSecret must not be kept.

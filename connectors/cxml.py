@@ -12,9 +12,11 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from connectors.base import Connector, Envelope, OutboundDocument
+from connectors.base import Connector, Envelope, OutboundDocument, Receipt
+from connectors.http import send_submission
 from hub.model import Invoice
 from mappings import cxml_invoice
 from rules.schema import SECRET_REFERENCE, Profile
@@ -71,6 +73,23 @@ class CxmlConnector(Connector):
     document_format = "cxml"
     connection_model = CxmlConnection
     supports_attachments = True
+
+    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+        """One POST of the document to the profile's invoice URL; the portal family reads the answer."""
+        settings: CxmlConnection = self.settings(profile)
+        response = send_submission(
+            self.context.http,
+            "POST",
+            settings.invoice_url,
+            content=document.body,
+            headers={"Content-Type": document.content_type},
+            timeout=settings.timeout_seconds,
+        )
+        return self._classify(response, document.secrets)
+
+    def _classify(self, response: httpx.Response, secrets: tuple[str, ...] = ()) -> Receipt:
+        """What the portal's answer means: a Receipt, or one of the hub's errors (never anything else)."""
+        raise NotImplementedError
 
     @classmethod
     def example_connection(cls) -> dict[str, Any]:

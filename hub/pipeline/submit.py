@@ -91,7 +91,9 @@ def submit_profile(
     lease_seconds = hub.config.daemon.lease_seconds
     with hub.store.session() as session:
         # One cheap query first: an idle profile costs no lease traffic (the tick is every few seconds).
-        if invoice_id is None and not work.anything_due(session, profile.id, (S.READY, S.IN_DOUBT), hub.clock.now()):
+        if invoice_id is None and not work.anything_due(
+            session, profile.id, (S.READY, S.IN_DOUBT), hub.clock.now()
+        ):
             return report
         if not work.acquire_lease(session, lease, hub.worker_id, hub.clock.now(), lease_seconds):
             report.stopped_because = "another worker is submitting to this portal"
@@ -381,22 +383,37 @@ def _outcome_name(result: Receipt | BaseException) -> str:
     return "in_doubt"
 
 
+#: A portal's answer is kept up to this size; a larger one is cut (a huge answer must not bloat the store).
+STORED_ANSWER_LIMIT = 64 * 1024
+
+
+def _kept(body: str | None) -> str | None:
+    if not body:
+        return None
+    body = REDACTOR(body)
+    if len(body) > STORED_ANSWER_LIMIT:
+        return (
+            body[:STORED_ANSWER_LIMIT] + f"\n[... {len(body) - STORED_ANSWER_LIMIT} more characters not kept]"
+        )
+    return body
+
+
 def _answer(attempt: AttemptRow, result: Receipt | BaseException) -> None:
     if isinstance(result, Receipt):
         attempt.http_status = result.http_status
         attempt.portal_code = result.portal_code
-        attempt.portal_text = result.portal_text
-        attempt.response_document = REDACTOR(result.response_body) if result.response_body else None
+        attempt.portal_text = _kept(result.portal_text)
+        attempt.response_document = _kept(result.response_body)
         return
-    attempt.error = REDACTOR(f"{type(result).__name__}: {result}")
+    attempt.error = _kept(f"{type(result).__name__}: {result}")
     if isinstance(result, PortalError):
         attempt.http_status = result.http_status
-        attempt.portal_code = result.portal_code
-        attempt.portal_text = result.portal_text
-        attempt.response_document = REDACTOR(result.response_body) if result.response_body else None
+        attempt.portal_code = (result.portal_code or "")[:50] or None
+        attempt.portal_text = _kept(result.portal_text)
+        attempt.response_document = _kept(result.response_body)
     elif isinstance(result, InDoubtError):
         attempt.http_status = result.http_status
-        attempt.response_document = REDACTOR(result.response_body) if result.response_body else None
+        attempt.response_document = _kept(result.response_body)
 
 
 def _had_uncertain_attempt(session: Session, row: InvoiceRow, current_attempt: int) -> bool:

@@ -34,7 +34,17 @@ SUPPLIER = {"name": "Bluebonnet Industrial Supply LLC", "party_id": "123456789",
 PO_LINES = [("BRG-6205", "EA", "12.50"), ("SEAL-22", "EA", "4.20"), ("SVC-FIELD", "HUR", "95.00")]
 SECRET = "reliability-shared-secret"
 API_SECRET = "reliability-api-secret"
-FINAL = {"SUBMITTED", "PENDING_APPROVAL", "APPROVED", "PAID", "DISPUTED", "ON_HOLD", "REJECTED", "BLOCKED", "CANCELLED"}
+FINAL = {
+    "SUBMITTED",
+    "PENDING_APPROVAL",
+    "APPROVED",
+    "PAID",
+    "DISPUTED",
+    "ON_HOLD",
+    "REJECTED",
+    "BLOCKED",
+    "CANCELLED",
+}
 AT_THE_PORTAL = {"SUBMITTED", "PENDING_APPROVAL", "APPROVED", "PAID", "DISPUTED", "ON_HOLD", "CANCELLED"}
 
 #: The issue's fault mix: 10% 5xx, 5% timeouts after the body was read, 2% dropped connections,
@@ -98,7 +108,17 @@ class Scenario:
                 db.execute(
                     "INSERT INTO ar_invoice_lines (invoice_id, line_no, po_line, part_number, description, quantity, uom, "
                     "unit_price, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (n + 1, position, PO_LINES.index((part, uom, price)) + 1, part, f"{part} for order {n}", str(quantity), uom, price, str(amount)),
+                    (
+                        n + 1,
+                        position,
+                        PO_LINES.index((part, uom, price)) + 1,
+                        part,
+                        f"{part} for order {n}",
+                        str(quantity),
+                        uom,
+                        price,
+                        str(amount),
+                    ),
                 )
             total = str(sum(amounts))
             db.execute(
@@ -182,7 +202,9 @@ class Scenario:
         engine = self.store_engine()
         try:
             with engine.connect() as connection:
-                rows = connection.execute(text("SELECT state, count(*) FROM invoices GROUP BY state")).fetchall()
+                rows = connection.execute(
+                    text("SELECT state, count(*) FROM invoices GROUP BY state")
+                ).fetchall()
         except Exception:  # the store may not exist yet (the first daemon is still migrating it)
             return Counter()
         finally:
@@ -197,7 +219,12 @@ class Scenario:
         engine = self.store_engine()
         try:
             with engine.connect() as connection:
-                return connection.execute(text("SELECT count(*) FROM feedback_outbox WHERE delivered_at IS NULL")).scalar() == 0
+                return (
+                    connection.execute(
+                        text("SELECT count(*) FROM feedback_outbox WHERE delivered_at IS NULL")
+                    ).scalar()
+                    == 0
+                )
         finally:
             engine.dispose()
 
@@ -251,7 +278,13 @@ def _sandbox_config(buyers: int) -> CoupaSandboxConfig:
                         {
                             "number": "PO-100001",
                             "lines": [
-                                {"line": i, "part": part, "uom": uom, "unit_price": price, "quantity": "100000"}
+                                {
+                                    "line": i,
+                                    "part": part,
+                                    "uom": uom,
+                                    "unit_price": price,
+                                    "quantity": "100000",
+                                }
                                 for i, (part, uom, price) in enumerate(PO_LINES, 1)
                             ],
                         }
@@ -298,9 +331,15 @@ def verify(scenario: Scenario) -> Verdict:
     numbers = Counter(number for (_, number) in portal.elements())
     engine = scenario.store_engine()
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT invoice_number, state, portal_invoice_id FROM invoices")).fetchall()
-        attempts = connection.execute(text("SELECT worker_id, count(*) FROM attempts GROUP BY worker_id")).fetchall()
-        per_invoice = connection.execute(text("SELECT max(c) FROM (SELECT count(*) AS c FROM attempts GROUP BY invoice_id) AS x")).scalar()
+        rows = connection.execute(
+            text("SELECT invoice_number, state, portal_invoice_id FROM invoices")
+        ).fetchall()
+        attempts = connection.execute(
+            text("SELECT worker_id, count(*) FROM attempts GROUP BY worker_id")
+        ).fetchall()
+        per_invoice = connection.execute(
+            text("SELECT max(c) FROM (SELECT count(*) AS c FROM attempts GROUP BY invoice_id) AS x")
+        ).scalar()
     engine.dispose()
     mismatched, lost = [], 0
     states = Counter()
@@ -313,7 +352,9 @@ def verify(scenario: Scenario) -> Verdict:
         elif state not in AT_THE_PORTAL and held:
             mismatched.append(f"{number}: hub {state}, but the portal holds it")
     ar = sqlite3.connect(scenario.root / "ar.db")
-    ar_events, ar_distinct = ar.execute("SELECT count(*), count(DISTINCT event_id) FROM ar_portal_status").fetchone()
+    ar_events, ar_distinct = ar.execute(
+        "SELECT count(*), count(DISTINCT event_id) FROM ar_portal_status"
+    ).fetchone()
     ar.close()
     assert scenario.sandbox.server is not None
     return Verdict(

@@ -23,7 +23,9 @@ def scenarios() -> Iterator[list[Scenario]]:
         scenario.close()
 
 
-def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path, scenarios: list[Scenario]) -> None:
+def test_kill_9_at_random_instants_loses_and_doubles_nothing(
+    tmp_path: Path, scenarios: list[Scenario]
+) -> None:
     scenario = Scenario(tmp_path, invoices=150)
     scenarios.append(scenario)
     kills = scenario.kill_loop(6, random.Random(11), low=0.8, high=2.0)
@@ -35,7 +37,9 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path, sce
     assert set(scenario.progress()) <= AT_THE_PORTAL
 
 
-def test_faults_from_the_portal_end_with_every_invoice_submitted_once(tmp_path: Path, scenarios: list[Scenario]) -> None:
+def test_faults_from_the_portal_end_with_every_invoice_submitted_once(
+    tmp_path: Path, scenarios: list[Scenario]
+) -> None:
     scenario = Scenario(tmp_path, invoices=150, fault_rates=FAULT_MIX, timeout_seconds=1.0)
     scenarios.append(scenario)
     scenario.run_until_settled(timeout=400)
@@ -58,7 +62,9 @@ def test_four_daemons_on_postgresql_share_the_work_without_doubles(
     assert set(verdict.attempts_by_worker) == set(workers), verdict.attempts_by_worker  # all four worked
 
 
-def test_a_second_daemon_on_one_sqlite_store_refuses_to_start(tmp_path: Path, scenarios: list[Scenario]) -> None:
+def test_a_second_daemon_on_one_sqlite_store_refuses_to_start(
+    tmp_path: Path, scenarios: list[Scenario]
+) -> None:
     scenario = Scenario(tmp_path, invoices=5)
     scenarios.append(scenario)
     first = scenario.start_daemon()
@@ -69,10 +75,15 @@ def test_a_second_daemon_on_one_sqlite_store_refuses_to_start(tmp_path: Path, sc
         time.sleep(0.5)
         second = subprocess.run(
             [sys.executable, "-m", "cli", "--config", str(scenario.config), "run"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 2
-        assert "another portalhub daemon (pid" in second.stderr and "SQLite serves one daemon" in second.stderr
+        assert (
+            "another portalhub daemon (pid" in second.stderr and "SQLite serves one daemon" in second.stderr
+        )
     finally:
         first.terminate()
         first.wait(timeout=60)

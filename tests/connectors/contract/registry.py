@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.connectors.contract.ariba_harness import AribaHarness
 from tests.connectors.contract.coupa_harness import CoupaHarness
-from tests.connectors.contract.openinvoice_harness import OpenInvoiceRestHarness, OpenInvoiceSoapHarness
 from tests.connectors.contract.harness import HarnessFactory
+from tests.connectors.contract.openinvoice_harness import OpenInvoiceRestHarness, OpenInvoiceSoapHarness
 
 HARNESSES: dict[str, HarnessFactory] = {
     "coupa": CoupaHarness,
