@@ -26,6 +26,7 @@ from hub.config import ArConfig
 from hub.errors import ConfigError
 from hub.model import (
     Address,
+    Attachment,
     Charge,
     ChargeKind,
     Invoice,
@@ -48,6 +49,8 @@ _PURPOSES = {
 }
 BATCH = 500
 WRITE_BACK_COLUMNS = frozenset({"portal_state", "portal_reason", "portal_updated_at"})
+#: Optional column with the invoice's PDF copy (web portals upload it with the form).
+PDF_COLUMN = "invoice_pdf"
 
 
 def _identifier(name: str) -> str:
@@ -93,6 +96,36 @@ def _optional_date(row: dict[str, Any], column: str) -> date | None:
 
 def _date(row: dict[str, Any], column: str) -> date:
     value = _optional_date(row, column)
+    if value is None:
+        raise _BadRecord(f"{column} is empty")
+    return value
+
+
+def _pdf(header: dict[str, Any]) -> list[Attachment]:
+    content = header.get(PDF_COLUMN)
+    if content is None or len(content) == 0:
+        return []
+    content = bytes(content)  # memoryview on some drivers
+    if not content.startswith(b"%PDF-"):
+        raise _BadRecord(f"{PDF_COLUMN} does not hold a PDF (it does not start with %PDF-)")
+    return [Attachment(filename=f"{_text(header, 'invoice_number') or 'invoice'}.pdf", content=content)]
+
+
+def _optional_int(row: dict[str, Any], column: str) -> int | None:
+    value = row.get(column)
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _BadRecord(f"{column} {value!r} is not a whole number") from None
+    if number != number.to_integral_value():
+        raise _BadRecord(f"{column} {value!r} is not a whole number")
+    return int(number)
+
+
+def _int(row: dict[str, Any], column: str) -> int:
+    value = _optional_int(row, column)
     if value is None:
         raise _BadRecord(f"{column} is empty")
     return value
@@ -152,8 +185,11 @@ class SqlArAdapter:
         return grouped
 
     def _record(self, header: dict[str, Any], lines: list[dict[str, Any]]) -> ArRecord:
-        # The portal_* columns are the hub's own write-back, not part of the AR record.
+        # The portal_* columns are the hub's own write-back, not part of the AR record; the PDF is kept
+        # with the invoice, not copied into the raw record.
         own = {k: v for k, v in header.items() if k not in WRITE_BACK_COLUMNS}
+        if own.get(PDF_COLUMN) is not None:
+            own[PDF_COLUMN] = f"<{len(bytes(own[PDF_COLUMN]))} bytes>"
         raw = {"header": _jsonable(own), "lines": [_jsonable(line) for line in lines]}
         key = str(header.get("invoice_id"))
         number = _text(header, "invoice_number")
@@ -163,6 +199,14 @@ class SqlArAdapter:
             return ArRecord(key=key, raw=raw, error=str(exc), invoice_number=number)
         except ValidationError as exc:
             return ArRecord(key=key, raw=raw, error=describe_validation_error(exc), invoice_number=number)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # A value no check above foresaw: this record is quarantined, the others still flow.
+            return ArRecord(
+                key=key,
+                raw=raw,
+                error=f"the record cannot be read: {type(exc).__name__}: {exc}",
+                invoice_number=number,
+            )
         return ArRecord(key=key, raw=raw, invoice=invoice, invoice_number=invoice.invoice_number)
 
     def _invoice(self, header: dict[str, Any], lines: list[dict[str, Any]]) -> Invoice:
@@ -181,9 +225,9 @@ class SqlArAdapter:
         terms = None
         if header.get("payment_terms_days") is not None:
             terms = PaymentTerms(
-                net_days=int(header["payment_terms_days"]),
+                net_days=_int(header, "payment_terms_days"),
                 discount_percent=_optional_decimal(header, "discount_percent"),
-                discount_days=int(header["discount_days"])
+                discount_days=_int(header, "discount_days")
                 if header.get("discount_days") is not None
                 else None,
             )
@@ -228,6 +272,7 @@ class SqlArAdapter:
             total=_decimal(header, "total"),
             comments=_text(header, "comments"),
             extrinsics=extrinsics,
+            attachments=_pdf(header),
         )
 
     def _line(self, row: dict[str, Any]) -> InvoiceLine:
@@ -245,8 +290,8 @@ class SqlArAdapter:
             )
         start, end = _optional_date(row, "service_start"), _optional_date(row, "service_end")
         return InvoiceLine(
-            line_number=int(row["line_no"]),
-            po_line_number=int(row["po_line"]) if row.get("po_line") not in (None, "") else None,
+            line_number=_int(row, "line_no"),
+            po_line_number=_optional_int(row, "po_line"),
             supplier_part_id=_text(row, "part_number"),
             buyer_part_id=_text(row, "buyer_part"),
             description=_text(row, "description") or "",
