@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint unit bench clean
+.PHONY: demo test lint unit bench reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ unit: $(STAMP)
 ## Benchmarks against their targets (bench/README.md): tables printed, JSON in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m bench.rules_engine
+
+## The long reliability run (kill -9 x50 over 1,000 invoices, the fault mix, 4 daemons x 5,000 on PostgreSQL).
+reliability: $(STAMP)
+	$(BIN)/python -m tests.reliability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

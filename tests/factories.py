@@ -3,7 +3,7 @@ hub wired to a sandbox over real sockets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -180,8 +180,8 @@ class ListAr:
             )
         )
 
-    def pull(self) -> Iterator[ArRecord]:
-        yield from list(self.records)
+    def pull(self, keys: Collection[str] | None = None) -> Iterator[ArRecord]:
+        yield from [r for r in self.records if keys is None or r.key in keys]
 
     def write(self, events: Sequence[dict[str, Any]]) -> None:
         if self.fail_writes:

@@ -7,7 +7,7 @@ idempotent on `event_id`: the hub may deliver an event again after a crash, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,8 +28,9 @@ class ArRecord:
 class ArSource(Protocol):
     name: str
 
-    def pull(self) -> Iterator[ArRecord]:
-        """Records that are ready to go to a portal (the hub skips those it already has unchanged)."""
+    def pull(self, keys: Collection[str] | None = None) -> Iterator[ArRecord]:
+        """Records that are ready to go to a portal (the hub skips those it already has unchanged);
+        with `keys`, only those records (a collector re-reading one invoice)."""
         ...
 
 

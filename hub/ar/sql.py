@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -153,8 +153,14 @@ class SqlArAdapter:
         self.status = _identifier(tables.status_table)
 
     # --- source --------------------------------------------------------------------------------------
-    def pull(self) -> Iterator[ArRecord]:
-        where = "WHERE i.status = :ready" if self.config.tables.ready_status is not None else ""
+    def pull(self, keys: Collection[str] | None = None) -> Iterator[ArRecord]:
+        conditions = ["i.status = :ready"] if self.config.tables.ready_status is not None else []
+        parameters: dict[str, Any] = {"ready": self.config.tables.ready_status}
+        if keys is not None:
+            names = [f":key{n}" for n in range(len(keys))]
+            conditions.append(f"CAST(i.invoice_id AS TEXT) IN ({', '.join(names) or 'NULL'})")
+            parameters.update({f"key{n}": str(k) for n, k in enumerate(keys)})
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         query = text(
             f"SELECT i.*, c.name AS customer_name, c.duns AS customer_duns, c.tax_id AS customer_tax_id, "
             f"c.street AS customer_street, c.city AS customer_city, c.state AS customer_state, "
@@ -163,10 +169,7 @@ class SqlArAdapter:
             f"{where} ORDER BY i.invoice_id"
         )
         with self.engine.connect() as connection:
-            headers = [
-                dict(r._mapping)
-                for r in connection.execute(query, {"ready": self.config.tables.ready_status})
-            ]
+            headers = [dict(r._mapping) for r in connection.execute(query, parameters)]
         for start in range(0, len(headers), BATCH):
             batch = headers[start : start + BATCH]
             lines = self._lines([h["invoice_id"] for h in batch])

@@ -141,3 +141,9 @@ def test_on_postgresql(pg_database: str) -> None:
         assert connection.execute(text("SELECT portal_state FROM ar_invoices")).scalar() == "REJECTED"
     engine.dispose()
     adapter.engine.dispose()
+
+
+def test_pull_can_read_chosen_records_only(demo_ar: SqlArAdapter) -> None:
+    records = list(demo_ar.pull(keys=["1001", "1003"]))
+    assert [r.invoice_number for r in records] == ["INV-24001", "INV-24003"]
+    assert list(demo_ar.pull(keys=[])) == []
