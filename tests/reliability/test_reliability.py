@@ -23,13 +23,14 @@ def scenarios() -> Iterator[list[Scenario]]:
         scenario.close()
 
 
+@pytest.mark.timeout(900)  # real daemons started and killed: minutes on a busy machine
 def test_kill_9_at_random_instants_loses_and_doubles_nothing(
     tmp_path: Path, scenarios: list[Scenario]
 ) -> None:
     scenario = Scenario(tmp_path, invoices=150)
     scenarios.append(scenario)
     kills = scenario.kill_loop(6, random.Random(11), low=0.8, high=2.0)
-    scenario.run_until_settled(timeout=300)
+    scenario.run_until_settled(timeout=600)
     verdict = verify(scenario)
     assert kills >= 3, "the daemon must have been killed mid-run several times"
     assert verdict.ok, verdict.summary() + "\n" + "\n".join(verdict.mismatched[:10])
@@ -37,6 +38,7 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(
     assert set(scenario.progress()) <= AT_THE_PORTAL
 
 
+@pytest.mark.timeout(900)
 def test_faults_from_the_portal_end_with_every_invoice_submitted_once(
     tmp_path: Path, scenarios: list[Scenario]
 ) -> None:
@@ -50,6 +52,7 @@ def test_faults_from_the_portal_end_with_every_invoice_submitted_once(
     assert verdict.max_attempts_per_invoice <= 12 + 2  # bounded (12 transient tries, then parked)
 
 
+@pytest.mark.timeout(900)
 def test_four_daemons_on_postgresql_share_the_work_without_doubles(
     tmp_path: Path, scenarios: list[Scenario], pg_database: str
 ) -> None:
