@@ -25,7 +25,6 @@ from hub.store.tables import OutboxRow
 log = logging.getLogger(__name__)
 RETRY = timedelta(minutes=1)
 LEASE = "feedback"
-LEASE_SECONDS = 300
 
 
 @dataclass
@@ -36,14 +35,20 @@ class FeedbackReport:
 
 
 def deliver(
-    store: Store, sink: ArSink, now: datetime, batch: int = 200, rounds: int = 50, worker: str | None = None
+    store: Store,
+    sink: ArSink,
+    now: datetime,
+    batch: int = 200,
+    rounds: int = 50,
+    worker: str | None = None,
+    lease_seconds: float = 300,
 ) -> FeedbackReport:
     """Deliver due events in order. One daemon at a time (the `feedback` lease), so events reach the AR
     system in order and are not written by two daemons at once."""
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     report = FeedbackReport()
     with store.session() as session:
-        if not work.acquire_lease(session, LEASE, worker, now, LEASE_SECONDS):
+        if not work.acquire_lease(session, LEASE, worker, now, lease_seconds):
             report.error = "another daemon is delivering"
             return report
     try:

@@ -31,7 +31,7 @@ def kill(invoices: int, kills: int) -> dict[str, object]:
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="rel-kill-")), invoices=invoices)
     try:
         start = time.monotonic()
-        done = scenario.kill_loop(kills, random.Random(2026), low=0.5, high=3.0)
+        done = scenario.kill_loop(kills, random.Random(2026))
         scenario.run_until_settled(timeout=3600)
         verdict = verify(scenario)
         return {

@@ -216,23 +216,31 @@ class Scenario:
         return sum(counts.values()) == self.invoices and set(counts) <= FINAL and self._outbox_empty()
 
     def _outbox_empty(self) -> bool:
+        return self._count("SELECT count(*) FROM feedback_outbox WHERE delivered_at IS NULL") == 0
+
+    def attempts(self) -> int:
+        return self._count("SELECT count(*) FROM attempts") or 0
+
+    def _count(self, sql: str) -> int | None:
         engine = self.store_engine()
         try:
             with engine.connect() as connection:
-                return (
-                    connection.execute(
-                        text("SELECT count(*) FROM feedback_outbox WHERE delivered_at IS NULL")
-                    ).scalar()
-                    == 0
-                )
+                return int(connection.execute(text(sql)).scalar() or 0)
+        except Exception:  # no store yet: the first daemon has not migrated it
+            return None
         finally:
             engine.dispose()
 
-    def kill_loop(self, kills: int, rng: random.Random, low: float = 0.3, high: float = 2.5) -> int:
-        """Start the daemon and kill -9 it at random instants, `kills` times; returns kills done."""
+    def kill_loop(self, kills: int, rng: random.Random, low: float = 0.0, high: float = 1.5) -> int:
+        """Start the daemon and kill -9 it at a random instant while it sends (once it has sent at least
+        one more invoice), `kills` times; returns the kills done (fewer when everything is sent)."""
         done = 0
         for _ in range(kills):
+            before = self.attempts()
             daemon = self.start_daemon()
+            deadline = time.monotonic() + 60
+            while self.attempts() <= before and time.monotonic() < deadline and daemon.poll() is None:
+                time.sleep(0.05)
             time.sleep(rng.uniform(low, high))
             daemon.send_signal(signal.SIGKILL)
             daemon.wait()

@@ -29,7 +29,7 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(
 ) -> None:
     scenario = Scenario(tmp_path, invoices=150)
     scenarios.append(scenario)
-    kills = scenario.kill_loop(6, random.Random(11), low=0.8, high=2.0)
+    kills = scenario.kill_loop(6, random.Random(11))
     scenario.run_until_settled(timeout=600)
     verdict = verify(scenario)
     assert kills >= 3, "the daemon must have been killed mid-run several times"
