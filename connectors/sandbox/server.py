@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections import Counter
@@ -124,6 +125,16 @@ class FaultPlan:
 Handler = Callable[[Request], Reply]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that disconnects mid-request (a killed daemon, a timeout) is normal for a portal:
+    no traceback on stderr for it. Anything else is still printed."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class SandboxServer:
     """Serves `handler` on 127.0.0.1 (a free port unless one is given), in background threads."""
 
@@ -141,7 +152,7 @@ class SandboxServer:
         self.latency = latency  # added to every answer: the benchmarks' fixed portal round trip
         self.requests: Counter[str] = Counter()
         self._counter_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler_class(self))
+        self._httpd = _QuietServer(("127.0.0.1", port), _make_handler_class(self))
         self._httpd.daemon_threads = True
         if ssl_context is not None:
             self._httpd.socket = ssl_context.wrap_socket(self._httpd.socket, server_side=True)
