@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.errors import ConfigError
 from hub.model import Invoice, PortalStatusUpdate
+from mappings.xml_safety import parse_untrusted
 from rules.schema import Profile
 
 #: The portal's current record of one invoice (what `lookup` returns).
@@ -70,8 +72,15 @@ class OutboundDocument:
     format: str  # "cxml", "pidx", "webform": selects the schema check in pre-flight
     content_type: str
     body: bytes = field(repr=False)
-    tree: Any = field(default=None, repr=False, compare=False)  # parsed form for XPath rules and DTD/XSD
+    #: The XML document inside `body` (all of it, or its XML part when attachments make `body` MIME).
+    xml: bytes | None = field(default=None, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values to mask wherever the body is kept
+
+    @cached_property
+    def tree(self) -> Any:
+        """`xml` parsed, for the XPath document rules and the DTD/structure checks. Parsed on first use
+        only: sending needs the bytes alone, and the checks then see exactly the bytes that are sent."""
+        return None if self.xml is None else parse_untrusted(self.xml)
 
     def redacted(self) -> str:
         return redact(self.body.decode("utf-8", errors="replace"), self.secrets)

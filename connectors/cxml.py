@@ -121,8 +121,7 @@ class CxmlConnector(Connector):
             original_payload_id=envelope.original_payload_id,
             attachment_ids=content_ids,
         )
-        tree = cxml_invoice.render_tree(invoice, cxml_envelope)
-        xml = cxml_invoice.serialize(tree)
+        xml = cxml_invoice.render(invoice, cxml_envelope)
         if not invoice.attachments:
             content_type, body = "text/xml; charset=UTF-8", xml
         else:
@@ -133,7 +132,7 @@ class CxmlConnector(Connector):
             format=self.document_format,
             content_type=content_type,
             body=body,
-            tree=tree,
+            xml=xml,
             secrets=(secret,),
         )
 

@@ -129,6 +129,7 @@ def preflight(
     )
     try:
         document = connector.render(invoice, profile, envelope)
+        tree = document.tree
     except MappingError as exc:
         violations.append(
             Violation(
@@ -136,7 +137,7 @@ def preflight(
             )
         )
         return PreflightResult(violations)
-    if document.tree is not None:
-        violations.extend(rules.evaluate(invoice, now.date(), document.tree))
+    if tree is not None:
+        violations.extend(rules.evaluate(invoice, now.date(), tree))
     violations.extend(schemas.check(document))
     return PreflightResult(violations)

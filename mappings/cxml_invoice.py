@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 
-from lxml import etree
-
 from hub.errors import MappingError
 from hub.model import (
     Address,
@@ -24,10 +22,11 @@ from hub.model import (
     Party,
     TaxLine,
 )
+from mappings.xml_writer import XmlWriter
 
 CXML_VERSION = "1.2.037"
 DOCTYPE = f'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/{CXML_VERSION}/InvoiceDetail.dtd">'
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XML_LANG = "xml:lang"
 
 #: Canonical line references that travel as line-level Extrinsics (oil and gas, cost accounting).
 LINE_EXTRINSICS = (
@@ -85,283 +84,255 @@ class _Builder:
         self.invoice = invoice
         self.env = envelope
         self.currency = invoice.currency
+        self.w = XmlWriter()
 
-    def el(
-        self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None
-    ) -> etree._Element:
-        try:
-            node = etree.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
-            if text is not None:
-                node.text = text
-        except ValueError:
-            # lxml refuses control characters; name the element, never the value (it may be the secret).
-            raise MappingError(
-                f"<{tag}> would carry a character XML cannot hold (a control character, U+FFFE or U+FFFF); "
-                "remove it from the invoice in the AR system"
-            ) from None
-        return node
+    def money(self, tag: str, amount: Decimal) -> None:
+        with self.w.element(tag):
+            self.w.leaf("Money", _fmt(amount), currency=self.currency)
 
-    def money(self, parent: etree._Element, tag: str, amount: Decimal) -> etree._Element:
-        holder = self.el(parent, tag)
-        self.el(holder, "Money", _fmt(amount), currency=self.currency)
-        return holder
+    def described(self, tag: str, text: str) -> None:
+        self.w.leaf(tag, text, **{XML_LANG: self.env.lang})
 
-    def described(self, parent: etree._Element, tag: str, text: str) -> etree._Element:
-        node = self.el(parent, tag, text)
-        node.set(XML_LANG, self.env.lang)
-        return node
-
-    def credential(self, parent: etree._Element, cred: Credential, secret: str | None = None) -> None:
-        node = self.el(parent, "Credential", domain=cred.domain)
-        self.el(node, "Identity", cred.identity)
-        if secret is not None:
-            self.el(node, "SharedSecret", secret)
+    def credential(self, cred: Credential, secret: str | None = None) -> None:
+        w = self.w
+        with w.element("Credential", domain=cred.domain):
+            w.leaf("Identity", cred.identity)
+            if secret is not None:
+                w.leaf("SharedSecret", secret)
 
     # --- document ---------------------------------------------------------------------------------------
-    def build(self) -> etree._Element:
-        root = etree.Element("cXML", version=CXML_VERSION, payloadID=self.env.payload_id)
-        root.set("timestamp", self.env.timestamp.isoformat())
-        root.set(XML_LANG, self.env.lang)
-        header = self.el(root, "Header")
-        self.credential(self.el(header, "From"), self.env.from_)
-        self.credential(self.el(header, "To"), self.env.to)
-        sender = self.el(header, "Sender")
-        self.credential(sender, self.env.sender, self.env.shared_secret)
-        self.el(sender, "UserAgent", self.env.user_agent)
-        request = self.el(root, "Request", deploymentMode=self.env.deployment_mode)
-        detail = self.el(request, "InvoiceDetailRequest")
-        self.request_header(detail)
-        self.order(detail)
-        self.summary(detail)
-        return root
+    def build(self) -> str:
+        w, env = self.w, self.env
+        root = {"version": CXML_VERSION, "payloadID": env.payload_id, "timestamp": env.timestamp.isoformat()}
+        with w.element("cXML", **root, **{XML_LANG: env.lang}):
+            with w.element("Header"):
+                with w.element("From"):
+                    self.credential(env.from_)
+                with w.element("To"):
+                    self.credential(env.to)
+                with w.element("Sender"):
+                    self.credential(env.sender, env.shared_secret)
+                    w.leaf("UserAgent", env.user_agent)
+            with w.element("Request", deploymentMode=env.deployment_mode), w.element("InvoiceDetailRequest"):
+                self.request_header()
+                self.order()
+                self.summary()
+        return w.getvalue()
 
-    def request_header(self, parent: etree._Element) -> None:
-        inv = self.invoice
+    def request_header(self) -> None:
+        w, inv = self.w, self.invoice
         cancel = inv.purpose is InvoicePurpose.CANCEL
-        header = self.el(
-            parent,
+        with w.element(
             "InvoiceDetailRequestHeader",
             invoiceID=self.env.invoice_number or inv.invoice_number,
             purpose="standard" if cancel else _PURPOSE[inv.purpose],
             operation="delete" if cancel else "new",
             invoiceDate=_dt(inv.invoice_date, self.env.timezone),
-        )
-        self.el(header, "InvoiceDetailHeaderIndicator")
-        self.el(header, "InvoiceDetailLineIndicator", isTaxInLine="yes" if inv.has_line_taxes else None)
-        self.partner(header, "remitTo", inv.supplier.remit_to or inv.supplier)
-        self.partner(header, "from", inv.supplier, tax_id=inv.supplier.tax_id)
-        self.partner(header, "soldTo", inv.buyer, tax_id=inv.buyer.tax_id)
-        if inv.bill_to is not None:
-            self.partner(header, "billTo", inv.bill_to)
-        if cancel or (inv.purpose is InvoicePurpose.CREDIT_MEMO and self.env.original_payload_id):
-            if not self.env.original_payload_id:
-                raise MappingError(
-                    f"cannot cancel {inv.original_invoice_number}: the hub has no record of sending it "
-                    "(its payloadID is needed in DocumentReference)"
+        ):
+            w.leaf("InvoiceDetailHeaderIndicator")
+            w.leaf("InvoiceDetailLineIndicator", isTaxInLine="yes" if inv.has_line_taxes else None)
+            self.partner("remitTo", inv.supplier.remit_to or inv.supplier)
+            self.partner("from", inv.supplier, tax_id=inv.supplier.tax_id)
+            self.partner("soldTo", inv.buyer, tax_id=inv.buyer.tax_id)
+            if inv.bill_to is not None:
+                self.partner("billTo", inv.bill_to)
+            if cancel or (inv.purpose is InvoicePurpose.CREDIT_MEMO and self.env.original_payload_id):
+                if not self.env.original_payload_id:
+                    raise MappingError(
+                        f"cannot cancel {inv.original_invoice_number}: the hub has no record of sending it "
+                        "(its payloadID is needed in DocumentReference)"
+                    )
+                w.leaf("DocumentReference", payloadID=self.env.original_payload_id)
+            if inv.original_invoice_number:
+                original_date = (
+                    _dt(inv.original_invoice_date, self.env.timezone) if inv.original_invoice_date else None
                 )
-            self.el(header, "DocumentReference", payloadID=self.env.original_payload_id)
-        if inv.original_invoice_number:
-            original_date = (
-                _dt(inv.original_invoice_date, self.env.timezone) if inv.original_invoice_date else None
-            )
-            self.el(header, "InvoiceIDInfo", invoiceID=inv.original_invoice_number, invoiceDate=original_date)
-        if inv.ship_to is not None:
-            shipping = self.el(header, "InvoiceDetailShipping")
-            self.contact(shipping, "shipFrom", inv.supplier)
-            self.contact(shipping, "shipTo", inv.ship_to)
-        if inv.payment_terms is not None:
-            terms = inv.payment_terms
-            if terms.discount_percent and terms.discount_days is not None:
-                self.el(
-                    header,
-                    "InvoiceDetailPaymentTerm",
-                    payInNumberOfDays=str(terms.discount_days),
-                    percentageRate=_fmt(terms.discount_percent),
-                )
-            self.el(
-                header, "InvoiceDetailPaymentTerm", payInNumberOfDays=str(terms.net_days), percentageRate="0"
-            )
-        self.comments(header, inv.comments, (a.filename for a in inv.attachments))
-        for name, value in inv.extrinsics.items():
-            if value:  # a blank Extrinsic would satisfy a buyer's `required` document rule
-                self.el(header, "Extrinsic", value, name=name)
+                w.leaf("InvoiceIDInfo", invoiceID=inv.original_invoice_number, invoiceDate=original_date)
+            if inv.ship_to is not None:
+                with w.element("InvoiceDetailShipping"):
+                    self.contact("shipFrom", inv.supplier)
+                    self.contact("shipTo", inv.ship_to)
+            if inv.payment_terms is not None:
+                terms = inv.payment_terms
+                if terms.discount_percent and terms.discount_days is not None:
+                    w.leaf(
+                        "InvoiceDetailPaymentTerm",
+                        payInNumberOfDays=str(terms.discount_days),
+                        percentageRate=_fmt(terms.discount_percent),
+                    )
+                w.leaf("InvoiceDetailPaymentTerm", payInNumberOfDays=str(terms.net_days), percentageRate="0")
+            self.comments(inv.comments, (a.filename for a in inv.attachments))
+            for name, value in inv.extrinsics.items():
+                if value:  # a blank Extrinsic would satisfy a buyer's `required` document rule
+                    w.leaf("Extrinsic", value, name=name)
 
-    def comments(self, parent: etree._Element, text: str | None, filenames: Iterable[str]) -> None:
+    def comments(self, text: str | None, filenames: Iterable[str]) -> None:
         content_ids = [self.env.attachment_ids[f] for f in filenames if f in self.env.attachment_ids]
         if not text and not content_ids:
             return
-        node = self.described(parent, "Comments", text or "")
-        for content_id in content_ids:
-            attachment = self.el(node, "Attachment")
-            self.el(attachment, "URL", f"cid:{content_id}")
+        with self.w.element("Comments", text or "", **{XML_LANG: self.env.lang}):
+            for content_id in content_ids:
+                with self.w.element("Attachment"):
+                    self.w.leaf("URL", f"cid:{content_id}")
 
-    def partner(self, parent: etree._Element, role: str, party: Party, tax_id: str | None = None) -> None:
-        partner = self.el(parent, "InvoicePartner")
-        self.contact(partner, role, party)
-        if tax_id:
-            self.el(
-                partner,
-                "IdReference",
-                identifier=tax_id,
-                domain="supplierTaxID" if role == "from" else "buyerTaxID",
-            )
+    def partner(self, role: str, party: Party, tax_id: str | None = None) -> None:
+        with self.w.element("InvoicePartner"):
+            self.contact(role, party)
+            if tax_id:
+                self.w.leaf(
+                    "IdReference",
+                    identifier=tax_id,
+                    domain="supplierTaxID" if role == "from" else "buyerTaxID",
+                )
 
-    def contact(self, parent: etree._Element, role: str, party: Party) -> None:
-        contact = self.el(parent, "Contact", role=role, addressID=party.party_id)
-        self.described(contact, "Name", party.name)
-        if party.address is not None:
-            self.postal(contact, party.address)
-        if party.email:
-            self.el(contact, "Email", party.email)
+    def contact(self, role: str, party: Party) -> None:
+        with self.w.element("Contact", role=role, addressID=party.party_id):
+            self.described("Name", party.name)
+            if party.address is not None:
+                self.postal(party.address)
+            if party.email:
+                self.w.leaf("Email", party.email)
 
-    def postal(self, parent: etree._Element, address: Address) -> None:
-        postal = self.el(parent, "PostalAddress")
-        for street in address.street:
-            self.el(postal, "Street", street)
-        self.el(postal, "City", address.city)
-        if address.state:
-            self.el(postal, "State", address.state)
-        if address.postal_code:
-            self.el(postal, "PostalCode", address.postal_code)
-        self.el(postal, "Country", address.country, isoCountryCode=address.country)
+    def postal(self, address: Address) -> None:
+        w = self.w
+        with w.element("PostalAddress"):
+            for street in address.street:
+                w.leaf("Street", street)
+            w.leaf("City", address.city)
+            if address.state:
+                w.leaf("State", address.state)
+            if address.postal_code:
+                w.leaf("PostalCode", address.postal_code)
+            w.leaf("Country", address.country, isoCountryCode=address.country)
 
-    def order(self, parent: etree._Element) -> None:
-        inv = self.invoice
-        order = self.el(parent, "InvoiceDetailOrder")
-        info = self.el(order, "InvoiceDetailOrderInfo")
-        po_date = _dt(inv.po_date, self.env.timezone) if inv.po_date else None
-        # The PO's or contract's own payloadID is rarely known to a supplier's AR system: the DTD
-        # requires the DocumentReference, portals match on orderID / agreementID.
-        if inv.po_number:
-            reference = self.el(info, "OrderReference", orderID=inv.po_number, orderDate=po_date)
-            self.el(reference, "DocumentReference", payloadID="")
-        if inv.contract_number:  # Coupa takes the contract number in MasterAgreementReference
-            agreement = self.el(info, "MasterAgreementReference", agreementID=inv.contract_number)
-            self.el(agreement, "DocumentReference", payloadID="")
-        if not inv.po_number and not inv.contract_number:
-            self.el(info, "SupplierOrderInfo", orderID=inv.invoice_number)
-        for line in inv.lines:
-            if line.service_period is not None:
-                self.service_item(order, line)
-            else:
-                self.item(order, line)
+    def order(self) -> None:
+        w, inv = self.w, self.invoice
+        with w.element("InvoiceDetailOrder"):
+            po_date = _dt(inv.po_date, self.env.timezone) if inv.po_date else None
+            with w.element("InvoiceDetailOrderInfo"):
+                # The PO's or contract's own payloadID is rarely known to a supplier's AR system: the DTD
+                # requires the DocumentReference, portals match on orderID / agreementID.
+                if inv.po_number:
+                    with w.element("OrderReference", orderID=inv.po_number, orderDate=po_date):
+                        w.leaf("DocumentReference", payloadID="")
+                if inv.contract_number:  # Coupa takes the contract number in MasterAgreementReference
+                    with w.element("MasterAgreementReference", agreementID=inv.contract_number):
+                        w.leaf("DocumentReference", payloadID="")
+                if not inv.po_number and not inv.contract_number:
+                    w.leaf("SupplierOrderInfo", orderID=inv.invoice_number)
+            for line in inv.lines:
+                if line.service_period is not None:
+                    self.service_item(line)
+                else:
+                    self.item(line)
 
-    def item(self, parent: etree._Element, line: InvoiceLine) -> None:
-        item = self.el(
-            parent, "InvoiceDetailItem", invoiceLineNumber=str(line.line_number), quantity=_fmt(line.quantity)
-        )
-        self.el(item, "UnitOfMeasure", line.unit_of_measure)
-        self.money(item, "UnitPrice", line.unit_price)
-        reference = self.el(
-            item,
-            "InvoiceDetailItemReference",
-            lineNumber=str(line.po_line_number) if line.po_line_number is not None else "",
-        )
-        self.item_id(reference, line)
-        self.described(reference, "Description", line.description)
-        self.money(item, "SubtotalAmount", line.amount)
-        if line.taxes:
-            self.tax(item, line.taxes, line.tax_total)
-        self.line_extrinsics(item, line)
+    def item(self, line: InvoiceLine) -> None:
+        w = self.w
+        with w.element(
+            "InvoiceDetailItem", invoiceLineNumber=str(line.line_number), quantity=_fmt(line.quantity)
+        ):
+            w.leaf("UnitOfMeasure", line.unit_of_measure)
+            self.money("UnitPrice", line.unit_price)
+            with w.element(
+                "InvoiceDetailItemReference",
+                lineNumber=str(line.po_line_number) if line.po_line_number is not None else "",
+            ):
+                self.item_id(line)
+                self.described("Description", line.description)
+            self.money("SubtotalAmount", line.amount)
+            if line.taxes:
+                self.tax(line.taxes, line.tax_total)
+            self.line_extrinsics(line)
 
-    def service_item(self, parent: etree._Element, line: InvoiceLine) -> None:
+    def service_item(self, line: InvoiceLine) -> None:
         assert line.service_period is not None
-        item = self.el(
-            parent,
-            "InvoiceDetailServiceItem",
-            invoiceLineNumber=str(line.line_number),
-            quantity=_fmt(line.quantity),
-        )
-        reference = self.el(
-            item,
-            "InvoiceDetailServiceItemReference",
-            lineNumber=str(line.po_line_number) if line.po_line_number is not None else None,
-        )
-        self.item_id(reference, line)
-        self.described(reference, "Description", line.description)
-        self.money(item, "SubtotalAmount", line.amount)
-        self.el(
-            item,
-            "Period",
-            startDate=_dt(line.service_period.start, self.env.timezone),
-            endDate=_dt(line.service_period.end, self.env.timezone),
-        )
-        self.el(item, "UnitOfMeasure", line.unit_of_measure)
-        self.money(item, "UnitPrice", line.unit_price)
-        if line.taxes:
-            self.tax(item, line.taxes, line.tax_total)
-        self.line_extrinsics(item, line)
+        w = self.w
+        with w.element(
+            "InvoiceDetailServiceItem", invoiceLineNumber=str(line.line_number), quantity=_fmt(line.quantity)
+        ):
+            with w.element(
+                "InvoiceDetailServiceItemReference",
+                lineNumber=str(line.po_line_number) if line.po_line_number is not None else None,
+            ):
+                self.item_id(line)
+                self.described("Description", line.description)
+            self.money("SubtotalAmount", line.amount)
+            w.leaf(
+                "Period",
+                startDate=_dt(line.service_period.start, self.env.timezone),
+                endDate=_dt(line.service_period.end, self.env.timezone),
+            )
+            w.leaf("UnitOfMeasure", line.unit_of_measure)
+            self.money("UnitPrice", line.unit_price)
+            if line.taxes:
+                self.tax(line.taxes, line.tax_total)
+            self.line_extrinsics(line)
 
-    def item_id(self, parent: etree._Element, line: InvoiceLine) -> None:
+    def item_id(self, line: InvoiceLine) -> None:
         if not line.supplier_part_id:
             return
-        item_id = self.el(parent, "ItemID")
-        self.el(item_id, "SupplierPartID", line.supplier_part_id)
-        if line.buyer_part_id:
-            self.el(item_id, "BuyerPartID", line.buyer_part_id)
+        with self.w.element("ItemID"):
+            self.w.leaf("SupplierPartID", line.supplier_part_id)
+            if line.buyer_part_id:
+                self.w.leaf("BuyerPartID", line.buyer_part_id)
 
-    def line_extrinsics(self, parent: etree._Element, line: InvoiceLine) -> None:
+    def line_extrinsics(self, line: InvoiceLine) -> None:
         for attribute, name in LINE_EXTRINSICS:
             value = getattr(line, attribute)
             if value:
-                self.el(parent, "Extrinsic", value, name=name)
+                self.w.leaf("Extrinsic", value, name=name)
         for name, value in line.extrinsics.items():
             if value:
-                self.el(parent, "Extrinsic", value, name=name)
+                self.w.leaf("Extrinsic", value, name=name)
 
-    def tax(self, parent: etree._Element, taxes: list[TaxLine], total: Decimal) -> None:
-        tax = self.el(parent, "Tax")
-        self.el(tax, "Money", _fmt(total), currency=self.currency)
-        self.described(tax, "Description", ", ".join(t.description or t.category for t in taxes) or "tax")
-        for line in taxes:
-            detail = self.el(
-                tax,
-                "TaxDetail",
-                category=line.category,
-                percentageRate=_fmt(line.rate_percent) if line.rate_percent is not None else None,
-            )
-            if line.taxable_amount is not None:
-                self.money(detail, "TaxableAmount", line.taxable_amount)
-            self.money(detail, "TaxAmount", line.amount)
-            if line.jurisdiction:
-                self.described(detail, "TaxLocation", line.jurisdiction)
-            if line.description:
-                self.described(detail, "Description", line.description)
+    def tax(self, taxes: list[TaxLine], total: Decimal) -> None:
+        w = self.w
+        with w.element("Tax"):
+            w.leaf("Money", _fmt(total), currency=self.currency)
+            self.described("Description", ", ".join(t.description or t.category for t in taxes) or "tax")
+            for line in taxes:
+                with w.element(
+                    "TaxDetail",
+                    category=line.category,
+                    percentageRate=_fmt(line.rate_percent) if line.rate_percent is not None else None,
+                ):
+                    if line.taxable_amount is not None:
+                        self.money("TaxableAmount", line.taxable_amount)
+                    self.money("TaxAmount", line.amount)
+                    if line.jurisdiction:
+                        self.described("TaxLocation", line.jurisdiction)
+                    if line.description:
+                        self.described("Description", line.description)
 
-    def summary(self, parent: etree._Element) -> None:
+    def summary(self) -> None:
         inv = self.invoice
-        summary = self.el(parent, "InvoiceDetailSummary")
-        self.money(summary, "SubtotalAmount", inv.subtotal)
-        # Summary Tax is mandatory in the DTD; it carries the header-level tax lines and the grand total.
-        self.tax(summary, inv.taxes, inv.tax_total)
-        by_kind = {
-            kind: sum((c.amount for c in inv.charges if c.kind is kind), Decimal(0)) for kind in ChargeKind
-        }
-        if by_kind[ChargeKind.SPECIAL_HANDLING]:
-            self.money(summary, "SpecialHandlingAmount", by_kind[ChargeKind.SPECIAL_HANDLING])
-        if by_kind[ChargeKind.SHIPPING]:
-            self.money(summary, "ShippingAmount", by_kind[ChargeKind.SHIPPING])
-        gross = (
-            inv.subtotal + inv.tax_total + by_kind[ChargeKind.SPECIAL_HANDLING] + by_kind[ChargeKind.SHIPPING]
-        )
-        self.money(summary, "GrossAmount", gross)
-        if by_kind[ChargeKind.DISCOUNT]:
-            # cXML carries the discount as a positive amount that is subtracted.
-            self.money(summary, "InvoiceDetailDiscount", -by_kind[ChargeKind.DISCOUNT])
-        self.money(summary, "NetAmount", inv.total)
-        self.money(summary, "DueAmount", inv.total)
-
-
-def render_tree(invoice: Invoice, envelope: CxmlEnvelope) -> etree._Element:
-    """The document as a tree: pre-flight runs XPath rules and the DTD on it without reparsing."""
-    return _Builder(invoice, envelope).build()
-
-
-def serialize(root: etree._Element) -> bytes:
-    body: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + DOCTYPE.encode() + b"\n" + body
+        with self.w.element("InvoiceDetailSummary"):
+            self.money("SubtotalAmount", inv.subtotal)
+            # Summary Tax is mandatory in the DTD; it carries the header-level tax lines and the grand total.
+            self.tax(inv.taxes, inv.tax_total)
+            by_kind = {
+                kind: sum((c.amount for c in inv.charges if c.kind is kind), Decimal(0))
+                for kind in ChargeKind
+            }
+            if by_kind[ChargeKind.SPECIAL_HANDLING]:
+                self.money("SpecialHandlingAmount", by_kind[ChargeKind.SPECIAL_HANDLING])
+            if by_kind[ChargeKind.SHIPPING]:
+                self.money("ShippingAmount", by_kind[ChargeKind.SHIPPING])
+            gross = (
+                inv.subtotal
+                + inv.tax_total
+                + by_kind[ChargeKind.SPECIAL_HANDLING]
+                + by_kind[ChargeKind.SHIPPING]
+            )
+            self.money("GrossAmount", gross)
+            if by_kind[ChargeKind.DISCOUNT]:
+                # cXML carries the discount as a positive amount that is subtracted.
+                self.money("InvoiceDetailDiscount", -by_kind[ChargeKind.DISCOUNT])
+            self.money("NetAmount", inv.total)
+            self.money("DueAmount", inv.total)
 
 
 def render(invoice: Invoice, envelope: CxmlEnvelope) -> bytes:
     """The complete cXML document, ready to POST."""
-    return serialize(render_tree(invoice, envelope))
+    body = _Builder(invoice, envelope).build()
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{DOCTYPE}\n' + body).encode("utf-8")

@@ -76,8 +76,8 @@ class OpenInvoiceConnector(Connector):
             timezone=ZoneInfo(settings.timezone),
             attachment_ids=ids,
         )
-        tree = pidx_invoice.render_tree(invoice, pidx_envelope)
-        content_type, body = pack(envelope.payload_id, pidx_invoice.serialize(tree), invoice.attachments, ids)
+        xml = pidx_invoice.render(invoice, pidx_envelope)
+        content_type, body = pack(envelope.payload_id, xml, invoice.attachments, ids)
         # Nothing secret travels in a PIDX document: credentials are the transport's (mTLS, mac, WS-Security).
         return OutboundDocument(
             payload_id=envelope.payload_id,
@@ -85,7 +85,7 @@ class OpenInvoiceConnector(Connector):
             format=self.document_format,
             content_type=content_type,
             body=body,
-            tree=tree,
+            xml=xml,
         )
 
     def _gateway(self, profile: Profile) -> Gateway:

@@ -93,15 +93,17 @@ def test_the_pidx_structure_check_stands_in_for_a_schema(connector: OpenInvoiceC
     profile = fixture_profile("leog-openinvoice")
     document = connector.render(oil_invoice("INV-P-4"), profile, envelope("INV-P-4"))
     assert DocumentSchemas().check(document) == []
-    properties = document.tree.find(f"{{{etree.QName(document.tree).namespace}}}InvoiceProperties")
+    tree = document.tree
+    properties = tree.find(f"{{{etree.QName(tree).namespace}}}InvoiceProperties")
     properties.insert(0, properties[-1])  # something late moved to the front
+    damaged_xml = etree.tostring(tree)
     damaged = OutboundDocument(
         payload_id=document.payload_id,
         invoice_number=document.invoice_number,
         format="pidx",
         content_type=document.content_type,
-        body=document.body,
-        tree=document.tree,
+        body=damaged_xml,
+        xml=damaged_xml,
     )
     violations = DocumentSchemas().check(damaged)
     assert violations and {v.rule_id for v in violations} == {"pidx-structure"}

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from lxml import etree
 
 from connectors.base import OutboundDocument
 from hub.config import HubConfig, load_config
@@ -33,9 +32,9 @@ def test_preflight_needs_no_real_secret(tmp_path: Path, coupa) -> None:  # type:
 
 def test_dtd_violations_block_with_the_dtd_words(invoice_dtd_path: Path) -> None:
     schemas = DocumentSchemas(invoice_dtd_path)
-    broken = etree.fromstring(b'<cXML payloadID="x" timestamp="2026-01-01T00:00:00+00:00"><Header/></cXML>')
+    broken = b'<cXML payloadID="x" timestamp="2026-01-01T00:00:00+00:00"><Header/></cXML>'
     document = OutboundDocument(
-        payload_id="x", invoice_number="I", format="cxml", content_type="text/xml", body=b"", tree=broken
+        payload_id="x", invoice_number="I", format="cxml", content_type="text/xml", body=broken, xml=broken
     )
     [first, *_] = schemas.check(document)
     assert first.rule_id == "cxml-dtd" and first.blocking and "Header" in first.message
@@ -60,8 +59,8 @@ def test_an_unreadable_dtd_is_a_config_error(tmp_path: Path) -> None:
         invoice_number="I",
         format="cxml",
         content_type="t",
-        body=b"",
-        tree=etree.Element("cXML"),
+        body=b"<cXML/>",
+        xml=b"<cXML/>",
     )
     with pytest.raises(ConfigError, match="cannot load the cXML DTD"):
         schemas.check(document)

@@ -39,7 +39,7 @@ from hub.model import (
     ServicePeriod,
     TaxLine,
 )
-from mappings.cxml_invoice import Credential, CxmlEnvelope, render, render_tree
+from mappings.cxml_invoice import Credential, CxmlEnvelope, render
 from tests.factories import BUYER, SUPPLIER, T0, make_invoice
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
@@ -625,9 +625,3 @@ def test_shared_secret_appears_only_inside_shared_secret(secret: str, invoice_dt
     assert one(root, "/cXML/Header/Sender/Credential/SharedSecret").text == secret
     assert not root.xpath("/cXML/Header/From//SharedSecret | /cXML/Header/To//SharedSecret")
     assert_secret_only_in_shared_secret(root, document, secret)
-
-
-def test_render_tree_is_what_render_serialises() -> None:
-    invoice, envelope = po_invoice()
-    tree = render_tree(invoice, envelope)
-    assert etree.tostring(tree) == etree.tostring(parse(render(invoice, envelope)))
