@@ -33,6 +33,12 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Check and explore rules files (one per customer portal).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+schema_app = typer.Typer(help="JSON Schemas of what portalhub reads from AR systems.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+webhook_app = typer.Typer(
+    help="The webhook AR sink: check a signature, or make a signed test event.", no_args_is_help=True
+)
+app.add_typer(webhook_app, name="webhook")
 
 # Tables are for people; piped into a file or CI log they should not fold at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -271,6 +277,19 @@ def show(
                 _short(said, 80),
             )
         out.print(attempts)
+    for link in data.get("corrections", []):
+        refused = link["corrects"]
+        out.print(
+            f"correction: send #{link['attempt_id']} ({escape(link['payload_id'])}, revision {link['revision']}, "
+            f"as {escape(link['portal_invoice_number'])}: {link['outcome']}) corrects send "
+            f"#{refused['attempt_id']} ({escape(refused['payload_id'] or '?')}) that {refused['profile_id']} "
+            f"{refused['state'].lower()} on {refused['at'][:16]} ({refused['category_label']})"
+        )
+    for other in data.get("related", []):
+        out.print(
+            f"related: {escape(other['invoice_number'])} ({other['purpose']}, {other['total']} "
+            f"{other['currency']}) names it as its original: {other['state']}"
+        )
 
 
 def violations_table(title: str, violations: list[dict[str, Any]]) -> Table:
@@ -317,46 +336,99 @@ def _since(value: str | None) -> datetime | None:
 def rejections(
     customer: Annotated[str | None, typer.Option(help="Only this AR customer id.")] = None,
     portal: Annotated[str | None, typer.Option(help="Only this portal profile id.")] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this reason category (repeatable): po, price_quantity, duplicate, tax, ..."),
+    ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only problems since a date (2026-11-01) or days ago (7d).")
     ] = None,
+    older_than: Annotated[
+        int | None, typer.Option("--older-than", min=0, help="Only problems at least this many days old.")
+    ] = None,
+    min_amount: Annotated[
+        str | None, typer.Option("--min-amount", help="Only invoices of at least this amount (e.g. 1000).")
+    ] = None,
     as_json: JsonOption = False,
+    grouped: Annotated[
+        bool, typer.Option("--grouped", help="With --json: groups with their totals instead of rows.")
+    ] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV (one invoice a line) for a spreadsheet.")
+    ] = False,
 ) -> None:
-    """Who must fix what: blocked, rejected and disputed invoices, oldest first, with the fix."""
-    from hub.services import rejections as worklist
+    """Who must fix what: stuck invoices by customer and reason, oldest first, with the amount at stake,
+    the portal's words and the fix. Exit 1 when there is anything to fix."""
+    from decimal import Decimal, InvalidOperation
 
+    from hub.services import rejections as open_problems
+    from hub.worklist import CATEGORY_LABELS, groups, to_csv
+    from hub.worklist import said as portal_said
+
+    unknown = sorted(set(category or ()) - set(CATEGORY_LABELS))
+    if unknown:
+        fail(f"unknown category {', '.join(unknown)}; use one of: {', '.join(CATEGORY_LABELS)}")
+    try:
+        least = Decimal(min_amount) if min_amount is not None else None
+    except InvalidOperation:
+        fail(f"--min-amount takes a number such as 1000 or 250.50, not {min_amount!r}")
     with opened_hub() as hub:
-        rows = worklist(hub, customer=customer, portal=portal, since=_since(since))
-    if as_json:
-        emit_json(rows)
+        rows = open_problems(
+            hub,
+            customer=customer,
+            portal=portal,
+            since=_since(since),
+            categories=tuple(category or ()),
+            older_than_days=older_than,
+            min_amount=least,
+        )
+    if as_csv:
+        sys.stdout.write(to_csv(rows))
+    elif as_json:
+        emit_json([g.as_json() for g in groups(rows)] if grouped else rows)
     else:
-        table = Table(title=f"{len(rows)} invoice(s) need fixing")
-        for column in (
-            "Invoice",
-            "Customer",
-            "Portal",
-            "State",
-            "Category",
-            "Amount",
-            "Days",
-            "Reason",
-            "What to do",
-        ):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(
-                row["invoice_number"],
-                row["customer_id"],
-                row["profile_id"] or "-",
-                row["state"],
-                row["category"],
-                f"{row['amount']} {row['currency']}",
-                str(row["days"]),
-                _short(row["reason"], 80),
-                _short(row["hint"], 60),
+        for group in groups(rows):
+            totals = ", ".join(f"{money(v)} {c}" for c, v in group.totals.items())
+            table = Table(
+                title=f"{group.customer_id} - {group.label}: {len(group.rows)} invoice(s), {totals}",
+                title_justify="left",
             )
-        out.print(table)
+            for column in (
+                "Invoice",
+                "Portal",
+                "State",
+                "Amount",
+                "Days",
+                "Portal said / rule",
+                "What to do",
+            ):
+                table.add_column(column, overflow="fold")
+            for row in group.rows:
+                said = portal_said(row["portal_code"], row["portal_words"])
+                if row["rules"]:
+                    said = "; ".join(f"[{r['rule_id']}] {r['message']}" for r in row["rules"])
+                number = row["invoice_number"]
+                if row["portal_invoice_number"] and row["portal_invoice_number"] != number:
+                    number += f" (as {row['portal_invoice_number']})"
+                table.add_row(
+                    number,
+                    row["profile_id"] or "-",
+                    row["state"],
+                    f"{money(row['amount'])} {row['currency']}",
+                    str(row["days"]),
+                    _short(said or row["reason"], 90),
+                    _short(f"{row['hint']} ({row['who']})", 70),
+                )
+            out.print(table)
+        out.print(f"[bold]{len(rows)} invoice(s) need fixing[/bold]")
     raise typer.Exit(FOUND if rows else OK)
+
+
+def money(value: Any) -> str:
+    """An amount with thousands separators, exact (Decimal)."""
+    from decimal import Decimal
+
+    return f"{Decimal(value):,.2f}"
 
 
 @app.command()
@@ -418,6 +490,143 @@ def submit(
     else:
         out.print(f"{escape(invoice)}: {head['state']} - {escape(head['reason'] or '')}")
     raise typer.Exit(FOUND if head["state"] in ("REJECTED", "BLOCKED") else OK)
+
+
+@app.command()
+def resubmit(
+    invoice: Annotated[str, typer.Argument(help="Invoice number (as in AR, or as the portal got it).")],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Send it even if unchanged since the portal refused its content."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-read a fixed invoice from AR, validate it again and send it now as a correction (a new
+    payloadID; a new number where the portal requires one). Exit 1 if it is blocked, rejected again,
+    or refused because it is unchanged since the portal refused it."""
+    from hub.corrections import ResubmitRefused
+    from hub.corrections import resubmit as correct
+
+    with opened_hub() as hub:
+        try:
+            result = correct(hub, invoice, force=force)
+        except ResubmitRefused as exc:
+            fail(str(exc), FOUND)
+    if as_json:
+        emit_json({**result.__dict__, "ok": result.ok})
+    else:
+        sent_as = result.portal_invoice_number or result.invoice_number
+        colour = "green" if result.ok else "red"
+        out.print(
+            f"{escape(result.invoice_number)} (revision {result.revision}, AR record {result.ar}, sent as "
+            f"{escape(sent_as)}): [{colour}]{result.state}[/{colour}] - {escape(result.message)}"
+        )
+        if result.corrects:
+            refused = result.corrects
+            out.print(
+                f"  corrects the send {escape(refused['payload_id'] or '?')} that {refused['profile_id']} "
+                f"{refused['state'].lower()} on {refused['at'][:16]} ({refused['category_label']})"
+            )
+    raise typer.Exit(OK if result.ok else FOUND)
+
+
+@app.command()
+def cancel(
+    invoice: Annotated[str, typer.Argument(help="Invoice number the portal holds.")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept on the timeline).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw an invoice at its portal with the portal's own cancel (where the portal supports it).
+    Exit 1 if the portal refused or did not answer; 2 if the portal takes no cancel from the hub."""
+    from hub.corrections import PortalBusy
+    from hub.corrections import cancel as withdraw
+
+    with opened_hub() as hub:
+        try:
+            result = withdraw(hub, invoice, reason=reason)
+        except PortalBusy as exc:
+            fail(str(exc), FOUND)
+    if as_json:
+        emit_json({**result.__dict__, "ok": result.ok})
+    else:
+        colour = "green" if result.ok else "red"
+        out.print(
+            f"{escape(result.invoice_number)} at {result.profile_id}: [{colour}]{result.outcome}[/{colour}] "
+            f"({result.state}) - {escape(result.message)}"
+        )
+    raise typer.Exit(OK if result.ok else FOUND)
+
+
+@app.command()
+def report(
+    since: Annotated[
+        str, typer.Option(help="Start of the period: a date (2026-11-01) or days ago (30d).")
+    ] = "30d",
+    until: Annotated[
+        str | None, typer.Option(help="End of the period (exclusive): a date or days ago; default now.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for report.html and the CSV files (default ./reports/<period>)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Report a period: first-pass acceptance per portal and customer, problems by category, share
+    caught before sending, median days to submission, approval and payment, amount outstanding.
+    Prints a summary and writes an HTML page with charts plus CSV files."""
+    from hub.reports import build_report, write_report
+
+    start = _since(since)
+    end = _since(until) if until else datetime.now(UTC)
+    assert start is not None and end is not None
+    if start >= end:
+        fail(f"--since ({start:%Y-%m-%d}) must be before --until ({end:%Y-%m-%d})")
+    folder = out_dir or Path("reports") / f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    with opened_hub() as hub:
+        data = build_report(hub, start, end)
+    written = write_report(data, folder)
+    if as_json:
+        emit_json(
+            {
+                "since": start.isoformat(),
+                "until": end.isoformat(),
+                "by_portal": [{**a.__dict__, "rate": a.rate} for a in data.by_portal],
+                "by_customer": [{**a.__dict__, "rate": a.rate} for a in data.by_customer],
+                "categories": [{**c.__dict__, "label": c.label} for c in data.categories],
+                "caught_by_preflight": data.caught_by_preflight,
+                "caught_by_portal": data.caught_by_portal,
+                "preflight_share": data.preflight_share,
+                "cycle_times": [c.__dict__ for c in data.cycle_times],
+                "outstanding": [{**o.__dict__, "amount": str(o.amount)} for o in data.outstanding],
+                "html": str(written.html),
+                "csv": [str(p) for p in written.csvs],
+            }
+        )
+        return
+    acceptance = Table(title=f"First-pass acceptance, {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    for column in ("Portal / customer", "Sent", "First time", "Refused", "Rate"):
+        acceptance.add_column(column, justify="right" if column != "Portal / customer" else "left")
+    for entry in [*data.by_portal, *data.by_customer]:
+        rate = "n/a" if entry.rate is None else f"{entry.rate:.0%}"
+        acceptance.add_row(entry.key, str(entry.sent), str(entry.first_pass), str(entry.refused), rate)
+    out.print(acceptance)
+    problems = Table(title="Problems by category")
+    for column in ("Category", "Pre-flight", "Portal"):
+        problems.add_column(column)
+    for count in data.categories:
+        problems.add_row(count.label, str(count.preflight), str(count.portal))
+    out.print(problems)
+    share = "n/a" if data.preflight_share is None else f"{data.preflight_share:.0%}"
+    out.print(
+        f"Caught before sending: {share} ({data.caught_by_preflight} pre-flight, {data.caught_by_portal} portal)"
+    )
+    for cycle in data.cycle_times:
+        out.print(
+            f"Median days from invoice date to {cycle.milestone}: {cycle.median_days if cycle.median_days is not None else 'n/a'} (n={cycle.invoices})"
+        )
+    totals = ", ".join(f"{money(v)} {cur}" for cur, v in data.outstanding_totals().items()) or "nothing"
+    out.print(f"Outstanding at the end of the period: {totals}")
+    out.print(f"Written: {written.html} and {len(written.csvs)} CSV file(s) in {folder}")
 
 
 # --- rules ---------------------------------------------------------------------------------------------------
@@ -553,6 +762,84 @@ def rules_suggest(
         if suggestion.reference_file:
             name, values = suggestion.reference_file
             out.print(f"# {name}: {', '.join(values) or '(no accepted values yet)'}")
+
+
+# --- AR adapters -----------------------------------------------------------------------------------------
+@schema_app.command("invoice")
+def schema_invoice() -> None:
+    """Print the JSON Schema of an invoice in a JSON export (files adapter, docs/ar-adapters.md)."""
+    from hub.ar.files import invoice_json_schema
+
+    sys.stdout.write(json.dumps(invoice_json_schema(), indent=2) + "\n")
+
+
+@webhook_app.command("verify")
+def webhook_verify(
+    signature: Annotated[
+        str | None, typer.Option("--signature", help="The X-Portalhub-Signature header received.")
+    ] = None,
+    body: Annotated[
+        Path | None, typer.Option("--body", help="The exact body received, in a file ('-': standard input).")
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            "--secret",
+            help="The signing secret by reference: env:NAME, file:/path, secret:name "
+            "(default: the configured webhook's).",
+        ),
+    ] = None,
+    tolerance: Annotated[int, typer.Option(min=1, help="Replay window in seconds.")] = 300,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Print a signed test event instead (body and header).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a webhook signature (exit 0 valid, 1 not), or with --sample print a test event and its
+    signature, for testing the receiving side."""
+    import time
+
+    from hub.ar.webhook import SIGNATURE_HEADER, SignatureError, signing_secret, verify
+    from hub.ar.webhook import sample as signed_sample
+    from hub.config import find_config, load_config
+    from hub.errors import ConfigError
+
+    try:
+        key = signing_secret(secret, lambda: load_config(find_config(_state["config"])))
+    except ConfigError as exc:
+        fail(str(exc))
+    now = time.time()
+    if sample:
+        event, content, header = signed_sample(key, now)
+        if as_json:
+            emit_json({"event": event, "body": content.decode(), "header": {SIGNATURE_HEADER: header}})
+        else:
+            sys.stdout.write(f"{content.decode()}\n{SIGNATURE_HEADER}: {header}\n")
+        return
+    if signature is None or body is None:
+        fail("give --signature and --body (or --sample to make a signed test event)")
+    content = sys.stdin.buffer.read() if str(body) == "-" else _read_bytes(body)
+    try:
+        signed_at = verify(
+            key, content, signature.removeprefix(f"{SIGNATURE_HEADER}:").strip(), now, tolerance
+        )
+    except SignatureError as exc:
+        if as_json:
+            emit_json({"valid": False, "reason": str(exc)})
+        else:
+            err.print(f"[red]invalid:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(FOUND) from None
+    if as_json:
+        emit_json({"valid": True, "signed_at": signed_at})
+    else:
+        out.print(f"[green]valid[/green]: signed at {datetime.fromtimestamp(signed_at, UTC).isoformat()}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import ConfigError
 from hub.model import Supplier
+from hub.notify.config import NotificationsConfig
 
 DEFAULT_CONFIG_NAME = "portalhub.yaml"
 
@@ -27,20 +28,62 @@ class _Strict(BaseModel):
 class SqlArColumns(_Strict):
     """Where the SQL adapter finds invoices, lines and customers, and where it writes statuses back.
 
-    The defaults are the demo AR schema (fixtures/demo/ar_schema.sql)."""
+    The defaults are the demo AR schema (fixtures/demo/ar_schema.sql); docs/ar-adapters.md has the
+    full column mapping."""
 
     invoices_table: str = "ar_invoices"
     lines_table: str = "ar_invoice_lines"
-    customers_table: str = "ar_customers"
+    #: None: the customer's columns (customer_name, customer_duns, ...) are in the invoices view itself.
+    customers_table: str | None = "ar_customers"
     status_table: str = "ar_portal_status"
     #: Only rows with this status are picked up (None: every row).
     ready_status: str | None = "posted"
+    #: The column `ready_status` is compared with.
+    status_column: str = "status"
+    #: The AR system's own id of an invoice: the record key, and what joins lines to their invoice.
+    key_column: str = "invoice_id"
+    #: Also show the newest state on the invoice's own row (portal_state, portal_reason,
+    #: portal_updated_at); turn off when the AR system only allows the status table to be written.
+    mirror: bool = True
+    #: The table with the portal_* columns (None: `invoices_table`; name the base table when
+    #: `invoices_table` is a view that cannot be updated).
+    mirror_table: str | None = None
+    #: The column of `mirror_table` that holds the invoice number (the row the mirror updates).
+    mirror_number_column: str = "invoice_number"
 
 
 class ArConfig(_Strict):
+    """The SQL adapter's settings (`ar: {kind: sql, url: ..., tables: {...}}`)."""
+
     kind: Literal["sql"] = "sql"
     url: str
     tables: SqlArColumns = Field(default_factory=SqlArColumns)
+
+
+class AdapterConfig(BaseModel):
+    """One AR adapter: `kind` is its name in the `portalhub.ar_adapters` entry-point group (built-ins:
+    sql, files, webhook); every other key is the adapter's own setting, checked by the adapter when
+    the hub starts (docs/ar-adapters.md). Without `kind` the block is the SQL adapter's, as before."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str = Field(default="sql", min_length=1)
+    #: Relative paths in this block are relative to this folder (default: the config file's folder).
+    base_dir: Path | None = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The adapter's own settings: every key of the block but `kind` and `base_dir`."""
+        return dict(self.model_extra or {})
+
+    def resolved(self, base: Path) -> AdapterConfig:
+        settings = self.settings
+        if isinstance(settings.get("url"), str):  # a relative SQLite file, like store_url
+            settings["url"] = _absolute_sqlite(settings["url"], base)
+        base_dir = (
+            self.base_dir if self.base_dir is None or self.base_dir.is_absolute() else base / self.base_dir
+        )
+        return AdapterConfig.model_validate({**settings, "kind": self.kind, "base_dir": base_dir or base})
 
 
 class DaemonConfig(_Strict):
@@ -81,12 +124,17 @@ class HubConfig(_Strict):
     #: InvoiceDetail.dtd: when set, pre-flight validates every rendered cXML document against it.
     cxml_dtd: Path | None = None
     supplier: Supplier
-    ar: ArConfig
+    #: The AR adapter invoices come from; status events go back to it too unless `feedback` is set.
+    ar: AdapterConfig
+    #: Another adapter for the status events (e.g. `kind: webhook` beside `ar: {kind: sql}`).
+    feedback: AdapterConfig | None = None
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     #: Serve the inbound status receiver while the daemon runs (None: no inbound statuses).
     receiver: ReceiverConfig | None = None
     evidence_dir: Path | None = None
     worker_id: str | None = None
+    #: Who is told about blocked, rejected and disputed invoices and broken profiles (hub/notify).
+    notifications: NotificationsConfig | None = None
 
     def resolved(self, base: Path) -> HubConfig:
         """Paths made absolute against `base` (the config file's folder); env overrides applied."""
@@ -102,7 +150,8 @@ class HubConfig(_Strict):
                 "secrets_file": absolute(self.secrets_file),
                 "cxml_dtd": absolute(self.cxml_dtd),
                 "evidence_dir": absolute(self.evidence_dir),
-                "ar": self.ar.model_copy(update={"url": _absolute_sqlite(self.ar.url, base)}),
+                "ar": self.ar.resolved(base),
+                "feedback": self.feedback.resolved(base) if self.feedback is not None else None,
             }
         )
 

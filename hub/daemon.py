@@ -1,5 +1,5 @@
 """The daemon: ticks, nothing else. Ingest, submit (one request at a time per portal), poll, feedback,
-housekeeping, each on its own interval in one in-process APScheduler.
+notifications, housekeeping, each on its own interval in one in-process APScheduler.
 
 All coordination between daemons is in the database (leases); the scheduler's job store is memory.
 SIGTERM (or SIGINT) sets the stop flag: the request in flight finishes and is recorded, no new one
@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.notify.job import NotifyReport, notify
 from hub.pipeline.intake import IntakeReport, ingest
 from hub.pipeline.reconcile import expire_leases
 from hub.pipeline.submit import SubmitReport, submit_profile
@@ -31,6 +32,7 @@ class CycleReport:
     submits: dict[str, SubmitReport] = field(default_factory=dict)
     polls: dict[str, PollReport] = field(default_factory=dict)
     feedback: FeedbackReport | None = None
+    notify: NotifyReport | None = None
 
 
 class Daemon:
@@ -80,6 +82,13 @@ class Daemon:
             lease_seconds=self.hub.config.daemon.lease_seconds,  # a dead holder blocks no longer than this
         )
 
+    def notify(self) -> NotifyReport:
+        """Tell collectors and webhooks what went wrong, in digests (hub/notify)."""
+        report = notify(self.hub)
+        if report.digests or report.failures:
+            log.info("notify: sent %s, failed %s", report.digests, list(report.failures))
+        return report
+
     # --- the inbound status receiver -----------------------------------------------------------------------
     def start_receiver(self) -> ReceiverServer | None:
         """Serve the inbound status receiver when the config has `receiver:`; None when it has not.
@@ -116,6 +125,7 @@ class Daemon:
         for profile_id in sorted(self.hub.profiles):
             report.polls[profile_id] = self.poll(profile_id)
         report.feedback = self.feedback()
+        report.notify = self.notify()
         return report
 
     def run_forever(self, install_signals: bool = True) -> None:
@@ -144,6 +154,8 @@ class Daemon:
         add("ingest", self.ingest, timing.ingest_seconds)
         add("housekeeping", self.housekeeping, timing.housekeeping_seconds)
         add("feedback", self.feedback, timing.feedback_seconds)
+        if self.hub.config.notifications is not None:
+            add("notify", self.notify, self.hub.config.notifications.check_seconds)
         for profile_id in profiles:
             add(f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
             add(f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)

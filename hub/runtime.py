@@ -13,7 +13,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,6 +30,9 @@ from hub.secrets import SecretsResolver
 from hub.store.database import Store, open_store
 from rules.loader import load_profile_set
 from rules.schema import Profile
+
+if TYPE_CHECKING:
+    from hub.ar.registry import ArAdapterRegistry
 
 log = logging.getLogger(__name__)
 
@@ -158,27 +161,45 @@ def build_hub(
     ar: Any = None,
     migrate: bool = True,
     worker_id: str | None = None,
+    ar_adapters: ArAdapterRegistry | None = None,
 ) -> Hub:
-    """Assemble a hub from its configuration; `ar` overrides the configured AR adapter (source and sink)."""
-    from hub.ar.sql import SqlArAdapter
+    """Assemble a hub from its configuration; `ar` overrides the configured AR adapter (source and sink),
+    `ar_adapters` the installed AR adapters (the `portalhub.ar_adapters` entry points)."""
+    from hub.ar.registry import ArAdapterRegistry, build_ar
 
     registry = ConnectorRegistry()
+    secrets = SecretsResolver(config.secrets_file)
+    client = http or httpx.Client(
+        timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
+    )
+    if ar is not None:
+        source, sink = ar, ar
+    else:
+        try:  # before the store opens: a wrong `ar:` block leaves nothing half-built behind
+            source, sink = build_ar(
+                config.ar,
+                config.feedback,
+                registry=ar_adapters or ArAdapterRegistry(),
+                supplier=config.supplier,
+                secrets=secrets,
+                http=client,
+            )
+        except ConfigError:
+            if http is None:
+                client.close()
+            raise
     store = open_store(config.store_url, migrate=migrate)
-    adapter = ar or SqlArAdapter(config.ar, config.supplier)
     hub = Hub(
         config=config,
         store=store,
         profiles={},
         registry=registry,
-        ar_source=adapter,
-        ar_sink=adapter,
-        http=http
-        or httpx.Client(
-            timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
-        ),
+        ar_source=source,
+        ar_sink=sink,
+        http=client,
         clock=clock or SystemClock(),
         worker_id=worker_id or config.worker_id or default_worker_id(),
-        secrets=SecretsResolver(config.secrets_file),
+        secrets=secrets,
         schemas=DocumentSchemas(config.cxml_dtd),
     )
     hub.reload_profiles()

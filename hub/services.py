@@ -2,14 +2,13 @@
 
 - `status_summary`: invoices per profile and state, and everything that needs a person;
 - `timeline`: one invoice, its events and attempts (why is it where it is);
-- `rejections`: the collectors' worklist (who must fix what);
+- `rejections`: the collectors' worklist (who must fix what; hub/worklist.py);
 - `validate_ref`: pre-flight of a stored invoice or a JSON file, without sending;
 - `submit_now`: send one READY invoice now.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,15 +19,16 @@ from pydantic import ValidationError
 from sqlmodel import col, func, select
 
 from hub.ar import describe_validation_error
+from hub.corrections import correction_links, related_documents
 from hub.errors import ConfigError, DocumentError
 from hub.model import Invoice, InvoiceState
 from hub.pipeline.submit import SubmitReport, submit_profile
 from hub.preflight import PreflightResult, preflight
 from hub.runtime import Hub
 from hub.store.tables import AttemptRow, CursorRow, EventRow, InvoiceRow, QuarantineRow
+from hub.worklist import WorklistFilter, latest_violations, worklist
 
 S = InvoiceState
-OPEN_PROBLEMS = (S.BLOCKED.value, S.REJECTED.value, S.DISPUTED.value)
 
 
 class NotFound(ConfigError):
@@ -110,6 +110,8 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
         attempts = session.exec(
             select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
         ).all()
+        corrections = correction_links(events, attempts)
+        related = related_documents(session, row)
     violations = latest_violations(events)
     return {
         "invoice": {
@@ -158,97 +160,36 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
             }
             for a in attempts
         ],
+        # Which send corrected which refused one (resubmitted by a collector or picked up by the daemon),
+        # and credit memos, rebills or cancels in the store that name this invoice as their original.
+        "corrections": corrections,
+        "related": related,
     }
-
-
-def latest_violations(events: Any) -> list[dict[str, Any]]:
-    """The violations (errors and warnings) of the newest pre-flight, with where each rule is written."""
-    for event in reversed(list(events)):
-        if event.details and '"violations"' in event.details:
-            return list(json.loads(event.details).get("violations", []))
-    return []
 
 
 # --- rejections ----------------------------------------------------------------------------------------------
 def rejections(
-    hub: Hub, *, customer: str | None = None, portal: str | None = None, since: datetime | None = None
+    hub: Hub,
+    *,
+    customer: str | None = None,
+    portal: str | None = None,
+    since: datetime | None = None,
+    categories: tuple[str, ...] = (),
+    older_than_days: int | None = None,
+    min_amount: Decimal | None = None,
 ) -> list[dict[str, Any]]:
-    """Open problems, oldest first: blocked before sending, rejected or disputed by the portal."""
-    now = hub.clock.now()
-    query = select(InvoiceRow).where(col(InvoiceRow.state).in_(OPEN_PROBLEMS))
-    if customer:
-        query = query.where(col(InvoiceRow.customer_id) == customer)
-    if portal:
-        query = query.where(col(InvoiceRow.profile_id) == portal)
-    if since:
-        query = query.where(col(InvoiceRow.updated_at) >= since)
-    with hub.store.session() as session:
-        rows = session.exec(query.order_by(col(InvoiceRow.updated_at))).all()
-        hints = {row.id: _hint(session, row) for row in rows}
-        rules = {row.id: _blocking_rules(session, row) for row in rows}
-    return [
-        {
-            "invoice_number": row.invoice_number,
-            "customer_id": row.customer_id,
-            "profile_id": row.profile_id,
-            "state": row.state,
-            "category": row.last_category or "other",
-            "amount": str(row.total),
-            "currency": row.currency,
-            "days": (now - row.updated_at).days,
-            "reason": row.last_reason,
-            "hint": hints[row.id],
-            "rules": rules[row.id],
-            "who": "AR operations (rules/profile)"
-            if row.last_category in ("config", "credentials")
-            else "collector",
-        }
-        for row in rows
-    ]
-
-
-def _blocking_rules(session: Any, row: InvoiceRow) -> list[dict[str, Any]]:
-    """For a blocked invoice: each broken rule with where it is written, what was found and expected."""
-    if row.state != S.BLOCKED.value:
-        return []
-    events = session.exec(
-        select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
-    ).all()
-    return [
-        {k: v.get(k) for k in ("rule_id", "source", "field", "value", "expected", "message", "hint")}
-        for v in latest_violations(events)
-        if v.get("severity") == "error"
-    ]
-
-
-def _hint(session: Any, row: InvoiceRow) -> str | None:
-    """The rules' hints for a blocked invoice; for portal refusals, what usually fixes them."""
-    event = session.exec(
-        select(EventRow)
-        .where(col(EventRow.invoice_id) == row.id, col(EventRow.to_state) == row.state)
-        .order_by(col(EventRow.id).desc())
-    ).first()
-    if row.state == S.BLOCKED.value and event is not None and event.details:
-        hints = [v.get("hint") for v in json.loads(event.details).get("violations", []) if v.get("hint")]
-        if hints:
-            return " ".join(dict.fromkeys(hints))
-    return _PORTAL_HINTS.get(
-        row.last_category or "",
-        "Read the portal's words, fix the invoice in the AR system; the hub resends the corrected invoice.",
+    """The collectors' worklist (hub/worklist.py): open problems by customer and category, oldest first."""
+    return worklist(
+        hub,
+        WorklistFilter(
+            customer=customer,
+            portal=portal,
+            categories=categories,
+            since=since,
+            older_than_days=older_than_days,
+            min_amount=min_amount,
+        ),
     )
-
-
-_PORTAL_HINTS = {
-    "po": "Check the PO (or contract) number against the customer's PO; correct it in AR and the hub resends.",
-    "price_quantity": "Compare price, quantity and unit of measure with the PO line; correct the invoice in AR.",
-    "duplicate": "The portal already has this number: check whether it was sent before; if not, reissue under a new number.",
-    "dates": "Re-date the invoice within the customer's window, or ask their AP for an exception.",
-    "tax": "Check the tax amounts and the tax ID the customer expects.",
-    "credentials": "The portal refused the hub's credentials: AR operations must fix the profile's secrets.",
-    "config": "A rules file or profile needs fixing (AR operations); the invoice waits.",
-    "document": "The document did not pass the portal's format check; report it with the invoice number.",
-    "disputed": "The buyer disputed it: read the reason, issue a correction (credit and rebill if they ask).",
-}
 
 
 # --- validate and submit -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ skip with the reason) and mandatory in CI (`.ci/run` sets PORTALHUB_REQUIRE_REFS
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,25 @@ def _missing(what: str, required_by: str) -> None:
     if os.environ.get(required_by) == "1":
         pytest.fail(f"{what} (required in CI by {required_by}=1)")
     pytest.skip(what)
+
+
+def require_chromium() -> str:
+    """Debian's Chromium for the browser connector's tests: they skip without it on a laptop and fail in
+    CI (`.ci/run` installs it and sets PORTALHUB_REQUIRE_CHROMIUM=1)."""
+    path = shutil.which("chromium")
+    if path is None:
+        _missing(
+            "Chromium is not installed (apt-get install -y chromium); the browser connector's tests need it",
+            "PORTALHUB_REQUIRE_CHROMIUM",
+        )
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium executable the browser tests launch (see `require_chromium`)."""
+    return require_chromium()
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,17 @@ EXPECTED_ARIBA = {
     "INV-25012": "REJECTED",  # INV-15: an order sent outside the network
 }
 EXPECTED.update(EXPECTED_ARIBA)
+EXPECTED_WEBPORTAL = {
+    "INV-26001": "PAID",  # Northwind's own web portal, keyed in by the browser connector with its PDF
+    "INV-26002": "PAID",
+    "INV-26003": "PAID",  # tax and a shipping charge on the form
+    "INV-26004": "DISPUTED",  # mud logging above the PO price: the reason is read from the invoice's page
+    "INV-26005": "REJECTED",  # the portal's PO lookup does not know PO-600199
+    "INV-26006": "PAID",  # no AFE on a line: refused by the form, the collector adds it in AR, resent
+    "INV-26007": "BLOCKED",  # no PO (northwind-po-required)
+    "INV-26008": "BLOCKED",  # no PDF in AR (northwind-pdf)
+}
+EXPECTED.update(EXPECTED_WEBPORTAL)
 
 
 @pytest.fixture(scope="module")

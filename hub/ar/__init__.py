@@ -3,21 +3,32 @@
 A source yields `ArRecord`s: each is either a canonical invoice or the reason it could not become one
 (the hub quarantines it and carries on). A sink receives status events as plain dicts and must be
 idempotent on `event_id`: the hub may deliver an event again after a crash, never a different one.
+
+This module is the adapter API (docs/ar-adapters.md): `ArRecord`, `ArSource`, `ArSink`, and for
+adapters the hub builds from its configuration, `ArAdapter` (registered in the
+`portalhub.ar_adapters` entry-point group) and the `ArContext` it is built with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from hub.model import Invoice
+from hub.errors import PortalhubError
+from hub.model import Invoice, Supplier
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
 class ArRecord:
+    """One record of the AR system: an invoice, or (with `error`) why it is not one."""
+
     key: str  # the AR system's own id for the record
     raw: dict[str, Any] = field(repr=False)
     invoice: Invoice | None = None
@@ -25,7 +36,10 @@ class ArRecord:
     invoice_number: str | None = None
 
 
+@runtime_checkable
 class ArSource(Protocol):
+    """Where invoices come from. `name` is stored with every invoice it produced: keep it stable."""
+
     name: str
 
     def pull(self, keys: Collection[str] | None = None) -> Iterator[ArRecord]:
@@ -34,10 +48,58 @@ class ArSource(Protocol):
         ...
 
 
+@runtime_checkable
 class ArSink(Protocol):
+    """Where status events go back to the AR system."""
+
     def write(self, events: Sequence[dict[str, Any]]) -> None:
         """Store status events; an `event_id` seen before must change nothing."""
         ...
+
+
+class ArUnavailableError(PortalhubError):
+    """The AR system (database, folder, webhook receiver) did not take the events. The feedback outbox
+    keeps them and tries again later with backoff; nothing is lost."""
+
+
+class SecretReferences(Protocol):
+    """Resolves `env:NAME`, `file:/path` or `secret:name` (hub.secrets.SecretsResolver)."""
+
+    def resolve(self, reference: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ArContext:
+    """What the hub hands an adapter it builds from the configuration."""
+
+    supplier: Supplier  # the hub's own supplier details (`supplier:` in portalhub.yaml)
+    secrets: SecretReferences  # secrets only by reference; resolved values are masked in logs
+    base_dir: Path  # relative paths in the adapter's settings are relative to this folder
+    http: httpx.Client | None = None  # the hub's shared HTTP client, for adapters that talk HTTP
+
+
+class ArAdapter:
+    """Base of every adapter the hub builds from an `ar:` or `feedback:` block of portalhub.yaml.
+
+    A subclass sets `kind` (its entry-point name in `portalhub.ar_adapters`) and `settings_model` (a
+    pydantic model of its settings: every key of the block but `kind`), and implements `pull` (a
+    source), `write` (a sink) or both. The hub validates the block with `settings_model`, then calls
+    `from_settings`; a settings error stops the hub at start-up with the field's path.
+    """
+
+    kind: ClassVar[str] = ""
+    settings_model: ClassVar[type[BaseModel]]
+
+    def __init__(self, settings: Any, context: ArContext):
+        self.settings = settings
+        self.context = context
+        #: The source name stored with every invoice (`ar-<kind>`): changing it makes old invoices foreign.
+        self.name = f"ar-{self.kind}"
+
+    @classmethod
+    def from_settings(cls, settings: Any, context: ArContext) -> ArAdapter:
+        """Build the adapter from its validated settings (override when construction needs more)."""
+        return cls(settings, context)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

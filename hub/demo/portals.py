@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from hub.demo.ariba import AribaDemoPortal
 from hub.demo.coupa import CoupaDemoPortal
 from hub.demo.openinvoice import OpenInvoiceDemoPortal
+from hub.demo.webportal import WebPortalDemoPortal
 
 
 class DemoPortal(Protocol):
@@ -47,4 +48,9 @@ class DemoPortal(Protocol):
     def stop(self) -> None: ...
 
 
-DEMO_PORTALS: list[type[DemoPortal]] = [CoupaDemoPortal, OpenInvoiceDemoPortal, AribaDemoPortal]
+DEMO_PORTALS: list[type[DemoPortal]] = [
+    CoupaDemoPortal,
+    OpenInvoiceDemoPortal,
+    AribaDemoPortal,
+    WebPortalDemoPortal,
+]

@@ -68,6 +68,12 @@ def ingest(hub: Hub) -> IntakeReport:
     return report
 
 
+def take(hub: Hub, session: Session, record: ArRecord) -> str:
+    """Take in one AR record as `ingest` does (new, unchanged, corrected, quarantined...); returns what
+    happened. `portalhub resubmit` uses it to re-read one invoice the same way the daemon would."""
+    return _take(hub, session, record)
+
+
 def _take(hub: Hub, session: Session, record: ArRecord) -> str:
     source = hub.ar_source.name
     now = hub.clock.now()

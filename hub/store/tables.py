@@ -6,7 +6,8 @@
 - `events`: append-only history; the current state is the last event's `to_state`;
 - `poll_cursors`, `work_leases`: where each portal poll stands, and who holds which piece of work;
 - `feedback_outbox`: what must reach the AR system, each event once;
-- `quarantine`: AR records that could not become invoices, with the reason.
+- `quarantine`: AR records that could not become invoices, with the reason;
+- `notifications`: what each collector (or webhook) must be told, batched into digests, each once.
 """
 
 from __future__ import annotations
@@ -166,3 +167,35 @@ class QuarantineRow(SQLModel, table=True):
     first_seen: datetime = Field(sa_column=_instant())
     last_seen: datetime = Field(sa_column=_instant())
     resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class NotificationRow(SQLModel, table=True):
+    """One thing to tell one recipient: an invoice blocked, rejected or disputed, or a profile that
+    stopped working. Rows are claimed into a digest (`digest_id`, committed before sending, so a resend
+    after a crash carries the same id) and marked sent: each event reaches each recipient once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("event_key", "recipient", name="uq_notifications_event_recipient"),
+        Index("ix_notifications_pending", "recipient", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: What happened: `evt-<event id>` for an invoice event, `profile:<id>:<kind>:<since>` for a profile.
+    event_key: str = Field(max_length=200)
+    event_id: int | None = Field(default=None, foreign_key="events.id", index=True)
+    recipient: str = Field(max_length=200)  # a name from the `notifications:` config ("" when nobody)
+    channel: str = Field(max_length=20)  # email | webhook | none
+    kind: str = Field(max_length=30)  # blocked | rejected | disputed | profile_auth | profile_down
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    customer_id: str | None = Field(default=None, max_length=100)
+    profile_id: str | None = Field(default=None, max_length=100)
+    payload: str = Field(sa_type=Text)  # JSON: what the digest says about it (reasons included)
+    #: pending | sending (claimed into `digest_id`) | sent | resolved (fixed before its digest) | unrouted
+    status: str = Field(default="pending", max_length=20)
+    digest_id: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(sa_column=_instant())
+    sent_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

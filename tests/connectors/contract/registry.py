@@ -6,10 +6,12 @@ from tests.connectors.contract.ariba_harness import AribaHarness
 from tests.connectors.contract.coupa_harness import CoupaHarness
 from tests.connectors.contract.harness import HarnessFactory
 from tests.connectors.contract.openinvoice_harness import OpenInvoiceRestHarness, OpenInvoiceSoapHarness
+from tests.connectors.contract.webportal_harness import WebPortalHarness
 
 HARNESSES: dict[str, HarnessFactory] = {
     "coupa": CoupaHarness,
     "ariba": AribaHarness,
     "openinvoice": OpenInvoiceSoapHarness,
     "openinvoice-rest": OpenInvoiceRestHarness,  # one connector, a second transport
+    "webportal": WebPortalHarness,
 }

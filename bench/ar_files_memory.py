@@ -1,0 +1,130 @@
+"""Peak memory of the files AR adapter reading a large CSV export (issue 10: bounded memory).
+
+    python -m bench.ar_files_memory [--mb 50] [--tracemalloc] [--json]
+
+Writes a combined CSV export of about `--mb` megabytes (5 lines per invoice) into a scratch folder,
+then pulls every record through `FilesArAdapter` (as intake does: one at a time, none kept) and reports
+the process's peak resident memory above what it was just before the read (Linux VmHWM), and with
+`--tracemalloc` the peak of Python allocations (slower: every allocation is traced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+HEADER = (
+    "invoice_number,customer_id,customer_name,invoice_date,due_date,currency,po_number,subtotal,tax_total,"
+    "total,line_no,po_line,part_number,description,quantity,uom,unit_price,amount,tax_rate,tax_amount\n"
+)
+LINES_PER_INVOICE = 5
+
+
+def write_export(path: Path, megabytes: float) -> int:
+    """A valid combined export of about `megabytes` MB; returns the number of invoices in it."""
+    target = int(megabytes * 1024 * 1024)
+    written = 0
+    invoices = 0
+    with path.open("w", encoding="utf-8", newline="") as file:
+        file.write(HEADER)
+        while written < target:
+            invoices += 1
+            number = f"INV-{invoices:07d}"
+            rows = []
+            for line in range(1, LINES_PER_INVOICE + 1):
+                rows.append(
+                    f"{number},C-1,ACME Manufacturing,2026-11-20,2026-12-20,USD,PO-100001,312.50,25.80,338.30,"
+                    f'{line},{line},BRG-62{line:02d},"Deep groove ball bearing 62{line:02d}-2RS, sealed, C3",'
+                    f"5,EA,12.50,62.50,8.25,5.16\n"
+                )
+            chunk = "".join(rows)
+            file.write(chunk)
+            written += len(chunk)
+    return invoices
+
+
+def _hwm_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_hwm() -> bool:
+    try:  # Linux: writing 5 to clear_refs resets the peak to the current resident size
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def measure(megabytes: float, trace: bool) -> dict[str, float | int | bool]:
+    from hub.ar import ArContext
+    from hub.ar.files import FilesArAdapter, FilesSettings
+    from hub.model import Supplier
+    from hub.secrets import SecretsResolver
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        export = folder / "big.csv"
+        invoices = write_export(export, megabytes)
+        size = export.stat().st_size
+        settings = FilesSettings.model_validate({"folder": str(folder), "settle_seconds": 0})
+        context = ArContext(
+            supplier=Supplier(name="Bluebonnet Industrial Supply LLC"),
+            secrets=SecretsResolver(),
+            base_dir=folder,
+        )
+        adapter = FilesArAdapter(settings, context)
+        reset = _reset_hwm()
+        before = _hwm_kib()
+        if trace:
+            tracemalloc.start()
+        started = time.perf_counter()
+        records = errors = 0
+        for record in adapter.pull():
+            records += 1
+            errors += record.error is not None
+        seconds = time.perf_counter() - started
+        traced_peak = tracemalloc.get_traced_memory()[1] if trace else 0
+        if trace:
+            tracemalloc.stop()
+        peak = _hwm_kib()
+        moved = (folder / "done" / "big.csv").exists()
+    return {
+        "file_mb": round(size / 1024 / 1024, 1),
+        "invoices": invoices,
+        "records": records,
+        "errors": errors,
+        "seconds": round(seconds, 1),
+        "rss_before_mb": round(before / 1024, 1),
+        "rss_peak_mb": round(peak / 1024, 1),
+        "rss_growth_mb": round((peak - before) / 1024, 1),
+        "hwm_reset": reset,
+        "tracemalloc_peak_mb": round(traced_peak / 1024 / 1024, 1),
+        "filed_to_done": moved,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=50)
+    parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = measure(args.mb, args.tracemalloc)
+    if args.json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        for key, value in result.items():
+            sys.stdout.write(f"{key:>20}: {value}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""The browser connector: portals with no API, driven in a real headless Chromium by a recipe.
+
+`render` turns the invoice into web-form fields (and its PDF); `submit`, `poll` and `lookup` hand a
+task to the profile's browser owner thread (browser.py) and wait for it, within bounds. Outcomes in
+the hub's terms: the portal's own form messages are a rejection with its words; a refused sign-in is
+`PortalAuthError`; an unreachable portal, a 5xx before the submit click or a browser that will not
+start is transient; anything unreadable after the submit click is IN_DOUBT (reconciled by `lookup`);
+a page that does not match the recipe is `PortalLayoutChangedError` naming the step, for that one
+invoice; the profile's next invoices then wait (transient) until the recipe file changes, instead of
+each being refused at the same step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from connectors.base import (
+    Connector,
+    ConnectorContext,
+    Envelope,
+    OutboundDocument,
+    PollResult,
+    PortalRecord,
+    Receipt,
+)
+from connectors.webportal import form as webform
+from connectors.webportal import reading, submitting
+from connectors.webportal.browser import (
+    BrowserPool,
+    BrowserUnavailable,
+    Browsing,
+    LaunchOptions,
+    TaskTimeout,
+    default_pool,
+)
+from connectors.webportal.errors import BrowserGone, PortalLayoutChangedError, SessionExpired
+from connectors.webportal.evidence import Evidence
+from connectors.webportal.recipe import Recipe, RecipeCache
+from connectors.webportal.session import Credentials, Portal, PortalSession, keep_evidence
+from hub.errors import InDoubtError, MappingError, PortalError, PortalhubError, TransientPortalError
+from hub.model import Invoice, InvoicePurpose
+from rules.schema import SECRET_REFERENCE, Profile
+
+T = TypeVar("T")
+#: A browser that cannot start is a machine problem: look again in a while, not in a tight loop.
+BROWSER_RETRY_SECONDS = 900.0
+#: After a page did not match its recipe, later invoices of that profile wait this long (or until the
+#: recipe file changes) instead of each being refused at the same step.
+LAYOUT_HOLD_SECONDS = 3600.0
+_RECIPES = RecipeCache()
+
+
+def _secret_reference(value: str) -> str:
+    if not SECRET_REFERENCE.match(value):
+        raise ValueError("must reference a secret (env:NAME, file:/path or secret:name), never hold it")
+    return value
+
+
+SecretRef = Annotated[str, AfterValidator(_secret_reference)]
+
+
+class BrowserSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    executable: str = "/usr/bin/chromium"  # Debian's chromium; Playwright's own download is not used
+    extra_args: list[str] = Field(default_factory=list)
+
+
+class WebPortalConnection(BaseModel):
+    """The `connection:` block of a web-portal profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = Field(pattern=r"^https?://")  # the recipe's page paths are relative to it
+    recipe: str = Field(min_length=1)  # the recipe file, relative to the rules file
+    username: str = Field(min_length=1)
+    password: SecretRef
+    totp_seed: SecretRef | None = None  # base32, as the portal showed it when MFA was set up
+    pdf: Literal["required", "optional", "none"] = "required"  # the invoice PDF, uploaded with the form
+    step_timeout_seconds: float = Field(default=15, gt=0, le=120)  # one element to appear
+    navigation_timeout_seconds: float = Field(default=30, gt=0, le=300)  # one page to load
+    task_timeout_seconds: float = Field(default=300, gt=0, le=1800)  # one whole submit, poll or lookup
+    overlap_seconds: int = Field(default=60, ge=0)  # polls re-read this far before the cursor
+    max_pages: int = Field(default=50, ge=1, le=1000)  # of the invoice list, per poll
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
+
+
+class WebPortalConnector(Connector):
+    name = "webportal"
+    document_format = webform.FORMAT
+    connection_model = WebPortalConnection
+    supports_poll = True
+    supports_lookup = True
+    supports_attachments = True
+    # A portal that has an invoice number refuses it again, whatever became of the first one.
+    renumber_after_dispute = True
+
+    def __init__(self, context: ConnectorContext):
+        super().__init__(context)
+        # profile id -> (the recipe that met a changed page, until when to hold, what happened). A cache:
+        # losing it costs one more invoice refused with the same step.
+        self._layout_broken: dict[str, tuple[Recipe, float, str]] = {}
+
+    # --- the recipe -----------------------------------------------------------------------------------
+    def recipe_path(self, profile: Profile) -> Path:
+        settings: WebPortalConnection = self.settings(profile)
+        path = Path(settings.recipe)
+        if not path.is_absolute():
+            path = Path(profile.sources[0]).parent / path if profile.sources else path.resolve()
+        return path
+
+    def recipe(self, profile: Profile) -> Recipe:
+        """The profile's recipe (ConfigError with file:line and field when it does not load)."""
+        return _RECIPES.get(self.recipe_path(profile))
+
+    # --- the contract ---------------------------------------------------------------------------------
+    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+        settings: WebPortalConnection = self.settings(profile)
+        if invoice.purpose is not InvoicePurpose.INVOICE:
+            raise MappingError(
+                f"the {profile.id} web form takes invoices only, not a {invoice.purpose.value.replace('_', ' ')}"
+            )
+        form = webform.build_form(invoice, envelope.invoice_number, with_pdf=settings.pdf != "none")
+        if settings.pdf == "required" and not form.files:
+            raise MappingError(
+                f"{profile.id} requires the invoice PDF, and the invoice has no PDF attachment"
+            )
+        content_type, body = webform.encode(form, envelope.payload_id)
+        return OutboundDocument(
+            payload_id=envelope.payload_id,
+            invoice_number=envelope.invoice_number,
+            format=self.document_format,
+            content_type=content_type,
+            body=body,
+        )
+
+    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+        form = webform.decode(document.content_type, document.body)
+        portal = self._portal(profile)
+        broken = self._layout_broken.get(profile.id)
+        if broken is not None and broken[0] is portal.recipe and broken[1] > time.monotonic():
+            # The one invoice that met the changed page was refused with the step; the others wait here,
+            # untouched, until the recipe file changes (or an hour passes: it may have been a one-off page).
+            raise TransientPortalError(
+                f"not sent: {broken[2]} (met by an earlier invoice); waiting until the recipe changes",
+                retry_after=BROWSER_RETRY_SECONDS,
+            )
+
+        def task(browsing: Browsing) -> Receipt:
+            return submitting.submit(browsing, portal, form)
+
+        for attempt in (1, 2):
+            try:
+                return self._run(profile, task, sending=True)
+            except PortalLayoutChangedError as exc:
+                self._layout_broken[profile.id] = (
+                    portal.recipe,
+                    time.monotonic() + LAYOUT_HOLD_SECONDS,
+                    str(exc),
+                )
+                raise
+            except BrowserGone as exc:
+                # Died before the submit click: nothing was sent; once more on a new browser.
+                if attempt == 2:
+                    raise TransientPortalError(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+        settings: WebPortalConnection = self.settings(profile)
+        portal = self._portal(profile)
+        return self._read(
+            profile,
+            portal,
+            "_poll",
+            lambda browsing: reading.poll(browsing, portal, cursor, settings.overlap_seconds),
+        )
+
+    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+        portal = self._portal(profile)
+        return self._read(
+            profile, portal, invoice_number, lambda browsing: reading.lookup(browsing, portal, invoice_number)
+        )
+
+    # --- plumbing -------------------------------------------------------------------------------------
+    def _portal(self, profile: Profile) -> Portal:
+        settings: WebPortalConnection = self.settings(profile)
+        credentials = Credentials(
+            username=settings.username,
+            password=self.secret(settings.password),
+            totp_seed=self.secret(settings.totp_seed) if settings.totp_seed else None,
+        )
+        return Portal(
+            name=profile.id,
+            base_url=settings.base_url,
+            recipe=self.recipe(profile),
+            credentials=credentials,
+            evidence=Evidence(self.context.evidence_dir, profile.id, credentials.secrets),
+            step_timeout_ms=settings.step_timeout_seconds * 1000,
+            navigation_timeout_ms=settings.navigation_timeout_seconds * 1000,
+            max_pages=settings.max_pages,
+        )
+
+    def pool(self) -> BrowserPool:
+        """The hub's browser pool (`extras["browser_pool"]`), or the process's own."""
+        pool = self.context.extras.get("browser_pool")
+        return pool if isinstance(pool, BrowserPool) else default_pool()
+
+    def _run(self, profile: Profile, task: Callable[[Browsing], T], sending: bool = False) -> T:
+        settings: WebPortalConnection = self.settings(profile)
+        options = LaunchOptions(
+            executable=settings.browser.executable,
+            extra_args=tuple(settings.browser.extra_args),
+            step_timeout_ms=settings.step_timeout_seconds * 1000,
+            navigation_timeout_ms=settings.navigation_timeout_seconds * 1000,
+        )
+        worker = self.pool().worker(profile.id, options)
+        try:
+            return worker.run(task, timeout=settings.task_timeout_seconds)
+        except BrowserUnavailable as exc:
+            raise TransientPortalError(
+                f"the browser for web portals is not available: {exc}", retry_after=BROWSER_RETRY_SECONDS
+            ) from exc
+        except TaskTimeout as exc:
+            if sending:
+                # The task is told to stop before its submit click; it may be past it already.
+                raise InDoubtError(f"{exc}; the portal may have the invoice") from exc
+            raise TransientPortalError(str(exc)) from exc
+
+    def _read(self, profile: Profile, portal: Portal, subject: str, work: Callable[[Browsing], T]) -> T:
+        """Run a reading task (poll, lookup): read-only, so a session that ended or a browser that died
+        under it is simply tried once more."""
+
+        def task(browsing: Browsing) -> T:
+            try:
+                try:
+                    return work(browsing)
+                except SessionExpired:
+                    return work(browsing)  # `open` signs in again on the way
+            except SessionExpired as exc:
+                raise TransientPortalError(f"{profile.id} keeps ending the session: {exc}") from exc
+            except PortalError as exc:
+                keep_evidence(PortalSession(browsing, portal, subject), exc)
+                raise
+            except PortalhubError:
+                raise
+            except Exception as exc:
+                if type(exc).__module__.startswith("playwright"):
+                    raise BrowserGone(f"the browser failed while reading {profile.id}: {exc}") from exc
+                raise
+
+        for attempt in (1, 2):
+            try:
+                return self._run(profile, task)
+            except BrowserGone as exc:
+                if attempt == 2:
+                    raise TransientPortalError(str(exc)) from exc
+        raise AssertionError("unreachable")

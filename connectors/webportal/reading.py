@@ -1,0 +1,189 @@
+"""Reading the portal: its invoice list (filters, pages) and, for rejected or disputed invoices, the
+reason on the invoice's own page. Used by `poll`, by `lookup` and before every submission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors.base import PollResult, PortalRecord
+from connectors.webportal.browser import Browsing
+from connectors.webportal.session import Portal, PortalSession
+from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from mappings.rejection_words import categorize
+
+# One round trip for the whole table: header texts, then each body row's cell texts and links.
+_READ_TABLE = """(table) => {
+  const clean = (el) => (el.innerText || "").replace(/\\s+/g, " ").trim();
+  const headerRow = Array.from(table.querySelectorAll("tr")).find((tr) => tr.querySelector("th"));
+  const headers = headerRow ? Array.from(headerRow.querySelectorAll("th,td")).map(clean) : [];
+  const rows = Array.from(table.querySelectorAll("tr"))
+    .filter((tr) => tr !== headerRow && tr.querySelector("td"))
+    .map((tr) => Array.from(tr.querySelectorAll("th,td")).map((cell) => {
+      const link = cell.querySelector("a[href]");
+      return [clean(cell), link ? link.href : null];
+    }));
+  return { headers, rows };
+}"""
+
+
+@dataclass(frozen=True)
+class Row:
+    number: str
+    status: str
+    updated: datetime
+    portal_invoice_id: str | None
+    detail_url: str | None
+
+
+class InvoiceList:
+    def __init__(self, session: PortalSession):
+        self.session = session
+        self.recipe = session.portal.recipe
+        self.spec = self.recipe.invoice_list
+        self.pages_read = 0
+
+    def search(self, number: str | None = None, since: datetime | None = None) -> tuple[list[Row], list[str]]:
+        """Every row the list shows for the filters, over all its pages; (rows, rows it could not read)."""
+        spec, page = self.spec, self.session.page
+        self.session.open(spec.page, "open the invoice list")
+        page.fill(spec.number_filter, number or "", "filter the invoice list: invoice number")
+        if since is not None and spec.updated_since is not None:
+            local = since.astimezone(ZoneInfo(spec.timezone))
+            page.fill(
+                spec.updated_since,
+                local.strftime(spec.updated_since.format),
+                "filter the invoice list: updated since",
+            )
+        self.session.press(spec.search, "search the invoice list")
+        page.check_loaded("search the invoice list")
+        if spec.errors is not None and page.visible(spec.errors):
+            page.layout_changed(
+                "search the invoice list",
+                "the portal refused the filter: " + "; ".join(page.texts(spec.errors)),
+            )
+        rows: list[Row] = []
+        unreadable: list[str] = []
+        for number_of_page in range(1, self.session.portal.max_pages + 1):
+            self._read_page(rows, unreadable, number_of_page)
+            self.pages_read += 1
+            if spec.next_page is None or not page.visible(spec.next_page):
+                break
+            self.session.press(spec.next_page, f"invoice list: page {number_of_page + 1}")
+            page.check_loaded(f"invoice list: page {number_of_page + 1}")
+        else:
+            unreadable.append(
+                f"stopped after {self.session.portal.max_pages} pages; the rest comes with the next poll"
+            )
+        if since is not None:  # a portal without that filter: the connector filters
+            rows = [row for row in rows if row.updated > since]
+        return rows, unreadable
+
+    def _read_page(self, rows: list[Row], unreadable: list[str], number: int) -> None:
+        spec, page = self.spec, self.session.page
+        step = f"read the invoice list (page {number})"
+        table = page.locate(spec.table)
+        try:
+            table.first.wait_for(state="attached", timeout=page.step_timeout_ms)
+            data: dict[str, Any] = table.first.evaluate(_READ_TABLE)
+        except page.timeout_error:
+            page.layout_changed(step, f"no {spec.table.describe()}")
+        headers = [h.casefold() for h in data["headers"]]
+        columns: dict[str, int | None] = {}
+        for key, title in spec.columns.model_dump().items():
+            if title is None:
+                columns[key] = None
+                continue
+            if title.casefold() not in headers:
+                page.layout_changed(step, f"no column {title!r} (columns: {', '.join(data['headers'])})")
+            columns[key] = headers.index(title.casefold())
+        zone = ZoneInfo(spec.timezone)
+        for cells in data["rows"]:
+
+            def cell(key: str, cells: list[list[Any]] = cells) -> tuple[str, str | None]:
+                index = columns[key]
+                if index is None or index >= len(cells):
+                    return "", None
+                return str(cells[index][0]), cells[index][1]
+
+            number_text, link = cell("invoice_number")
+            try:
+                updated = datetime.strptime(cell("updated")[0], spec.updated_format)
+            except ValueError:
+                unreadable.append(
+                    f"{number_text or '?'}: updated {cell('updated')[0]!r} is not {spec.updated_format}"
+                )
+                continue
+            if updated.tzinfo is None:
+                updated = updated.replace(tzinfo=zone)
+            rows.append(
+                Row(number_text, cell("status")[0], updated, cell("portal_invoice_id")[0] or None, link)
+            )
+
+    def update(self, row: Row) -> PortalStatusUpdate:
+        """The row as a canonical status, with the reason from the detail page when its state has one."""
+        state = self.recipe.state_of(row.status)
+        reason = code = None
+        category = None
+        if state in self.recipe.reason_states and row.detail_url:
+            reason, code = self._reason(row)
+            default = (
+                RejectionCategory.DISPUTED if state is InvoiceState.DISPUTED else RejectionCategory.OTHER
+            )
+            category = categorize(reason, default)
+        return PortalStatusUpdate(
+            portal_invoice_id=row.portal_invoice_id,
+            invoice_number=row.number or None,
+            state=state,
+            raw_status=row.status,
+            reason=reason,
+            reason_code=code,
+            category=category,
+            occurred_at=row.updated,
+        )
+
+    def _reason(self, row: Row) -> tuple[str | None, str | None]:
+        detail = self.recipe.invoice_detail
+        page = self.session.page
+        assert row.detail_url is not None
+        self.session.open(row.detail_url, f"open invoice {row.number}")
+        # The page has loaded: a reason that is not there is absent, not late.
+        reason = page.texts(detail.reason)[0] if detail.reason and page.visible(detail.reason) else None
+        code = (
+            page.texts(detail.reason_code)[0]
+            if detail.reason_code and page.visible(detail.reason_code)
+            else None
+        )
+        return reason, code
+
+
+def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | None:
+    """The portal's record of an invoice number (the newest, if it lists several), or None."""
+    session = PortalSession(browsing, portal, number)
+    listing = InvoiceList(session)
+    rows, _ = listing.search(number=number)
+    matches = [row for row in rows if row.number == number]
+    if not matches:
+        return None
+    return listing.update(max(matches, key=lambda row: row.updated))
+
+
+def poll(browsing: Browsing, portal: Portal, cursor: str | None, overlap_seconds: int) -> PollResult:
+    """Changes since the cursor (the newest 'updated' seen), re-reading `overlap_seconds` before it."""
+    session = PortalSession(browsing, portal, "_poll")
+    listing = InvoiceList(session)
+    watermark = datetime.fromisoformat(cursor) if cursor else None
+    since = watermark - timedelta(seconds=overlap_seconds) if watermark is not None else None
+    rows, unreadable = listing.search(since=since)
+    updates = [listing.update(row) for row in rows]
+    newest = max((u.occurred_at for u in updates), default=watermark)
+    if watermark is not None and newest is not None:
+        newest = max(newest, watermark)  # the overlap re-reads older changes: never move backwards
+    return PollResult(
+        updates=updates,
+        next_cursor=newest.isoformat() if newest is not None else None,
+        requests=listing.pages_read + sum(1 for u in updates if u.reason is not None),
+        unreadable=unreadable,
+    )

@@ -1,0 +1,174 @@
+"""The files adapter: invoices from exports dropped in a folder, statuses back as files beside them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hub.ar import ArAdapter, ArContext, ArRecord
+from hub.ar.files.common import Export, FileProblem, Found
+from hub.ar.files.csv_format import read_csv
+from hub.ar.files.inbox import Inbox, ProblemLog, Refused, fingerprint
+from hub.ar.files.json_format import read_json
+from hub.ar.files.ledger import Ledger
+from hub.ar.files.settings import FilesSettings
+from hub.ar.files.status_files import StatusFiles
+from hub.ar.files.xml_format import read_xml
+from hub.errors import ConfigError
+
+log = logging.getLogger(__name__)
+STATE = ".portalhub"
+
+
+class FilesArAdapter(ArAdapter):
+    """Source: every complete export in `folder` is imported once (by content hash) and moved to
+    done/ or error/ (with `<name>.error.txt`). Sink: status events as CSV or JSONL files in
+    `status_folder`, each event once. Either role alone works (`ar:` or `feedback:`)."""
+
+    kind = "files"
+    settings_model = FilesSettings
+
+    def __init__(
+        self, settings: FilesSettings, context: ArContext, *, clock: Callable[[], float] = time.time
+    ):
+        super().__init__(settings, context)
+        folder = settings.folder if settings.folder.is_absolute() else context.base_dir / settings.folder
+        if not folder.is_dir():
+            raise ConfigError(
+                f"the AR folder {folder} does not exist (files adapter `folder:`); create it or fix the path"
+            )
+        self.folder = folder.resolve()
+        for key in ("done_folder", "error_folder", "status_folder"):
+            if (self.folder / getattr(settings, key)).resolve() == self.folder:
+                # Files put there would be read again as exports (status files as invoices).
+                raise ConfigError(
+                    f"the files adapter's {key} cannot be the watched folder itself; use a subfolder"
+                )
+        self.state = self.folder / STATE
+        self.scratch = self.state / "tmp"
+        self.ledger = Ledger(self.state / "ledger.sqlite3")
+        self.inbox = Inbox(settings, self.folder, clock)
+        self.status = StatusFiles(self.folder / settings.status_folder, settings.status_format, self.ledger)
+        self.supplier = context.supplier
+
+    # --- source ----------------------------------------------------------------------------------------
+    def pull(self, keys: Collection[str] | None = None) -> Iterator[ArRecord]:
+        """Records of the complete exports, oldest file first; each file is moved once every record in it
+        has been taken (a crash before leaves it in place: it is read again, and the hub skips what it
+        already has). With `keys`: those records, from the folder or done/, newest first; nothing moves."""
+        if keys is not None:
+            yield from self._reread(set(keys))
+            return
+        for item in self.inbox.scan():
+            if isinstance(item, Refused):
+                yield self._refuse(item)
+            else:
+                yield from self._import(item)
+
+    def _read(self, export: Export) -> Iterator[Found]:
+        if export.format in ("csv", "csv-pair"):
+            return read_csv(export, self.settings, self.supplier, self.scratch)
+        if export.format in ("json", "jsonl"):
+            return read_json(export, self.settings, self.supplier)
+        return read_xml(export, self.settings, self.supplier)
+
+    def _import(self, export: Export) -> Iterator[ArRecord]:
+        earlier = self.ledger.imported(export.sha256)
+        if earlier is not None:
+            log.info(
+                "%s repeats %s (read %s): not imported again", export.name, earlier.name, earlier.imported_at
+            )
+            repeated = (
+                f"Not imported again: {export.name} has the same content as {earlier.name}, read at "
+                f"{earlier.imported_at}"
+            )
+            if earlier.outcome == "error":  # the same problems as before: it belongs with them
+                repeated += f", which had problems (see {earlier.name}.error.txt in this folder)"
+            self.inbox.file_away(export.paths, earlier.outcome, repeated + ".")
+            return
+        before = fingerprint(export.paths)
+        problems = ProblemLog(self.scratch)
+        records = 0
+        try:
+            try:
+                for found in self._read(export):
+                    records += 1
+                    if found.record.error is not None:
+                        problems.add(found)
+                    yield found.record
+            except FileProblem as exc:
+                problems.add_line(str(exc))
+                yield ArRecord(
+                    key=f"file:{export.paths[0].name}",
+                    raw={"file": export.name, "sha256": export.sha256},
+                    error=str(exc),
+                )
+            except OSError as exc:
+                log.warning(
+                    "%s could not be read (%s); it stays and is read again next time", export.name, exc
+                )
+                return
+            # Every record has been taken by now (the hub asked for the next one): the file is done.
+            if fingerprint(export.paths) != before:
+                log.warning("%s changed while it was read; it is read again next time", export.name)
+                return
+            outcome = "error" if problems.count else "done"
+            self.ledger.mark_imported(export.sha256, export.name, outcome, records)
+            note: str | None = None
+            if problems.count:
+                taken = records - problems.count
+                note = (
+                    f"portalhub did not import everything in {export.name}: {taken} record(s) imported, "
+                    f"{problems.count} not, listed below (rows count from the header, row 1).\n"
+                    "Fix them in the AR system and export them again; the whole file may be exported again: "
+                    "what was imported is not sent twice, and a corrected record replaces the one held back."
+                )
+            self.inbox.file_away(export.paths, outcome, note, problems)
+            log.info(
+                "imported %s: %d record(s), %d with problems -> %s/",
+                export.name,
+                records,
+                problems.count,
+                outcome,
+            )
+        finally:
+            problems.close()
+
+    def _refuse(self, refused: Refused) -> ArRecord:
+        reason = f"{refused.name} was not read: {refused.reason}"
+        self.inbox.file_away(refused.paths, "error", reason)
+        log.warning("%s", reason)
+        return ArRecord(key=f"file:{refused.paths[0].name}", raw={"file": refused.name}, error=reason)
+
+    def _reread(self, keys: set[str]) -> Iterator[ArRecord]:
+        wanted = set(keys)
+        folders: list[tuple[Path, bool]] = [(self.folder, True)]
+        if self.inbox.done.is_dir():
+            folders.append((self.inbox.done, False))
+        for folder, settle in folders:
+            exports = [item for item in self.inbox.scan(folder, settle=settle) if isinstance(item, Export)]
+            newest_first = sorted(
+                exports, key=lambda e: max(p.stat().st_mtime for p in e.paths), reverse=True
+            )
+            for export in newest_first:
+                try:
+                    for found in self._read(export):
+                        if found.record.key in wanted:
+                            wanted.discard(found.record.key)
+                            yield found.record
+                except (FileProblem, OSError):
+                    continue
+                if not wanted:
+                    return
+
+    # --- sink ------------------------------------------------------------------------------------------
+    def write(self, events: Sequence[dict[str, Any]]) -> None:
+        """Status events into a new status file; an event id written before changes nothing."""
+        self.status.write(events)
+
+    @classmethod
+    def from_settings(cls, settings: Any, context: ArContext) -> FilesArAdapter:
+        return cls(settings, context)

@@ -1,0 +1,122 @@
+"""AR adapters are found through the `portalhub.ar_adapters` entry-point group, the same mechanism as
+connectors (hub.registry): the built-ins (sql, files, webhook) register there exactly like third-party
+packages do, and two adapters with one name stop the hub at start-up.
+
+`build_ar` turns the `ar:` block (and the optional `feedback:` block) of portalhub.yaml into the hub's
+source of invoices and sink of status events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ValidationError
+
+from hub.ar import ArAdapter, ArContext, ArSink, ArSource, SecretReferences
+from hub.config import AdapterConfig
+from hub.errors import ConfigError
+from hub.model import Supplier
+
+if TYPE_CHECKING:
+    import httpx
+
+GROUP = "portalhub.ar_adapters"
+
+
+class ArAdapterRegistry:
+    """The installed AR adapters by name. `points` is the injection seam for tests (and embedders):
+    without it, the entry points of the installed distributions."""
+
+    def __init__(self, points: Iterable[EntryPoint] | None = None):
+        found = list(entry_points(group=GROUP)) if points is None else list(points)
+        self._points: dict[str, EntryPoint] = {}
+        for point in found:
+            if point.name in self._points and self._points[point.name].value != point.value:
+                raise ConfigError(
+                    f"AR adapter name {point.name!r} is registered twice: by {self._points[point.name].value} "
+                    f"and by {point.value}; uninstall one of the packages"
+                )
+            self._points[point.name] = point
+        self._loaded: dict[str, type[ArAdapter]] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._points)
+
+    def get(self, kind: str) -> type[ArAdapter]:
+        """The adapter class (imported on first use, so an unused adapter costs nothing)."""
+        if kind not in self._loaded:
+            point = self._points.get(kind)
+            if point is None:
+                known = ", ".join(self.names) or "none"
+                raise ConfigError(f"no AR adapter of kind {kind!r} is installed (installed: {known})")
+            cls = point.load()
+            if not (isinstance(cls, type) and issubclass(cls, ArAdapter)):
+                raise ConfigError(
+                    f"entry point {point.value} for AR adapter {kind!r} is not an ArAdapter subclass"
+                )
+            if cls.kind != kind:
+                raise ConfigError(f"entry point {kind!r} loads {cls.__name__}, whose kind is {cls.kind!r}")
+            model = getattr(cls, "settings_model", None)
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise ConfigError(f"AR adapter {cls.__name__} has no settings_model (a pydantic model)")
+            self._loaded[kind] = cls
+        return self._loaded[kind]
+
+    def build(self, block: AdapterConfig, context: ArContext, where: str = "ar") -> ArAdapter:
+        """The adapter a config block describes, its settings checked by the adapter's own model."""
+        cls = self.get(block.kind)
+        try:
+            settings = cls.settings_model.model_validate(block.settings)
+        except ValidationError as exc:
+            problems = [
+                f"  {where}.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            ]
+            raise ConfigError(
+                f"the {block.kind!r} AR adapter's settings in `{where}:` are not valid:\n"
+                + "\n".join(problems)
+            ) from None
+        return cls.from_settings(settings, context)
+
+
+def build_ar(
+    ar: AdapterConfig,
+    feedback: AdapterConfig | None,
+    *,
+    registry: ArAdapterRegistry,
+    supplier: Supplier,
+    secrets: SecretReferences,
+    http: httpx.Client | None = None,
+) -> tuple[ArSource, ArSink]:
+    """The hub's source (from `ar:`) and sink (from `feedback:`, else the same adapter as the source)."""
+
+    def context(block: AdapterConfig) -> ArContext:
+        return ArContext(supplier=supplier, secrets=secrets, base_dir=block.base_dir or Path.cwd(), http=http)
+
+    # Roles are checked on the class first: a misplaced adapter is named before its settings are used.
+    source_class = registry.get(ar.kind)
+    if not callable(getattr(source_class, "pull", None)):
+        raise ConfigError(
+            f"the {ar.kind!r} AR adapter cannot be `ar:`: it sends status events but reads no invoices; "
+            f"put it under `feedback:` and name the AR system invoices come from under `ar:`"
+        )
+    if feedback is None and not callable(getattr(source_class, "write", None)):
+        raise ConfigError(
+            f"the {ar.kind!r} AR adapter reads invoices but cannot take status events back; "
+            f"add a `feedback:` block (e.g. kind: webhook or kind: files)"
+        )
+    if feedback is not None and not callable(getattr(registry.get(feedback.kind), "write", None)):
+        raise ConfigError(
+            f"the {feedback.kind!r} AR adapter cannot be `feedback:`: it takes no status events"
+        )
+    source = registry.build(ar, context(ar), "ar")
+    sink = source if feedback is None else registry.build(feedback, context(feedback), "feedback")
+    if not isinstance(source, ArSource) or not isinstance(sink, ArSink):
+        raise ConfigError(
+            "the AR adapters built from `ar:`/`feedback:` do not provide pull/write as documented"
+        )
+    return source, sink

@@ -1,0 +1,112 @@
+"""Is each portal profile working? Derived from what the store already records: the outcomes of the
+latest sends (attempts) and of the latest poll (poll cursors). Nothing is probed.
+
+- A refused login (the newest answered send was `auth`) is reported at once: nothing will get through
+  until AR operations fix the profile's secrets.
+- A portal that gave no usable answer (unavailable, throttling, no answer) to every send, or whose
+  polls fail, for longer than `portal_down_minutes` is reported as down.
+
+An incident is identified by the profile, its kind and when it began, so it is reported once however
+often it is looked at, and a new outage after a recovery is a new incident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from hub.store.tables import AttemptRow, CursorRow
+from rules.schema import Profile
+
+#: Attempt outcomes that mean the portal did not take the request (refused access or no usable answer).
+FAILED = frozenset({"auth", "transient", "in_doubt", "abandoned"})
+#: Attempt outcomes that prove the portal was working (it decided something about the invoice).
+WORKING = frozenset({"accepted", "rejected", "found", "absent"})
+RECENT_ATTEMPTS = 200
+
+
+@dataclass(frozen=True)
+class Incident:
+    profile_id: str
+    kind: str  # profile_auth | profile_down
+    since: datetime
+    detail: str
+    customers: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"profile:{self.profile_id}:{self.kind}:{self.since.isoformat()}"
+
+
+def incidents(
+    session: Session, profiles: list[Profile], now: datetime, down_after: timedelta
+) -> list[Incident]:
+    """Every profile that is not working now, with since when and the portal's last words."""
+    found: list[Incident] = []
+    for profile in profiles:
+        customers = tuple(profile.match.customer_id)
+        incident = _send_incident(session, profile.id, now, down_after, customers)
+        if incident is None:
+            incident = _poll_incident(session, profile.id, now, down_after, customers)
+        if incident is not None:
+            found.append(incident)
+    return found
+
+
+def _send_incident(
+    session: Session, profile_id: str, now: datetime, down_after: timedelta, customers: tuple[str, ...]
+) -> Incident | None:
+    recent = session.exec(
+        select(AttemptRow)
+        .where(col(AttemptRow.profile_id) == profile_id, col(AttemptRow.outcome) != "pending")
+        .order_by(col(AttemptRow.id).desc())
+        .limit(RECENT_ATTEMPTS)
+    ).all()
+    run: list[AttemptRow] = []
+    for attempt in recent:
+        if attempt.outcome in WORKING:
+            break
+        if attempt.outcome in FAILED:
+            run.append(attempt)
+    if not run:
+        return None
+    newest = run[0]
+    words = newest.portal_text or newest.error or newest.outcome
+    if newest.outcome == "auth":
+        # Since the start of the unbroken run of refusals: one incident until a login works again.
+        streak = next((n for n, a in enumerate(run) if a.outcome != "auth"), len(run))
+        return Incident(profile_id, "profile_auth", run[streak - 1].started_at, words, customers)
+    oldest = run[-1]
+    if now - oldest.started_at >= down_after:
+        return Incident(profile_id, "profile_down", oldest.started_at, words, customers)
+    return None
+
+
+def _poll_incident(
+    session: Session, profile_id: str, now: datetime, down_after: timedelta, customers: tuple[str, ...]
+) -> Incident | None:
+    cursor = session.get(CursorRow, profile_id)
+    if cursor is None or not cursor.last_error:
+        return None
+    stamp, _, words = cursor.last_error.partition(": ")
+    try:
+        failed_at = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None  # a successful poll's note about unreadable records, not a failure
+    if cursor.polled_at is not None and failed_at <= cursor.polled_at:
+        return None
+    # Since the last poll that worked (or, if none ever did, the first send the poll would follow up):
+    # a fixed instant, so the same outage keeps the same key however many polls fail.
+    since = (
+        cursor.polled_at
+        or session.exec(
+            select(func.min(AttemptRow.started_at)).where(col(AttemptRow.profile_id) == profile_id)
+        ).one()
+    )
+    if since is None:
+        return None
+    if now - since < down_after:
+        return None
+    return Incident(profile_id, "profile_down", since, f"status polls failing: {words}", customers)

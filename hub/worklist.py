@@ -1,0 +1,311 @@
+"""The collectors' worklist: every invoice that is stuck, why, who must fix what, grouped by customer
+and reason category, oldest first, with the amount at stake.
+
+Open problems are invoices blocked before sending, rejected or disputed by the portal, and invoices
+waiting because the portal refused the hub's credentials (they are stuck too, though READY). Each row
+carries the portal's own words (verbatim, as the portal sent them), the broken rules of a blocked
+invoice, a hint and who acts (collector, or AR operations for credentials and configuration).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import col, or_, select
+
+from hub.model import InvoiceState, RejectionCategory
+from hub.store.tables import AttemptRow, EventRow, InvoiceRow
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+S = InvoiceState
+C = RejectionCategory
+PROBLEM_STATES = (S.BLOCKED.value, S.REJECTED.value, S.DISPUTED.value)
+#: READY invoices in these categories wait on AR operations (the portal refused access, a profile is wrong).
+WAITING_CATEGORIES = (C.CREDENTIALS.value, C.CONFIG.value)
+
+#: The worklist's categories, in the order a collector reads them, with the words shown for each.
+CATEGORY_LABELS: dict[str, str] = {
+    C.PO.value: "missing/invalid PO",
+    C.PRICE_QUANTITY.value: "price or quantity mismatch",
+    C.DUPLICATE.value: "duplicate",
+    C.TAX.value: "tax",
+    C.MISSING_FIELD.value: "missing field",
+    C.DATES.value: "dates",
+    C.ATTACHMENTS.value: "attachments",
+    C.CREDENTIALS.value: "credentials/portal access",
+    C.DISPUTED.value: "disputed by buyer",
+    C.DOCUMENT.value: "document format",
+    C.CONFIG.value: "hub configuration",
+    C.OTHER.value: "other",
+}
+_ORDER = {name: n for n, name in enumerate(CATEGORY_LABELS)}
+
+PORTAL_HINTS = {
+    "po": "Check the PO (or contract) number against the customer's PO; correct it in AR and the hub resends.",
+    "price_quantity": "Compare price, quantity and unit of measure with the PO line; correct the invoice in AR.",
+    "duplicate": "The portal already has this number: check whether it was sent before; if not, reissue under a new number.",
+    "dates": "Re-date the invoice within the customer's window, or ask their AP for an exception.",
+    "tax": "Check the tax amounts and the tax ID the customer expects.",
+    "credentials": "The portal refused the hub's credentials: AR operations must fix the profile's secrets.",
+    "config": "A rules file or profile needs fixing (AR operations); the invoice waits.",
+    "document": "The document did not pass the portal's format check; report it with the invoice number.",
+    "disputed": "The buyer disputed it: read the reason, issue a correction (credit and rebill if they ask).",
+}
+DEFAULT_HINT = (
+    "Read the portal's words, fix the invoice in the AR system; the hub resends the corrected invoice."
+)
+
+
+@dataclass(frozen=True)
+class WorklistFilter:
+    """What the collector asked to see. Every field narrows; None means no limit."""
+
+    customer: str | None = None
+    portal: str | None = None
+    categories: tuple[str, ...] = ()
+    since: datetime | None = None  # problems that arose at or after this instant
+    older_than_days: int | None = None  # problems at least this many days old
+    min_amount: Decimal | None = None  # amount at stake (absolute: credit memos count too)
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        if self.categories and row["category"] not in self.categories:
+            return False
+        if self.since is not None and datetime.fromisoformat(row["since"]) < self.since:
+            return False
+        if self.older_than_days is not None and row["days"] < self.older_than_days:
+            return False
+        return not (self.min_amount is not None and abs(Decimal(row["amount"])) < self.min_amount)
+
+
+@dataclass
+class Group:
+    """The problems of one customer in one category, oldest first, with the amount at stake per currency."""
+
+    customer_id: str
+    category: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        return amounts_by_currency(self.rows)
+
+    @property
+    def oldest_days(self) -> int:
+        return max(row["days"] for row in self.rows)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "category": self.category,
+            "label": self.label,
+            "count": len(self.rows),
+            "totals": {currency: str(amount) for currency, amount in self.totals.items()},
+            "oldest_days": self.oldest_days,
+            "invoices": self.rows,
+        }
+
+
+def amounts_by_currency(rows: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
+    """Sum of `amount` per currency, exact (amounts travel as strings, are added as Decimal)."""
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + Decimal(row["amount"])
+    return dict(sorted(totals.items()))
+
+
+def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]]:
+    """Open problems as rows, sorted by customer, category, then oldest first."""
+    flt = flt or WorklistFilter()
+    now = hub.clock.now()
+    query = select(InvoiceRow).where(
+        or_(
+            col(InvoiceRow.state).in_(PROBLEM_STATES),
+            (col(InvoiceRow.state) == S.READY.value) & col(InvoiceRow.last_category).in_(WAITING_CATEGORIES),
+        )
+    )
+    if flt.customer:
+        query = query.where(col(InvoiceRow.customer_id) == flt.customer)
+    if flt.portal:
+        query = query.where(col(InvoiceRow.profile_id) == flt.portal)
+    with hub.store.session() as session:
+        invoices = session.exec(query).all()
+        ids = [row.id for row in invoices]
+        events: dict[int, list[EventRow]] = {}
+        for event in session.exec(
+            select(EventRow).where(col(EventRow.invoice_id).in_(ids)).order_by(col(EventRow.id))
+        ):
+            events.setdefault(event.invoice_id, []).append(event)
+        attempts = {
+            attempt.id: attempt
+            for attempt in session.exec(select(AttemptRow).where(col(AttemptRow.invoice_id).in_(ids)))
+        }
+        rows = [_row(row, events.get(row.id or 0, []), attempts, now) for row in invoices]
+    rows = [row for row in rows if flt.keeps(row)]
+    rows.sort(key=lambda r: (r["customer_id"], _ORDER.get(r["category"], len(_ORDER)), r["since"]))
+    return rows
+
+
+def groups(rows: Sequence[dict[str, Any]]) -> list[Group]:
+    """Rows (already sorted by `worklist`) gathered per customer and category."""
+    found: dict[tuple[str, str], Group] = {}
+    for row in rows:
+        key = (row["customer_id"], row["category"])
+        found.setdefault(key, Group(*key)).rows.append(row)
+    return list(found.values())
+
+
+def _row(
+    row: InvoiceRow, events: list[EventRow], attempts: dict[int | None, AttemptRow], now: datetime
+) -> dict[str, Any]:
+    since = problem_since(row, events)
+    reason_category = row.last_category or C.OTHER.value
+    # A dispute is the buyer's call whatever its reason: it sorts under "disputed by buyer".
+    category = C.DISPUTED.value if row.state == S.DISPUTED.value else reason_category
+    if category not in CATEGORY_LABELS:
+        category = C.OTHER.value
+    code, words = portal_words(row, events, attempts)
+    rules = blocking_rules(row, events)
+    return {
+        "invoice_number": row.invoice_number,
+        "portal_invoice_number": row.portal_invoice_number,
+        "customer_id": row.customer_id,
+        "profile_id": row.profile_id,
+        "state": row.state,
+        "category": category,
+        "category_label": CATEGORY_LABELS[category],
+        "reason_category": reason_category,
+        "amount": str(row.total),
+        "currency": row.currency,
+        "since": since.isoformat(),
+        "days": (now - since).days,
+        "reason": row.last_reason,
+        "portal_code": code,
+        "portal_words": words,
+        "hint": hint(row, rules),
+        "rules": rules,
+        "who": "AR operations (rules/profile)" if reason_category in WAITING_CATEGORIES else "collector",
+    }
+
+
+def problem_since(row: InvoiceRow, events: Sequence[EventRow]) -> datetime:
+    """When the current problem began: the first event of the trailing run that keeps the invoice in
+    its state (a re-check that blocks again, or another refused login, does not restart the clock)."""
+    since: datetime | None = None
+    for event in reversed(events):
+        if event.to_state == S.SUBMITTING.value or (
+            event.from_state == event.to_state and event.category is None
+        ):
+            continue  # sends in between and notes on the timeline
+        if event.to_state != row.state:
+            break
+        if row.state == S.READY.value and event.category != row.last_category:
+            break
+        since = event.at
+    return since or row.updated_at
+
+
+def portal_words(
+    row: InvoiceRow, events: Sequence[EventRow], attempts: dict[int | None, AttemptRow]
+) -> tuple[str | None, str | None]:
+    """(code, words) exactly as the portal gave them for the current problem; (None, None) for an
+    invoice the portal never saw (blocked by pre-flight)."""
+    if row.state == S.BLOCKED.value:
+        return None, None
+    for event in reversed(events):
+        if event.to_state == row.state and event.from_state != event.to_state:
+            return event_words(event, attempts.get(event.attempt_id) if event.attempt_id else None)
+    return None, row.last_reason
+
+
+def event_words(event: EventRow, attempt: AttemptRow | None) -> tuple[str | None, str | None]:
+    """(code, words) of the portal in one event: the answer to our send, or the status it reported."""
+    if event.to_state == S.BLOCKED.value:
+        return None, None
+    if attempt is not None and (attempt.portal_text or attempt.error):
+        return attempt.portal_code, attempt.portal_text or attempt.error
+    if event.details:
+        update = json.loads(event.details).get("update") or {}
+        if update.get("reason") or update.get("raw_status"):
+            return update.get("reason_code") or update.get("raw_status"), update.get("reason")
+    return event.raw_status, event.reason
+
+
+def said(code: str | None, words: str | None) -> str:
+    """The portal's code and words as one line, without repeating a code the words already start with."""
+    if not words:
+        return code or ""
+    if not code or words.startswith(code):
+        return words
+    return f"{code} {words}"
+
+
+def blocking_rules(row: InvoiceRow, events: Sequence[EventRow]) -> list[dict[str, Any]]:
+    """For a blocked invoice: each broken rule with where it is written, what was found and expected."""
+    if row.state != S.BLOCKED.value:
+        return []
+    return [
+        {k: v.get(k) for k in ("rule_id", "source", "field", "value", "expected", "message", "hint")}
+        for v in latest_violations(events)
+        if v.get("severity") == "error"
+    ]
+
+
+def latest_violations(events: Iterable[EventRow]) -> list[dict[str, Any]]:
+    """The violations (errors and warnings) of the newest pre-flight, with where each rule is written."""
+    for event in reversed(list(events)):
+        if event.details and '"violations"' in event.details:
+            return list(json.loads(event.details).get("violations", []))
+    return []
+
+
+def hint(row: InvoiceRow, rules: Sequence[dict[str, Any]]) -> str:
+    """The rules' own hints for a blocked invoice; for portal refusals, what usually fixes them."""
+    hints = [r["hint"] for r in rules if r.get("hint")]
+    if hints:
+        return " ".join(dict.fromkeys(hints))
+    category = C.DISPUTED.value if row.state == S.DISPUTED.value else (row.last_category or "")
+    return PORTAL_HINTS.get(category, DEFAULT_HINT)
+
+
+CSV_COLUMNS = (
+    "customer_id",
+    "category",
+    "category_label",
+    "invoice_number",
+    "portal_invoice_number",
+    "profile_id",
+    "state",
+    "amount",
+    "currency",
+    "since",
+    "days",
+    "portal_code",
+    "portal_words",
+    "rules",
+    "reason",
+    "hint",
+    "who",
+)
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The worklist as CSV for a spreadsheet: one invoice per line, rule ids joined with spaces."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "rules": " ".join(r["rule_id"] for r in row["rules"])})
+    return buffer.getvalue()

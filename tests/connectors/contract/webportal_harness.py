@@ -1,0 +1,217 @@
+"""The contract harness for the browser connector, and the helpers its own tests share: the sandbox web
+portal with a test buyer, a profile using the sandbox's recipe, a connector with an evidence folder, and
+invoices carrying a small real PDF. Everything runs in real headless Chromium over real sockets."""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from connectors.base import ConnectorContext, Envelope, OutboundDocument, Receipt
+from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.server import FaultPlan, SandboxServer
+from connectors.sandbox.webportal import WebPortalSandbox, WebPortalSandboxConfig
+from connectors.webportal import WebPortalConnector
+from connectors.webportal.browser import BrowserPool
+from hub.model import Attachment, Invoice
+from hub.registry import ConnectorRegistry
+from rules.loader import load_profile
+from rules.schema import Profile
+from tests.conftest import require_chromium
+from tests.connectors.support import DictSecrets
+from tests.factories import PO_LINES, T0, make_invoice
+
+ROOT = Path(__file__).resolve().parents[3]
+RECIPE = ROOT / "fixtures" / "rules" / "recipes" / "sandbox-webportal.yaml"
+USERNAME = "bluebonnet-ar"
+PASSWORD = "portal-Passw0rd-8472"
+TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, as a portal shows it at MFA set-up
+SECRETS = {"secret:portal_password": PASSWORD, "secret:portal_totp": TOTP_SEED}
+PROFILE_ID = "acme-webportal"
+
+
+def make_pdf(text: str) -> bytes:
+    """A small, real, one-page PDF (catalog, page tree, page, content stream, font, xref, trailer)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def pdf_invoice(number: str, **overrides: Any) -> Invoice:
+    """`make_invoice` with the invoice's PDF attached."""
+    pdf = Attachment(filename=f"{number}.pdf", content=make_pdf(f"Invoice {number}"))
+    return make_invoice(number, attachments=[pdf], **overrides)
+
+
+def sandbox_config(page_size: int = 10, **buyer: Any) -> WebPortalSandboxConfig:
+    """One buyer `acme` with the test PO-100001, the test user (password + TOTP)."""
+    spec: dict[str, Any] = {
+        "slug": "acme",
+        "name": "ACME Manufacturing",
+        "users": [{"username": USERNAME, "password": PASSWORD, "totp_seed": TOTP_SEED}],
+        "purchase_orders": [
+            {
+                "number": "PO-100001",
+                "lines": [
+                    {"line": line, "part": part, "uom": uom, "unit_price": price, "quantity": qty}
+                    for part, qty, uom, price, line in PO_LINES
+                ],
+            }
+        ],
+        "review_after_hours": 24,
+        "pay_after_hours": 48,
+    }
+    spec.update(buyer)
+    return WebPortalSandboxConfig.model_validate({"buyers": [spec], "page_size": page_size})
+
+
+def write_profile(folder: Path, base_url: str, recipe: Path = RECIPE, **connection: Any) -> Profile:
+    """A web-portal rules file for the sandbox buyer, loaded the way the hub loads it."""
+    settings: dict[str, Any] = {
+        "base_url": f"{base_url}/acme",
+        "recipe": str(recipe),
+        "username": USERNAME,
+        "password": "secret:portal_password",
+        "totp_seed": "secret:portal_totp",
+        # Generous for a loaded CI machine; tests of missing elements set a short step timeout.
+        "step_timeout_seconds": 6,
+        "navigation_timeout_seconds": 10,
+        "task_timeout_seconds": 90,
+        "overlap_seconds": 0,
+    }
+    settings.update(connection)
+    spec = {
+        "id": PROFILE_ID,
+        "buyer": "ACME Manufacturing",
+        "connector": "webportal",
+        "match": {"customer_id": ["C-1"]},
+        "connection": settings,
+        "rules": [],
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{PROFILE_ID}.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return load_profile(path, ConnectorRegistry().check_connection)
+
+
+class WebPortalCase:
+    """A sandbox web portal on a free port, a connector (pool and evidence folder given), a profile."""
+
+    def __init__(
+        self,
+        folder: Path,
+        pool: BrowserPool,
+        *,
+        buyer: Mapping[str, Any] | None = None,
+        page_size: int = 10,
+        secrets: Mapping[str, str] = SECRETS,
+        recipe: Path = RECIPE,
+        **connection: Any,
+    ):
+        self.clock = SandboxClock(start=T0)
+        self.faults = FaultPlan()
+        self.sandbox = WebPortalSandbox(sandbox_config(page_size, **(buyer or {})), self.clock)
+        self.server: SandboxServer = self.sandbox.serve(faults=self.faults)
+        self.evidence = folder / "evidence"
+        self.http = httpx.Client()
+        self.connector = WebPortalConnector(
+            ConnectorContext(
+                http=self.http,
+                secrets=DictSecrets(secrets),
+                now=lambda: T0,
+                evidence_dir=self.evidence,
+                extras={"browser_pool": pool},
+            )
+        )
+        self.profile = write_profile(folder / "rules.d", self.server.url, recipe, **connection)
+
+    def render(self, invoice: Invoice, number: str | None = None) -> OutboundDocument:
+        envelope = Envelope(
+            f"{invoice.invoice_number}.1@portalhub.test", T0, number or invoice.invoice_number
+        )
+        return self.connector.render(invoice, self.profile, envelope)
+
+    def submit(self, invoice: Invoice) -> Receipt:
+        return self.connector.submit(self.render(invoice), self.profile)
+
+    def evidence_files(self, suffix: str = "") -> list[Path]:
+        return sorted(p for p in self.evidence.rglob(f"*{suffix}") if p.is_file())
+
+    def close(self) -> None:
+        self.http.close()
+        self.server.stop()
+
+
+def assert_no_secrets(files: Sequence[Path], secrets: Sequence[str] = (PASSWORD, TOTP_SEED)) -> None:
+    for path in files:
+        blob = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in blob, f"{secret[:3]}... is in {path}"
+
+
+_POOL: BrowserPool | None = None
+
+
+def contract_pool() -> BrowserPool:
+    """One browser for the whole contract suite (each case has its own portal and profile)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = BrowserPool()
+        atexit.register(_POOL.close)
+    return _POOL
+
+
+class WebPortalHarness:
+    name = "webportal"
+    # The sandbox can also drop the connection after processing, but then Chromium may resend the form
+    # on its own and the connector reports the invoice received (found in the list), not in doubt; the
+    # browser tests cover both outcomes of a dropped answer instead (test_webportal_resilience.py).
+    supports_faults = frozenset({"unavailable_503"})
+
+    def __init__(self, tmp_path: Path):
+        require_chromium()
+        self.case = WebPortalCase(tmp_path, contract_pool())
+        self.connector = self.case.connector
+        self.profile = self.case.profile
+
+    def invoice(self, number: str) -> Invoice:
+        return pdf_invoice(number)
+
+    def refused_invoice(self, number: str) -> Invoice:
+        return pdf_invoice(number, po="PO-999999")  # the portal's PO lookup does not know it
+
+    def portal_count(self) -> int:
+        return len(self.case.sandbox.received())
+
+    def advance(self, hours: float) -> None:
+        self.case.clock.advance(hours=hours)
+
+    def inject(self, fault: str) -> None:
+        self.case.faults.queue(fault, path_prefix="/acme/invoices/submit")  # type: ignore[arg-type]
+
+    def stop_portal(self) -> None:
+        self.case.server.stop()
+
+    def close(self) -> None:
+        self.case.close()
