@@ -87,8 +87,7 @@ class _Builder:
         self.w = XmlWriter()
 
     def money(self, tag: str, amount: Decimal) -> None:
-        with self.w.element(tag):
-            self.w.leaf("Money", _fmt(amount), currency=self.currency)
+        self.w.wrapped(tag, "Money", _fmt(amount), currency=self.currency)
 
     def described(self, tag: str, text: str) -> None:
         self.w.leaf(tag, text, **{XML_LANG: self.env.lang})

@@ -28,6 +28,7 @@ def lxml_version(text: str, attribute: str) -> bytes:
     etree.SubElement(root, "Absent", b="1")
     nested = etree.SubElement(root, "Nested", c=text)
     etree.SubElement(nested, "Leaf").text = attribute
+    etree.SubElement(etree.SubElement(root, "Outer"), "Money", currency=attribute).text = text
     return etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
@@ -39,6 +40,7 @@ def writer_version(text: str, attribute: str) -> bytes:
         w.leaf("Absent", b="1", skipped=None)
         with w.element("Nested", c=text):
             w.leaf("Leaf", attribute)
+        w.wrapped("Outer", "Money", text, currency=attribute)
     return w.getvalue().encode("utf-8")
 
 
