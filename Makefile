@@ -30,6 +30,9 @@ unit: $(STAMP)
 ## Benchmarks against their targets (bench/README.md): tables printed, JSON in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m bench.rules_engine
+	$(BIN)/python -m bench.preflight
+	$(BIN)/python -m bench.end_to_end
+	$(BIN)/python -m bench.end_to_end --latency 0.1
 
 ## The long reliability run (kill -9 x50 over 1,000 invoices, the fault mix, 4 daemons x 5,000 on PostgreSQL).
 reliability: $(STAMP)

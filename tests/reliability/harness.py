@@ -69,6 +69,7 @@ class Scenario:
     fault_rates: dict[FaultKind, float] | None = None
     timeout_seconds: float = 2.0
     seed: int = 7
+    latency: float = 0.0  # the portal's fixed round trip (bench/end_to_end.py)
     sandbox: CoupaSandbox = field(init=False)
     faults: FaultPlan = field(init=False)
 
@@ -79,7 +80,7 @@ class Scenario:
             # Slow answers must outlast the client's timeout to be "timeouts after the body was read".
             self.faults.set_rates(self.fault_rates, delay=self.timeout_seconds + 0.5, retry_after=1)
         self.sandbox = CoupaSandbox(_sandbox_config(self.buyers), SandboxClock())
-        self.sandbox.serve(faults=self.faults)
+        self.sandbox.serve(faults=self.faults, latency=self.latency)
         self._write_ar()
         self._write_config()
 

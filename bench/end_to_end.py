@@ -1,0 +1,175 @@
+"""The hub's own overhead on the way to the portals, against the ideal (issue 9, item 2).
+
+    PORTALHUB_CXML_REFS=../shared/refs/cxml .venv/bin/python -m bench.end_to_end [--invoices 2000] [--latency 0.02]
+
+N invoices over three portals (three Coupa buyer instances in one sandbox; each answers after a fixed
+latency L; the hub sends one request at a time per portal). The ideal is N x L / 3: the portals never
+wait for the hub. Measured twice:
+- `daemon`: the real daemon (`portalhub run` in its own process, SQLite store, AR database, pre-flight,
+  attempt committed before each request, outcome recorded after) from the first invoice reaching a
+  portal to the last answer; every invoice must end at the portal exactly once;
+- `bare httpx`: three threads posting the same documents, already rendered, in a loop: the floor of
+  Python + HTTP on this machine, with no hub at all.
+Target: daemon wall / ideal <= 1.10.
+
+The workspace (AR database, rules files, config, the sandbox) is the reliability harness's
+(tests/reliability/harness.py), so the benchmark runs exactly what the reliability tests run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from bench.timing import report
+from connectors.base import MASK
+from tests.reliability.harness import SECRET, Scenario, verify
+
+BUYERS = 3
+
+
+def daemon_run(invoices: int, latency: float) -> tuple[dict[str, object], list[tuple[int, bytes]]]:
+    scenario = Scenario(
+        Path(tempfile.mkdtemp(prefix="bench-e2e-")), invoices=invoices, buyers=BUYERS, latency=latency
+    )
+    assert scenario.sandbox.server is not None
+    server = scenario.sandbox.server
+    try:
+        started = time.monotonic()
+        daemon = scenario.start_daemon()
+        first = last = None
+        while last is None:
+            held = len(scenario.sandbox.invoices)
+            if first is None and any(k.endswith("/cxml/invoices") for k in server.requests):
+                first = time.monotonic()
+            if held >= invoices:
+                last = time.monotonic() + latency  # the invoice is kept, then the answer waits L
+            elif daemon.poll() is not None:
+                raise RuntimeError(f"the daemon stopped early; see {scenario.root}/daemon-main.log")
+            time.sleep(0.002)
+        assert first is not None
+        scenario.run_until_settled(timeout=600)  # let it finish recording, then stop it cleanly
+        daemon.terminate()
+        daemon.wait(timeout=60)
+        verdict = verify(scenario)
+        assert verdict.duplicates == 0 and verdict.lost == 0, verdict.summary()
+        wall = last - first
+        ideal = invoices * latency / BUYERS
+        row = {
+            "run": "daemon",
+            "invoices": invoices,
+            "latency ms": latency * 1000,
+            "wall s": wall,
+            "ideal s": ideal,
+            "ratio": wall / ideal,
+            "startup s": first - started,
+            "duplicates": verdict.duplicates,
+            "target": "ok" if wall / ideal <= 1.10 else "MISSED",
+        }
+        row["hub ms/send"] = _hub_gap_ms(scenario)
+        return row, _sent_documents(scenario)
+    finally:
+        scenario.close()
+
+
+def _hub_gap_ms(scenario: Scenario) -> float:
+    """Median time from a portal's answer to the hub's next request to that portal: the hub's own cost
+    per invoice (recording the outcome, claiming and rendering the next, committing its attempt)."""
+    engine = scenario.store_engine()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT profile_id, started_at, finished_at FROM attempts ORDER BY profile_id, id")
+        ).fetchall()
+    engine.dispose()
+    gaps = [
+        (datetime.fromisoformat(str(b[1])) - datetime.fromisoformat(str(a[2]))).total_seconds() * 1000
+        for a, b in itertools.pairwise(rows)
+        if a[0] == b[0] and a[2] is not None
+    ]
+    return statistics.median(gaps)
+
+
+def _sent_documents(scenario: Scenario) -> list[tuple[int, bytes]]:
+    """(buyer, cXML) of every invoice the daemon sent, as stored (secret masked) with the secret put back."""
+    engine = scenario.store_engine()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT profile_id, request_document FROM attempts ORDER BY id")
+        ).fetchall()
+    engine.dispose()
+    return [(int(profile[len("buyer")]), body.replace(MASK, SECRET).encode()) for profile, body in rows]
+
+
+def bare_httpx(documents: list[tuple[int, bytes]], latency: float) -> dict[str, object]:
+    scenario = Scenario(
+        Path(tempfile.mkdtemp(prefix="bench-e2e-floor-")), invoices=0, buyers=BUYERS, latency=latency
+    )
+    try:
+
+        def post_all(buyer: int) -> None:
+            with httpx.Client(timeout=30) as client:
+                for who, body in documents:
+                    if who == buyer:
+                        answer = client.post(
+                            f"{scenario.url}/b{buyer}/cxml/invoices",
+                            content=body,
+                            headers={"Content-Type": "text/xml; charset=UTF-8"},
+                        )
+                        answer.raise_for_status()
+
+        threads = [threading.Thread(target=post_all, args=(b,)) for b in range(BUYERS)]
+        start = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.monotonic() - start
+        ideal = len(documents) * latency / BUYERS
+        return {
+            "run": "bare httpx",
+            "invoices": len(documents),
+            "latency ms": latency * 1000,
+            "wall s": wall,
+            "ideal s": ideal,
+            "ratio": wall / ideal,
+        }
+    finally:
+        scenario.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invoices", type=int, default=2000)
+    parser.add_argument("--latency", type=float, default=0.02, help="the portals' round trip in seconds")
+    args = parser.parse_args()
+    row, documents = daemon_run(args.invoices, args.latency)
+    rows = [row, bare_httpx(documents, args.latency)]
+    report(
+        "end_to_end",
+        rows,
+        [
+            "run",
+            "invoices",
+            "latency ms",
+            "wall s",
+            "ideal s",
+            "ratio",
+            "hub ms/send",
+            "startup s",
+            "duplicates",
+            "target",
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
