@@ -7,8 +7,9 @@ with `FOR UPDATE SKIP LOCKED`; see hub/store/work.py.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,14 @@ class Store:
         except Exception as exc:  # sqlalchemy raises ArgumentError with little context
             raise ConfigError(f"store URL {url!r} is not a database URL: {exc}") from exc
         self.dialect = parsed.get_backend_name()
+        # SQLite: every transaction takes the write lock at BEGIN, so sessions run one at a time anyway.
+        # Queueing this process's threads on a Python lock hands the database over the moment a session
+        # ends; left to SQLite's busy handler, a waiting thread sleeps in steps of up to 100 ms (the
+        # daemon's submitters, poller and feedback stalled ~0.5 s at the 99th percentile). Other
+        # processes (a CLI command beside the daemon) still wait through the busy timeout.
+        self._turn: AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
         if self.dialect == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:":
@@ -89,7 +98,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends normally, rolled back otherwise."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._turn, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
