@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -32,18 +35,30 @@ from sqlalchemy import text
 
 from bench.timing import report
 from connectors.base import MASK
+from hub.config import load_config
+from hub.pipeline.intake import ingest
+from hub.pipeline.submit import submit_profile
+from hub.runtime import Hub, build_hub
+from status_sync.feedback import deliver
 from tests.reliability.harness import SECRET, Scenario, verify
 
 BUYERS = 3
 
 
-def daemon_run(invoices: int, latency: float) -> tuple[dict[str, object], list[tuple[int, bytes]]]:
+def daemon_run(
+    invoices: int, latency: float, ingested: bool
+) -> tuple[dict[str, object], list[tuple[int, bytes]]]:
+    """The daemon from the AR database to the portals; with `ingested`, the invoices were read from AR
+    and passed pre-flight beforehand, so only the sending is measured."""
     scenario = Scenario(
         Path(tempfile.mkdtemp(prefix="bench-e2e-")), invoices=invoices, buyers=BUYERS, latency=latency
     )
     assert scenario.sandbox.server is not None
     server = scenario.sandbox.server
     try:
+        if ingested:
+            with _in_workspace(scenario) as hub:
+                ingest(hub)
         started = time.monotonic()
         daemon = scenario.start_daemon()
         first = last = None
@@ -65,7 +80,7 @@ def daemon_run(invoices: int, latency: float) -> tuple[dict[str, object], list[t
         wall = last - first
         ideal = invoices * latency / BUYERS
         row = {
-            "run": "daemon",
+            "run": "daemon, sending only" if ingested else "daemon, from AR",
             "invoices": invoices,
             "latency ms": latency * 1000,
             "wall s": wall,
@@ -79,6 +94,44 @@ def daemon_run(invoices: int, latency: float) -> tuple[dict[str, object], list[t
         return row, _sent_documents(scenario)
     finally:
         scenario.close()
+
+
+@contextmanager
+def _in_workspace(scenario: Scenario) -> Iterator[Hub]:
+    """The scenario's hub, built in this process (its config names files relative to the workspace)."""
+    here = Path.cwd()
+    os.chdir(scenario.root)
+    hub = build_hub(load_config(scenario.config))
+    try:
+        yield hub
+    finally:
+        hub.close()
+        os.chdir(here)
+
+
+def stage_cpu(invoices: int) -> list[dict[str, object]]:
+    """CPU per invoice of each step of the daemon, on one thread (portal latency 0, sandbox CPU not
+    counted): where the hub's own time goes."""
+    scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-cpu-")), invoices=invoices, buyers=BUYERS)
+    rows: list[dict[str, object]] = []
+    try:
+        with _in_workspace(scenario) as hub:
+            steps: dict[str, Callable[[], object]] = {
+                "ingest (AR read + pre-flight)": lambda: ingest(hub),
+                "submit (claim, attempt, render, send, outcome)": lambda: [
+                    submit_profile(hub, p) for p in hub.profiles.values()
+                ],
+                "feedback (events to AR)": lambda: deliver(
+                    hub.store, hub.ar_sink, hub.clock.now(), rounds=10**6
+                ),
+            }
+            for step, run in steps.items():
+                start = time.thread_time()
+                run()
+                rows.append({"step": step, "CPU ms/invoice": (time.thread_time() - start) * 1000 / invoices})
+    finally:
+        scenario.close()
+    return rows
 
 
 def _hub_gap_ms(scenario: Scenario) -> float:
@@ -151,8 +204,10 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.02, help="the portals' round trip in seconds")
     args = parser.parse_args()
-    row, documents = daemon_run(args.invoices, args.latency)
-    rows = [row, bare_httpx(documents, args.latency)]
+    from_ar, documents = daemon_run(args.invoices, args.latency, ingested=False)
+    sending, _ = daemon_run(args.invoices, args.latency, ingested=True)
+    rows = [from_ar, sending, bare_httpx(documents, args.latency)]
+    report("end_to_end_cpu", stage_cpu(min(args.invoices, 500)), ["step", "CPU ms/invoice"])
     report(
         "end_to_end",
         rows,
