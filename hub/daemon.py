@@ -25,6 +25,18 @@ from status_sync.receiver import ReceiverServer, StatusReceiver
 log = logging.getLogger(__name__)
 
 
+class _NoBusySkips(logging.Filter):
+    """A submit job sends until its portal's queue is empty, so it often outlasts its interval and
+    APScheduler skips the next run with a WARNING: expected, twice a second per busy portal, and it
+    would drown the warnings an operator must see."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_NoBusySkips())
+
+
 @dataclass
 class CycleReport:
     intake: IntakeReport | None = None
