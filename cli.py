@@ -629,6 +629,88 @@ def report(
     out.print(f"Written: {written.html} and {len(written.csvs)} CSV file(s) in {folder}")
 
 
+@app.command()
+def audit(
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="An invoice number (its audit trail), `verify` (check every chain) or `export` (the log of a period)."
+        ),
+    ],
+    since: Annotated[
+        str, typer.Option(help="export: start of the period, a date or days ago (30d).")
+    ] = "30d",
+    until: Annotated[
+        str | None, typer.Option(help="export: end of the period (exclusive); default now.")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="export: the JSONL file to write (default: standard output).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who did what and when: an invoice's events with their actor (daemon worker, CLI user, portal)
+    and hashes; `verify` recomputes every invoice's hash chain (exit 1 naming each broken one);
+    `export` writes the events of a period as JSON lines."""
+    from hub import audit as trail
+    from hub.services import _invoice_row
+
+    with opened_hub() as hub, hub.store.session() as session:
+        if what == "verify":
+            result = trail.verify(session)
+            if as_json:
+                emit_json(
+                    {
+                        "ok": result.ok,
+                        "events": result.events,
+                        "invoices": result.invoices,
+                        "problems": [p.__dict__ for p in result.problems],
+                    }
+                )
+            else:
+                for problem in result.problems:
+                    out.print(
+                        f"[red]broken[/red] {escape(problem.invoice_number)} at event {problem.seq}: {problem.why}"
+                    )
+                verdict = "verified" if result.ok else f"checked, {len(result.problems)} invoice(s) broken"
+                out.print(f"{result.events} events of {result.invoices} invoices {verdict}")
+            raise typer.Exit(0 if result.ok else 1)
+        if what == "export":
+            start = _since(since)
+            end = _since(until) if until else datetime.now(UTC)
+            assert start is not None and end is not None
+            stream = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
+            count = 0
+            try:
+                for event, number in trail.events_between(session, start, end):
+                    stream.write(json.dumps(trail.exported(event, number), default=str) + "\n")
+                    count += 1
+            finally:
+                if out_file:
+                    stream.close()
+            if out_file:
+                err.print(f"{count} events from {start:%Y-%m-%d} to {end:%Y-%m-%d} written to {out_file}")
+            return
+        row = _invoice_row(hub, what)
+        assert row.id is not None
+        events = [trail.exported(e, row.invoice_number) for e in trail.timeline(session, row.id)]
+    if as_json:
+        emit_json(events)
+        return
+    table = Table(title=f"Audit trail of {escape(row.invoice_number)} (state {row.state})")
+    for column in ("#", "When (UTC)", "Who", "What", "Why", "Hash"):
+        table.add_column(column, overflow="fold")
+    for entry in events:
+        table.add_row(
+            str(entry["seq"]),
+            entry["at"][:23],
+            escape(entry["actor"]),
+            f"{entry['from_state'] or '-'} -> {entry['to_state']}",
+            escape(_short(entry["reason"], 70)),
+            (entry["hash"] or "")[:12],
+        )
+    out.print(table)
+
+
 # --- rules ---------------------------------------------------------------------------------------------------
 @rules_app.command("check")
 def rules_check(

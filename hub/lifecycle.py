@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from hub.audit import seal
 from hub.errors import PortalhubError
 from hub.model import InvoiceState, RejectionCategory
 from hub.secrets import REDACTOR
@@ -113,6 +114,7 @@ def move(
         attempt_id=attempt_id,
         dedupe_key=dedupe_key,
     )
+    seal(invoice, event)
     session.add(event)
     invoice.state = target.value
     invoice.updated_at = now
@@ -148,7 +150,9 @@ def record_creation(session: Session, invoice: InvoiceRow, *, actor: str, reason
         to_state=InvoiceState.NEW.value,
         reason=reason,
     )
+    seal(invoice, event)
     session.add(event)
+    session.add(invoice)
     _queue_feedback(session, invoice, event)
     return event
 

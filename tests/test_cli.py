@@ -120,3 +120,20 @@ def test_help_is_fast_and_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("demo", "run", "validate", "submit", "status", "show", "rejections", "rules"):
         assert command in result.stdout
+
+
+def test_audit_shows_who_did_what_verifies_the_chains_and_exports_the_log(
+    workspace: DemoWorkspace, tmp_path: Path
+) -> None:
+    code, output = invoke(workspace, "audit", "INV-24001", "--json")
+    assert code == 0
+    events = json.loads(output)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[0]["actor"] == "ar:ar-sql"  # created from the AR record, then moved on by the daemon
+    assert any(e["actor"].startswith("daemon:") for e in events) and all(len(e["hash"]) == 64 for e in events)
+    code, output = invoke(workspace, "audit", "verify")
+    assert code == 0 and "verified" in output
+    code, _ = invoke(workspace, "audit", "export", "--since", "30d", "--out", str(tmp_path / "log.jsonl"))
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert code == 0 and {"INV-24001", "INV-24015"} <= {line["invoice_number"] for line in lines}
+    assert all(line["hash"] and line["actor"] for line in lines)

@@ -29,7 +29,8 @@ class InvoiceRow(SQLModel, table=True):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("source", "ar_key", name="uq_invoices_source_ar_key"),
-        Index("ix_invoices_work", "profile_id", "state", "next_attempt_at"),
+        # Claims walk it in order (hub/store/work.py claim_due): `id` last, so no sort is needed.
+        Index("ix_invoices_work", "profile_id", "state", "next_attempt_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +61,9 @@ class InvoiceRow(SQLModel, table=True):
     lease_expires_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     created_at: datetime = Field(sa_column=_instant())
     updated_at: datetime = Field(sa_column=_instant())
+    #: The newest event of this invoice's audit chain (hub/audit.py): a cut-off tail is detected.
+    event_seq: int = 0
+    event_head: str | None = Field(default=None, max_length=64)
 
 
 class RevisionRow(SQLModel, table=True):
@@ -102,7 +106,10 @@ class AttemptRow(SQLModel, table=True):
 
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_invoice_at", "invoice_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_invoice_at", "invoice_id", "id"),
+        UniqueConstraint("invoice_id", "seq", name="uq_events_invoice_seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoices.id")
@@ -116,6 +123,11 @@ class EventRow(SQLModel, table=True):
     details: str | None = Field(default=None, sa_type=Text)  # JSON, secrets redacted
     attempt_id: int | None = Field(default=None, foreign_key="attempts.id")
     dedupe_key: str | None = Field(default=None, max_length=400, unique=True)
+    #: The audit chain (hub/audit.py): position in the invoice's history, the previous event's hash,
+    #: and this event's hash over its content and `prev_hash`. Database triggers refuse UPDATE/DELETE.
+    seq: int | None = None
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class CursorRow(SQLModel, table=True):

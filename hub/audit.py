@@ -1,0 +1,166 @@
+"""The audit trail: who (the daemon and its worker, a user on the CLI, a portal's push) did what to an
+invoice and when, in a form that shows tampering.
+
+- The `events` table is append-only: database triggers refuse UPDATE and DELETE (migration 0003).
+- Each event carries `seq` (its place in the invoice's history), the hash of the event before it and
+  its own hash over its content; the invoice row keeps the newest `seq` and hash (`event_head`).
+  `verify` recomputes every chain: an edited event, one removed or inserted in the middle, or one cut
+  off the end is reported with the invoice and the first position that does not hold.
+
+Why one chain per invoice rather than one for the whole log: several daemons write events at once on
+PostgreSQL, and a single chain would make every write in the hub wait for the one before it. The
+invoice row is already written in the same transaction as its event, so its chain costs one hash and
+no extra query. What a per-invoice chain cannot show by itself: an invoice removed together with all
+of its events. Keep `portalhub audit export` files outside the database for that (each line carries
+the hashes, so an export can later be compared with the store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from hub.store.tables import EventRow, InvoiceRow
+
+#: The event fields a hash covers, in the order they appear in an export.
+CONTENT = (
+    "invoice_id",
+    "seq",
+    "at",
+    "actor",
+    "from_state",
+    "to_state",
+    "reason",
+    "category",
+    "raw_status",
+    "details",
+    "attempt_id",
+    "dedupe_key",
+    "prev_hash",
+)
+
+
+def _content(event: EventRow) -> dict[str, Any]:
+    values = {name: getattr(event, name) for name in CONTENT}
+    values["at"] = event.at.astimezone(UTC).isoformat()
+    return values
+
+
+def digest(event: EventRow) -> str:
+    """sha256 over the event's content (canonical JSON: sorted keys, instants in UTC)."""
+    text = json.dumps(_content(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal(invoice: InvoiceRow, event: EventRow) -> None:
+    """Put `event` at the end of `invoice`'s chain; call after the event's content is final. Two writers
+    on one invoice at once cannot both take the same place: (invoice_id, seq) is unique."""
+    event.seq = invoice.event_seq + 1
+    event.prev_hash = invoice.event_head
+    event.hash = digest(event)
+    invoice.event_seq = event.seq
+    invoice.event_head = event.hash
+
+
+def timeline(session: Session, invoice_id: int) -> list[EventRow]:
+    return list(
+        session.exec(select(EventRow).where(EventRow.invoice_id == invoice_id).order_by(col(EventRow.seq)))
+    )
+
+
+def exported(event: EventRow, invoice_number: str) -> dict[str, Any]:
+    """One line of `portalhub audit export`: everything the hash covers, the hash, and the number."""
+    return {"id": event.id, "invoice_number": invoice_number, **_content(event), "hash": event.hash}
+
+
+def events_between(session: Session, since: datetime, until: datetime) -> Iterator[tuple[EventRow, str]]:
+    """Events with since <= at < until in the order they were written, streamed (the log can be large)."""
+    query = (
+        select(EventRow, InvoiceRow.invoice_number)
+        .join(InvoiceRow, col(InvoiceRow.id) == col(EventRow.invoice_id))
+        .where(col(EventRow.at) >= since, col(EventRow.at) < until)
+        .order_by(col(EventRow.id))
+        .execution_options(yield_per=2000)
+    )
+    for event, number in session.exec(query):  # noqa: UP028 (rows become plain tuples)
+        yield event, number
+
+
+@dataclass
+class Problem:
+    invoice_number: str
+    seq: int | None
+    why: str
+
+
+@dataclass
+class Verification:
+    events: int = 0
+    invoices: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(session: Session) -> Verification:
+    """Walk every invoice's chain, streaming the events in (invoice, seq) order."""
+    result = Verification()
+    columns = select(InvoiceRow.id, InvoiceRow.invoice_number, InvoiceRow.event_seq, InvoiceRow.event_head)
+    heads: dict[int, tuple[str, int, str | None]] = {
+        row[0]: (row[1], row[2], row[3]) for row in session.exec(columns) if row[0] is not None
+    }
+    seen: dict[int, tuple[int, str | None]] = {}  # invoice id -> (last seq, last hash) walked
+    broken: set[int] = set()
+    query = (
+        select(EventRow)
+        .order_by(col(EventRow.invoice_id), col(EventRow.seq), col(EventRow.id))
+        .execution_options(yield_per=5000)
+    )
+    for event in session.exec(query):
+        result.events += 1
+        invoice_id = event.invoice_id
+        if invoice_id not in heads:
+            if invoice_id not in broken:
+                broken.add(invoice_id)
+                result.problems.append(Problem(f"invoice id {invoice_id}", event.seq, "events of no invoice"))
+            continue
+        if invoice_id in broken:
+            continue  # the first break of a chain is the one worth reading
+        number = heads[invoice_id][0]
+        last_seq, last_hash = seen.get(invoice_id, (0, None))
+        seq = event.seq or 0  # NULL only if someone blanked it
+        why = None
+        if seq != last_seq + 1:
+            why = f"expected event {last_seq + 1} here, found {event.seq}: an event was removed or inserted"
+        elif event.prev_hash != last_hash:
+            why = "does not follow the event before it (the one before was changed or replaced)"
+        elif event.hash != digest(event):
+            why = "its content no longer matches its hash: the event was changed"
+        if why is not None:
+            broken.add(invoice_id)
+            result.problems.append(Problem(number, event.seq, why))
+            continue
+        seen[invoice_id] = (seq, event.hash)
+    for key, (number, head_seq, head_hash) in heads.items():
+        if key in broken:
+            continue
+        last_seq, last_hash = seen.get(key, (0, None))
+        if (last_seq, last_hash) != (head_seq, head_hash):
+            result.problems.append(
+                Problem(
+                    number,
+                    last_seq + 1,
+                    f"the invoice's history ends at event {last_seq}, but event {head_seq} was written: "
+                    "events were removed from the end",
+                )
+            )
+    result.invoices = len(heads)
+    return result
