@@ -73,27 +73,28 @@ def claim_due(
 ) -> InvoiceRow | None:
     """Lease the oldest due invoice of a profile in `state` (or exactly `invoice_id`, due or not);
     None when there is none free."""
-    due = (
-        _due(profile_id, state, now)
-        if invoice_id is None
-        else and_(
-            col(InvoiceRow.id) == invoice_id,
-            col(InvoiceRow.profile_id) == profile_id,
-            col(InvoiceRow.state) == state.value,
-        )
-    )
-    query = (
-        select(InvoiceRow)
-        .where(due)
-        .where(or_(col(InvoiceRow.lease_expires_at).is_(None), col(InvoiceRow.lease_expires_at) < now))
-        .order_by(
-            col(InvoiceRow.next_attempt_at).is_not(None), col(InvoiceRow.next_attempt_at), col(InvoiceRow.id)
-        )
-        .limit(1)
-    )
-    if dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    row = session.exec(query).first()
+    free = or_(col(InvoiceRow.lease_expires_at).is_(None), col(InvoiceRow.lease_expires_at) < now)
+    mine = and_(col(InvoiceRow.profile_id) == profile_id, col(InvoiceRow.state) == state.value, free)
+    if invoice_id is not None:
+        candidates = [select(InvoiceRow).where(mine, col(InvoiceRow.id) == invoice_id)]
+    else:
+        # Never tried first (oldest id first), then those whose retry time has come (soonest first).
+        # Two queries that each walk ix_invoices_work in order and stop at the first free row; one
+        # query ordered by "next_attempt_at IS NOT NULL" made the database sort every due invoice of
+        # the profile for each claim (50 ms per claim with 25,000 due on PostgreSQL).
+        waiting = col(InvoiceRow.next_attempt_at)
+        candidates = [
+            select(InvoiceRow).where(mine, waiting.is_(None)).order_by(col(InvoiceRow.id)),
+            select(InvoiceRow).where(mine, waiting <= now).order_by(waiting, col(InvoiceRow.id)),
+        ]
+    row = None
+    for query in candidates:
+        query = query.limit(1)
+        if dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = session.exec(query).first()
+        if row is not None:
+            break
     if row is None:
         return None
     statement = (
