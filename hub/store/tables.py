@@ -31,6 +31,8 @@ class InvoiceRow(SQLModel, table=True):
         UniqueConstraint("source", "ar_key", name="uq_invoices_source_ar_key"),
         # Claims walk it in order (hub/store/work.py claim_due): `id` last, so no sort is needed.
         Index("ix_invoices_work", "profile_id", "state", "next_attempt_at", "id"),
+        # A portal's status update names its own invoice id (status_sync/apply.py find_invoice).
+        Index("ix_invoices_portal_id", "profile_id", "portal_invoice_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,5 @@
-"""claim index: ix_invoices_work gains `id`, so a claim reads the first free invoice in index order
+"""query indexes: ix_invoices_work gains `id`, so a claim reads the first free invoice in index order;
+ix_invoices_portal_id finds the invoice a portal's status update names
 
 Revision ID: 0004
 Revises: 0003
@@ -17,9 +18,11 @@ def upgrade() -> None:
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index('ix_invoices_work')
         batch_op.create_index('ix_invoices_work', ['profile_id', 'state', 'next_attempt_at', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_portal_id', ['profile_id', 'portal_invoice_id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoices_portal_id')
         batch_op.drop_index('ix_invoices_work')
         batch_op.create_index('ix_invoices_work', ['profile_id', 'state', 'next_attempt_at'], unique=False)
