@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.preflight
 	$(BIN)/python -m bench.end_to_end
 	$(BIN)/python -m bench.end_to_end --latency 0.1
+	$(BIN)/python -m bench.polling
+	$(BIN)/python -m bench.claims_pg
+	$(BIN)/python -m bench.store_size
+	$(BIN)/python -m bench.cli_start
 
 ## The long reliability run (kill -9 x50 over 1,000 invoices, the fault mix, 4 daemons x 5,000 on PostgreSQL).
 reliability: $(STAMP)
