@@ -54,6 +54,17 @@ def test_migration_matches_the_models(store: Store) -> None:
     assert diff == [], f"hub/store/tables.py and the migrations disagree: {diff}"
 
 
+def test_head_names_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hub.store.database import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
 def test_migrate_is_idempotent(store: Store) -> None:
     store.migrate()
     store.migrate()
