@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-import yaml
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.config import load_sandbox_config
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
 from hub.errors import MappingError
 from mappings.cxml_response import render_response
@@ -495,17 +495,7 @@ class CoupaSandbox:
 
 def load_config(path: Path, secrets: Mapping[str, str]) -> CoupaSandboxConfig:
     """A sandbox YAML file whose `secret:name` values are taken from `secrets`."""
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("secret:"):
-            return secrets[value.removeprefix("secret:")]
-        if isinstance(value, dict):
-            return {k: fill(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        return value
-
-    return CoupaSandboxConfig.model_validate(fill(yaml.safe_load(path.read_text(encoding="utf-8"))))
+    return load_sandbox_config(path, secrets, CoupaSandboxConfig)
 
 
 def _cxml_reply(body: bytes) -> Reply:

@@ -8,8 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.sandbox.config import load_sandbox_config
 
 
 class AribaOrder(BaseModel):
@@ -65,17 +66,5 @@ class AribaSandboxConfig(BaseModel):
 
 
 def load_config(path: Path, secrets: Mapping[str, str], **overrides: Any) -> AribaSandboxConfig:
-    """A sandbox YAML file whose `secret:name` values (keys or values) are taken from `secrets`."""
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("secret:"):
-            return secrets[value.removeprefix("secret:")]
-        if isinstance(value, dict):
-            return {fill(k): fill(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        return value
-
-    data = fill(yaml.safe_load(path.read_text(encoding="utf-8")))
-    data.update(overrides)
-    return AribaSandboxConfig.model_validate(data)
+    """A sandbox YAML file whose `secret:name` keys and values are taken from `secrets`."""
+    return load_sandbox_config(path, secrets, AribaSandboxConfig, **overrides)

@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.config import load_sandbox_config
 from connectors.sandbox.openinvoice.config import (
     ExistingInvoice,
     OpenInvoiceBuyer,
@@ -111,14 +110,4 @@ class OpenInvoiceSandbox:
 
 def load_config(path: Path, secrets: Mapping[str, str]) -> OpenInvoiceSandboxConfig:
     """A sandbox YAML file whose `secret:name` values are taken from `secrets`."""
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("secret:"):
-            return secrets[value.removeprefix("secret:")]
-        if isinstance(value, dict):
-            return {k: fill(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        return value
-
-    return OpenInvoiceSandboxConfig.model_validate(fill(yaml.safe_load(path.read_text(encoding="utf-8"))))
+    return load_sandbox_config(path, secrets, OpenInvoiceSandboxConfig)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.sandbox.config import load_sandbox_config
 
 
 class _Strict(BaseModel):
@@ -84,14 +84,4 @@ class WebPortalSandboxConfig(_Strict):
 
 def load_config(path: Path, secrets: Mapping[str, str]) -> WebPortalSandboxConfig:
     """A sandbox YAML file whose `secret:name` values are taken from `secrets`."""
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("secret:"):
-            return secrets[value.removeprefix("secret:")]
-        if isinstance(value, dict):
-            return {k: fill(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        return value
-
-    return WebPortalSandboxConfig.model_validate(fill(yaml.safe_load(path.read_text(encoding="utf-8"))))
+    return load_sandbox_config(path, secrets, WebPortalSandboxConfig)
