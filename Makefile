@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## The main job on the embedded default: SQLite + the Coupa sandbox + 50 demo AR invoices.
+## The main job on the embedded default: SQLite + the sandbox portals + 80 demo AR records.
 demo: $(STAMP)
 	$(BIN)/portalhub demo
 
