@@ -11,6 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
+import hub.store.types
+
 from hub.audit import digest
 from hub.store.tables import EventRow
 
@@ -38,8 +40,17 @@ def upgrade() -> None:
 
 def _chain_existing_events() -> None:
     connection = op.get_bind()
+    # The columns as they are at this revision, named here: a later migration may add columns to
+    # `events`, and this one must still run on a store that does not have them yet.
     events = sa.table(
-        'events', *(sa.column(c.name, c.type) for c in EventRow.__table__.columns)  # type: ignore[attr-defined]
+        'events',
+        sa.column('id'),
+        sa.column('invoice_id'),
+        sa.column('at', hub.store.types.UTCDateTime(timezone=True)),
+        *(sa.column(name) for name in (
+            'actor', 'from_state', 'to_state', 'reason', 'category', 'raw_status', 'details',
+            'attempt_id', 'dedupe_key', 'seq', 'prev_hash', 'hash',
+        )),
     )
     invoices = sa.table('invoices', sa.column('id'), sa.column('event_seq'), sa.column('event_head'))
     heads: dict[int, tuple[int, str | None]] = {}
