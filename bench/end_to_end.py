@@ -4,12 +4,14 @@
 
 N invoices over three portals (three Coupa buyer instances in one sandbox; each answers after a fixed
 latency L; the hub sends one request at a time per portal). The ideal is N x L / 3: the portals never
-wait for the hub. Measured twice:
-- `daemon`: the real daemon (`portalhub run` in its own process, SQLite store, AR database, pre-flight,
-  attempt committed before each request, outcome recorded after) from the first invoice reaching a
-  portal to the last answer; every invoice must end at the portal exactly once;
+wait for the hub. Measured three times:
+- `daemon, from AR`: the real daemon (`portalhub run` in its own process, SQLite store, AR database,
+  pre-flight, attempt committed before each request, outcome recorded after) from the first invoice
+  reaching a portal to the last answer; every invoice must end at the portal exactly once;
+- `daemon, sending only`: the same with the invoices read from AR and pre-flighted beforehand;
 - `bare httpx`: three threads posting the same documents, already rendered, in a loop: the floor of
   Python + HTTP on this machine, with no hub at all.
+Then `end_to_end_cpu`: the hub's CPU per invoice in each step of the daemon, on one thread.
 Target: daemon wall / ideal <= 1.10.
 
 The workspace (AR database, rules files, config, the sandbox) is the reliability harness's
@@ -20,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -34,11 +34,10 @@ import httpx
 from sqlalchemy import text
 
 from bench.timing import report
+from bench.workspace import hub_in
 from connectors.base import MASK
-from hub.config import load_config
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
-from hub.runtime import Hub, build_hub
 from status_sync.feedback import deliver
 from tests.reliability.harness import SECRET, Scenario, verify
 
@@ -57,7 +56,7 @@ def daemon_run(
     server = scenario.sandbox.server
     try:
         if ingested:
-            with _in_workspace(scenario) as hub:
+            with hub_in(scenario) as hub:
                 ingest(hub)
         started = time.monotonic()
         daemon = scenario.start_daemon()
@@ -96,26 +95,13 @@ def daemon_run(
         scenario.close()
 
 
-@contextmanager
-def _in_workspace(scenario: Scenario) -> Iterator[Hub]:
-    """The scenario's hub, built in this process (its config names files relative to the workspace)."""
-    here = Path.cwd()
-    os.chdir(scenario.root)
-    hub = build_hub(load_config(scenario.config))
-    try:
-        yield hub
-    finally:
-        hub.close()
-        os.chdir(here)
-
-
 def stage_cpu(invoices: int) -> list[dict[str, object]]:
     """CPU per invoice of each step of the daemon, on one thread (portal latency 0, sandbox CPU not
     counted): where the hub's own time goes."""
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-cpu-")), invoices=invoices, buyers=BUYERS)
     rows: list[dict[str, object]] = []
     try:
-        with _in_workspace(scenario) as hub:
+        with hub_in(scenario) as hub:
             steps: dict[str, Callable[[], object]] = {
                 "ingest (AR read + pre-flight)": lambda: ingest(hub),
                 "submit (claim, attempt, render, send, outcome)": lambda: [

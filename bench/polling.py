@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.end_to_end import _in_workspace
 from bench.timing import report
+from bench.workspace import hub_in
 from connectors.sandbox.coupa import PortalInvoice
 from hub.model import InvoiceState
 from hub.store.tables import CursorRow, InvoiceRow
@@ -36,7 +36,7 @@ PROFILE = "buyer0-coupa"
 def cycle(open_invoices: int) -> dict[str, object]:
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-poll-")), invoices=0, buyers=1)
     try:
-        with _in_workspace(scenario) as hub:
+        with hub_in(scenario) as hub:
             now = scenario.sandbox.clock.now()
             sent, watermark, changed_at = (
                 now - timedelta(hours=2),

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.end_to_end import _in_workspace
 from bench.timing import report
+from bench.workspace import hub_in
 from hub.model import InvoiceState
 from hub.services import rejections, timeline
 from hub.store.tables import EventRow, InvoiceRow
@@ -45,7 +45,7 @@ PATH = [S.NEW, S.READY, S.SUBMITTING, S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVE
 
 def fill(scenario: Scenario, invoices: int, per_invoice: int) -> str:
     """Bulk-load the store; returns the number of an invoice with many events (for `show`)."""
-    with _in_workspace(scenario) as hub:
+    with hub_in(scenario) as hub:
         now = hub.clock.now()
         rows, events = [], []
         for n in range(1, invoices + 1):
@@ -132,7 +132,7 @@ def command_ms(scenario: Scenario, *args: str) -> float:
 
 
 def in_process_ms(scenario: Scenario, number: str) -> tuple[float, float, int]:
-    with _in_workspace(scenario) as hub:
+    with hub_in(scenario) as hub:
         worklist_runs, show_runs = [], []
         for _ in range(5):
             start = time.perf_counter()
