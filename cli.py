@@ -36,7 +36,9 @@ app.add_typer(rules_app, name="rules")
 schema_app = typer.Typer(help="JSON Schemas of what portalhub reads from AR systems.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 webhook_app = typer.Typer(
-    help="The webhook AR sink: check a signature, or make a signed test event.", no_args_is_help=True
+    help="portalhub's webhooks (AR status events, notification digests): check a signature, or make a "
+    "signed test event.",
+    no_args_is_help=True,
 )
 app.add_typer(webhook_app, name="webhook")
 
@@ -860,6 +862,9 @@ def webhook_verify(
     signature: Annotated[
         str | None, typer.Option("--signature", help="The X-Portalhub-Signature header received.")
     ] = None,
+    timestamp: Annotated[
+        str | None, typer.Option("--timestamp", help="The X-Portalhub-Timestamp header received.")
+    ] = None,
     body: Annotated[
         Path | None, typer.Option("--body", help="The exact body received, in a file ('-': standard input).")
     ] = None,
@@ -873,18 +878,19 @@ def webhook_verify(
     ] = None,
     tolerance: Annotated[int, typer.Option(min=1, help="Replay window in seconds.")] = 300,
     sample: Annotated[
-        bool, typer.Option("--sample", help="Print a signed test event instead (body and header).")
+        bool, typer.Option("--sample", help="Print a signed test event instead (body and headers).")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check a webhook signature (exit 0 valid, 1 not), or with --sample print a test event and its
-    signature, for testing the receiving side."""
+    signature headers, for testing the receiving side."""
     import time
 
-    from hub.ar.webhook import SIGNATURE_HEADER, SignatureError, signing_secret, verify
     from hub.ar.webhook import sample as signed_sample
+    from hub.ar.webhook import signing_secret
     from hub.config import find_config, load_config
     from hub.errors import ConfigError
+    from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 
     try:
         key = signing_secret(secret, lambda: load_config(find_config(_state["config"])))
@@ -892,18 +898,25 @@ def webhook_verify(
         fail(str(exc))
     now = time.time()
     if sample:
-        event, content, header = signed_sample(key, now)
+        event, content, headers = signed_sample(key, now)
         if as_json:
-            emit_json({"event": event, "body": content.decode(), "header": {SIGNATURE_HEADER: header}})
+            emit_json({"event": event, "body": content.decode(), "headers": headers})
         else:
-            sys.stdout.write(f"{content.decode()}\n{SIGNATURE_HEADER}: {header}\n")
+            lines = "".join(f"{name}: {value}\n" for name, value in headers.items())
+            sys.stdout.write(f"{content.decode()}\n{lines}")
         return
-    if signature is None or body is None:
-        fail("give --signature and --body (or --sample to make a signed test event)")
+    if signature is None or timestamp is None or body is None:
+        fail("give --timestamp, --signature and --body (or --sample to make a signed test event)")
     content = sys.stdin.buffer.read() if str(body) == "-" else _read_bytes(body)
     try:
+        # Either the header's value or the whole `Name: value` line, as copied from a request log.
         signed_at = verify(
-            key, content, signature.removeprefix(f"{SIGNATURE_HEADER}:").strip(), now, tolerance
+            key,
+            content,
+            timestamp.removeprefix(f"{TIMESTAMP_HEADER}:"),
+            signature.removeprefix(f"{SIGNATURE_HEADER}:"),
+            now,
+            tolerance,
         )
     except SignatureError as exc:
         if as_json:

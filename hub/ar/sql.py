@@ -1,10 +1,11 @@
 """The SQL AR adapter (`kind: sql`): invoices from tables or views of the AR database, statuses back
 into a table.
 
-Works on any SQLAlchemy URL. The expected shape is the demo AR schema (fixtures/demo/ar_schema.sql):
-`ar_customers`, `ar_invoices` (header, `status` = 'posted' when ready), `ar_invoice_lines`, and
-`ar_portal_status` where the hub writes each event once (primary key `event_id`), also mirrored on
-`ar_invoices.portal_state / portal_reason / portal_updated_at` for the collectors' screens.
+Works on SQLite and PostgreSQL URLs (the status write is `INSERT ... ON CONFLICT`). The expected
+shape is the demo AR schema (fixtures/demo/ar_schema.sql): `ar_customers`, `ar_invoices` (header,
+`status` = 'posted' when ready), `ar_invoice_lines`, and `ar_portal_status` where the hub writes each
+event once (primary key `event_id`), also mirrored on `ar_invoices.portal_state / portal_reason /
+portal_updated_at` for the collectors' screens.
 Table names, the key and status columns and the mirror are configurable (`hub.config.SqlArColumns`);
 a view with these columns works as well as a table. The column mapping is in docs/ar-adapters.md.
 """

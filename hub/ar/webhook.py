@@ -1,18 +1,17 @@
 """The webhook sink (`kind: webhook`): each status event is POSTed as JSON to the AR system's URL, signed.
 
-Signature: header `X-Portalhub-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under
-the shared secret (given by reference: env:, file:, secret:). The receiver recomputes it over the raw
-body, compares in constant time and refuses timestamps outside its replay window (docs/ar-adapters.md
-has the receiving recipe). An event is acknowledged by a 2xx answer only; anything else raises
-`ArUnavailableError`, so the feedback outbox keeps the events and retries them with backoff. The same
-event can arrive twice (after a crash, or a batch that failed half-way): receivers dedupe on
-`event_id`, which is also sent as `X-Portalhub-Event-Id`.
+Signature (hub.signing, as every portalhub webhook): `X-Portalhub-Timestamp: <unix seconds>` and
+`X-Portalhub-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` under the shared secret (given
+by reference: env:, file:, secret:). The receiver recomputes it over the raw body, compares in constant
+time and refuses timestamps outside its replay window (docs/ar-adapters.md has the receiving recipe).
+An event is acknowledged by a 2xx answer only; anything else raises `ArUnavailableError`, so the
+feedback outbox keeps the events and retries them with backoff. The same event can arrive twice (after
+a crash, or a batch that failed half-way): receivers dedupe on `event_id`, which is also sent as
+`X-Portalhub-Event-Id`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -29,13 +28,11 @@ from hub.ar import ArAdapter, ArContext, ArUnavailableError
 from hub.config import HubConfig
 from hub.errors import ConfigError
 from hub.secrets import SecretsResolver
+from hub.signing import signed_headers
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Portalhub-Signature"
 EVENT_ID_HEADER = "X-Portalhub-Event-Id"
-#: How far a receiver should accept a signature's timestamp from its own clock (seconds).
-DEFAULT_TOLERANCE = 300
 #: Event ids acknowledged by this process: a batch that failed half-way does not POST them again.
 _REMEMBERED = 10_000
 
@@ -54,7 +51,9 @@ class WebhookSettings(BaseModel):
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+            # Not the URL itself: its query or user part may hold the receiver's token.
+            found = f"the scheme is {parts.scheme!r}" if parts.scheme else "no scheme"
+            raise ValueError(f"must be an http:// or https:// URL with a host ({found})")
         return value
 
     @field_validator("secret")
@@ -68,45 +67,9 @@ class WebhookSettings(BaseModel):
         return value
 
 
-class SignatureError(ValueError):
-    """A webhook signature that does not verify; the message says why (never the secret)."""
-
-
 def body_of(event: dict[str, Any]) -> bytes:
     """The exact bytes POSTed for an event (and signed)."""
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-
-
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The signature header's value for `body` sent at `timestamp` (unix seconds)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify(secret: str, body: bytes, header: str, now: float, tolerance: float = DEFAULT_TOLERANCE) -> int:
-    """Check a signature header against the raw body; returns its timestamp or raises SignatureError."""
-    fields: dict[str, list[str]] = {}
-    for item in header.split(","):
-        name, sep, value = item.strip().partition("=")
-        if sep:
-            fields.setdefault(name, []).append(value)
-    try:
-        timestamp = int(fields["t"][0])
-    except (KeyError, ValueError):
-        raise SignatureError(
-            f"the header has no t=<unix seconds> ({SIGNATURE_HEADER}: t=...,v1=...)"
-        ) from None
-    if not fields.get("v1"):
-        raise SignatureError("the header has no v1=<signature>")
-    if abs(now - timestamp) > tolerance:
-        raise SignatureError(
-            f"the timestamp is {abs(now - timestamp):.0f} s away from now (window {tolerance:.0f} s): "
-            "a replayed or delayed request, or a clock that is off"
-        )
-    expected = sign(secret, body, timestamp).partition(",v1=")[2]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in fields["v1"]):
-        raise SignatureError("the signature does not match the body under this secret")
-    return timestamp
 
 
 def sample_event(now: datetime | None = None) -> dict[str, Any]:
@@ -174,7 +137,7 @@ class WebhookSink(ArAdapter):
             headers = {
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": "portalhub-webhook",
-                SIGNATURE_HEADER: sign(self._secret, body, int(self._clock())),
+                **signed_headers(self._secret, body, self._clock()),
                 EVENT_ID_HEADER: event_id,
             }
             try:
@@ -223,8 +186,8 @@ def signing_secret(reference: str | None, config: Callable[[], HubConfig]) -> st
     return SecretsResolver(hub_config.secrets_file if hub_config else None).resolve(reference)
 
 
-def sample(secret: str, now: float) -> tuple[dict[str, Any], bytes, str]:
-    """A test event, the exact body the sink would POST, and its signature header value."""
+def sample(secret: str, now: float) -> tuple[dict[str, Any], bytes, dict[str, str]]:
+    """A test event, the exact body the sink would POST, and its signature headers."""
     event = sample_event(datetime.fromtimestamp(int(now), UTC))
     body = body_of(event)
-    return event, body, sign(secret, body, int(now))
+    return event, body, signed_headers(secret, body, now)

@@ -1,16 +1,15 @@
 """How a digest leaves: e-mail over SMTP (smtplib) or a signed webhook (httpx).
 
-Webhook signature: `X-Portalhub-Signature: sha256=<hex>` is HMAC-SHA256, under the webhook's secret,
-of the Unix timestamp in `X-Portalhub-Timestamp`, a dot, and the raw body. A receiver recomputes it
-(`verify_signature`), compares in constant time, and refuses old timestamps (replays). The digest id
+Webhook signature (hub.signing, the same for every portalhub webhook): `X-Portalhub-Signature:
+sha256=<hex>` is HMAC-SHA256, under the webhook's secret, of the Unix timestamp in
+`X-Portalhub-Timestamp`, a dot, and the raw body. A receiver recomputes it (`hub.signing.verify`,
+`portalhub webhook verify`), compares in constant time, and refuses old timestamps (replays). The digest id
 travels in `X-Portalhub-Digest` (and in the body): a resend after a crash carries the same id, so a
 receiver can drop what it already has. E-mails carry the digest id as their Message-ID likewise.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -20,46 +19,22 @@ import httpx
 
 from hub.errors import PortalhubError
 from hub.notify.config import SmtpSettings, WebhookTarget
+from hub.signing import signed_headers
 
-SIGNATURE_HEADER = "X-Portalhub-Signature"
-TIMESTAMP_HEADER = "X-Portalhub-Timestamp"
 DIGEST_HEADER = "X-Portalhub-Digest"
-#: A receiver should refuse signatures older than this (seconds): a captured request cannot be replayed later.
-SIGNATURE_TOLERANCE = 300
 
 
 class DeliveryError(PortalhubError):
     """A digest could not be delivered now; it is tried again later with the same digest id."""
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header value for `body` sent at `timestamp` (Unix seconds)."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
-
-
-def verify_signature(
-    secret: str, timestamp: str, body: bytes, signature: str, now: float, tolerance: int = SIGNATURE_TOLERANCE
-) -> bool:
-    """What a webhook receiver checks: the signature matches and the timestamp is recent."""
-    try:
-        stamp = int(timestamp)
-    except ValueError:
-        return False
-    if abs(now - stamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, stamp, body), signature)
-
-
 def post_webhook(
     http: httpx.Client, target: WebhookTarget, secret: str, digest_id: str, body: bytes, now: float
 ) -> None:
     """POST one digest, signed; anything but a 2xx answer is a DeliveryError."""
-    timestamp = int(now)
     headers = {
         "Content-Type": "application/json",
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        **signed_headers(secret, body, now),
         DIGEST_HEADER: digest_id,
         "User-Agent": "portalhub-notify",
     }

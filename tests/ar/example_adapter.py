@@ -1,8 +1,8 @@
 """An example AR adapter, written only against the API in docs/ar-adapters.md (`hub.ar` and the
 canonical `hub.model.Invoice`): invoices from a JSON file an AR system keeps up to date
 (`{"records": [{"id": ..., "invoice": {...}}]}`), status events into another JSON file, one entry per
-event id. Registered by the tests through the registry's injection seam, as a package would be through
-its `portalhub.ar_adapters` entry point."""
+event id. The tests install it as a package would be installed, by an entry point in the
+`portalhub.ar_adapters` group (tests/ar/test_example_adapter.py), and run it through `portalhub run`."""
 
 from __future__ import annotations
 

@@ -121,7 +121,13 @@ def test_a_wrong_delimiter_fails_the_file_with_the_delimiter_it_seems_to_use(tmp
     assert "missing column(s) invoice_number, customer_id" in record.error
     assert "seems to use ';' between columns" in record.error and "csv.delimiter: ';'" in record.error
     assert files_in(tmp_path) == ["error/semi.csv", "error/semi.csv.error.txt"]
-    assert record.error in (tmp_path / "error" / "semi.csv.error.txt").read_text()
+    report = (tmp_path / "error" / "semi.csv.error.txt").read_text().splitlines()
+    assert report == [
+        "portalhub did not import semi.csv: the file could not be read, for the reason below.",
+        "Fix the export (or the setting the reason names) and drop it in the folder again.",
+        "",
+        record.error,
+    ]
 
 
 def test_missing_columns_are_named_with_the_header_found(tmp_path: Path) -> None:

@@ -6,16 +6,20 @@ hypothesis draws), UBL against hand-written Peppol-shaped documents whose figure
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from hub.ar.files import FilesSettings
+from hub.ar.files.common import Export, FileProblem
 from hub.ar.files.cxml_format import invoice_from_cxml
+from hub.ar.files.xml_format import read_xml
 from hub.model import ChargeKind, Invoice, InvoicePurpose
 from mappings.cxml_invoice import render
 from tests.ar.support import EXPORTS, by_key, drop, drop_fixture, files_adapter, files_in, pull
@@ -234,3 +238,66 @@ def _parse(document: bytes) -> etree._Element:
     from mappings.xml_safety import parse_untrusted
 
     return parse_untrusted(document)
+
+
+def test_a_json_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
+    good = (EXPORTS / "invoice-INV-3201.json").read_text().replace("\n", " ")
+    deep = "[" * 100_000 + "]" * 100_000
+    drop(tmp_path, "deep.jsonl", f"{deep}\n{good}\n")
+    drop(tmp_path, "deep.json", deep)
+    records = by_key(pull(files_adapter(tmp_path)))
+    assert records["INV-3201"].invoice is not None
+    too_deep = "it nests arrays or objects too deeply to be an invoice"
+    assert records["deep.jsonl:line 1"].error == f"deep.jsonl line 1: not valid JSON: {too_deep}"
+    assert records["file:deep.json"].error == f"deep.json is not valid JSON: {too_deep}"
+
+
+def test_an_empty_tax_amount_in_cxml_is_named(tmp_path: Path) -> None:
+    text = (EXPORTS / "cxml-INV-3401.xml").read_text()
+    amount = '<TaxAmount><Money currency="USD">6.19</Money></TaxAmount>'
+    assert text.count(amount) == 1
+    drop(tmp_path, "tax.xml", text.replace(amount, '<TaxAmount><Money currency="USD"></Money></TaxAmount>'))
+    [record] = pull(files_adapter(tmp_path))
+    assert record.error == "tax.xml: line 1 Tax/TaxDetail/TaxAmount is empty"
+
+
+_DOCUMENTS = {
+    name: (EXPORTS / name).read_bytes()
+    for name in ("cxml-INV-3401.xml", "ubl-INV-3501.xml", "ubl-CN-3502.xml")
+}
+_VALUES = ["", " ", "x", "0", "-1", "1e5", "NaN", "2026-02-30", "12,5", "9" * 30, "EUR"]
+
+
+@st.composite
+def _mangled(draw: st.DrawFn) -> bytes:
+    """A sample document with a few elements removed, texts replaced or attributes changed or removed."""
+    root = etree.fromstring(_DOCUMENTS[draw(st.sampled_from(sorted(_DOCUMENTS)))])
+    for _ in range(draw(st.integers(1, 4))):
+        nodes = list(root.iter())
+        node = nodes[draw(st.integers(0, len(nodes) - 1))]
+        change = draw(st.sampled_from(["remove", "text", "attribute"]))
+        if change == "remove" and node.getparent() is not None:
+            node.getparent().remove(node)
+        elif change == "text":
+            node.text = draw(st.sampled_from(_VALUES))
+        elif node.attrib:
+            name = draw(st.sampled_from(sorted(node.attrib)))
+            if draw(st.booleans()):
+                del node.attrib[name]
+            else:
+                node.attrib[name] = draw(st.sampled_from(_VALUES))
+    return etree.tostring(root)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_mangled())
+def test_a_mangled_document_is_one_record_or_a_file_problem_never_a_crash(document: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mangled.xml"
+        path.write_bytes(document)
+        try:
+            found = list(read_xml(Export((path,), "xml", "0" * 64), SETTINGS, SUPPLIER))
+        except FileProblem:
+            return
+    [one] = found
+    assert (one.record.invoice is None) != (one.record.error is None)

@@ -5,12 +5,16 @@ webhooks to a real receiver), each event once, and a second cycle imports nothin
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from cli import app
 from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.server import SandboxServer
 from hub.clock import ManualClock
@@ -20,6 +24,7 @@ from hub.runtime import build_hub
 from hub.store.tables import InvoiceRow, QuarantineRow
 from tests.ar.support import CSV_HEADER, CUSTOMERS, EXPORTS, csv_row, drop, files_in, hub_config
 from tests.ar.test_webhook import SECRET, Receiver
+from tests.factories import SECRET as PORTAL_SECRET
 from tests.factories import T0
 
 SAMPLES = sorted(p.name for p in EXPORTS.iterdir())
@@ -78,6 +83,36 @@ def test_exports_of_every_format_reach_the_portal_and_statuses_come_back_as_file
         + ["error/bad.csv", "error/bad.csv.error.txt"]
         + [f"status/{p.name}" for p in (tmp_path / "exports" / "status").iterdir()]
     )
+
+
+def test_portalhub_run_takes_the_folder_from_the_config_and_retargets_an_exported_cxml(
+    tmp_path: Path, coupa: CoupaSandbox
+) -> None:
+    folder = tmp_path / "exports"
+    for name in ("cxml-INV-3401.xml", "ubl-CN-3502.xml"):
+        drop(folder, name, (EXPORTS / name).read_bytes())
+    ar = {"kind": "files", "folder": "exports", "customers": CUSTOMERS, "status_format": "jsonl"}
+    config = hub_config(tmp_path, ar, sandbox_url=coupa.server.url)
+    result = CliRunner().invoke(app, ["-c", str(config), "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "new=2" in result.stdout
+    exported = etree.fromstring((EXPORTS / "cxml-INV-3401.xml").read_bytes())
+    [sent] = [i for i in coupa.invoices if i.number == "INV-3401"]
+    document = etree.fromstring(sent.document)
+    # Rendered anew for ACME's portal with the profile's credentials: nothing of the export's envelope.
+    assert sent.payload_id and sent.payload_id != exported.get("payloadID")
+    assert document.findtext("Header/Sender/Credential/SharedSecret") == PORTAL_SECRET
+    assert document.findtext("Header/Sender/UserAgent") != exported.findtext("Header/Sender/UserAgent")
+    assert b"the-ar-systems-own-network-secret" not in sent.document
+    summary = "Request/InvoiceDetailRequest/InvoiceDetailSummary/NetAmount/Money"
+    assert document.findtext(summary) == exported.findtext(summary) == "286.87"
+    assert files_in(folder)[:2] == ["done/cxml-INV-3401.xml", "done/ubl-CN-3502.xml"]
+    [status] = (folder / "status").glob("status-*.jsonl")
+    events = [json.loads(line) for line in status.read_text(encoding="utf-8").splitlines()]
+    assert {(e["invoice_number"], e["state"]) for e in events} >= {
+        ("INV-3401", "SUBMITTED"),
+        ("CN-3502", "SUBMITTED"),
+    }
 
 
 @pytest.fixture

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from hub.ar.files.common import Export, Found
 from tests.ar.support import CSV_HEADER, csv_row, drop, drop_fixture, files_adapter, files_in, pull
 
 THREE = CSV_HEADER + "\n" + "\n".join(csv_row(f"INV-{n}") for n in (1, 2, 3)) + "\n"
@@ -121,3 +126,46 @@ def test_a_collector_can_reread_chosen_records_without_moving_anything(tmp_path:
     assert records[0].invoice is not None and records[0].invoice.lines[0].quantity == 4  # the newest export
     assert list(adapter.pull(keys=[])) == []
     assert files_in(tmp_path) == ["done/invoices.csv", "newer.csv"]
+
+
+def test_a_file_portalhub_fails_on_goes_to_error_and_the_folder_moves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.ar.files import adapter as files_module
+
+    real = files_module.read_csv
+
+    def failing(export: Export, *args: Any) -> Iterator[Found]:
+        # A reader bug: after the first invoice of `half.csv`, or at once for `bad.csv`.
+        records = real(export, *args)
+        if export.paths[0].name == "half.csv":
+            yield next(records)
+        if export.paths[0].name in ("half.csv", "bad.csv"):
+            raise RuntimeError("an unforeseen value")
+        yield from records
+
+    monkeypatch.setattr(files_module, "read_csv", failing)
+    drop(tmp_path, "bad.csv", THREE, age=300)  # the oldest: read first
+    drop(tmp_path, "half.csv", CSV_HEADER + "\n" + csv_row("INV-7") + "\n" + csv_row("INV-8") + "\n", age=200)
+    drop(tmp_path, "good.csv", CSV_HEADER + "\n" + csv_row("INV-9") + "\n", age=100)
+    records = pull(files_adapter(tmp_path))
+    assert [r.key for r in records] == ["file:bad.csv", "INV-7", "file:half.csv", "INV-9"]
+    assert records[0].error == (
+        "bad.csv could not be read: portalhub failed on it (RuntimeError: an unforeseen value); please "
+        "report this to portalhub's maintainers with the file"
+    )
+    assert files_in(tmp_path) == [
+        "done/good.csv",
+        "error/bad.csv",
+        "error/bad.csv.error.txt",
+        "error/half.csv",
+        "error/half.csv.error.txt",
+    ]
+    whole = (tmp_path / "error" / "bad.csv.error.txt").read_text().splitlines()
+    assert whole[0] == "portalhub did not import bad.csv: the file could not be read, for the reason below."
+    assert whole[-1] == records[0].error
+    part = (tmp_path / "error" / "half.csv.error.txt").read_text().splitlines()
+    assert part[0] == (
+        "portalhub stopped reading half.csv part-way: 1 record(s) imported, 0 held back, the rest not read, "
+        "for the reason last below."
+    )

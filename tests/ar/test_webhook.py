@@ -21,20 +21,21 @@ from cli import app
 from connectors.sandbox.server import Reply, Request, SandboxServer
 from hub.ar import ArUnavailableError
 from hub.ar.registry import ArAdapterRegistry
-from hub.ar.webhook import SIGNATURE_HEADER, SignatureError, WebhookSink, body_of, sign, verify
+from hub.ar.webhook import WebhookSink, body_of
 from hub.config import AdapterConfig
 from hub.errors import ConfigError
+from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, sign, verify
 from hub.store.database import Store
 from hub.store.tables import OutboxRow
 from status_sync.feedback import deliver
-from tests.ar.support import ROOT, context
+from tests.ar.support import ROOT, context, hub_config
 from tests.ar.test_files_status import event
 from tests.factories import T0
 
 SECRET = "whsec-8f2b1c9e0d7a4b3c"
 
 
-def documented_verifier() -> Callable[[bytes, bytes, str], bool]:
+def documented_verifier() -> Callable[[bytes, bytes, str, str], bool]:
     """The receiving side's snippet, exactly as docs/ar-adapters.md publishes it."""
     text = (ROOT / "docs" / "ar-adapters.md").read_text(encoding="utf-8")
     after = text.split("<!-- receiver-snippet -->", 1)[1]
@@ -58,8 +59,9 @@ class Receiver:
 
     def __call__(self, request: Request) -> Reply:
         with self.lock:
+            timestamp = request.headers.get("x-portalhub-timestamp", "")
             if not self.check(
-                SECRET.encode(), request.body, request.headers.get("x-portalhub-signature", "")
+                SECRET.encode(), request.body, timestamp, request.headers.get("x-portalhub-signature", "")
             ):
                 self.bad_signatures += 1
                 return Reply(401, b"bad signature")
@@ -155,24 +157,36 @@ def test_an_unreachable_receiver_raises_without_the_secret_or_the_query() -> Non
 def test_signatures_fail_for_a_changed_body_another_secret_or_an_old_timestamp() -> None:
     body = body_of(event(1))
     now = time.time()
-    header = sign(SECRET, body, int(now))
-    assert verify(SECRET, body, header, now) == int(now)
+    stamp = str(int(now))
+    signature = sign(SECRET, int(now), body)
+    assert verify(SECRET, body, stamp, signature, now) == int(now)
     cases = {
-        "the signature does not match the body under this secret": (SECRET, body + b" ", header, now),
-        "the signature does not match": ("another-secret", body, header, now),
-        "a replayed or delayed request": (SECRET, body, header, now + 301),
-        "the header has no t=": (SECRET, body, header.split(",")[1], now),
-        "the header has no v1=": (SECRET, body, header.split(",")[0], now),
+        "the signature does not match the body under this secret": (
+            SECRET,
+            body + b" ",
+            stamp,
+            signature,
+            now,
+        ),
+        "the signature does not match": ("another-secret", body, stamp, signature, now),
+        # The timestamp is signed: a fresh one on a captured request does not verify.
+        "does not match": (SECRET, body, str(int(now) + 1), signature, now),
+        "a replayed or delayed request": (SECRET, body, stamp, signature, now + 301),
+        "from now": (SECRET, body, stamp, signature, now - 301),
+        "X-Portalhub-Timestamp is not unix seconds": (SECRET, body, "yesterday", signature, now),
+        "X-Portalhub-Signature is not sha256=<hex>": (SECRET, body, stamp, signature[7:], now),
     }
-    for reason, (key, content, value, at) in cases.items():
+    for reason, (key, content, at_header, value, at) in cases.items():
         with pytest.raises(SignatureError, match=reason):
-            verify(key, content, value, at)
+            verify(key, content, at_header, value, at)
     check = documented_verifier()  # the docs' recipe agrees on every case
-    assert check(SECRET.encode(), body, header)
-    assert not check(SECRET.encode(), body + b" ", header)
-    assert not check(b"another-secret", body, header)
-    assert not check(SECRET.encode(), body, sign(SECRET, body, int(now) - 301))
-    assert not check(SECRET.encode(), body, "garbage")
+    assert check(SECRET.encode(), body, stamp, signature)
+    assert not check(SECRET.encode(), body + b" ", stamp, signature)
+    assert not check(b"another-secret", body, stamp, signature)
+    assert not check(SECRET.encode(), body, str(int(now) + 1), signature)
+    old = int(now) - 301
+    assert not check(SECRET.encode(), body, str(old), sign(SECRET, old, body))
+    assert not check(SECRET.encode(), body, "garbage", signature)
 
 
 def test_settings_want_a_secret_reference_and_an_http_url() -> None:
@@ -195,18 +209,30 @@ def test_the_cli_makes_a_signed_sample_and_verifies_what_a_receiver_got(
     monkeypatch.setenv("AR_HOOK", SECRET)
     made = runner.invoke(app, ["webhook", "verify", "--secret", "env:AR_HOOK", "--sample"])
     assert made.exit_code == 0, made.output
-    body, header_line = made.stdout.splitlines()
-    header = header_line.removeprefix(f"{SIGNATURE_HEADER}: ")
-    target, server = receiver
-    headers = {SIGNATURE_HEADER: header, "X-Portalhub-Event-Id": "evt-test-1"}
-    answer = httpx.post(f"{server.url}/events", content=body.encode(), headers=headers)
+    body, timestamp_line, signature_line = made.stdout.splitlines()
+    headers = dict(line.split(": ", 1) for line in (timestamp_line, signature_line))
+    assert sorted(headers) == [SIGNATURE_HEADER, TIMESTAMP_HEADER]
+    target, server = receiver  # a real receiver on 127.0.0.1, checking with the docs' recipe
+    answer = httpx.post(
+        f"{server.url}/events",
+        content=body.encode(),
+        headers={**headers, "X-Portalhub-Event-Id": "evt-test-1"},
+    )
     assert answer.status_code == 204 and target.events[0]["event_id"] == "evt-test-1"
+    assert target.bad_signatures == 0
     (tmp_path / "body.json").write_text(body, encoding="utf-8")
     args = ["webhook", "verify", "--secret", "env:AR_HOOK", "--body", str(tmp_path / "body.json")]
-    ok = runner.invoke(app, [*args, "--signature", header_line])
-    assert ok.exit_code == 0 and ok.stdout.startswith("valid: signed at ")
+    # The header lines as copied from a request log, or just their values.
+    ok = runner.invoke(app, [*args, "--timestamp", timestamp_line, "--signature", signature_line])
+    assert ok.exit_code == 0 and ok.stdout.startswith("valid: signed at "), ok.output
+    signed = ["--timestamp", headers[TIMESTAMP_HEADER], "--signature", headers[SIGNATURE_HEADER]]
+    captured = int(time.time()) - 600  # a request captured ten minutes ago and sent again
+    replayed = ["--timestamp", str(captured), "--signature", sign(SECRET, captured, body.encode())]
+    late = runner.invoke(app, [*args, *replayed, "--json"])
+    assert late.exit_code == 1 and "a replayed or delayed request" in json.loads(late.stdout)["reason"]
+    assert runner.invoke(app, [*args, *replayed, "--tolerance", "900"]).exit_code == 0
     (tmp_path / "body.json").write_text(body.replace("REJECTED", "PAID"), encoding="utf-8")
-    bad = runner.invoke(app, [*args, "--signature", header, "--json"])
+    bad = runner.invoke(app, [*args, *signed, "--json"])
     assert bad.exit_code == 1
     assert json.loads(bad.stdout) == {
         "valid": False,
@@ -214,3 +240,20 @@ def test_the_cli_makes_a_signed_sample_and_verifies_what_a_receiver_got(
     }
     clear = runner.invoke(app, ["webhook", "verify", "--secret", SECRET, "--sample"])
     assert clear.exit_code == 2 and SECRET not in clear.output
+
+
+def test_without_secret_the_cli_uses_the_configured_webhooks(tmp_path: Path) -> None:
+    feedback = {"kind": "webhook", "url": "https://erp.example.com/hook", "secret": "secret:ar_hook"}
+    config = hub_config(tmp_path, {"kind": "sql", "url": "sqlite:///ar.db"}, feedback)
+    with (tmp_path / "secrets.yaml").open("a", encoding="utf-8") as file:
+        file.write(f"ar_hook: {SECRET}\n")  # from the secrets file the hub reads, never the command line
+    made = runner.invoke(app, ["-c", str(config), "webhook", "verify", "--sample", "--json"])
+    assert made.exit_code == 0, made.output
+    sample = json.loads(made.stdout)
+    signed = sample["headers"]
+    body = sample["body"].encode()
+    assert verify(SECRET, body, signed[TIMESTAMP_HEADER], signed[SIGNATURE_HEADER], time.time())
+    assert SECRET not in made.stdout
+    bare = hub_config(tmp_path / "bare", {"kind": "sql", "url": "sqlite:///ar.db"})
+    none = runner.invoke(app, ["-c", str(bare), "webhook", "verify", "--sample"])
+    assert none.exit_code == 2 and "no webhook is configured" in none.output

@@ -24,12 +24,13 @@ from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.server import Reply, Request, SandboxServer
 from hub.clock import ManualClock
 from hub.daemon import Daemon
-from hub.notify.channels import DIGEST_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from hub.notify.channels import DIGEST_HEADER
 from hub.notify.config import NotificationsConfig
 from hub.notify.job import notify
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.runtime import Hub
+from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from hub.store.tables import NotificationRow
 from tests.factories import SECRET, T0, ListAr, make_hub, make_invoice
 
@@ -214,20 +215,10 @@ def test_one_digest_per_recipient_with_the_reasons(
     posted = json.loads(hook.body)
     assert posted["digest_id"] == hook.headers[DIGEST_HEADER.lower()]
     assert sorted(i["invoice_number"] for i in posted["items"]) == [f"INV-{n}" for n in range(1, 6)]
-    assert verify_signature(
-        WEBHOOK_SECRET,
-        hook.headers[TIMESTAMP_HEADER.lower()],
-        hook.body,
-        hook.headers[SIGNATURE_HEADER.lower()],
-        now=T0.timestamp(),
-    )
-    assert not verify_signature(
-        "another-key",
-        hook.headers[TIMESTAMP_HEADER.lower()],
-        hook.body,
-        hook.headers[SIGNATURE_HEADER.lower()],
-        now=T0.timestamp(),
-    )
+    signed = (hook.headers[TIMESTAMP_HEADER.lower()], hook.headers[SIGNATURE_HEADER.lower()])
+    assert verify(WEBHOOK_SECRET, hook.body, *signed, now=T0.timestamp()) == int(T0.timestamp())
+    with pytest.raises(SignatureError, match="does not match"):
+        verify("another-key", hook.body, *signed, now=T0.timestamp())
     everything = text + hook.body.decode() + caplog.text
     assert SMTP_PASSWORD not in everything and WEBHOOK_SECRET not in everything and SECRET not in everything
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
@@ -91,48 +92,49 @@ class FilesArAdapter(ArAdapter):
             return
         before = fingerprint(export.paths)
         problems = ProblemLog(self.scratch)
-        records = 0
+        records = held = 0
+        failure: str | None = None  # why the file (or the rest of it) could not be read
         try:
             try:
                 for found in self._read(export):
                     records += 1
                     if found.record.error is not None:
+                        held += 1
                         problems.add(found)
                     yield found.record
             except FileProblem as exc:
-                problems.add_line(str(exc))
-                yield ArRecord(
-                    key=f"file:{export.paths[0].name}",
-                    raw={"file": export.name, "sha256": export.sha256},
-                    error=str(exc),
-                )
-            except OSError as exc:
+                failure = str(exc)
+            except (OSError, sqlite3.OperationalError) as exc:
+                # The disk, not the export: a full scratch disk or a vanished file is tried again.
                 log.warning(
                     "%s could not be read (%s); it stays and is read again next time", export.name, exc
                 )
                 return
+            except Exception as exc:
+                # A document no check foresaw must not stop the folder: left in place it would be read
+                # first at every cycle and fail again, with every later export waiting behind it.
+                log.exception("%s could not be read", export.name)
+                failure = (
+                    f"{export.name} could not be read: portalhub failed on it ({type(exc).__name__}: {exc}); "
+                    "please report this to portalhub's maintainers with the file"
+                )
+            if failure is not None:
+                problems.add_line(failure)
+                yield ArRecord(
+                    key=f"file:{export.paths[0].name}",
+                    raw={"file": export.name, "sha256": export.sha256},
+                    error=failure,
+                )
             # Every record has been taken by now (the hub asked for the next one): the file is done.
             if fingerprint(export.paths) != before:
                 log.warning("%s changed while it was read; it is read again next time", export.name)
                 return
             outcome = "error" if problems.count else "done"
             self.ledger.mark_imported(export.sha256, export.name, outcome, records)
-            note: str | None = None
-            if problems.count:
-                taken = records - problems.count
-                note = (
-                    f"portalhub did not import everything in {export.name}: {taken} record(s) imported, "
-                    f"{problems.count} not, listed below (rows count from the header, row 1).\n"
-                    "Fix them in the AR system and export them again; the whole file may be exported again: "
-                    "what was imported is not sent twice, and a corrected record replaces the one held back."
-                )
+            note = _note(export, records - held, held, failure) if problems.count else None
             self.inbox.file_away(export.paths, outcome, note, problems)
             log.info(
-                "imported %s: %d record(s), %d with problems -> %s/",
-                export.name,
-                records,
-                problems.count,
-                outcome,
+                "imported %s: %d record(s), %d with problems -> %s/", export.name, records, held, outcome
             )
         finally:
             problems.close()
@@ -169,6 +171,25 @@ class FilesArAdapter(ArAdapter):
         """Status events into a new status file; an event id written before changes nothing."""
         self.status.write(events)
 
-    @classmethod
-    def from_settings(cls, settings: Any, context: ArContext) -> FilesArAdapter:
-        return cls(settings, context)
+
+def _note(export: Export, imported: int, held: int, failure: str | None) -> str:
+    """The head of `<name>.error.txt`: what happened to the file, and what to do; the problems follow."""
+    fix = (
+        "Fix them in the AR system and export them again; the whole file may be exported again: what was "
+        "imported is not sent twice, and a corrected record replaces the one held back."
+    )
+    if failure is not None and imported + held == 0:
+        return (
+            f"portalhub did not import {export.name}: the file could not be read, for the reason below.\n"
+            "Fix the export (or the setting the reason names) and drop it in the folder again."
+        )
+    if failure is not None:
+        return (
+            f"portalhub stopped reading {export.name} part-way: {imported} record(s) imported, {held} held "
+            f"back, the rest not read, for the reason last below.\n{fix}"
+        )
+    rows = " (rows count from the header, row 1)" if export.format.startswith("csv") else ""
+    return (
+        f"portalhub did not import everything in {export.name}: {imported} record(s) imported, {held} not, "
+        f"listed below{rows}.\n{fix}"
+    )

@@ -73,18 +73,27 @@ def describe_rows(rows: list[int]) -> str:
     return f"rows {shown}{', ...' if len(rows) > 8 else ''}"
 
 
+def plain_decimal(text: str, shown: str) -> Decimal:
+    """`text` as an exact decimal written out plainly. NaN and Infinity would poison every sum they
+    enter, and no AR system exports money as 1.25E+2: a value like that is a mangled cell. Raises
+    ValueError saying what is wrong with `shown` (the value as the export wrote it)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{shown!r} is not a number") from None
+    if not number.is_finite() or "e" in text.lower():
+        raise ValueError(f"{shown!r} is not a plain number")
+    return number
+
+
 def strict_decimal(value: str | None, where: str) -> Decimal | None:
-    """A decimal from document text (None for empty); NaN, Infinity and exponents are refused."""
+    """A decimal from document text (None for empty); see `plain_decimal`."""
     if value is None or value.strip() == "":
         return None
-    cleaned = value.strip()
     try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise BadValue(f"{where} {value!r} is not a number") from None
-    if not number.is_finite() or "e" in cleaned.lower():
-        raise BadValue(f"{where} {value!r} is not a plain number")
-    return number
+        return plain_decimal(value.strip(), value)
+    except ValueError as exc:
+        raise BadValue(f"{where} {exc}") from None
 
 
 def strict_date(value: str | None, where: str) -> date | None:

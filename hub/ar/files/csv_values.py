@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from hub.ar.files.common import plain_decimal
 from hub.ar.files.settings import CsvSettings
 from hub.ar.rows import DATE_COLUMNS, DECIMAL_COLUMNS, INTEGER_COLUMNS
 
@@ -45,11 +45,9 @@ class CsvValues:
             if self.settings.decimal_separator == ",":
                 number = number.replace(",", ".")
             try:
-                value = Decimal(number)
-            except InvalidOperation:
-                raise ValueError(f"{raw!r} is not a number{self._number_hint(raw)}") from None
-            if not value.is_finite() or "e" in number.lower():
-                raise ValueError(f"{raw!r} is not a plain number")
+                value = plain_decimal(number, raw)
+            except ValueError as exc:
+                raise ValueError(f"{exc}{self._number_hint(raw)}") from None
             if column in INTEGER_COLUMNS and value != value.to_integral_value():
                 raise ValueError(f"{raw!r} is not a whole number")
             return format(value, "f")

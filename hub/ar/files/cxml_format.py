@@ -313,8 +313,7 @@ class _Reader:
             ]
         lines = []
         for detail in details:
-            amount = self.money(detail.find("TaxAmount"), f"{where}/TaxDetail/TaxAmount")
-            assert amount is not None
+            amount = self.required_money(detail.find("TaxAmount"), f"{where}/TaxDetail/TaxAmount")
             location = detail.find("TaxLocation")
             description = detail.find("Description")
             lines.append(

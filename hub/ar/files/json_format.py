@@ -73,7 +73,11 @@ def _record(data: Any, supplier: Supplier, fallback_key: str) -> ArRecord:
 
 def _loads(text: str | bytes) -> Any:
     # Exact decimals: a float would turn 0.1 into 0.1000000000000000055511151231257827.
-    return json.loads(text, parse_float=Decimal)
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except RecursionError:
+        # Thousands of nested brackets exhaust the parser's stack; no invoice nests that deep.
+        raise ValueError("it nests arrays or objects too deeply to be an invoice") from None
 
 
 def read_json(export: Export, settings: FilesSettings, supplier: Supplier) -> Iterator[Found]:
