@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.claims_pg
 	$(BIN)/python -m bench.store_size
 	$(BIN)/python -m bench.cli_start
+	$(BIN)/python -m bench.webportal
 	$(BIN)/python -m bench.ar_files_memory --mb 50 --bad-every 1000
 
 ## The long reliability run (kill -9 x50 over 1,000 invoices, the fault mix, 4 daemons x 5,000 on PostgreSQL).

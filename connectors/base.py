@@ -40,6 +40,18 @@ class SecretResolver(Protocol):
         ...
 
 
+class Leases(Protocol):
+    """Named locks shared by every hub process on one store, each held for at most `seconds` (so a
+    holder that died blocks the others no longer than that). For work that must never run twice at
+    once against one portal, whichever daemon does it (a browser signed in as the supplier's user)."""
+
+    def acquire(self, name: str, seconds: float) -> bool:
+        """Take or renew the lock; False while another process holds it."""
+        ...
+
+    def release(self, name: str) -> None: ...
+
+
 @dataclass
 class ConnectorContext:
     """What a connector may use. The hub builds one per daemon; tests build their own."""
@@ -51,6 +63,8 @@ class ConnectorContext:
     sleep: Callable[[float], None] = time.sleep
     evidence_dir: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. a browser pool for web portals
+    #: The hub's store-backed locks; None where this process is the only one (tests, one-off tools).
+    leases: Leases | None = None
 
 
 @dataclass(frozen=True)

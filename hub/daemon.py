@@ -160,6 +160,7 @@ class Daemon:
                 args=args,
                 seconds=seconds,
                 id=name,
+                name=name,  # the log says which job ran ("poll:acme-coupa"), not the wrapper's name
                 next_run_time=start,
             )
 

@@ -95,3 +95,17 @@ class InDoubtError(PortalhubError):
 
 class LeaseLostError(PortalhubError):
     """Another worker owns the work this worker was about to finish; it must not touch it."""
+
+
+class ProfileUnavailableError(PortalhubError):
+    """The profile cannot work until a person acts; the invoice in hand did not reach the portal.
+
+    Raised by a connector (a web portal's page no longer matches its recipe, a secret that cannot be
+    resolved, ...) *before* anything was submitted. The hub puts the whole profile on hold with this
+    reason and leaves the invoice in its state: it is never a rejection and nothing is written to AR.
+    `kind` names what must be fixed (`recipe`, `config`, `credentials`).
+    """
+
+    def __init__(self, message: str, *, kind: str = "config"):
+        super().__init__(message)
+        self.kind = kind

@@ -27,6 +27,7 @@ from hub.preflight import DocumentSchemas, PlaceholderSecrets
 from hub.refs import cxml_refs_dir
 from hub.registry import ConnectorRegistry
 from hub.secrets import SecretsResolver
+from hub.store import work
 from hub.store.database import Store, open_store
 from rules.loader import load_profile_set
 from rules.schema import Profile
@@ -52,6 +53,23 @@ def _folder_stamp(folder: Path) -> tuple[tuple[str, float, int], ...]:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class StoreLeases:
+    """`ConnectorContext.leases` on the hub's store: every daemon sharing the store sees them."""
+
+    store: Store
+    owner: str
+    clock: Clock
+
+    def acquire(self, name: str, seconds: float) -> bool:
+        with self.store.session() as session:
+            return work.acquire_lease(session, name, self.owner, self.clock.now(), seconds)
+
+    def release(self, name: str) -> None:
+        with self.store.session() as session:
+            work.release_lease(session, name, self.owner)
 
 
 @dataclass
@@ -91,6 +109,7 @@ class Hub:
                 sleep=self._interruptible_sleep,
                 evidence_dir=self.config.evidence_dir,
                 extras=self.extras,
+                leases=StoreLeases(self.store, self.worker_id, self.clock),
             )
             self._connectors[profile.connector] = cls(context)
         return self._connectors[profile.connector]

@@ -73,6 +73,15 @@ class _Document:
 
 def read_rules_file(path: Path) -> _Document:
     """The file parsed as YAML, with the node tree kept for line numbers."""
+    document = read_yaml(path)
+    if not isinstance(document.data, dict):
+        raise RulesFileError([Problem(path, 1, "", "a rules file is a YAML mapping (id:, rules:, ...)")])
+    return document
+
+
+def read_yaml(path: Path) -> _Document:
+    """A YAML file kept by AR operations (a rules file, a web portal's recipe), parsed with its node tree
+    for line numbers; a key given twice is refused."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -89,8 +98,6 @@ def read_rules_file(path: Path) -> _Document:
         raise RulesFileError([Problem(path, line, "", f"not valid YAML: {exc.problem}")]) from exc
     finally:
         loader.dispose()
-    if not isinstance(data, dict):
-        raise RulesFileError([Problem(path, 1, "", "a rules file is a YAML mapping (id:, rules:, ...)")])
     return _Document(path, data, root)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from hub.lifecycle import can_move, move, note
 from hub.model import InvoiceState, PortalStatusUpdate
@@ -36,17 +36,16 @@ def find_invoice(session: Session, profile_id: str, update: PortalStatusUpdate) 
             return row
     if update.invoice_number:
         number = update.invoice_number
-        row = session.exec(
-            base.where(
-                or_(
-                    col(InvoiceRow.portal_invoice_number) == number,
-                    (col(InvoiceRow.portal_invoice_number).is_(None))
-                    & (col(InvoiceRow.invoice_number) == number),
-                )
-            )
-        ).first()
-        if row is not None:
-            return row
+        # Two queries, each on its own index (ix_invoices_portal_number, ix_invoices_invoice_number):
+        # as one OR, SQLite walked every invoice of the profile for each update (Ariba's listing
+        # names invoices by number only: 4 s for 100 updates with 100,000 open invoices).
+        for match in (
+            col(InvoiceRow.portal_invoice_number) == number,
+            (col(InvoiceRow.invoice_number) == number) & col(InvoiceRow.portal_invoice_number).is_(None),
+        ):
+            row = session.exec(base.where(match)).first()
+            if row is not None:
+                return row
     if update.payload_id:
         attempt = session.exec(
             select(AttemptRow).where(col(AttemptRow.payload_id) == update.payload_id)

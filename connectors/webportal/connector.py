@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import (
     Connector,
@@ -28,6 +28,7 @@ from connectors.base import (
     PortalRecord,
     Receipt,
 )
+from connectors.cxml import SecretRef
 from connectors.webportal import form as webform
 from connectors.webportal import reading, submitting
 from connectors.webportal.browser import (
@@ -44,24 +45,18 @@ from connectors.webportal.recipe import Recipe, RecipeCache
 from connectors.webportal.session import Credentials, Portal, PortalSession, keep_evidence
 from hub.errors import InDoubtError, MappingError, PortalError, PortalhubError, TransientPortalError
 from hub.model import Invoice, InvoicePurpose
-from rules.schema import SECRET_REFERENCE, Profile
+from rules.schema import Profile
 
 T = TypeVar("T")
 #: A browser that cannot start is a machine problem: look again in a while, not in a tight loop.
 BROWSER_RETRY_SECONDS = 900.0
 #: After a page did not match its recipe, later invoices of that profile wait this long (or until the
-#: recipe file changes) instead of each being refused at the same step.
+#: recipe file changes) instead of each being refused at the same step; each looks again this often.
 LAYOUT_HOLD_SECONDS = 3600.0
+LAYOUT_RETRY_SECONDS = 900.0
+#: How often a task waiting for another daemon's browser to finish asks the store again.
+LEASE_POLL_SECONDS = 0.5
 _RECIPES = RecipeCache()
-
-
-def _secret_reference(value: str) -> str:
-    if not SECRET_REFERENCE.match(value):
-        raise ValueError("must reference a secret (env:NAME, file:/path or secret:name), never hold it")
-    return value
-
-
-SecretRef = Annotated[str, AfterValidator(_secret_reference)]
 
 
 class BrowserSettings(BaseModel):
@@ -84,6 +79,9 @@ class WebPortalConnection(BaseModel):
     step_timeout_seconds: float = Field(default=15, gt=0, le=120)  # one element to appear
     navigation_timeout_seconds: float = Field(default=30, gt=0, le=300)  # one page to load
     task_timeout_seconds: float = Field(default=300, gt=0, le=1800)  # one whole submit, poll or lookup
+    #: How long a task waits while another daemon's browser works in this portal, before giving up as
+    #: "not started" (transient); at most half of `task_timeout_seconds`, see `_exclusive`.
+    lease_wait_seconds: float = Field(default=60, gt=0, le=600)
     overlap_seconds: int = Field(default=60, ge=0)  # polls re-read this far before the cursor
     max_pages: int = Field(default=50, ge=1, le=1000)  # of the invoice list, per poll
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
@@ -147,7 +145,7 @@ class WebPortalConnector(Connector):
             # untouched, until the recipe file changes (or an hour passes: it may have been a one-off page).
             raise TransientPortalError(
                 f"not sent: {broken[2]} (met by an earlier invoice); waiting until the recipe changes",
-                retry_after=BROWSER_RETRY_SECONDS,
+                retry_after=LAYOUT_RETRY_SECONDS,
             )
 
         def task(browsing: Browsing) -> Receipt:
@@ -219,7 +217,7 @@ class WebPortalConnector(Connector):
         )
         worker = self.pool().worker(profile.id, options)
         try:
-            return worker.run(task, timeout=settings.task_timeout_seconds)
+            return worker.run(self._exclusive(profile, settings, task), timeout=settings.task_timeout_seconds)
         except BrowserUnavailable as exc:
             raise TransientPortalError(
                 f"the browser for web portals is not available: {exc}", retry_after=BROWSER_RETRY_SECONDS
@@ -229,6 +227,41 @@ class WebPortalConnector(Connector):
                 # The task is told to stop before its submit click; it may be past it already.
                 raise InDoubtError(f"{exc}; the portal may have the invoice") from exc
             raise TransientPortalError(str(exc)) from exc
+
+    def _exclusive(
+        self, profile: Profile, settings: WebPortalConnection, task: Callable[[Browsing], T]
+    ) -> Callable[[Browsing], T]:
+        """`task` under the profile's `browser:<profile>` lease, so that only one browser at a time, in
+        all the daemons on the store, works in the portal as the supplier's user: portals end a user's
+        other sessions at sign-in, or refuse the second one. (Within a process, the profile's one
+        browser thread already runs one task at a time; the `submit:` and `poll:` leases do not exclude
+        each other.) Taken in the browser's thread around each task, and only for the task: a daemon
+        that merely keeps an idle browser does not hold the portal."""
+        leases = self.context.leases
+        if leases is None:
+            return task
+        name = f"browser:{profile.id}"
+        # Held past the caller's bound: a task is told to stop then, and finishes its current step.
+        hold = settings.task_timeout_seconds + settings.navigation_timeout_seconds
+        # Gives up before the caller does: a submission that never started must come back as "not
+        # sent" (transient), not as the caller's timeout, which would leave the invoice in doubt.
+        patience = min(settings.lease_wait_seconds, settings.task_timeout_seconds / 2)
+
+        def exclusive(browsing: Browsing) -> T:
+            deadline = time.monotonic() + patience
+            while not leases.acquire(name, hold):
+                if time.monotonic() >= deadline or browsing.cancelled.is_set():
+                    raise TransientPortalError(
+                        f"not started: another hub process has been using the browser for {profile.id} "
+                        f"for over {patience:.0f} s (lease {name})"
+                    )
+                time.sleep(LEASE_POLL_SECONDS)
+            try:
+                return task(browsing)
+            finally:
+                leases.release(name)
+
+        return exclusive
 
     def _read(self, profile: Profile, portal: Portal, subject: str, work: Callable[[Browsing], T]) -> T:
         """Run a reading task (poll, lookup): read-only, so a session that ended or a browser that died

@@ -4,7 +4,8 @@ reason on the invoice's own page. Used by `poll`, by `lookup` and before every s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +45,7 @@ class InvoiceList:
         self.recipe = session.portal.recipe
         self.spec = self.recipe.invoice_list
         self.pages_read = 0
+        self.truncated = False  # stopped at `max_pages` with more pages to go
 
     def search(self, number: str | None = None, since: datetime | None = None) -> tuple[list[Row], list[str]]:
         """Every row the list shows for the filters, over all its pages; (rows, rows it could not read)."""
@@ -74,9 +76,7 @@ class InvoiceList:
             self.session.press(spec.next_page, f"invoice list: page {number_of_page + 1}")
             page.check_loaded(f"invoice list: page {number_of_page + 1}")
         else:
-            unreadable.append(
-                f"stopped after {self.session.portal.max_pages} pages; the rest comes with the next poll"
-            )
+            self.truncated = True
         if since is not None:  # a portal without that filter: the connector filters
             rows = [row for row in rows if row.updated > since]
         return rows, unreadable
@@ -118,6 +118,7 @@ class InvoiceList:
                 continue
             if updated.tzinfo is None:
                 updated = updated.replace(tzinfo=zone)
+            updated = updated.astimezone(UTC)  # the cursor and the events in one zone, whatever the portal's
             rows.append(
                 Row(number_text, cell("status")[0], updated, cell("portal_invoice_id")[0] or None, link)
             )
@@ -181,6 +182,18 @@ def poll(browsing: Browsing, portal: Portal, cursor: str | None, overlap_seconds
     newest = max((u.occurred_at for u in updates), default=watermark)
     if watermark is not None and newest is not None:
         newest = max(newest, watermark)  # the overlap re-reads older changes: never move backwards
+    if listing.truncated:
+        pages = portal.max_pages
+        if all(a.updated <= b.updated for a, b in pairwise(rows)):
+            unreadable.append(f"stopped after {pages} pages; the newer changes come with the next poll")
+        else:
+            # Newest first: the pages not read hold changes older than any read, so a cursor moved
+            # past them would lose them for good. It stays, and the problem shows.
+            newest = watermark
+            unreadable.append(
+                f"stopped after {pages} pages of a list that shows the newest changes first; the cursor "
+                "stays where it was: raise connection.max_pages to read them all"
+            )
     return PollResult(
         updates=updates,
         next_cursor=newest.isoformat() if newest is not None else None,

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -29,6 +28,7 @@ from pydantic import (
 
 from hub.errors import ConfigError
 from hub.model import InvoiceState
+from rules.loader import RulesFileError, read_yaml
 
 #: ARIA roles a recipe may name (the ones supplier portals' forms, tables and messages use).
 ROLES = frozenset(
@@ -108,7 +108,7 @@ class Target(_Strict):
             what = f"{way.replace('_', ' ')} {getattr(self, way)!r}"
         return f"{what} in {self.within.describe()}" if self.within is not None else what
 
-    def for_line(self, n: int) -> Target:
+    def for_line(self, n: int) -> Self:
         def fill(value: Any) -> Any:
             if isinstance(value, str):
                 return value.replace("{n}", str(n))
@@ -194,8 +194,14 @@ class PoLookup(_Strict):
 
 
 class Lines(_Strict):
-    """Lines are keyed one at a time: fill `fields`, press `add`, wait for `added` (with `{n}`)."""
+    """How lines are keyed, one at a time; `{n}` in any of these targets is the line's number.
 
+    `round_trip` (the default): fill `fields`, press `add`; the portal answers with its form again,
+    showing `added` or its own messages. `in_page`: press `add`, which adds an empty row in the page
+    itself (no request), wait for `added` (the new row's first input, say), fill that row's `fields`
+    (labels such as `Line {n} quantity`); the portal checks the lines when the invoice is submitted."""
+
+    mode: Literal["round_trip", "in_page"] = "round_trip"
     fields: LineFields
     add: Target
     added: Target
@@ -303,39 +309,14 @@ class RecipeError(ConfigError):
         super().__init__(f"recipe {path} is not valid:\n  " + "\n  ".join(problems))
 
 
-def _line_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
-    node, line = root, None
-    for part in location:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line if line is not None else (root.start_mark.line + 1 if root is not None else None)
-
-
 def parse_recipe(path: Path) -> Recipe:
     """Read and validate one recipe file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(path, [f"{path}: cannot read the recipe: {exc}"]) from exc
-    loader = yaml.SafeLoader(text)
+        document = read_yaml(path)
+    except RulesFileError as exc:
+        raise RecipeError(path, [str(problem) for problem in exc.problems]) from exc
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
-        raise RecipeError(path, [f"{path}:{line}: not valid YAML: {exc.problem}"]) from exc
-    finally:
-        loader.dispose()
-    try:
-        return Recipe.model_validate(data)
+        return Recipe.model_validate(document.data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -345,7 +326,8 @@ def parse_recipe(path: Path) -> Recipe:
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling)"
-            problems.append(f"{path}:{_line_of(root, location)}: {'.'.join(shown) or 'recipe'}: {message}")
+            line = document.line_of(location) or 1
+            problems.append(f"{path}:{line}: {'.'.join(shown) or 'recipe'}: {message}")
         raise RecipeError(path, problems) from exc
 
 

@@ -157,6 +157,13 @@ class PortalPage:
                 f"the portal did not answer within {navigation_timeout_ms / 1000:.0f} s at step '{step}'"
             ) from exc
 
+    def click(self, target: Target, step: str) -> None:
+        """Press a button that changes the page in place (a script's), loading no new page."""
+        try:
+            self.locate(target).click(timeout=self.step_timeout_ms)
+        except self.timeout_error:
+            self.layout_changed(step, f"no {target.describe()} to press")
+
     def fill(self, spec: FormField, value: str, step: str) -> None:
         locator = self.locate(spec)
         try:

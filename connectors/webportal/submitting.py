@@ -110,14 +110,17 @@ class Submission:
             ):
                 self._refuse("look up the PO")
         for n, line in enumerate(form.lines, 1):
-            for key, field in spec.lines.fields:
-                if field is not None and line.get(key):
-                    page.fill(field, line[key], f"line {n}: {key}")
-            self.session.press(spec.lines.add, f"add line {n}")
-            page.check_loaded(f"add line {n}")
-            added = spec.lines.added.for_line(n)
-            if page.wait_for_one({"errors": spec.errors, "added": added}, f"add line {n}") == "errors":
-                self._refuse(f"add line {n}")
+            step, added = f"add line {n}", spec.lines.added.for_line(n)
+            if spec.lines.mode == "in_page":
+                page.click(spec.lines.add, step)
+                page.wait_for_one({"added": added}, step)
+                self._line(n, line)
+                continue
+            self._line(n, line)
+            self.session.press(spec.lines.add, step)
+            page.check_loaded(step)
+            if page.wait_for_one({"errors": spec.errors, "added": added}, step) == "errors":
+                self._refuse(step)
         if spec.refill_header:
             self._header()  # a portal that re-renders the form without the header values typed before
         if form.files:
@@ -131,6 +134,11 @@ class Submission:
                 )
             except page.timeout_error:
                 page.layout_changed("attach the PDF", f"no {spec.attachment.describe()}")
+
+    def _line(self, n: int, line: dict[str, str]) -> None:
+        for key, field in self.recipe.invoice_form.lines.fields:
+            if field is not None and line.get(key):
+                self.session.page.fill(field.for_line(n), line[key], f"line {n}: {key}")
 
     def _header(self) -> None:
         for key, field in self.recipe.invoice_form.header:

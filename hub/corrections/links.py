@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from hub.corrections.common import NOT_CONTENT
 from hub.model import InvoiceState, RejectionCategory
@@ -126,8 +126,7 @@ def related_documents(session: Session, row: InvoiceRow) -> list[dict[str, Any]]
     found = []
     for other in session.exec(
         select(InvoiceRow).where(
-            col(InvoiceRow.id) != row.id,
-            or_(*[col(InvoiceRow.document).contains(f'"original_invoice_number":"{n}"') for n in numbers]),
+            col(InvoiceRow.original_invoice_number).in_(sorted(numbers)), col(InvoiceRow.id) != row.id
         )
     ):
         found.append(

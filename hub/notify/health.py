@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlmodel import Session, col, func, select
 
@@ -58,14 +59,17 @@ def incidents(
 def _send_incident(
     session: Session, profile_id: str, now: datetime, down_after: timedelta, customers: tuple[str, ...]
 ) -> Incident | None:
+    # Newest first along ix_attempts_profile_started, and without the documents: ordered by id, the
+    # database read and sorted every send the profile ever made, cXML included, on every check (1.5 s
+    # for three profiles with 180,000 sends).
     recent = session.exec(
-        select(AttemptRow)
+        select(AttemptRow.outcome, AttemptRow.started_at, AttemptRow.portal_text, AttemptRow.error)
         .where(col(AttemptRow.profile_id) == profile_id, col(AttemptRow.outcome) != "pending")
-        .order_by(col(AttemptRow.id).desc())
+        .order_by(col(AttemptRow.started_at).desc(), col(AttemptRow.id).desc())
         .limit(RECENT_ATTEMPTS)
     ).all()
     run: list[AttemptRow] = []
-    for attempt in recent:
+    for attempt in cast(list[AttemptRow], recent):  # rows with those columns, read like the ORM's
         if attempt.outcome in WORKING:
             break
         if attempt.outcome in FAILED:

@@ -90,6 +90,7 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
             source=source,
             ar_key=record.key,
             invoice_number=invoice.invoice_number,
+            original_invoice_number=invoice.original_invoice_number,
             customer_id=invoice.customer_id,
             purpose=invoice.purpose.value,
             currency=invoice.currency,
@@ -132,6 +133,7 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
     row.content_hash = digest
     row.document = invoice.model_dump_json()
     row.invoice_number = invoice.invoice_number
+    row.original_invoice_number = invoice.original_invoice_number
     row.customer_id = invoice.customer_id
     row.total = invoice.total
     row.invoice_date = invoice.invoice_date
@@ -251,14 +253,22 @@ def revalidate_blocked(hub: Hub) -> Counter[str]:
     """BLOCKED invoices whose profile's rules changed (or that now have a profile) are checked again."""
     counts: Counter[str] = Counter()
     with hub.store.session() as session:
-        blocked = list(session.exec(select(InvoiceRow).where(col(InvoiceRow.state) == S.BLOCKED.value)))
-        for row in blocked:
-            invoice = Invoice.model_validate_json(row.document)
-            profile = hub.route(invoice.customer_id)
+        # It runs on every ingest tick: the blocked invoices' routing columns are compared first, and
+        # only those whose rules changed are loaded and parsed (not every blocked document, every tick).
+        blocked = session.exec(
+            select(InvoiceRow.id, InvoiceRow.customer_id, InvoiceRow.profile_id, InvoiceRow.rules_fingerprint)
+            .where(col(InvoiceRow.state) == S.BLOCKED.value)
+            .order_by(col(InvoiceRow.id))
+        ).all()
+        for invoice_id, customer_id, profile_id, fingerprint in blocked:
+            profile = hub.route(customer_id)
             current = profile.fingerprint if profile else None
-            if current == row.rules_fingerprint and (profile.id if profile else None) == row.profile_id:
+            if current == fingerprint and (profile.id if profile else None) == profile_id:
                 continue
-            validate(hub, session, row, invoice)
+            row = session.get(InvoiceRow, invoice_id)
+            if row is None or row.state != S.BLOCKED.value:
+                continue
+            validate(hub, session, row, Invoice.model_validate_json(row.document))
             counts["revalidated"] += 1
     return counts
 

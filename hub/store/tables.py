@@ -31,8 +31,10 @@ class InvoiceRow(SQLModel, table=True):
         UniqueConstraint("source", "ar_key", name="uq_invoices_source_ar_key"),
         # Claims walk it in order (hub/store/work.py claim_due): `id` last, so no sort is needed.
         Index("ix_invoices_work", "profile_id", "state", "next_attempt_at", "id"),
-        # A portal's status update names its own invoice id (status_sync/apply.py find_invoice).
+        # A portal's status update names its own invoice id (status_sync/apply.py find_invoice),
+        # or only the number it got (Ariba's listing).
         Index("ix_invoices_portal_id", "profile_id", "portal_invoice_id"),
+        Index("ix_invoices_portal_number", "profile_id", "portal_invoice_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -50,6 +52,8 @@ class InvoiceRow(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     document: str = Field(sa_type=Text)  # canonical invoice JSON of the current revision
     portal_invoice_number: str | None = Field(default=None, max_length=100)  # differs after renumbering
+    #: The invoice a credit memo, rebill or cancel names (the document's): `show` lists them by it.
+    original_invoice_number: str | None = Field(default=None, max_length=100, index=True)
     portal_invoice_id: str | None = Field(default=None, max_length=100)
     portal_status_raw: str | None = Field(default=None, max_length=200)
     #: When the portal last changed this invoice (portal time): older updates never overwrite newer ones.

@@ -9,6 +9,7 @@ import pytest
 from connectors.coupa import CoupaConnector
 from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.server import SandboxServer
+from connectors.webportal.browser import BrowserPool
 from rules.schema import Profile
 from tests.connectors.support import ScriptedPortal, make_connector, write_profile
 
@@ -47,3 +48,12 @@ def scripted(_scripted_server: tuple[ScriptedPortal, SandboxServer]) -> tuple[Sc
     portal.reply = ScriptedPortal().reply
     server.requests.clear()
     return portal, server
+
+
+@pytest.fixture(scope="module")
+def pool(chromium: str) -> Iterator[BrowserPool]:
+    """The browser connector's tests: one Chromium per module and profile; each test has its own
+    portal, profile and evidence folder."""
+    browsers = BrowserPool()
+    yield browsers
+    browsers.close()

@@ -5,6 +5,7 @@ with the portal's list, polls statuses and reasons back and feeds them to the AR
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,13 +14,13 @@ import yaml
 from sqlmodel import select
 
 from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.server import FaultPlan
+from connectors.sandbox.server import FaultPlan, Reply, Request
 from connectors.sandbox.webportal import WebPortalSandbox
 from connectors.webportal.browser import BrowserPool
 from hub.clock import ManualClock
 from hub.config import HubConfig
 from hub.daemon import Daemon
-from hub.runtime import Hub, build_hub
+from hub.runtime import Hub, StoreLeases, build_hub
 from hub.store.tables import AttemptRow, InvoiceRow
 from tests.connectors.contract.webportal_harness import (
     PASSWORD,
@@ -34,19 +35,33 @@ from tests.connectors.contract.webportal_harness import (
 from tests.factories import SUPPLIER, T0, ListAr
 
 
-@pytest.fixture(scope="module")
-def pool(chromium: str) -> Iterator[BrowserPool]:
-    browsers = BrowserPool()
-    yield browsers
-    browsers.close()
-
-
 class World:
-    def __init__(self, root: Path, pool: BrowserPool):
-        self.clock = SandboxClock(start=T0)
-        self.faults = FaultPlan()
-        self.sandbox = WebPortalSandbox(sandbox_config(), self.clock)
-        self.server = self.sandbox.serve(faults=self.faults)
+    """A sandbox web portal and a hub (store, rules folder, secrets, AR, daemon) in front of it. With
+    `beside`, a second daemon: its own rules folder, worker id and browser, the other's portal and store."""
+
+    def __init__(
+        self,
+        root: Path,
+        pool: BrowserPool,
+        *,
+        beside: World | None = None,
+        worker_id: str = "test-worker",
+        **connection: object,
+    ):
+        if beside is None:
+            self.clock = SandboxClock(start=T0)
+            self.faults = FaultPlan()
+            self.sandbox = WebPortalSandbox(sandbox_config(), self.clock)
+            self.server = self.sandbox.serve(faults=self.faults)
+            store = root / "hub.db"
+        else:
+            self.clock, self.faults, self.sandbox, self.server = (
+                beside.clock,
+                beside.faults,
+                beside.sandbox,
+                beside.server,
+            )
+            store = beside.root / "hub.db"
         rules = root / "rules.d"
         rules.mkdir(parents=True)
         profile = {
@@ -62,6 +77,7 @@ class World:
                 "totp_seed": "secret:portal_totp",
                 "step_timeout_seconds": 6,
                 "navigation_timeout_seconds": 10,
+                **connection,
             },
             "rules": [{"id": "acme-po-required", "field": "po_number", "required": True}],
         }
@@ -71,7 +87,7 @@ class World:
         )
         config = HubConfig.model_validate(
             {
-                "store_url": f"sqlite:///{root / 'hub.db'}",
+                "store_url": f"sqlite:///{store}",
                 "rules_dir": str(rules),
                 "secrets_file": str(root / "secrets.yaml"),
                 "supplier": SUPPLIER.model_dump(),
@@ -82,10 +98,11 @@ class World:
         )
         self.ar = ListAr()
         self.hub_clock = ManualClock(T0)
-        self.hub: Hub = build_hub(config, clock=self.hub_clock, ar=self.ar, worker_id="test-worker")
+        self.hub: Hub = build_hub(config, clock=self.hub_clock, ar=self.ar, worker_id=worker_id)
         self.hub.extras["browser_pool"] = pool
         self.daemon = Daemon(self.hub)
         self.root = root
+        self.owns_portal = beside is None
 
     def rows(self) -> dict[str, InvoiceRow]:
         with self.hub.store.session() as session:
@@ -101,7 +118,8 @@ class World:
 
     def close(self) -> None:
         self.hub.close()
-        self.server.stop()
+        if self.owns_portal:
+            self.server.stop()
 
 
 @pytest.fixture
@@ -151,3 +169,119 @@ def test_an_unanswered_send_is_reconciled_with_the_portals_list_not_sent_again(w
     assert row.portal_invoice_id == world.sandbox.received()[0].reference
     assert len(world.sandbox.received()) == 1
     assert [a.outcome for a in world.attempts()] == ["found"]
+
+
+# --- several daemons on one store ---------------------------------------------------------------------
+def test_no_browser_task_starts_while_another_daemons_browser_works_in_the_portal(
+    tmp_path: Path, pool: BrowserPool
+) -> None:
+    first = World(tmp_path / "a", pool, lease_wait_seconds=1)
+    second = World(tmp_path / "b", pool, beside=first, worker_id="other-daemon")
+    try:
+        # The other daemon's browser is in the portal: its task holds the profile's browser lease.
+        other = StoreLeases(second.hub.store, "other-daemon", second.hub_clock)
+        assert other.acquire(f"browser:{PROFILE_ID}", 300)
+        first.ar.add(pdf_invoice("INV-1"))
+        first.daemon.ingest()
+        before = sum(first.server.requests.values())
+        first.daemon.submit(PROFILE_ID)
+        row = first.rows()["INV-1"]
+        assert row.state == "READY" and "another hub process has been using the browser" in (
+            row.last_reason or ""
+        )
+        assert sum(first.server.requests.values()) == before  # nothing was typed, nothing was asked
+        polled = first.daemon.poll(PROFILE_ID)
+        assert polled.error and "another hub process" in polled.error
+
+        other.release(f"browser:{PROFILE_ID}")
+        first.advance(hours=1)  # past the backoff
+        first.daemon.submit(PROFILE_ID)
+        assert first.rows()["INV-1"].state == "SUBMITTED"
+        assert other.acquire(f"browser:{PROFILE_ID}", 300)  # released after the task
+    finally:
+        second.close()
+        first.close()
+
+
+def test_two_daemons_never_work_in_the_portal_at_the_same_time(tmp_path: Path, pool: BrowserPool) -> None:
+    # Two processes, two Chromiums; the user agent tells the portal whose browser each request is from.
+    own = BrowserPool()
+    first = World(tmp_path / "a", pool, browser={"extra_args": ["--user-agent=daemon-a"]})
+    second = World(
+        tmp_path / "b",
+        own,
+        beside=first,
+        worker_id="other-daemon",
+        browser={"extra_args": ["--user-agent=daemon-b"]},
+    )
+    seen: list[str] = []
+    handler = first.server.handler
+
+    def recording(request: Request) -> Reply:
+        seen.append(request.headers.get("user-agent", "?"))
+        return handler(request)
+
+    first.server.handler = recording
+    try:
+        first.ar.add(pdf_invoice("INV-1"))
+        first.daemon.ingest()
+        first.daemon.submit(PROFILE_ID)  # something for the polls to read
+        assert second.daemon.poll(PROFILE_ID).error is None  # both browsers started and signed in
+        second.ar.add(pdf_invoice("INV-2"))
+        second.ar.add(pdf_invoice("INV-3"))
+        second.daemon.ingest()
+        seen.clear()
+        first.server.latency = 0.1  # every page takes a while: tasks that could overlap would
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            polling = threads.submit(first.daemon.poll, PROFILE_ID)
+            sending = threads.submit(second.daemon.submit, PROFILE_ID)
+            polled, sent = polling.result(timeout=300), sending.result(timeout=300)
+        assert polled.error is None and sent.sent == 2
+        assert [i.number for i in first.sandbox.received()] == ["INV-1", "INV-2", "INV-3"]
+        runs = [agent for n, agent in enumerate(seen) if n == 0 or seen[n - 1] != agent]
+        # One poll task by one browser, two submissions by the other: whole tasks, one after another.
+        assert set(runs) == {"daemon-a", "daemon-b"} and runs.count("daemon-a") == 1 and len(runs) <= 3, runs
+    finally:
+        second.close()
+        first.close()
+        own.close()
+
+
+def test_a_changed_page_rejects_one_invoice_and_the_daemon_does_not_loop_on_it(
+    tmp_path: Path, pool: BrowserPool
+) -> None:
+    recipe = tmp_path / "changed-recipe.yaml"
+    text = RECIPE.read_text(encoding="utf-8")
+    recipe.write_text(
+        text.replace("    po_number: PO number\n", "    po_number: Purchase order reference\n"),
+        encoding="utf-8",
+    )
+    world = World(tmp_path / "hub", pool, recipe=str(recipe), step_timeout_seconds=1.5)
+    try:
+        for number in ("INV-1", "INV-2", "INV-3"):
+            world.ar.add(pdf_invoice(number))
+        world.daemon.ingest()
+        world.daemon.submit(PROFILE_ID)
+        rows = world.rows()
+        assert rows["INV-1"].state == "REJECTED" and rows["INV-1"].last_category == "config"
+        assert "portal layout changed at step 'fill the header: po_number'" in (
+            rows["INV-1"].last_reason or ""
+        )
+        assert rows["INV-2"].state == rows["INV-3"].state == "READY"
+        pages = sum(world.server.requests.values())
+        for _ in range(4):  # cycles an hour apart: nobody meets the changed page again
+            world.advance(hours=1)
+            world.daemon.submit(PROFILE_ID)
+        assert sum(world.server.requests.values()) == pages and world.sandbox.posts == {}
+        tries = [(a.portal_invoice_number, a.outcome) for a in world.attempts()]
+        # One rejection; the others were held back each cycle (transient, nothing typed), one per cycle.
+        assert tries[0] == ("INV-1", "rejected") and {o for _, o in tries[1:]} == {"transient"}
+        assert len(tries) == 6
+
+        recipe.write_text(text, encoding="utf-8")  # AR operations update the recipe
+        world.advance(hours=24)
+        world.daemon.submit(PROFILE_ID)
+        rows = world.rows()
+        assert rows["INV-2"].state == rows["INV-3"].state == "SUBMITTED" and rows["INV-1"].state == "REJECTED"
+    finally:
+        world.close()

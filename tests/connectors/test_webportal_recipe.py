@@ -79,6 +79,14 @@ def test_recipe_problems_name_the_file_the_line_and_the_field(
     assert f"{path}:{line}: {expected}" in str(raised.value)
 
 
+def test_a_key_given_twice_is_refused_rather_than_one_silently_winning(tmp_path: Path) -> None:
+    path = _recipe_with(
+        tmp_path, "  page: /invoices/new\n", "  page: /invoices/new\n  page: /invoices/create\n"
+    )
+    with pytest.raises(RecipeError, match=r"recipe.yaml:\d+: page: key repeated \(first on line \d+\)"):
+        parse_recipe(path)
+
+
 def test_a_recipe_that_is_not_yaml_or_not_there_is_a_config_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("login: [unclosed\n", encoding="utf-8")

@@ -15,18 +15,12 @@ from pathlib import Path
 import pytest
 
 from connectors.base import Receipt
+from connectors.sandbox.server import Reply, Request
 from connectors.webportal import PortalLayoutChangedError
 from connectors.webportal.browser import BrowserPool, Browsing, LaunchOptions, TaskTimeout
 from hub.errors import InDoubtError, TransientPortalError
 from hub.model import RejectionCategory
 from tests.connectors.contract.webportal_harness import RECIPE, WebPortalCase, assert_no_secrets, pdf_invoice
-
-
-@pytest.fixture(scope="module")
-def pool(chromium: str) -> Iterator[BrowserPool]:
-    browsers = BrowserPool()
-    yield browsers
-    browsers.close()
 
 
 @pytest.fixture
@@ -217,6 +211,41 @@ def test_a_crashed_browser_is_replaced_and_the_next_invoice_goes_through(
     polled = portal.connector.poll(portal.profile, None)
     assert {u.invoice_number for u in polled.updates} == {"INV-1", "INV-2"}
     assert worker.launches == launches + 2
+
+
+@pytest.mark.parametrize("action", ["add_line", "submit"])
+def test_a_browser_killed_in_the_middle_of_an_invoice_never_sends_it_twice(
+    portal: WebPortalCase, pool: BrowserPool, action: str
+) -> None:
+    portal.submit(pdf_invoice("INV-1"))  # the browser is up and signed in
+    worker = pool.worker("acme-webportal", LaunchOptions())
+    launches = worker.launches
+    killed: list[int] = []
+    handler = portal.server.handler
+
+    def killing(request: Request) -> Reply:
+        before = portal.sandbox.posts[action]
+        reply = handler(request)
+        if not killed and portal.sandbox.posts[action] > before:
+            # The portal has processed the POST; Chromium dies before the answer reaches it.
+            killed.extend(_chromium_browsers_of_this_process())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+        return reply
+
+    portal.server.handler = killing
+    if action == "add_line":
+        # Before the submit click nothing was sent: the form is keyed again in a new browser.
+        receipt = portal.submit(pdf_invoice("INV-2"))
+        assert receipt.portal_invoice_id == portal.sandbox.invoice("INV-2").reference  # type: ignore[union-attr]
+    else:
+        # After it the portal may have the invoice: in doubt, and the list (in a new browser) says so.
+        with pytest.raises(InDoubtError, match="after the invoice was submitted"):
+            portal.submit(pdf_invoice("INV-2"))
+        record = portal.connector.lookup(portal.profile, "INV-2")
+        assert record is not None and record.portal_invoice_id == portal.sandbox.invoice("INV-2").reference  # type: ignore[union-attr]
+    assert killed and worker.launches == launches + 1
+    assert [i.number for i in portal.sandbox.received()] == ["INV-1", "INV-2"]
 
 
 def test_callers_on_many_threads_share_one_browser_thread(portal: WebPortalCase, pool: BrowserPool) -> None:

@@ -16,13 +16,6 @@ from tests.connectors.contract.webportal_harness import RECIPE, WebPortalCase, p
 from tests.factories import T0
 
 
-@pytest.fixture(scope="module")
-def pool(chromium: str) -> Iterator[BrowserPool]:
-    browsers = BrowserPool()
-    yield browsers
-    browsers.close()
-
-
 @pytest.fixture
 def portal(tmp_path: Path, pool: BrowserPool) -> Iterator[WebPortalCase]:
     case = WebPortalCase(tmp_path, pool, page_size=2)  # small pages: every poll below pages
@@ -123,5 +116,22 @@ def test_a_portal_list_without_a_date_filter_is_filtered_by_the_connector(
         result = case.connector.poll(case.profile, T0.isoformat())
         assert [(u.invoice_number, u.raw_status) for u in result.updates] == [("INV-2", "Approved")]
         assert result.requests == 2  # every page of the list, read to find the change
+    finally:
+        case.close()
+
+
+def test_a_poll_stops_at_max_pages_and_the_next_one_goes_on_from_there(
+    tmp_path: Path, pool: BrowserPool
+) -> None:
+    case = WebPortalCase(tmp_path, pool, page_size=2, max_pages=1)
+    try:
+        for number in ("INV-1", "INV-2", "INV-3"):
+            case.submit(pdf_invoice(number))
+            case.clock.advance(minutes=1)
+        first = case.connector.poll(case.profile, None)
+        assert [u.invoice_number for u in first.updates] == ["INV-1", "INV-2"] and first.requests == 1
+        assert first.unreadable == ["stopped after 1 pages; the newer changes come with the next poll"]
+        rest = case.connector.poll(case.profile, first.next_cursor)
+        assert [u.invoice_number for u in rest.updates] == ["INV-3"] and not rest.unreadable
     finally:
         case.close()

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.webportal.browser import BrowserPool
+from connectors.base import MASK
+from connectors.webportal.browser import BrowserPool, Browsing, LaunchOptions
+from connectors.webportal.evidence import Evidence
 from hub.errors import PermanentPortalError, PortalAuthError
 from hub.model import Attachment, RejectionCategory
 from tests.connectors.contract.webportal_harness import (
@@ -19,14 +21,6 @@ from tests.connectors.contract.webportal_harness import (
     assert_no_secrets,
     pdf_invoice,
 )
-
-
-@pytest.fixture(scope="module")
-def pool(chromium: str) -> Iterator[BrowserPool]:
-    # One Chromium for the module; each test has its own portal, profile and evidence folder.
-    browsers = BrowserPool()
-    yield browsers
-    browsers.close()
 
 
 @pytest.fixture
@@ -76,6 +70,33 @@ def test_every_submission_leaves_evidence_without_secrets(portal: WebPortalCase)
     assert "Invoice INV-1 was submitted" in pages[-1].read_text(encoding="utf-8")
     assert str(shots[-1]) in (receipt.response_body or "")
     assert_no_secrets(portal.evidence_files())
+
+
+def test_evidence_of_a_page_that_shows_secrets_keeps_none_of_them(tmp_path: Path, pool: BrowserPool) -> None:
+    """A careless portal echoes the password into the form and the seed into its text; a typed code is
+    on screen. Neither the saved HTML nor the screenshot (taken of the masked page) keeps any of them."""
+    page_html = (
+        "<form><label for=u>User name</label><input id=u value=bluebonnet-ar>"
+        f"<label for=p>Password</label><input id=p type=password value='{PASSWORD}'>"
+        "<label for=c>Authentication code</label><input id=c>"
+        f"<input type=hidden name=seed value='{TOTP_SEED}'></form><p>Your seed is {TOTP_SEED}</p>"
+    )
+    evidence = Evidence(tmp_path, "acme-webportal", [PASSWORD, TOTP_SEED])
+
+    def capture(browsing: Browsing) -> tuple[list[Path], list[str]]:
+        page = browsing.page
+        page.set_content(page_html)
+        page.get_by_label("Authentication code").fill("492817")
+        paths = evidence.capture(page, "INV-1", "sign-in", [page.get_by_label("Authentication code")])
+        shown = [page.get_by_label(label).input_value() for label in ("Password", "Authentication code")]
+        return paths, shown
+
+    paths, shown = pool.worker("evidence", LaunchOptions()).run(capture, timeout=60)
+    assert shown == [MASK, MASK]  # what the screenshot saw
+    [html] = [p for p in paths if p.suffix == ".html"]
+    text = html.read_text(encoding="utf-8")
+    assert "bluebonnet-ar" in text and "492817" not in text and text.count(MASK) >= 3
+    assert_no_secrets(paths)
 
 
 def test_a_wrong_password_is_an_auth_error_with_the_portals_words(tmp_path: Path, pool: BrowserPool) -> None:

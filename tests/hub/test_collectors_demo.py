@@ -18,21 +18,12 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from cli import app
+from connectors.webportal.browser import LAUNCH_FLAGS
 from hub.demo import DemoWorkspace, prepare, run_until_settled
 from hub.reports import build_report, write_report
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 runner = CliRunner()
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +173,7 @@ def test_report_page_in_chromium(workspace: DemoWorkspace, tmp_path: Path, chrom
     written = write_report(report, tmp_path)
     acme = next(a for a in report.by_portal if a.key == "acme-coupa")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(LAUNCH_FLAGS))
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(written.html.as_uri())

@@ -14,7 +14,7 @@ from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.coupa import CoupaSandbox
 from hub.clock import ManualClock
 from hub.corrections import NotApplicable, ResubmitRefused, cancel, resubmit
-from hub.model import InvoiceState
+from hub.model import InvoicePurpose, InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.runtime import Hub
@@ -161,3 +161,26 @@ def test_cancel_refusals(hub: Hub, ar: ListAr, coupa: CoupaSandbox) -> None:
     result = cancel(hub, "INV-9")
     assert result.outcome == "refused" and "No invoice INV-9 to cancel" in result.message
     assert timeline(hub, "INV-9")["invoice"]["state"] == S.SUBMITTED  # unchanged
+
+
+def test_show_lists_the_documents_that_name_the_invoice_as_their_original(hub: Hub, ar: ListAr) -> None:
+    credit = make_invoice(
+        "CM-1",
+        purpose=InvoicePurpose.CREDIT_MEMO,
+        original_invoice_number="INV-1",
+        lines=(("BRG-6205", "-2", "EA", "12.50"),),
+    )
+    for invoice in (make_invoice("INV-1"), make_invoice("INV-1-RB", original_invoice_number="INV-1"), credit):
+        ar.add(invoice)
+    ar.add(make_invoice("INV-3"))
+    ingest(hub)
+    related = timeline(hub, "INV-1")["related"]
+    assert sorted((r["invoice_number"], r["purpose"]) for r in related) == [
+        ("CM-1", "credit_memo"),
+        ("INV-1-RB", "invoice"),
+    ]
+    assert timeline(hub, "INV-3")["related"] == []
+    # A corrected AR record that no longer names the original drops out of the list.
+    ar.add(make_invoice("INV-1-RB", lines=(("BRG-6205", "12", "EA", "12.50"),)))
+    ingest(hub)
+    assert [r["invoice_number"] for r in timeline(hub, "INV-1")["related"]] == ["CM-1"]

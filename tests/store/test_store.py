@@ -65,6 +65,47 @@ def test_head_names_the_newest_migration() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrading_a_store_fills_the_original_numbers(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from hub.store.database import MIGRATIONS, normalise_url
+
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else request.getfixturevalue("pg_database")
+    )
+    old = Store(normalise_url(url))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    documents = {
+        "INV-1": '{"invoice_number":"INV-1","original_invoice_number":null}',
+        "CM-1": '{"invoice_number":"CM-1","original_invoice_number":"INV-1"}',
+    }
+    with old.engine.begin() as connection:
+        for number, document in documents.items():
+            connection.execute(
+                text(
+                    "INSERT INTO invoices (source, ar_key, invoice_number, customer_id, purpose, currency, total, "
+                    "invoice_date, state, revision, content_hash, document, transient_failures, created_at, "
+                    "updated_at, event_seq) VALUES ('t', :n, :n, 'C-1', 'invoice', 'USD', 1, '2026-11-02', "
+                    "'READY', 1, 'x', :d, 0, '2026-11-02 09:30:00', '2026-11-02 09:30:00', 0)"
+                ),
+                {"n": number, "d": document},
+            )
+    old.migrate()
+    with old.session() as session:
+        found = {r.invoice_number: r.original_invoice_number for r in session.exec(select(InvoiceRow))}
+    assert found == {"INV-1": None, "CM-1": "INV-1"}
+    old.dispose()
+
+
 def test_migrate_is_idempotent(store: Store) -> None:
     store.migrate()
     store.migrate()

@@ -10,18 +10,31 @@ import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 import pyotp
 
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
-from connectors.sandbox.webportal import pages
-from connectors.sandbox.webportal.checks import Files, check_invoice, check_line, keep_header, parse_form
+from connectors.sandbox.webportal import grid, pages
+from connectors.sandbox.webportal.checks import (
+    Files,
+    check_invoice,
+    check_line,
+    check_rows,
+    keep_header,
+    parse_form,
+)
 from connectors.sandbox.webportal.config import Buyer, WebPortalSandboxConfig
 from connectors.sandbox.webportal.state import Draft, PortalInvoice, Session, review
 
 HTML = "text/html; charset=utf-8"
+
+
+def views(buyer: Buyer) -> Any:
+    """The module that renders this buyer's pages: pages.py (classic) or grid.py (see there)."""
+    return grid if buyer.layout == "grid" else pages
 
 
 def _html(body: bytes, status: int = 200) -> Reply:
@@ -153,7 +166,7 @@ class WebPortalSandbox:
         if rest == ["invoices", "new"]:
             if method == "GET":
                 session.draft = Draft()
-                return _html(pages.invoice_form(buyer, session.draft))
+                return _html(views(buyer).invoice_form(buyer, session.draft))
             return self._form_action(buyer, session, fields, action)
         if rest == ["invoices", "submit"] and method == "POST":
             reply = self._submit(buyer, session, fields, files)
@@ -171,7 +184,7 @@ class WebPortalSandbox:
                 return self._detail(buyer, invoice, request.param("created") == "1")
             if invoice is not None and rest[2] == "pdf" and invoice.pdf is not None:
                 return Reply(200, invoice.pdf, "application/pdf", {"Connection": "close"})
-        return _html(pages.page(buyer, "Page not found", "<p>There is no such page.</p>", True), 404)
+        return _html(views(buyer).page(buyer, "Page not found", "<p>There is no such page.</p>", True), 404)
 
     # --- sessions ----------------------------------------------------------------------------------------
     @staticmethod
@@ -208,7 +221,7 @@ class WebPortalSandbox:
     def _login(self, buyer: Buyer, request: Request) -> Reply:
         if request.method != "POST":
             notices = ["Your session has expired. Please sign in again."] if request.param("expired") else []
-            return _html(pages.login(buyer, notices=notices, next_path=request.param("next")))
+            return _html(views(buyer).login(buyer, notices=notices, next_path=request.param("next")))
         fields, _ = parse_form(request)
         username = fields.get("username", "").strip()
         user = buyer.user(username)
@@ -217,7 +230,7 @@ class WebPortalSandbox:
         ):
             self.refused["password"] += 1
             refusal = ["The user name or password is incorrect."]
-            return _html(pages.login(buyer, username, refusal, next_path=request.param("next")))
+            return _html(views(buyer).login(buyer, username, refusal, next_path=request.param("next")))
         token = token_generator.token_urlsafe(24)
         next_path = request.param("next")
         if not (next_path and next_path.startswith(f"/{buyer.slug}/")):
@@ -231,14 +244,14 @@ class WebPortalSandbox:
         if session is None:
             return _redirect(f"/{buyer.slug}/login")
         if request.method != "POST":
-            return _html(pages.mfa(buyer))
+            return _html(views(buyer).mfa(buyer))
         fields, _ = parse_form(request)
         user = buyer.user(session.username)
         assert user is not None
         # One step either side, as real portals allow for clock drift; codes follow real time.
         if not pyotp.TOTP(user.totp_seed).verify(fields.get("code", "").strip(), valid_window=1):
             self.refused["code"] += 1
-            return _html(pages.mfa(buyer, ["The authentication code is incorrect or has expired."]))
+            return _html(views(buyer).mfa(buyer, ["The authentication code is incorrect or has expired."]))
         session.authenticated = True
         session.last_seen = self.clock.now()
         self.logins[buyer.slug] += 1
@@ -247,36 +260,39 @@ class WebPortalSandbox:
     # --- the invoice form --------------------------------------------------------------------------------
     def _form_action(self, buyer: Buyer, session: Session, fields: dict[str, str], action: str) -> Reply:
         keep_header(session.draft, fields)
-        draft = session.draft
+        draft, layout = session.draft, views(buyer)
         if action == "lookup_po":
             number = draft.header.get("po_number", "")
             if not number:
                 return _html(
-                    pages.invoice_form(buyer, draft, ["Enter a purchase order number to look it up."])
+                    layout.invoice_form(buyer, draft, ["Enter a purchase order number to look it up."])
                 )
             po = buyer.purchase_order(number)
             if po is None:
                 draft.po_found = None
-                return _html(pages.invoice_form(buyer, draft, [f"Purchase order {number} does not exist."]))
+                return _html(layout.invoice_form(buyer, draft, [f"Purchase order {number} does not exist."]))
             draft.po_found = po.number
             notice = f"Purchase order {po.number} found: {len(po.lines)} lines."
-            return _html(pages.invoice_form(buyer, draft, notices=[notice]))
+            return _html(layout.invoice_form(buyer, draft, notices=[notice]))
         if action == "add_line":
             line, errors = check_line(buyer, draft, fields)
             if line is None:
-                return _html(pages.invoice_form(buyer, draft, errors))
+                return _html(layout.invoice_form(buyer, draft, errors))
             draft.lines.append(line)
-            return _html(pages.invoice_form(buyer, draft, notices=[f"Line {len(draft.lines)} added."]))
-        return _html(pages.invoice_form(buyer, draft, [f"Unknown action {action!r}."]), 400)
+            return _html(layout.invoice_form(buyer, draft, notices=[f"Line {len(draft.lines)} added."]))
+        return _html(layout.invoice_form(buyer, draft, [f"Unknown action {action!r}."]), 400)
 
     def _submit(self, buyer: Buyer, session: Session, fields: dict[str, str], files: Files) -> Reply:
         keep_header(session.draft, fields)
-        draft, h = session.draft, session.draft.header
+        draft, h, layout = session.draft, session.draft.header, views(buyer)
+        row_errors: list[str] = []
+        if buyer.layout == "grid":  # every line comes with the invoice, not one at a time before it
+            draft.lines, row_errors = check_rows(buyer, draft, fields)
         taken = {i.number for i in self.invoices if i.buyer == buyer.slug}
         pdf = files.get("pdf")
-        checked = check_invoice(buyer, draft, taken, pdf)
+        checked = check_invoice(buyer, draft, taken, pdf, layout.DATE_FORMAT, layout.DATE_HINT, row_errors)
         if checked.errors:
-            return _html(pages.invoice_form(buyer, draft, checked.errors))
+            return _html(layout.invoice_form(buyer, draft, checked.errors))
         invoice = PortalInvoice(
             reference=f"WP-{next(self._references):06d}",
             buyer=buyer.slug,
@@ -302,23 +318,22 @@ class WebPortalSandbox:
     # --- reading -----------------------------------------------------------------------------------------
     def _detail(self, buyer: Buyer, invoice: PortalInvoice, created: bool) -> Reply:
         status, reason, when = invoice.status_at(self.clock.now())
-        return _html(
-            pages.invoice_detail(buyer, invoice, status, reason, when.strftime(pages.TIMESTAMP), created)
-        )
+        return _html(views(buyer).invoice_detail(buyer, invoice, status, reason, when, created))
 
     def _list(self, buyer: Buyer, request: Request) -> Reply:
         filters = {
             name: (request.param(name) or "").strip() for name in ("number", "status", "updated_since")
         }
         errors = []
+        layout = views(buyer)
         since: datetime | None = None
         if filters["updated_since"]:
             try:
-                since = datetime.strptime(filters["updated_since"], pages.TIMESTAMP).replace(
-                    tzinfo=self.clock.now().tzinfo
+                since = datetime.strptime(filters["updated_since"], layout.TIMESTAMP).replace(
+                    tzinfo=layout.ZONE
                 )
             except ValueError:
-                errors.append("Updated since must look like YYYY-MM-DD HH:MM:SS.")
+                errors.append(f"Updated since must look like {layout.TIMESTAMP_HINT}.")
         now = self.clock.now()
         rows = []
         for invoice in self.invoices:
@@ -332,12 +347,11 @@ class WebPortalSandbox:
             if since is not None and when <= since:
                 continue
             rows.append((when, invoice.reference, invoice, status))
-        rows.sort(key=lambda r: (r[0], r[1]))  # oldest change first: a change while paging moves to the end
+        # Oldest change first (a change while paging moves to the end), or newest first as in grid.py.
+        rows.sort(key=lambda r: (r[0], r[1]), reverse=layout.NEWEST_FIRST)
         size = self.config.page_size
         pages_count = max(1, -(-len(rows) // size))
         page_text = request.param("page") or "1"
         number = min(max(int(page_text) if page_text.isdigit() else 1, 1), pages_count)
-        shown = [
-            (i, s, w.strftime(pages.TIMESTAMP)) for w, _, i, s in rows[(number - 1) * size : number * size]
-        ]
-        return _html(pages.invoice_list(buyer, shown, filters, number, pages_count, errors))
+        shown = [(i, s, w) for w, _, i, s in rows[(number - 1) * size : number * size]]
+        return _html(layout.invoice_list(buyer, shown, filters, number, pages_count, errors))

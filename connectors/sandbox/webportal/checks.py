@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -15,6 +17,7 @@ from connectors.sandbox.webportal.config import Buyer
 from connectors.sandbox.webportal.state import Draft, DraftLine
 
 Files = dict[str, tuple[str, str, bytes]]  # field name -> (file name, content type, bytes)
+_ROW_FIELD = re.compile(r"^line_(\d+)_(\w+)$")
 HEADER = ("invoice_number", "invoice_date", "currency", "po_number", "tax", "charges", "total", "comments")
 
 
@@ -98,21 +101,45 @@ class Checked:
     total: Decimal = Decimal(0)
 
 
-def check_invoice(
-    buyer: Buyer, draft: Draft, numbers_taken: set[str], pdf: tuple[str, str, bytes] | None
-) -> Checked:
-    """Everything the portal checks when the invoice is submitted, all messages at once."""
-    h = draft.header
+def check_rows(buyer: Buyer, draft: Draft, fields: dict[str, str]) -> tuple[list[DraftLine], list[str]]:
+    """The lines of a form that sends them all with the invoice (`line_<n>_<field>`), each checked as a
+    line added on its own is; every message names its line."""
+    rows: dict[int, dict[str, str]] = {}
+    for name, value in fields.items():
+        if found := _ROW_FIELD.match(name):
+            rows.setdefault(int(found[1]), {})[f"line_{found[2]}"] = value
+    lines: list[DraftLine] = []
     errors: list[str] = []
+    for n in sorted(rows):
+        line, problems = check_line(buyer, draft, rows[n])
+        errors.extend(f"Line {n}: {problem}" for problem in problems)
+        if line is not None:
+            lines.append(line)
+    return lines, errors
+
+
+def check_invoice(
+    buyer: Buyer,
+    draft: Draft,
+    numbers_taken: set[str],
+    pdf: tuple[str, str, bytes] | None,
+    date_format: str = "%Y-%m-%d",
+    date_hint: str = "YYYY-MM-DD",
+    line_errors: Sequence[str] = (),
+) -> Checked:
+    """Everything the portal checks when the invoice is submitted, all messages at once: the invoice
+    date as the layout writes it; `line_errors` from lines that came with the invoice (`check_rows`)."""
+    h = draft.header
+    errors: list[str] = list(line_errors)
     number = h.get("invoice_number", "")
     if not number:
         errors.append("Invoice number is required.")
     elif number in numbers_taken:
         errors.append(f"Invoice number {number} has already been submitted.")
     try:
-        datetime.strptime(h.get("invoice_date", ""), "%Y-%m-%d")
+        datetime.strptime(h.get("invoice_date", ""), date_format)
     except ValueError:
-        errors.append("Invoice date must be a date (YYYY-MM-DD).")
+        errors.append(f"Invoice date must be a date ({date_hint}).")
     if h.get("currency") not in buyer.currencies:
         errors.append(f"Currency {h.get('currency')!r} is not accepted by {buyer.name}.")
     po_number = h.get("po_number", "")
@@ -120,7 +147,7 @@ def check_invoice(
         errors.append("A purchase order number is required.")
     elif po_number and buyer.purchase_order(po_number) is None:
         errors.append(f"Purchase order {po_number} does not exist.")
-    if not draft.lines:
+    if not draft.lines and not line_errors:
         errors.append("Add at least one line before submitting.")
     amounts = {name: decimal(h.get(name) or "0") for name in ("tax", "charges", "total")}
     for name, label in (("tax", "Tax amount"), ("charges", "Other charges"), ("total", "Invoice total")):

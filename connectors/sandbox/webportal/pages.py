@@ -5,6 +5,7 @@ screen reader, which is also how role/label selectors see it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from html import escape
 from urllib.parse import urlencode
 
@@ -12,7 +13,11 @@ from connectors.sandbox.webportal.config import Buyer, PurchaseOrder
 from connectors.sandbox.webportal.state import Draft, PortalInvoice
 
 STATUSES = ("Submitted", "Approved", "Paid", "Rejected", "Disputed")
-TIMESTAMP = "%Y-%m-%d %H:%M:%S"
+#: How this layout writes dates and instants, and the time zone of its instants.
+DATE_FORMAT, DATE_HINT = "%Y-%m-%d", "YYYY-MM-DD"
+TIMESTAMP, TIMESTAMP_HINT = "%Y-%m-%d %H:%M:%S", "YYYY-MM-DD HH:MM:SS"
+ZONE = UTC
+NEWEST_FIRST = False  # the invoice list's order
 _STYLE = (
     "body{font-family:sans-serif;margin:1.5em;max-width:60em}label{display:inline-block;min-width:11em}"
     "fieldset{margin:.8em 0}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #999;"
@@ -21,7 +26,7 @@ _STYLE = (
 )
 
 
-def _e(value: object) -> str:
+def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
@@ -34,27 +39,27 @@ def page(buyer: Buyer, title: str, body: str, signed_in: bool = False) -> bytes:
         else ""
     )
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)} - '
-        f"{_e(buyer.name)} supplier portal</title><style>{_STYLE}</style></head><body>"
-        f"<header><p>{_e(buyer.name)} supplier portal</p>{nav}</header>"
-        f"<main><h1>{_e(title)}</h1>{body}</main></body></html>"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} - '
+        f"{esc(buyer.name)} supplier portal</title><style>{_STYLE}</style></head><body>"
+        f"<header><p>{esc(buyer.name)} supplier portal</p>{nav}</header>"
+        f"<main><h1>{esc(title)}</h1>{body}</main></body></html>"
     ).encode()
 
 
 def messages(errors: Sequence[str] = (), notices: Sequence[str] = ()) -> str:
     html = ""
     if errors:
-        items = "".join(f"<li>{_e(e)}</li>" for e in errors)
+        items = "".join(f"<li>{esc(e)}</li>" for e in errors)
         html += f'<div role="alert"><p>Please correct the following:</p><ul>{items}</ul></div>'
     for notice in notices:
-        html += f'<p role="status">{_e(notice)}</p>'
+        html += f'<p role="status">{esc(notice)}</p>'
     return html
 
 
 def field(name: str, label: str, value: str = "", kind: str = "text", extra: str = "") -> str:
     return (
-        f'<p><label for="{name}">{_e(label)}</label> '
-        f'<input id="{name}" name="{name}" type="{kind}" value="{_e(value)}"{extra}></p>'
+        f'<p><label for="{name}">{esc(label)}</label> '
+        f'<input id="{name}" name="{name}" type="{kind}" value="{esc(value)}"{extra}></p>'
     )
 
 
@@ -67,7 +72,7 @@ def login(
 ) -> bytes:
     target = f"/{buyer.slug}/login" + (f"?{urlencode({'next': next_path})}" if next_path else "")
     body = messages(errors, notices) + (
-        f'<form method="post" action="{_e(target)}">'
+        f'<form method="post" action="{esc(target)}">'
         + field("username", "User name", username, extra=' autocomplete="username"')
         + field("password", "Password", kind="password", extra=' autocomplete="current-password"')
         + '<p><button type="submit">Sign in</button></p></form>'
@@ -87,20 +92,22 @@ def mfa(buyer: Buyer, errors: Sequence[str] = ()) -> bytes:
 
 def _select(name: str, label: str, options: Iterable[str], chosen: str) -> str:
     opts = "".join(
-        f'<option value="{_e(o)}"{" selected" if o == chosen else ""}>{_e(o or "Any")}</option>'
+        f'<option value="{esc(o)}"{" selected" if o == chosen else ""}>{esc(o or "Any")}</option>'
         for o in options
     )
-    return f'<p><label for="{name}">{_e(label)}</label> <select id="{name}" name="{name}">{opts}</select></p>'
+    return (
+        f'<p><label for="{name}">{esc(label)}</label> <select id="{name}" name="{name}">{opts}</select></p>'
+    )
 
 
 def _po_lines(po: PurchaseOrder) -> str:
     rows = "".join(
-        f"<tr><td>{line.line}</td><td>{_e(line.part)}</td><td>{_e(line.description)}</td>"
-        f"<td>{line.quantity}</td><td>{_e(line.uom)}</td><td>{line.unit_price}</td></tr>"
+        f"<tr><td>{line.line}</td><td>{esc(line.part)}</td><td>{esc(line.description)}</td>"
+        f"<td>{line.quantity}</td><td>{esc(line.uom)}</td><td>{line.unit_price}</td></tr>"
         for line in po.lines
     )
     return (
-        f"<table><caption>Lines of {_e(po.number)}</caption><thead><tr><th>PO line</th><th>Part</th>"
+        f"<table><caption>Lines of {esc(po.number)}</caption><thead><tr><th>PO line</th><th>Part</th>"
         f"<th>Description</th><th>Quantity</th><th>Unit</th><th>Unit price</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
@@ -112,9 +119,9 @@ def invoice_form(
     h = draft.header
     po = buyer.purchase_order(draft.po_found) if draft.po_found else None
     lines = "".join(
-        f"<tr><td>{n}</td><td>{line.po_line or ''}</td><td>{_e(line.part)}</td><td>{_e(line.description)}</td>"
-        f"<td>{line.quantity}</td><td>{_e(line.uom)}</td><td>{line.unit_price}</td><td>{line.amount}</td>"
-        f"<td>{_e(line.afe)}</td></tr>"
+        f"<tr><td>{n}</td><td>{line.po_line or ''}</td><td>{esc(line.part)}</td><td>{esc(line.description)}</td>"
+        f"<td>{line.quantity}</td><td>{esc(line.uom)}</td><td>{line.unit_price}</td><td>{line.amount}</td>"
+        f"<td>{esc(line.afe)}</td></tr>"
         for n, line in enumerate(draft.lines, 1)
     )
     body = messages(errors, notices) + (
@@ -144,7 +151,7 @@ def invoice_form(
         + field("total", "Invoice total", h.get("total", ""))
         + field("pdf", "Invoice PDF", kind="file", extra=' accept="application/pdf"')
         + f'<p><label for="comments">Comments</label> <textarea id="comments" name="comments">'
-        f"{_e(h.get('comments', ''))}</textarea></p></fieldset>"
+        f"{esc(h.get('comments', ''))}</textarea></p></fieldset>"
         f'<p><button type="submit" formaction="/{buyer.slug}/invoices/submit">Submit invoice</button></p>'
         "</form>"
     )
@@ -153,19 +160,19 @@ def invoice_form(
 
 def invoice_list(
     buyer: Buyer,
-    rows: Sequence[tuple[PortalInvoice, str, str]],  # invoice, status, updated
+    rows: Sequence[tuple[PortalInvoice, str, datetime]],  # invoice, status, updated
     filters: dict[str, str],
     page_number: int,
     pages: int,
     errors: Sequence[str] = (),
 ) -> bytes:
     body_rows = "".join(
-        f'<tr><td><a href="/{buyer.slug}/invoices/{_e(i.reference)}">{_e(i.number)}</a></td>'
-        f"<td>{_e(i.reference)}</td><td>{_e(status)}</td><td>{i.total} {_e(i.currency)}</td>"
-        f"<td>{_e(updated)}</td></tr>"
+        f'<tr><td><a href="/{buyer.slug}/invoices/{esc(i.reference)}">{esc(i.number)}</a></td>'
+        f"<td>{esc(i.reference)}</td><td>{esc(status)}</td><td>{i.total} {esc(i.currency)}</td>"
+        f"<td>{updated.astimezone(ZONE):{TIMESTAMP}}</td></tr>"
         for i, status, updated in rows
     )
-    query = _e(urlencode({k: v for k, v in filters.items() if v}))
+    query = esc(urlencode({k: v for k, v in filters.items() if v}))
     links = []
     if page_number > 1:
         links.append(f'<a href="?{query}&page={page_number - 1}">Previous page</a>')
@@ -191,14 +198,14 @@ def invoice_list(
 
 
 def invoice_detail(
-    buyer: Buyer, invoice: PortalInvoice, status: str, reason: str | None, updated: str, created: bool
+    buyer: Buyer, invoice: PortalInvoice, status: str, reason: str | None, updated: datetime, created: bool
 ) -> bytes:
     notice = [f"Invoice {invoice.number} was submitted. Reference: {invoice.reference}"] if created else []
     terms = [
         ("Reference", invoice.reference),
         ("Invoice number", invoice.number),
         ("Status", status),
-        ("Updated (UTC)", updated),
+        ("Updated (UTC)", f"{updated.astimezone(ZONE):{TIMESTAMP}}"),
         ("Invoice date", invoice.invoice_date),
         ("Purchase order", invoice.po_number),
         ("Total", f"{invoice.total} {invoice.currency}"),
@@ -206,7 +213,7 @@ def invoice_detail(
     if reason:
         terms.append(("Reason", reason))
     pdf = (
-        f'<p><a href="/{buyer.slug}/invoices/{_e(invoice.reference)}/pdf">{_e(invoice.pdf_name)}</a> '
+        f'<p><a href="/{buyer.slug}/invoices/{esc(invoice.reference)}/pdf">{esc(invoice.pdf_name)}</a> '
         f"({len(invoice.pdf)} bytes)</p>"
         if invoice.pdf is not None
         else "<p>No PDF attached.</p>"
@@ -214,7 +221,7 @@ def invoice_detail(
     body = (
         messages(notices=notice)
         + "<dl>"
-        + "".join(f"<dt>{_e(term)}</dt><dd>{_e(value)}</dd>" for term, value in terms)
+        + "".join(f"<dt>{esc(term)}</dt><dd>{esc(value)}</dd>" for term, value in terms)
         + "</dl>"
         + pdf
     )
