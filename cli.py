@@ -41,6 +41,11 @@ webhook_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(webhook_app, name="webhook")
+config_app = typer.Typer(
+    help="Check portalhub.yaml and everything it names before deploying; its schema and reference.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
 
 # Tables are for people; piped into a file or CI log they should not fold at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -181,6 +186,7 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
     from hub.store.single_daemon import only_daemon
 
     with opened_hub() as hub, only_daemon(hub.store):
+        _refuse_fatal_configuration(hub)
         daemon = Daemon(hub)
         if once:
             report = daemon.run_once()
@@ -191,6 +197,15 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
             )
         else:
             daemon.run_forever()
+
+
+def _refuse_fatal_configuration(hub: Hub) -> None:
+    """The daemon does not start on a problem that would stop every profile (`portalhub config check`)."""
+    from hub.config_check import fatal_problems
+
+    problems = fatal_problems(hub.config)
+    if problems:
+        fail("the daemon does not start: " + "; ".join(problems) + " (see `portalhub config check`)")
 
 
 # --- collectors ----------------------------------------------------------------------------------------------
@@ -717,6 +732,58 @@ def audit(
             (entry["hash"] or "")[:12],
         )
     out.print(table)
+
+
+# --- configuration ---------------------------------------------------------------------------------------
+@config_app.command("check")
+def config_check(
+    connect: Annotated[
+        bool,
+        typer.Option("--connect", help="Also open the store, read the AR source and sign in to each portal."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check portalhub.yaml, every rules file and every secret reference (values are never printed);
+    with --connect, the store, the AR source and each portal's credentials. Exit 1 on an error."""
+    from hub.config import find_config
+    from hub.config_check import check_configuration
+    from hub.errors import ConfigError
+
+    try:
+        path = find_config(_state["config"])
+    except ConfigError as exc:
+        fail(str(exc))
+    report = check_configuration(path, connect=connect)
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        marks = {"ok": "[green]✓[/green]", "warning": "[yellow]![/yellow]", "error": "[red]✗[/red]"}
+        for finding in report.findings:
+            console = out if finding.severity == "ok" else err
+            console.print(
+                f"{marks[finding.severity]} {escape(finding.subject)}: {escape(finding.message)}",
+                highlight=False,
+            )
+        warnings = sum(1 for f in report.findings if f.severity == "warning")
+        verdict = "[green]ok[/green]" if report.ok else "[red]problems found[/red]"
+        out.print(f"{len(report.errors)} error(s), {warnings} warning(s): {verdict}")
+    raise typer.Exit(OK if report.ok else FOUND)
+
+
+@config_app.command("schema")
+def config_schema_command() -> None:
+    """Print the JSON Schema of portalhub.yaml (every key described), for editor completion."""
+    from hub.config_docs import config_schema
+
+    sys.stdout.write(json.dumps(config_schema(), indent=2) + "\n")
+
+
+@config_app.command("docs")
+def config_docs_command() -> None:
+    """Print the reference page of portalhub.yaml (docs/configuration.md is this output)."""
+    from hub.config_docs import config_markdown
+
+    sys.stdout.write(config_markdown())
 
 
 # --- rules ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ file serves several deployments), `PORTALHUB_WORKER_ID` names the daemon in leas
 
 from __future__ import annotations
 
+import difflib
 import os
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +24,8 @@ DEFAULT_CONFIG_NAME = "portalhub.yaml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become the JSON Schema's descriptions (editor completion, docs/configuration.md).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SqlArColumns(_Strict):
@@ -32,44 +35,49 @@ class SqlArColumns(_Strict):
     full column mapping."""
 
     invoices_table: str = "ar_invoices"
+    """The table or view with one row per invoice header."""
     lines_table: str = "ar_invoice_lines"
-    #: None: the customer's columns (customer_name, customer_duns, ...) are in the invoices view itself.
+    """The table or view with the invoice lines, joined to the header by `key_column`."""
     customers_table: str | None = "ar_customers"
+    """The customers table; null: the customer's columns (customer_name, customer_duns, ...) are in the invoices view itself."""
     status_table: str = "ar_portal_status"
-    #: Only rows with this status are picked up (None: every row).
+    """The table portal statuses and rejection reasons are written to (one row per status event)."""
     ready_status: str | None = "posted"
-    #: The column `ready_status` is compared with.
+    """Only rows with this status are picked up (null: every row)."""
     status_column: str = "status"
-    #: The AR system's own id of an invoice: the record key, and what joins lines to their invoice.
+    """The column `ready_status` is compared with."""
     key_column: str = "invoice_id"
-    #: Also show the newest state on the invoice's own row (portal_state, portal_reason,
-    #: portal_updated_at); turn off when the AR system only allows the status table to be written.
+    """The AR system's own id of an invoice: the record key, and what joins lines to their invoice."""
     mirror: bool = True
-    #: The table with the portal_* columns (None: `invoices_table`; name the base table when
-    #: `invoices_table` is a view that cannot be updated).
+    """Also show the newest state on the invoice's own row (portal_state, portal_reason, portal_updated_at); turn off when the AR system only allows the status table to be written."""
     mirror_table: str | None = None
-    #: The column of `mirror_table` that holds the invoice number (the row the mirror updates).
+    """The table with the portal_* columns (null: `invoices_table`; name the base table when `invoices_table` is a view that cannot be updated)."""
     mirror_number_column: str = "invoice_number"
+    """The column of `mirror_table` that holds the invoice number (the row the mirror updates)."""
 
 
 class ArConfig(_Strict):
     """The SQL adapter's settings (`ar: {kind: sql, url: ..., tables: {...}}`)."""
 
     kind: Literal["sql"] = "sql"
+    """Always `sql` for this adapter."""
     url: str
+    """The AR database: any SQLAlchemy URL (a relative SQLite file is relative to the config file)."""
     tables: SqlArColumns = Field(default_factory=SqlArColumns)
+    """Table and column names, when the AR system's differ from the defaults."""
 
 
 class AdapterConfig(BaseModel):
     """One AR adapter: `kind` is its name in the `portalhub.ar_adapters` entry-point group (built-ins:
     sql, files, webhook); every other key is the adapter's own setting, checked by the adapter when
-    the hub starts (docs/ar-adapters.md). Without `kind` the block is the SQL adapter's, as before."""
+    the hub starts (docs/ar-adapters.md). Without `kind` the block is the SQL adapter's."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
-    kind: str = Field(default="sql", min_length=1)
-    #: Relative paths in this block are relative to this folder (default: the config file's folder).
+    kind: str = Field(default="sql", min_length=1, examples=["sql", "files", "webhook"])
+    """The adapter's name: sql (a database table or view), files (a folder of exports), webhook (status events POSTed as signed JSON), or a third-party adapter's name."""
     base_dir: Path | None = None
+    """Relative paths in this block are relative to this folder (default: the config file's folder)."""
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -87,21 +95,30 @@ class AdapterConfig(BaseModel):
 
 
 class DaemonConfig(_Strict):
+    """How often the daemon runs each step, and how it waits after failures (all in seconds)."""
+
     ingest_seconds: float = Field(default=60, gt=0)
+    """Read new and changed invoices from the AR system, and rules files that changed, this often."""
     submit_seconds: float = Field(default=5, gt=0)
+    """Look for READY invoices to send this often (per portal profile)."""
     poll_seconds: float = Field(default=300, gt=0)
+    """Ask each portal for status changes this often (profiles that poll)."""
     feedback_seconds: float = Field(default=30, gt=0)
+    """Write status events back to the AR system this often."""
     housekeeping_seconds: float = Field(default=60, gt=0)
-    #: A claimed invoice belongs to its worker this long; after it the worker is presumed dead.
+    """Expire dead workers' leases and reconcile in-doubt sends this often."""
     lease_seconds: float = Field(default=300, gt=0)
-    #: Wait this long after an in-doubt send before asking the portal (it may still be processing).
+    """A claimed invoice belongs to its worker this long; after it the worker is presumed dead."""
     reconcile_after_seconds: float = Field(default=30, ge=0)
+    """Wait this long after an in-doubt send before asking the portal (it may still be processing)."""
     backoff_initial_seconds: float = Field(default=30, gt=0)
+    """The first wait after a transient portal failure (doubled on each failure, with jitter)."""
     backoff_max_seconds: float = Field(default=3600, gt=0)
-    #: After this many transient failures in a row an invoice is parked for `park_seconds` (with the
-    #: reason in `portalhub status`) instead of being retried every `backoff_max_seconds` for ever.
+    """The longest wait between two tries of one invoice."""
     max_transient_attempts: int = Field(default=12, ge=1)
+    """After this many transient failures in a row an invoice is parked for `park_seconds` (with the reason in `portalhub status`) instead of being retried every `backoff_max_seconds` for ever."""
     park_seconds: float = Field(default=6 * 3600, gt=0)
+    """How long a parked invoice waits before it is tried again."""
 
 
 class ReceiverConfig(_Strict):
@@ -111,30 +128,47 @@ class ReceiverConfig(_Strict):
     the network the proxy's public URL for `path`."""
 
     enabled: bool = True
+    """Serve the receiver while the daemon runs."""
     host: str = "127.0.0.1"
-    port: int = Field(default=8480, ge=0, le=65535)  # 0: any free port (tests)
+    """The address to listen on (keep 127.0.0.1 behind a reverse proxy)."""
+    port: int = Field(default=8480, ge=0, le=65535)
+    """The port to listen on (0: any free port, for tests)."""
     path: str = Field(default="/cxml/status", pattern=r"^/")
+    """The URL path the network posts StatusUpdateRequests to."""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    """A larger request body is refused with 413 before it is read."""
 
 
 class HubConfig(_Strict):
-    store_url: str = "sqlite:///portalhub.db"
+    """The hub's configuration file, `portalhub.yaml` (relative paths are relative to this file)."""
+
+    store_url: str = Field(
+        default="sqlite:///portalhub.db",
+        examples=["sqlite:///portalhub.db", "postgresql://portalhub@db/portalhub"],
+    )
+    """Where the hub keeps invoices, sends and events: an SQLite file (one daemon) or a PostgreSQL URL (several daemons); PORTALHUB_STORE_URL overrides it."""
     rules_dir: Path = Path("rules.d")
+    """The folder of rules files, one per customer portal (`<profile id>.yaml`)."""
     secrets_file: Path | None = None
-    #: InvoiceDetail.dtd: when set, pre-flight validates every rendered cXML document against it.
+    """A YAML file of named secrets, read by `secret:name` references (keep it out of git, mode 600)."""
     cxml_dtd: Path | None = None
+    """InvoiceDetail.dtd: when set, pre-flight validates every rendered cXML document against it."""
     supplier: Supplier
-    #: The AR adapter invoices come from; status events go back to it too unless `feedback` is set.
+    """Who sends the invoices: the supplier's name, identifiers, tax id and remit-to address."""
     ar: AdapterConfig
-    #: Another adapter for the status events (e.g. `kind: webhook` beside `ar: {kind: sql}`).
+    """The AR adapter invoices come from; status events go back to it too unless `feedback` is set."""
     feedback: AdapterConfig | None = None
+    """Another adapter for the status events (e.g. `kind: webhook` beside `ar: {kind: sql}`)."""
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
-    #: Serve the inbound status receiver while the daemon runs (None: no inbound statuses).
+    """The daemon's step intervals, leases and backoff."""
     receiver: ReceiverConfig | None = None
+    """Serve the inbound status receiver while the daemon runs (null: no inbound statuses)."""
     evidence_dir: Path | None = None
+    """Where web-portal submissions keep their screenshots and pages (null: no evidence is kept)."""
     worker_id: str | None = None
-    #: Who is told about blocked, rejected and disputed invoices and broken profiles (hub/notify).
+    """This daemon's name in leases and attempts (default: host and process id); PORTALHUB_WORKER_ID overrides it."""
     notifications: NotificationsConfig | None = None
+    """Who is told about blocked, rejected and disputed invoices and broken profiles (hub/notify)."""
 
     def resolved(self, base: Path) -> HubConfig:
         """Paths made absolute against `base` (the config file's folder); env overrides applied."""
@@ -177,15 +211,83 @@ def find_config(explicit: Path | None) -> Path:
 
 
 def load_config(path: Path) -> HubConfig:
+    """The configuration in `path`, checked; every problem names the file, line and key (with a "did you
+    mean" for a misspelt key), all problems at once."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise ConfigError(f"{path}{line}: not valid YAML: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}:1: a hub configuration is a YAML mapping (store_url:, supplier:, ar:, ...)"
+        )
     try:
         config = HubConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{path} is not a valid hub configuration:\n" + "\n".join(lines)) from exc
+        raise ConfigError(
+            f"{path} is not a valid hub configuration:\n" + "\n".join(config_problems(path, exc))
+        ) from exc
     return config.resolved(path.parent.resolve())
+
+
+def config_problems(path: Path, exc: ValidationError) -> list[str]:
+    """One line per problem: `file:line: key.path: what is wrong` (+ a suggestion for an unknown key)."""
+    # The node tree is read only when something is wrong: a good file loads without it.
+    from rules.loader import RulesFileError, read_yaml
+
+    try:
+        document = read_yaml(path)
+    except RulesFileError:
+        document = None
+    problems = []
+    for error in exc.errors():
+        location = [part for part in error["loc"] if not isinstance(part, str) or "[" not in part]
+        line = document.line_of(location) if document is not None else None
+        where = ".".join(str(part) for part in location)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key" + _suggestion(location)
+        elif error["type"] == "missing":
+            message = "required key missing"
+        problems.append(f"  {path}{f':{line}' if line else ''}: {where}: {message}")
+    return problems
+
+
+def _suggestion(location: list[str | int]) -> str:
+    """` (did you mean 'x'?)` when an unknown key is close to a key the model has at that place."""
+    *parent, key = location
+    known = _keys_at(HubConfig, parent)
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f"; the keys here are: {', '.join(known)}" if known else ""
+
+
+def _keys_at(model: type[BaseModel], location: list[str | int]) -> list[str]:
+    current: type[BaseModel] | None = model
+    for part in location:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if current is not None else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return list(current.model_fields) if current is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside `X`, `X | None` or `list[X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None

@@ -50,7 +50,10 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Attribute docstrings are the JSON Schemas' descriptions (the invoice schema, portalhub.yaml's supplier).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
+    )
 
 
 class InvoicePurpose(enum.StrEnum):
@@ -99,24 +102,35 @@ class RejectionCategory(enum.StrEnum):
 
 class Address(_Model):
     street: list[NonEmpty] = Field(min_length=1)
+    """Street lines, one item per line."""
     city: NonEmpty
+    """The city."""
     state: str | None = None
+    """State, province or region."""
     postal_code: str | None = None
+    """Postal or ZIP code."""
     country: CountryCode
+    """ISO 3166 two-letter country code (US, CA, ...)."""
 
 
 class Party(_Model):
     """A company on the invoice. `party_id` is the id the other side knows it by (e.g. a DUNS)."""
 
     name: NonEmpty
+    """The company's legal name."""
     party_id: str | None = None
+    """The id the other side knows the company by (e.g. a DUNS number)."""
     tax_id: str | None = None
+    """The company's tax registration (EIN, VAT or GST number)."""
     email: str | None = None
+    """A contact address for invoicing questions."""
     address: Address | None = None
+    """The company's postal address."""
 
 
 class Supplier(Party):
     remit_to: Party | None = None
+    """Where the buyer sends payment, when not the supplier's own address."""
 
 
 class TaxLine(_Model):

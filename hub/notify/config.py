@@ -57,27 +57,37 @@ class Topic(enum.StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SmtpSettings(_Strict):
+    """The mail server digests are sent through."""
+
     host: str = Field(min_length=1)
+    """The SMTP server's host name."""
     port: int = Field(default=587, ge=1, le=65535)
-    #: starttls: plain connection upgraded with STARTTLS (port 587); tls: TLS from the start (465);
-    #: none: no encryption (a relay on localhost only).
+    """The SMTP server's port (587 with STARTTLS, 465 with TLS)."""
     security: str = Field(default="starttls", pattern="^(starttls|tls|none)$")
+    """starttls: plain connection upgraded with STARTTLS (port 587); tls: TLS from the start (465); none: no encryption (a relay on localhost only)."""
     username: str | None = None
+    """The login, when the server wants one."""
     password: SecretRef | None = None
+    """The login's password, by reference (env:NAME, file:/path or secret:name)."""
     sender: str = Field(min_length=3)
+    """The From address of the digests."""
     timeout_seconds: float = Field(default=30, gt=0, le=600)
+    """Give up on the server after this long (the digest is tried again later)."""
 
 
 class Recipient(_Strict):
     """Someone (or something) told about some customers' problems."""
 
     name: str = Field(min_length=1, max_length=150)
+    """The recipient's name (unique among collectors and webhooks)."""
     customers: list[str] = Field(default_factory=lambda: [EVERY_CUSTOMER], min_length=1)
+    """The AR customer ids whose problems this recipient hears about ("*": every customer)."""
     events: list[Topic] = Field(default_factory=lambda: list(Topic), min_length=1)
+    """What to be told about: blocked, rejected, disputed, profile (default: all four)."""
 
     def wants(self, topic: Topic, customers: list[str]) -> bool:
         if topic not in self.events:
@@ -87,27 +97,35 @@ class Recipient(_Strict):
 
 class Collector(Recipient):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    """Where the digest is mailed."""
 
 
 class WebhookTarget(Recipient):
     url: str = Field(pattern=r"^https?://")
+    """Where the digest is POSTed as signed JSON."""
     secret: SecretRef
+    """The signing key (HMAC-SHA256), by reference (env:NAME, file:/path or secret:name)."""
     timeout_seconds: float = Field(default=10, gt=0, le=120)
+    """Give up on the endpoint after this long (the digest is tried again later)."""
 
 
 class NotificationsConfig(_Strict):
     enabled: bool = True
-    #: A recipient gets at most one digest this often; what happens in between waits for the next one.
+    """Send notifications (false: keep the configuration but send nothing)."""
     digest_minutes: float = Field(default=60, ge=0)
-    #: A profile whose portal keeps failing (unavailable, no answer, polls failing) this long is reported.
+    """A recipient gets at most one digest this often; what happens in between waits for the next one."""
     portal_down_minutes: float = Field(default=30, gt=0)
-    #: How often the daemon looks for something to tell.
+    """A profile whose portal keeps failing (unavailable, no answer, polls failing) this long is reported."""
     check_seconds: float = Field(default=60, gt=0)
-    #: A digest that could not be delivered is tried again after this long.
+    """How often the daemon looks for something to tell."""
     retry_seconds: float = Field(default=300, gt=0)
+    """A digest that could not be delivered is tried again after this long."""
     smtp: SmtpSettings | None = None
+    """The mail server, needed when there are collectors."""
     collectors: list[Collector] = Field(default_factory=list)
+    """People told by e-mail about their customers' problems."""
     webhooks: list[WebhookTarget] = Field(default_factory=list)
+    """Systems told by a signed HTTP POST."""
 
     @model_validator(mode="after")
     def _consistent(self) -> NotificationsConfig:
