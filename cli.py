@@ -83,21 +83,42 @@ def fail(message: str, code: int = USAGE) -> NoReturn:
 
 
 @contextmanager
-def opened_hub() -> Iterator[Hub]:
+def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
+    """The hub of the configured deployment. Its store must be at this version's schema: commands never
+    migrate it on the side (`portalhub migrate` does); `initialize` lets the daemon create a new one."""
     from hub.config import find_config, load_config
     from hub.errors import ConfigError
     from hub.runtime import build_hub
 
     try:
-        hub = build_hub(load_config(find_config(_state["config"])))
+        hub = build_hub(load_config(find_config(_state["config"])), migrate=False)
     except ConfigError as exc:
         fail(str(exc))
     try:
+        _require_current_schema(hub, initialize)
         yield hub
     except ConfigError as exc:
         fail(str(exc))
     finally:
         hub.close()
+
+
+def _require_current_schema(hub: Hub, initialize: bool) -> None:
+    from hub.store.database import HEAD
+
+    revision = hub.store.revision()
+    if revision == HEAD:
+        return
+    if revision is None and initialize:
+        hub.store.migrate()
+        return
+    where = hub.store.display_url()
+    if revision is None:
+        fail(f"the store {where} has no portalhub tables yet: run `portalhub migrate` (or start the daemon)")
+    fail(
+        f"the store {where} is at schema revision {revision}; this portalhub needs {HEAD}: back it up, then "
+        "run `portalhub migrate` (docs/operations.md)"
+    )
 
 
 def emit_json(data: Any) -> None:
@@ -185,7 +206,7 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
     from hub.daemon import Daemon
     from hub.store.single_daemon import only_daemon
 
-    with opened_hub() as hub, only_daemon(hub.store):
+    with opened_hub(initialize=True) as hub, only_daemon(hub.store):
         _refuse_fatal_configuration(hub)
         daemon = Daemon(hub)
         if once:
@@ -197,6 +218,32 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
             )
         else:
             daemon.run_forever()
+
+
+@app.command()
+def migrate(as_json: JsonOption = False) -> None:
+    """Bring the store's schema to this version (back the store up first; daemons may keep running on
+    PostgreSQL: migrations there are serialised and additive)."""
+    from hub.config import find_config, load_config
+    from hub.errors import ConfigError
+    from hub.store.database import HEAD, open_store
+
+    try:
+        store = open_store(load_config(find_config(_state["config"])).store_url, migrate=False)
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        before = store.revision()
+        store.migrate()
+        after = store.revision()
+    finally:
+        store.dispose()
+    if as_json:
+        emit_json({"store": store.display_url(), "from": before, "to": after, "head": HEAD})
+    elif before == after:
+        out.print(f"{store.display_url()}: already at schema revision {after}")
+    else:
+        out.print(f"{store.display_url()}: schema revision {before or '(new store)'} -> {after}")
 
 
 def _refuse_fatal_configuration(hub: Hub) -> None:

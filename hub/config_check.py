@@ -207,7 +207,21 @@ def _check_store_and_portals(config: HubConfig, profiles: dict[str, Any], report
     except Exception as exc:  # the database driver's own errors: unreachable host, refused login
         report.add("error", "store", f"cannot open {type(exc).__name__}: {exc}", fatal=True)
         return
-    report.add("ok", "store", "opens")
+    from hub.store.database import HEAD
+
+    revision = hub.store.revision()
+    if revision == HEAD:
+        report.add("ok", "store", f"opens, schema at revision {HEAD}")
+    else:
+        report.add(
+            "error",
+            "store",
+            f"schema at revision {revision or '(none: a new store)'}, this version needs {HEAD}: "
+            "run `portalhub migrate`",
+            fatal=revision is not None,
+        )
+        hub.close()
+        return
     try:
         for profile_id, profile in sorted(profiles.items()):
             subject = f"portal {profile_id}"
@@ -227,6 +241,8 @@ def _check_store_and_portals(config: HubConfig, profiles: dict[str, Any], report
                 report.add("error", subject, str(exc))
             except NotImplementedError:
                 report.add("warning", subject, "this profile cannot be asked for a status")
+            except Exception as exc:  # a connector bug must not hide the other portals' findings
+                report.add("error", subject, f"the check failed: {type(exc).__name__}: {exc}")
             else:
                 report.add("ok", subject, "signed in and answered a look-up")
     finally:

@@ -102,12 +102,20 @@ class Store:
             command.upgrade(config, "head")
 
     def at_head(self) -> bool:
+        return self.revision() == HEAD
+
+    def revision(self) -> str | None:
+        """The schema revision the store is at (None: a new, empty store)."""
         with self.engine.connect() as connection:
             try:
                 version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
             except Exception:  # no such table yet: a new store
-                return False
-        return bool(version == HEAD)
+                return None
+        return None if version is None else str(version)
+
+    def display_url(self) -> str:
+        """The store's URL with any password masked, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -99,7 +99,8 @@ def test_connect_signs_in_to_every_portal_that_can_be_asked(workspace: DemoWorks
     code, report = check(workspace.config_path, "--connect")
     assert code == 0, report
     resolved = messages(report, "ok")
-    assert "store: opens" in resolved and "AR source: answered" in resolved
+    assert any(m.startswith("store: opens, schema at revision") for m in resolved)
+    assert "AR source: answered" in resolved
     signed_in = {m.split(":")[0] for m in resolved if "signed in" in m}
     assert {"portal acme-coupa", "portal trc-ariba", "portal leog-openinvoice"} <= signed_in
 
@@ -123,7 +124,7 @@ def test_an_unset_secret_and_a_wrong_password_are_errors_of_their_profile(
     config.update(
         rules_dir=str(rules),
         secrets_file=str(tmp_path / "secrets.yaml"),
-        store_url=f"sqlite:///{tmp_path / 'store.db'}",
+        store_url=f"sqlite:///{workspace.root / 'portalhub.db'}",
         ar={"kind": "sql", "url": f"sqlite:///{workspace.ar_path}"},
     )
     path = tmp_path / "portalhub.yaml"
@@ -159,3 +160,34 @@ def test_the_daemon_refuses_to_start_on_what_would_stop_every_profile(tmp_path: 
     assert "the daemon does not start" in result.stderr and "secrets file does not exist" in result.stderr
     code, report = check(path)
     assert code == 1 and any(f["fatal"] for f in report["findings"])
+
+
+def test_queries_never_migrate_the_store_and_migrate_does(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from hub.store.database import HEAD, MIGRATIONS, Store
+
+    (tmp_path / "rules.d").mkdir()
+    path = tmp_path / "portalhub.yaml"
+    path.write_text(yaml.safe_dump({**MINIMAL, "store_url": "sqlite:///store.db"}))
+    result = runner.invoke(app, ["--config", str(path), "status"])
+    assert result.exit_code == 2 and "has no portalhub tables yet: run `portalhub migrate`" in result.stderr
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    alembic = Config()
+    alembic.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "0004")  # a store left by an older version
+    result = runner.invoke(app, ["--config", str(path), "status"])
+    assert (
+        result.exit_code == 2 and f"is at schema revision 0004; this portalhub needs {HEAD}" in result.stderr
+    )
+    assert store.revision() == "0004"  # the query changed nothing
+
+    result = runner.invoke(app, ["--config", str(path), "migrate", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["from"] == "0004"
+    assert store.revision() == HEAD
+    store.dispose()
+    assert runner.invoke(app, ["--config", str(path), "status"]).exit_code == 0
