@@ -66,15 +66,25 @@ def main_options(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More log output (-v info, -vv debug).")
     ] = 0,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format", help="text, or json: one object per line for log shippers.", case_sensitive=False
+        ),
+    ] = "text",
 ) -> None:
+    if log_format.lower() not in ("text", "json"):
+        fail(f"--log-format must be text or json, not {log_format!r}")
     _state["config"] = config
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    from hub.secrets import install_log_redaction
+    _state["verbose"] = verbose
+    _state["log_format"] = log_format.lower()
+    _configure_logging(logging.WARNING - 10 * min(verbose, 2))
 
-    install_log_redaction()
+
+def _configure_logging(level: int) -> None:
+    from hub.logs import configure
+
+    configure(level, _state.get("log_format", "text"))
 
 
 def fail(message: str, code: int = USAGE) -> NoReturn:
@@ -206,6 +216,8 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
     from hub.daemon import Daemon
     from hub.store.single_daemon import only_daemon
 
+    if not _state.get("verbose"):
+        _configure_logging(logging.INFO)  # the daemon says what it does by default (hub/logs.py)
     with opened_hub(initialize=True) as hub, only_daemon(hub.store):
         _refuse_fatal_configuration(hub)
         daemon = Daemon(hub)

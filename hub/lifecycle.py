@@ -24,6 +24,7 @@ from hub.errors import PortalhubError
 from hub.model import InvoiceState, RejectionCategory
 from hub.secrets import REDACTOR
 from hub.store.tables import EventRow, InvoiceRow, OutboxRow
+from hub.transition_log import note_transition
 
 S = InvoiceState
 PORTAL_STATES = frozenset(
@@ -125,6 +126,18 @@ def move(
         invoice.portal_status_raw = raw_status
     session.add(invoice)
     _queue_feedback(session, invoice, event)
+    if target is not source:
+        note_transition(
+            session,
+            {
+                "invoice": invoice.invoice_number,
+                "profile": invoice.profile_id,
+                "from_state": source.value,
+                "to_state": target.value,
+                "portal_id": invoice.portal_invoice_id,
+                "reason": event.reason,
+            },
+        )
     return event
 
 

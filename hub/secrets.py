@@ -90,9 +90,3 @@ class RedactingFilter(logging.Filter):
         if masked != message or MASK in masked:
             record.msg, record.args = masked, None
         return True
-
-
-def install_log_redaction() -> None:
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
