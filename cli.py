@@ -306,6 +306,36 @@ def status(as_json: JsonOption = False) -> None:
     for poll in summary["polls"]:
         if poll["last_error"]:
             out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")
+    _print_daemons(summary["daemons"])
+
+
+def _print_daemons(daemons: list[dict[str, Any]]) -> None:
+    if not daemons:
+        out.print("No daemon has run on this store yet (`portalhub run`).")
+        return
+    table = Table(title="Daemons (last heartbeat; each job's last run and how it ended)")
+    for column in ("Daemon", "Host / pid", "Version", "State", "Last seen (UTC)", "Jobs"):
+        table.add_column(column, overflow="fold")
+    for daemon in daemons:
+        state = (
+            "[green]alive[/green]"
+            if daemon["alive"]
+            else ("stopped" if daemon["stopped_at"] else "[red]silent[/red]")
+        )
+        jobs = []
+        for name, job in sorted(daemon["jobs"].items()):
+            when = (job["last_finished"] or job["last_started"] or "never")[11:19]
+            outcome = job["outcome"] or "not run"
+            jobs.append(f"{name}: {outcome} {when}" + (f" ({job['error']})" if job.get("error") else ""))
+        table.add_row(
+            daemon["worker_id"],
+            f"{daemon['host']} / {daemon['pid']}",
+            daemon["version"],
+            state,
+            daemon["last_seen_at"][:19].replace("T", " "),
+            escape("\n".join(jobs)),
+        )
+    out.print(table)
 
 
 @app.command()

@@ -119,6 +119,8 @@ class DaemonConfig(_Strict):
     """After this many transient failures in a row an invoice is parked for `park_seconds` (with the reason in `portalhub status`) instead of being retried every `backoff_max_seconds` for ever."""
     park_seconds: float = Field(default=6 * 3600, gt=0)
     """How long a parked invoice waits before it is tried again."""
+    heartbeat_seconds: float = Field(default=15, gt=0)
+    """Write this daemon's heartbeat (which jobs ran when, and how they ended) to the store this often."""
 
 
 class ReceiverConfig(_Strict):
@@ -137,6 +139,18 @@ class ReceiverConfig(_Strict):
     """The URL path the network posts StatusUpdateRequests to."""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """A larger request body is refused with 413 before it is read."""
+
+
+class ListenerConfig(_Strict):
+    """The daemon's HTTP listener: `/healthz` and `/metrics` (docs/operations.md). With `receiver:`
+    set, the receiver's host and port are the listener's, and it serves all three."""
+
+    enabled: bool = True
+    """Serve `/healthz` and `/metrics` while the daemon runs."""
+    host: str = "127.0.0.1"
+    """The address to listen on (no credentials are asked: keep it on 127.0.0.1 or behind a proxy)."""
+    port: int = Field(default=8480, ge=0, le=65535)
+    """The port to listen on (0: any free port; a second daemon on one machine needs its own)."""
 
 
 class HubConfig(_Strict):
@@ -163,6 +177,8 @@ class HubConfig(_Strict):
     """The daemon's step intervals, leases and backoff."""
     receiver: ReceiverConfig | None = None
     """Serve the inbound status receiver while the daemon runs (null: no inbound statuses)."""
+    listener: ListenerConfig = Field(default_factory=ListenerConfig)
+    """The daemon's `/healthz` and `/metrics` (on by default, on 127.0.0.1:8480)."""
     evidence_dir: Path | None = None
     """Where web-portal submissions keep their screenshots and pages (null: no evidence is kept)."""
     worker_id: str | None = None

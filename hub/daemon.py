@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.heartbeat import Heartbeat, JobClock, portalhub_version
 from hub.notify.job import NotifyReport, notify
 from hub.pipeline.intake import IntakeReport, ingest
 from hub.pipeline.reconcile import expire_leases
@@ -51,7 +52,9 @@ class Daemon:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.stop = hub.stopping
-        self.receiver: ReceiverServer | None = None
+        self.receiver: ReceiverServer | None = None  # the listener: receiver, /healthz, /metrics
+        self.jobs = JobClock()
+        self.heartbeat = Heartbeat(hub.store, hub.worker_id, self.jobs, hub.config.daemon.heartbeat_seconds)
 
     # --- the steps (each is one scheduler job) ---------------------------------------------------------
     def ingest(self) -> IntakeReport:
@@ -103,8 +106,9 @@ class Daemon:
 
     # --- the inbound status receiver -----------------------------------------------------------------------
     def start_receiver(self) -> ReceiverServer | None:
-        """Serve the inbound status receiver when the config has `receiver:`; None when it has not.
-        `run_forever` calls it; anything else that runs cycles (the demo) may too, and stops it after."""
+        """Serve the inbound status receiver when the config has `receiver:` (with `/healthz` and
+        `/metrics` beside it); None when it has not. `run_forever` starts the listener; anything else
+        that runs cycles (the demo) may start the receiver, and stops it after."""
         settings = self.hub.config.receiver
         if settings is None or not settings.enabled or self.receiver is not None:
             return self.receiver
@@ -117,9 +121,39 @@ class Daemon:
             path=settings.path,
             max_body_bytes=settings.max_body_bytes,
         )
-        self.receiver = ReceiverServer(receiver.app(), settings.host, settings.port, settings.path).start()
+        app = self._listener_app(receiver.app())
+        self.receiver = ReceiverServer(app, settings.host, settings.port, settings.path).start()
         log.info("status receiver listening on %s", self.receiver.url)
         return self.receiver
+
+    def start_listener(self) -> ReceiverServer | None:
+        """The daemon's HTTP listener: the receiver's when there is one, else `/healthz` and `/metrics`
+        alone on `listener:` (None when that is turned off)."""
+        if self.start_receiver() is not None or not self.hub.config.listener.enabled:
+            return self.receiver
+        settings = self.hub.config.listener
+        self.receiver = ReceiverServer(
+            self._listener_app(None), settings.host, settings.port, "/healthz"
+        ).start()
+        return self.receiver
+
+    def _listener_app(self, receiver_app: Any) -> Any:
+        from hub.ops_http import listener_app
+
+        return listener_app(
+            self.hub.store,
+            self.jobs,
+            self.hub.clock.now,
+            receiver=receiver_app,
+            profile_health=self._profile_health,
+        )
+
+    def _profile_health(self) -> dict[str, str | None]:
+        """profile id -> None when it can work, else why not (a broken rules file, for now)."""
+        health: dict[str, str | None] = dict.fromkeys(self.hub.profiles)
+        for file, problems in self.hub.broken_profiles.items():
+            health[f"file:{file}"] = "; ".join(problems) or "broken"
+        return health
 
     def stop_receiver(self) -> None:
         if self.receiver is not None:
@@ -154,6 +188,7 @@ class Daemon:
         start = self.hub.clock.now()
 
         def add(name: str, func: Any, seconds: float, *args: Any) -> None:
+            self.jobs.expect(name, seconds)
             scheduler.add_job(
                 self._guarded(name, func),
                 "interval",
@@ -167,6 +202,7 @@ class Daemon:
         add("ingest", self.ingest, timing.ingest_seconds)
         add("housekeeping", self.housekeeping, timing.housekeeping_seconds)
         add("feedback", self.feedback, timing.feedback_seconds)
+        add("heartbeat", lambda: self.heartbeat.beat(self.hub.clock.now()), timing.heartbeat_seconds)
         if self.hub.config.notifications is not None:
             add("notify", self.notify, self.hub.config.notifications.check_seconds)
         for profile_id in profiles:
@@ -175,24 +211,47 @@ class Daemon:
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop.set())
-        self.start_receiver()  # before the scheduler: a receiver that cannot listen stops the start-up
+        self.start_listener()  # before the scheduler: a listener that cannot listen stops the start-up
+        self.heartbeat.beat(start)
         scheduler.start()
-        log.info("daemon %s running: %d profile(s)", self.hub.worker_id, len(profiles))
+        log.info(
+            "portalhub %s daemon %s started: store %s, %d profile(s) [%s], listening on %s",
+            portalhub_version(),
+            self.hub.worker_id,
+            self.hub.store.display_url(),
+            len(profiles),
+            ", ".join(profiles),
+            self.receiver.url.rsplit("/", 1)[0] if self.receiver else "nothing (listener off)",
+        )
         try:
             self.stop.wait()
         finally:
             log.info("stopping: finishing the requests in flight, starting no new one")
             scheduler.shutdown(wait=True)
             self.stop_receiver()
-            log.info("stopped")
+            self.heartbeat.stopped(self.hub.clock.now())
+            log.info("daemon %s stopped", self.hub.worker_id)
 
     def _guarded(self, name: str, func: Any) -> Any:
         def run(*args: Any) -> None:
             if self.stop.is_set():
                 return
+            self.jobs.started(name, self.hub.clock.now())
             try:
                 func(*args)
-            except Exception:  # one failing job must not stop the daemon; it runs again next tick
-                log.exception("job %s failed", name)
+            except Exception as exc:  # one failing job must not stop the daemon; it runs again next tick
+                cause = f"{type(exc).__name__}: {exc}"
+                previous = self.jobs.snapshot().get(name)
+                self.jobs.finished(name, self.hub.clock.now(), error=cause)
+                if previous is not None and previous.error == cause:
+                    log.debug("job %s failed again: %s", name, cause)  # said once already
+                else:
+                    log.error("job %s failed: %s", name, cause, exc_info=log.isEnabledFor(logging.DEBUG))
+            else:
+                previous = self.jobs.snapshot().get(name)
+                self.jobs.finished(name, self.hub.clock.now())
+                if previous is not None and previous.error is not None:
+                    log.info("job %s works again", name)
 
+        run.__qualname__ = run.__name__ = name  # the scheduler's own lines name the job, not the wrapper
         return run

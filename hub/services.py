@@ -82,8 +82,11 @@ def status_summary(hub: Hub) -> dict[str, Any]:
     per_profile: dict[str, dict[str, int]] = {}
     for profile_id, state, count in counts:
         per_profile.setdefault(profile_id or "(no profile)", {})[state] = count
+    from hub.heartbeat import daemons
+
     return {
         "profiles": per_profile,
+        "daemons": [d.as_json() for d in daemons(hub.store, now)],
         "broken_rules_files": hub.broken_profiles,
         "attention": [asdict(a) for a in attention],
         "quarantined": int(quarantined),

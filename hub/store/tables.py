@@ -7,7 +7,8 @@
 - `poll_cursors`, `work_leases`: where each portal poll stands, and who holds which piece of work;
 - `feedback_outbox`: what must reach the AR system, each event once;
 - `quarantine`: AR records that could not become invoices, with the reason;
-- `notifications`: what each collector (or webhook) must be told, batched into digests, each once.
+- `notifications`: what each collector (or webhook) must be told, batched into digests, each once;
+- `daemons`: each daemon's heartbeat: who, where, and when each of its jobs last ran.
 """
 
 from __future__ import annotations
@@ -217,3 +218,21 @@ class NotificationRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
     next_attempt_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class DaemonRow(SQLModel, table=True):
+    """One running (or stopped) daemon: who and where it is, and when each of its jobs last ran and how
+    it ended (`jobs`: JSON, job name -> interval, last start, last end, outcome, error). Written by the
+    daemon's heartbeat; read by `portalhub status` and the metrics."""
+
+    __tablename__ = "daemons"
+
+    worker_id: str = Field(primary_key=True, max_length=200)
+    host: str = Field(max_length=200)
+    pid: int
+    version: str = Field(max_length=50)
+    started_at: datetime = Field(sa_column=_instant())
+    last_seen_at: datetime = Field(sa_column=_instant())
+    stopped_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    heartbeat_seconds: float
+    jobs: str = Field(default="{}", sa_type=Text)

@@ -59,6 +59,7 @@ def test_sigterm_finishes_the_request_in_flight_and_starts_no_new_one(
         "secrets_file": "secrets.yaml",
         "supplier": SUPPLIER.model_dump(mode="json"),
         "ar": {"url": "sqlite:///ar.db"},
+        "listener": {"port": 0},
         "daemon": {"ingest_seconds": 0.2, "submit_seconds": 0.2, "poll_seconds": 60, "feedback_seconds": 0.5},
     }
     (tmp_path / "portalhub.yaml").write_text(yaml.safe_dump(config))

@@ -165,6 +165,7 @@ class Scenario:
             "secrets_file": "secrets.yaml",
             "supplier": SUPPLIER,
             "ar": {"url": "sqlite:///ar.db"},
+            "listener": {"port": 0},  # several daemons on one machine: each on a free port
             "daemon": {
                 "ingest_seconds": 1,
                 "submit_seconds": 0.5,
