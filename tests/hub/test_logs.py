@@ -110,8 +110,16 @@ def test_run_once_says_what_happened_at_the_default_level(tmp_path: Path, coupa:
     }
     (tmp_path / "portalhub.yaml").write_text(yaml.safe_dump(config))
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "--config", str(tmp_path / "portalhub.yaml"), "--log-format", "json"]
-        + ["run", "--once"],
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "--config",
+            str(tmp_path / "portalhub.yaml"),
+            "--log-format=json",
+            "run",
+            "--once",
+        ],
         cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         capture_output=True,
