@@ -28,6 +28,7 @@ class AribaDemoPortal:
     name: str = "ariba"
     secret_names: tuple[str, ...] = ("ariba_shared_secret", "ariba_listing_key", "ariba_push_secret")
     placeholder: str = "http://ariba-sandbox.invalid"
+    faults: bool = True
 
     def __init__(self) -> None:
         self.sandbox: AribaSandbox | None = None

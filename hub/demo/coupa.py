@@ -22,6 +22,7 @@ class CoupaDemoPortal:
         "coupa_api_client_secret",
     )
     placeholder: str = "http://sandbox.invalid"
+    faults: bool = True
 
     def __init__(self) -> None:
         self.sandbox: CoupaSandbox | None = None
@@ -30,7 +31,7 @@ class CoupaDemoPortal:
         self.sandbox = CoupaSandbox(
             load_config(FIXTURES / "demo" / "coupa_buyers.yaml", secrets), SandboxClock(), dtd_path=dtd
         )
-        return self.sandbox.serve(faults=self._faults()).url
+        return self.sandbox.serve(faults=self._faults() if self.faults else None).url
 
     @staticmethod
     def _faults() -> FaultPlan:

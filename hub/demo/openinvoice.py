@@ -30,6 +30,7 @@ class OpenInvoiceDemoPortal:
         "openinvoice_key_passphrase",
     )
     placeholder: str = "http://openinvoice-sandbox.invalid"
+    faults: bool = True
 
     def __init__(self) -> None:
         self.sandbox: OpenInvoiceSandbox | None = None

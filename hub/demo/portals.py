@@ -22,6 +22,8 @@ class DemoPortal(Protocol):
     secret_names: tuple[str, ...]
     #: Written in the fixture rules files where the sandbox's base URL belongs.
     placeholder: str
+    #: Inject the network faults the demo shows the hub surviving (off for `portalhub sandbox`).
+    faults: bool
 
     def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
         """Start the sandbox; returns its base URL."""

@@ -39,6 +39,7 @@ class WebPortalDemoPortal:
     name: str = "webportal"
     secret_names: tuple[str, ...] = ("northwind_portal_password", TOTP_SECRET)
     placeholder: str = "http://webportal-sandbox.invalid"
+    faults: bool = True
 
     def __init__(self) -> None:
         self.sandbox: WebPortalSandbox | None = None

@@ -23,7 +23,7 @@ def demo_ar(tmp_path: Path) -> SqlArAdapter:
     path = tmp_path / "ar.db"
     connection = sqlite3.connect(path)
     connection.executescript((FIXTURES / "ar_schema.sql").read_text())
-    connection.executescript((FIXTURES / "ar_data.sql").read_text())
+    connection.executescript((FIXTURES / "ar_data_coupa.sql").read_text())
     connection.commit()
     connection.close()
     return SqlArAdapter(ArConfig(url=f"sqlite:///{path}"), SUPPLIER)
