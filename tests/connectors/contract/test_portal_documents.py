@@ -297,6 +297,8 @@ def test_cxml_invoices_read_by_the_sandboxes(
         if "reads" in expected:
             _assert_reads(read_invoice(document.root), expected["reads"])
 
+    if expected["portal"] is None:
+        return  # read only: no portal fact says how a portal answers this form
     sandbox, url = portals[expected["portal"]]
     answer = http.post(url, content=body, headers={"Content-Type": "text/xml; charset=UTF-8"})
     status = read_document(answer.content).root.find("Response/Status")
