@@ -34,6 +34,7 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import RejectionCategory
+from mappings.coupa_api_xml import records_from_xml
 from mappings.coupa_vocabulary import API_FIELDS, Outcome, classify_status, parse_invoice_record
 from mappings.cxml_response import parse_response
 from rules.schema import Profile
@@ -217,10 +218,7 @@ class CoupaConnector(CxmlConnector):
             raise TransientPortalError(
                 f"Coupa API answered HTTP {response.status_code}", http_status=response.status_code
             )
-        try:
-            records = response.json()
-        except json.JSONDecodeError as exc:
-            raise TransientPortalError(f"Coupa API answered with malformed JSON: {exc}") from exc
+        records = _records(response)
         if not isinstance(records, list):
             raise TransientPortalError("Coupa API answered with something other than a list of invoices")
         return records
@@ -281,3 +279,16 @@ class CoupaConnector(CxmlConnector):
             newest = max(newest, watermark)  # the overlap re-reads older changes: never move backwards
         next_cursor = cursor if shifted else (newest.isoformat() if newest else None)
         return PollResult(updates=updates, next_cursor=next_cursor, requests=requests, unreadable=unreadable)
+
+
+def _records(response: httpx.Response) -> Any:
+    """The answer's records: JSON as asked, or Coupa's default XML when the Accept header was not honoured."""
+    if "xml" in response.headers.get("content-type", "").lower():
+        try:
+            return records_from_xml(response.content)
+        except MappingError as exc:
+            raise TransientPortalError(f"Coupa API answered with unreadable XML: {exc}") from exc
+    try:
+        return response.json()
+    except json.JSONDecodeError as exc:
+        raise TransientPortalError(f"Coupa API answered with malformed JSON: {exc}") from exc

@@ -133,9 +133,7 @@ def faults() -> FaultPlan:
 @pytest.fixture
 def coupa(sandbox_clock: SandboxClock, faults: FaultPlan) -> Iterator[CoupaSandbox]:
     """The Coupa sandbox with the test buyer, serving on a free port (DTD check when refs exist)."""
-    folder = cxml_refs_dir()
-    dtd = folder / "1.2.037" / "InvoiceDetail.dtd" if folder else None
-    sandbox = CoupaSandbox(buyer_config(), sandbox_clock, dtd_path=dtd)
+    sandbox = CoupaSandbox(buyer_config(), sandbox_clock, cxml_refs=cxml_refs_dir())
     server = sandbox.serve(faults=faults)
     yield sandbox
     server.stop()

@@ -1,6 +1,7 @@
 """A Coupa portal on 127.0.0.1 that behaves like the real one (refs/PORTALS.md, "Coupa").
 
-- `POST /<instance>/cxml/invoices`: parses the cXML safely, checks the DTD (when one is configured),
+- `POST /<instance>/cxml/invoices`: parses the cXML safely, validates it against the official DTD its
+  DOCTYPE names (connectors/sandbox/cxml: the portal's own parsing, none of the hub's), checks
   credentials and enablement, refuses a reused invoice number for the supplier, checks the PO/contract
   backing and the PO lines (part, UOM, line number), and the buyer's own requirements; answers with
   Coupa's codes and texts inside a cXML Response.
@@ -34,10 +35,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.config import load_sandbox_config
+from connectors.sandbox.cxml import (
+    DtdLibrary,
+    OrderReference,
+    ReceivedInvoice,
+    UnreadableDocument,
+    UnreadableInvoice,
+    read_document,
+    read_invoice,
+    render_response,
+)
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
-from hub.errors import MappingError
-from mappings.cxml_response import render_response
-from mappings.xml_safety import parse_untrusted
 
 
 class PoLine(BaseModel):
@@ -52,6 +60,9 @@ class PoLine(BaseModel):
 class PurchaseOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str
+    #: The payloadID of the OrderRequest Coupa sent: an invoice may name its PO only by it
+    #: (OrderReference/DocumentReference without an orderID).
+    payload_id: str | None = None
     currency: str = "USD"
     lines: list[PoLine]
 
@@ -93,6 +104,8 @@ class CoupaSandboxConfig(BaseModel):
     existing_invoices: list[ExistingInvoice] = Field(default_factory=list)
     api_clients: dict[str, str] = Field(default_factory=dict, repr=False)  # client_id -> client_secret
     duplicate_text: str = "Invoice number {number} has already been used for this supplier."
+    #: The folder of official cXML DTDs (`<version>/InvoiceDetail.dtd`); else $PORTALHUB_CXML_REFS.
+    cxml_refs: str | None = None
 
 
 @dataclass
@@ -109,6 +122,7 @@ class PortalInvoice:
     dispute: tuple[str, str] | None = None  # (code, description)
     attachments: int = 0
     document: bytes = field(default=b"", repr=False)
+    parsed: ReceivedInvoice | None = field(default=None, repr=False)  # what the portal read
 
     def status_at(self, now: datetime) -> tuple[str, datetime]:
         current = self.timeline[0]
@@ -128,13 +142,15 @@ class CoupaSandbox:
     """The portal's behaviour; `serve()` puts it on a socket."""
 
     def __init__(
-        self, config: CoupaSandboxConfig, clock: SandboxClock | None = None, dtd_path: Path | None = None
+        self, config: CoupaSandboxConfig, clock: SandboxClock | None = None, cxml_refs: Path | None = None
     ):
+        """`cxml_refs`: the folder of official cXML DTDs; without it (nor config nor environment), the
+        portal checks no DTD."""
         self.config = config
         self.clock = clock or SandboxClock()
         self.buyers = {b.instance: b for b in config.buyers}
-        self._dtd = etree.DTD(str(dtd_path)) if dtd_path else None
-        self._dtd_lock = threading.Lock()  # lxml DTD objects are not safe to share between threads
+        self.dtds = DtdLibrary.configured(cxml_refs or config.cxml_refs)
+        self.last_dtd_problems: list[str] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(9500)
         self.invoices: list[PortalInvoice] = []
@@ -195,78 +211,54 @@ class CoupaSandbox:
             )
 
     def _check(self, buyer: CoupaBuyer, xml: bytes, now: datetime) -> PortalInvoice:
-        try:
-            root = parse_untrusted(xml)
-        except MappingError:
-            raise _Refusal(406, "Could not parse cXML document.") from None
-        version = root.get("version", "")
-        if root.tag != "cXML" or root.find("Request/InvoiceDetailRequest") is None:
-            raise _Refusal(406, "Could not parse cXML document.")
-        if version and not version.startswith("1.2"):
-            raise _Refusal(450, "cXML Version of document is not supported.")
-        if self._dtd is not None:
-            with self._dtd_lock:
-                valid = self._dtd.validate(root)
-            if not valid:
-                raise _Refusal(406, "Request did not validate successfully with DTD.")
-        header = root.find("Header")
-        assert header is not None
+        invoice = self._read(xml)
+        envelope = invoice.envelope
         if not (
-            _credential(header, "From") == (buyer.supplier["domain"], buyer.supplier["identity"])
-            and _credential(header, "To") == (buyer.to["domain"], buyer.to["identity"])
-            and (header.findtext("Sender/Credential/SharedSecret") or "") == buyer.shared_secret
+            (envelope.from_.domain, envelope.from_.identity)
+            == (buyer.supplier["domain"], buyer.supplier["identity"])
+            and (envelope.to.domain, envelope.to.identity) == (buyer.to["domain"], buyer.to["identity"])
+            and envelope.shared_secret == buyer.shared_secret
         ):
             raise _Refusal(401, "Invalid credentials.")
         if not buyer.cxml_enabled:
             raise _Refusal(403, "cXML invoicing not allowed for supplier.")
-        request = root.find("Request/InvoiceDetailRequest")
-        assert request is not None
-        head = request.find("InvoiceDetailRequestHeader")
-        assert head is not None
-        number = head.get("invoiceID", "")
-        if head.get("operation") == "delete":
+        number = invoice.number
+        if invoice.operation == "delete":
             return self._cancel(buyer, number, now)
         with self._lock:
             if self._number_taken(buyer, number, now):
                 raise _Refusal(
                     417, "Invalid attributes in document.", self.config.duplicate_text.format(number=number)
                 )
-        order = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/OrderReference")
-        order_id = order.get("orderID") if order is not None else None
-        contract = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/MasterAgreementReference")
-        if contract is None:
-            contract = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/MasterAgreementIDInfo")
-        if order_id is None and contract is None:
+        if not invoice.orders or not all(o.names_a_po or o.names_a_contract for o in invoice.orders):
             raise _Refusal(
                 417,
                 "Invalid order/document reference.",
                 "Every Coupa invoice must be backed by a PO or a contract.",
             )
-        currency = request.find("InvoiceDetailSummary/NetAmount/Money")
-        total = Decimal(currency.text or "0") if currency is not None else Decimal(0)
-        dispute = self._check_lines(buyer, request, order_id, contract)
-        self._check_buyer_requirements(buyer, head, root, now)
-        purpose = head.get("purpose", "standard")
+        dispute = self._check_lines(buyer, invoice)
+        self._check_buyer_requirements(buyer, invoice, now)
         approve = now + timedelta(hours=buyer.approve_after_hours)
         timeline = [(now, "pending_approval")]
         if dispute is not None:
             timeline.append((now + timedelta(hours=buyer.dispute_after_hours), "disputed"))
         else:
             timeline.append((approve, "approved"))
-            if purpose == "standard":
+            if invoice.purpose == "standard":
                 timeline.append((approve + timedelta(hours=buyer.pay_after_hours), "paid"))
-        invoice = PortalInvoice(
+        held = PortalInvoice(
             id=next(self._ids),
             instance=buyer.instance,
             number=number,
-            payload_id=root.get("payloadID", ""),
-            purpose=purpose,
+            payload_id=envelope.payload_id,
+            purpose=invoice.purpose,
             created_at=now,
-            total=total,
-            currency=currency.get("currency", "") if currency is not None else "",
+            total=invoice.net.amount,
+            currency=invoice.net.currency,
             timeline=timeline,
             dispute=dispute,
             document=xml,
+            parsed=invoice,
         )
         with self._lock:
             # Re-check under the lock: two concurrent sends of one number must still make one invoice.
@@ -274,8 +266,33 @@ class CoupaSandbox:
                 raise _Refusal(
                     417, "Invalid attributes in document.", self.config.duplicate_text.format(number=number)
                 )
-            self.invoices.append(invoice)
-        return invoice
+            self.invoices.append(held)
+        return held
+
+    def _read(self, xml: bytes) -> ReceivedInvoice:
+        """The document as Coupa reads it: parse (406), version (450), DTD (406), values (406).
+
+        Parse and DTD refusals carry Coupa's published texts only; why the DTD refused is kept in
+        `last_dtd_problems` for tests and the demo."""
+        try:
+            document = read_document(xml)
+        except UnreadableDocument:
+            raise _Refusal(406, "Could not parse cXML document.") from None
+        if document.root.tag != "cXML" or document.root.find("Request/InvoiceDetailRequest") is None:
+            raise _Refusal(406, "Could not parse cXML document.")
+        if document.version and not document.version.startswith("1.2"):
+            raise _Refusal(450, "cXML Version of document is not supported.")
+        if self.dtds is not None:
+            choice = self.dtds.choose(document)
+            problems = [choice] if isinstance(choice, str) else self.dtds.problems(document, choice)
+            if problems:
+                self.last_dtd_problems = [str(choice), *problems]
+                raise _Refusal(406, "Request did not validate successfully with DTD.")
+        try:
+            return read_invoice(document.root)
+        except UnreadableInvoice as exc:
+            # No published text for a value Coupa cannot read: its parse refusal, saying which value.
+            raise _Refusal(406, "Could not parse cXML document.", str(exc)) from None
 
     def _number_taken(self, buyer: CoupaBuyer, number: str, now: datetime) -> bool:
         """Coupa refuses a number the supplier already used at this customer, unless that invoice was voided."""
@@ -286,111 +303,104 @@ class CoupaSandbox:
             for i in self.invoices
         )
 
-    def _check_lines(
-        self,
-        buyer: CoupaBuyer,
-        request: etree._Element,
-        order_id: str | None,
-        contract: etree._Element | None,
-    ) -> tuple[str, str] | None:
-        """Coupa's PO matching (500 when it fails); returns a dispute the buyer's AP team will raise."""
-        if order_id is None:
-            if contract is not None and contract.get("agreementID") not in buyer.contracts:
-                raise _Refusal(
-                    500,
-                    "Server could not create invoice.",
-                    f"Contract {contract.get('agreementID')} was not found.",
-                )
-            return None
-        po = next((p for p in buyer.purchase_orders if p.number == order_id), None)
-        if po is None:
-            raise _Refusal(
-                500,
-                "Server could not create invoice.",
-                f"PO number {order_id} was not found for this supplier.",
+    @staticmethod
+    def _find_po(buyer: CoupaBuyer, order: OrderReference) -> PurchaseOrder:
+        """The PO an order reference names: by number, or by the payloadID of the order Coupa sent."""
+        if order.order_id is not None:
+            found = next((p for p in buyer.purchase_orders if p.number == order.order_id), None)
+            named = order.order_id
+        else:
+            found = next(
+                (p for p in buyer.purchase_orders if p.payload_id and p.payload_id == order.order_payload_id),
+                None,
             )
-        dispute = None
-        items = request.findall("InvoiceDetailOrder/InvoiceDetailItem") + request.findall(
-            "InvoiceDetailOrder/InvoiceDetailServiceItem"
-        )
-        for item in items:
-            line_no = item.get("invoiceLineNumber")
-            reference = item.find("InvoiceDetailItemReference")
-            if reference is None:
-                reference = item.find("InvoiceDetailServiceItemReference")
-            po_line_text = reference.get("lineNumber", "") if reference is not None else ""
-            part = item.findtext(".//ItemID/SupplierPartID")
-            uom = item.findtext("UnitOfMeasure")
-            if not part or not uom:
+            named = f"with payloadID {order.order_payload_id}"
+        if found is None:
+            raise _Refusal(
+                500, "Server could not create invoice.", f"PO number {named} was not found for this supplier."
+            )
+        return found
+
+    def _check_lines(self, buyer: CoupaBuyer, invoice: ReceivedInvoice) -> tuple[str, str] | None:
+        """Coupa's PO matching (500 when it fails); returns a dispute the buyer's AP team will raise."""
+        pos: dict[int, PurchaseOrder] = {}
+        for index, order in enumerate(invoice.orders):
+            if order.names_a_po:
+                pos[index] = self._find_po(buyer, order)
+            elif order.agreement_id not in buyer.contracts:
                 raise _Refusal(
                     500,
                     "Server could not create invoice.",
-                    f"Line {line_no}: supplier part number and UOM are required on PO-backed lines.",
+                    f"Contract {order.agreement_id or order.agreement_payload_id} was not found.",
                 )
-            if po_line_text:
-                po_line = next((pl for pl in po.lines if str(pl.line) == po_line_text), None)
+        dispute = None
+        for line in invoice.lines:
+            po = pos.get(line.order)
+            if po is None:
+                continue  # a contract-backed line: no PO line to match
+            if not line.part or not line.uom:
+                raise _Refusal(
+                    500,
+                    "Server could not create invoice.",
+                    f"Line {line.number}: supplier part number and UOM are required on PO-backed lines.",
+                )
+            if line.po_line:
+                po_line = next((pl for pl in po.lines if str(pl.line) == line.po_line), None)
                 if po_line is None:
                     raise _Refusal(
                         500,
                         "Server could not create invoice.",
-                        f"Line {line_no}: PO line number {po_line_text} is not on PO {order_id}.",
+                        f"Line {line.number}: PO line number {line.po_line} is not on PO {po.number}.",
                     )
             else:  # Coupa matches on part number and UOM when the PO line number is blank
-                po_line = next((pl for pl in po.lines if pl.part == part and pl.uom == uom), None)
+                po_line = next((pl for pl in po.lines if pl.part == line.part and pl.uom == line.uom), None)
                 if po_line is None:
                     raise _Refusal(
                         500,
                         "Server could not create invoice.",
-                        f"Line {line_no}: no line of PO {order_id} has part {part} in {uom}.",
+                        f"Line {line.number}: no line of PO {po.number} has part {line.part} in {line.uom}.",
                     )
-            if po_line.part != part:
+            if po_line.part != line.part:
                 raise _Refusal(
                     500,
                     "Server could not create invoice.",
-                    f"Line {line_no}: part {part} does not match PO line {po_line.line} ({po_line.part}).",
+                    f"Line {line.number}: part {line.part} does not match PO line {po_line.line} ({po_line.part}).",
                 )
-            if po_line.uom != uom:
+            if po_line.uom != line.uom:
                 raise _Refusal(
                     500,
                     "Server could not create invoice.",
-                    f"Line {line_no}: UOM {uom} does not match PO line {po_line.line} ({po_line.uom}).",
+                    f"Line {line.number}: UOM {line.uom} does not match PO line {po_line.line} ({po_line.uom}).",
                 )
-            price = Decimal(item.findtext("UnitPrice/Money") or "0")
-            quantity = Decimal(item.get("quantity") or "0")
+            price = line.unit_price or Decimal(0)
+            quantity = line.quantity or Decimal(0)
             if dispute is None and price > po_line.unit_price:
                 dispute = (
                     "INCORRECT-PRICE",
-                    f"Line {line_no}: unit price {price} is above the PO price {po_line.unit_price}.",
+                    f"Line {line.number}: unit price {price} is above the PO price {po_line.unit_price}.",
                 )
             if dispute is None and quantity > po_line.quantity:
                 dispute = (
                     "INCORRECT-QUANTITY",
-                    f"Line {line_no}: quantity {quantity} is more than the {po_line.quantity} ordered.",
+                    f"Line {line.number}: quantity {quantity} is more than the {po_line.quantity} ordered.",
                 )
         return dispute
 
-    def _check_buyer_requirements(
-        self, buyer: CoupaBuyer, head: etree._Element, root: etree._Element, now: datetime
-    ) -> None:
+    def _check_buyer_requirements(self, buyer: CoupaBuyer, invoice: ReceivedInvoice, now: datetime) -> None:
         if buyer.max_backdate_days is not None:
-            invoice_date = datetime.fromisoformat(head.get("invoiceDate", "")).date()
             limit = now.date() - timedelta(days=buyer.max_backdate_days)
-            if invoice_date < limit:
+            if invoice.invoice_date < limit:
                 raise _Refusal(
                     500,
                     "Server could not create invoice.",
-                    f"Invoice date {invoice_date} is back-dated more than {buyer.max_backdate_days} days.",
+                    f"Invoice date {invoice.invoice_date} is back-dated more than {buyer.max_backdate_days} days.",
                 )
-        if (
-            buyer.require_supplier_tax_id
-            and head.find("InvoicePartner/IdReference[@domain='supplierTaxID']") is None
-        ):
+        if buyer.require_supplier_tax_id and not invoice.supplier_tax_id:
             raise _Refusal(
                 500, "Server could not create invoice.", "Supplier tax ID is required by this customer."
             )
-        names = {e.get("name") for e in head.findall("Extrinsic")}
         for required in buyer.required_extrinsics:
-            if required not in names:
+            if not invoice.extrinsics.get(required):
                 raise _Refusal(
                     500,
                     "Server could not create invoice.",
@@ -501,13 +511,6 @@ def load_config(path: Path, secrets: Mapping[str, str]) -> CoupaSandboxConfig:
 def _cxml_reply(body: bytes) -> Reply:
     # Coupa answers HTTP 200 and puts the outcome in the cXML Status.
     return Reply(200, body, "text/xml; charset=UTF-8")
-
-
-def _credential(header: etree._Element, role: str) -> tuple[str, str]:
-    node = header.find(f"{role}/Credential")
-    if node is None:
-        return ("", "")
-    return (node.get("domain", ""), (node.findtext("Identity") or "").strip())
 
 
 def _split_multipart(request: Request) -> tuple[bytes, int]:

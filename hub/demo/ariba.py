@@ -40,7 +40,8 @@ class AribaDemoPortal:
     def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
         self.workspace = workspace
         config = load_config(FIXTURES / "demo" / "ariba_buyers.yaml", secrets)
-        self.sandbox = AribaSandbox(config, SandboxClock(), dtd_path=dtd)
+        # The network validates against the DTD each document names, from the folder of official DTDs.
+        self.sandbox = AribaSandbox(config, SandboxClock(), cxml_refs=dtd.parent.parent if dtd else None)
         return self.sandbox.serve().url
 
     def configure(self, config: dict[str, Any]) -> None:

@@ -28,8 +28,10 @@ class CoupaDemoPortal:
         self.sandbox: CoupaSandbox | None = None
 
     def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
+        # The portal validates against the DTD each document names, from the folder of official DTDs.
+        refs = dtd.parent.parent if dtd else None
         self.sandbox = CoupaSandbox(
-            load_config(FIXTURES / "demo" / "coupa_buyers.yaml", secrets), SandboxClock(), dtd_path=dtd
+            load_config(FIXTURES / "demo" / "coupa_buyers.yaml", secrets), SandboxClock(), cxml_refs=refs
         )
         return self.sandbox.serve(faults=self._faults() if self.faults else None).url
 

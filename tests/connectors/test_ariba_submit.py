@@ -51,15 +51,19 @@ def connector(http: httpx.Client) -> AribaConnector:
 
 @pytest.fixture
 def network(tmp_path: Path) -> Iterator[Network]:
-    """`network(dtd=None, existing=(), profile={}, **buyer)` -> a sandbox on a free port and its profile."""
+    """`network(cxml_refs=None, existing=(), profile={}, **buyer)` -> a sandbox on a free port and its
+    profile (without `cxml_refs`, the DTD folder comes from $PORTALHUB_CXML_REFS, if set)."""
     started: list[AribaSandbox] = []
 
     def start(
-        dtd: Path | None = None, existing: tuple[ExistingInvoice, ...] = (), profile: Any = None, **buyer: Any
+        cxml_refs: Path | None = None,
+        existing: tuple[ExistingInvoice, ...] = (),
+        profile: Any = None,
+        **buyer: Any,
     ) -> tuple[AribaSandbox, Profile]:
         config = ariba_config(**buyer)
         config.existing_invoices = list(existing)
-        sandbox = AribaSandbox(config, SandboxClock(start=T0), dtd_path=dtd)
+        sandbox = AribaSandbox(config, SandboxClock(start=T0), cxml_refs=cxml_refs)
         server = sandbox.serve()
         started.append(sandbox)
         folder = tmp_path / f"network-{len(started)}"
@@ -107,9 +111,9 @@ def test_the_document_follows_the_ariba_header_conventions(
 
 
 def test_the_sandbox_validates_against_the_dtd(
-    network: Network, connector: AribaConnector, invoice_dtd_path: Path
+    network: Network, connector: AribaConnector, cxml_refs: Path
 ) -> None:
-    sandbox, profile = network(dtd=invoice_dtd_path)
+    sandbox, profile = network(cxml_refs=cxml_refs)
     send(connector, profile, make_invoice("INV-1"))
     document = render(connector, profile, make_invoice("INV-2"))
     broken = document.body.replace(b"<InvoiceDetailSummary>", b"<InvoiceDetailSummary><Bogus/>")

@@ -1,7 +1,8 @@
 """An SAP Ariba Network on 127.0.0.1 that behaves like the real one (refs/PORTALS.md, "SAP Ariba Network").
 
 - `POST /service/transaction/cxml.asp`: one URL for every buyer (the `To` credential routes). Parses
-  the cXML safely, checks the DTD (when one is configured), the supplier's credentials (Sender
+  the cXML safely with the network's own code (connectors/sandbox/cxml), validates it against the
+  official DTD its DOCTYPE names (when a DTD folder is configured), the supplier's credentials (Sender
   NetworkID + shared secret), the trading relationship and the account's deployment mode, then the
   network's and the buyer's invoice rules, answering with coded texts (`INV-98: ...`) (checks.py).
 - `GET /api/supplier-invoices/v1/invoices`: the status listing (poll mode, and lookups by number).

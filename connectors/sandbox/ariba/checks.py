@@ -1,6 +1,7 @@
 """What the Ariba sandbox checks in an incoming invoice, and the coded texts it refuses with.
 
-The order is the network's: the document (parse, version, DTD), the sender (credentials, trading
+The invoice is read by the network's own code (connectors/sandbox/cxml). The order is the network's:
+the document (parse, version, DTD, values), the sender (credentials, trading
 relationship, account mode), the invoice number, then the buyer's invoice rules (non-PO, orders sent
 outside the network, obsolete orders, tax ID, back-dating). Texts follow PORTALS.md's examples
 (`INV-143: Cannot create a non-PO invoice with pricing details.`).
@@ -14,9 +15,8 @@ import email.policy
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from lxml import etree
-
-from connectors.sandbox.ariba.config import AribaBuyer
+from connectors.sandbox.ariba.config import AribaBuyer, AribaOrder
+from connectors.sandbox.cxml import Envelope, OrderReference, ReceivedInvoice
 from connectors.sandbox.server import Request
 
 
@@ -41,73 +41,71 @@ def account_mode(supplier: str) -> str:
     return "test" if supplier.upper().endswith("-T") else "production"
 
 
-def credential(root: etree._Element, role: str) -> tuple[str, str]:
-    """(domain in lower case, identity) of a header credential."""
-    node = root.find(f"Header/{role}/Credential")
-    if node is None:
-        return ("", "")
-    return (node.get("domain", "").lower(), (node.findtext("Identity") or "").strip())
-
-
-def authenticate(root: etree._Element, suppliers: dict[str, str]) -> str:
+def authenticate(envelope: Envelope, suppliers: dict[str, str]) -> str:
     """The supplier's ANID when the Sender's NetworkID and shared secret are right; Refusal(401) if not."""
-    sender_domain, sender = credential(root, "Sender")
-    secret = root.findtext("Header/Sender/Credential/SharedSecret") or ""
+    sender = envelope.sender.identity
     expected = suppliers.get(sender)
-    if sender_domain != "networkid" or expected is None or secret != expected:
+    if (
+        envelope.sender.domain.lower() != "networkid"
+        or expected is None
+        or envelope.shared_secret != expected
+    ):
         raise Refusal(401, "Unauthorized", "Authentication failed: the sender's credentials are not valid.")
-    if credential(root, "From")[1] != sender:
+    if envelope.from_.identity != sender:
         raise Refusal(401, "Unauthorized", "The From credential is not the sender's Ariba Network ID.")
     return sender
 
 
-def check_mode(root: etree._Element, supplier: str) -> None:
-    request = root.find("Request")
-    mode = request.get("deploymentMode", "production") if request is not None else "production"
+def check_mode(envelope: Envelope, supplier: str) -> None:
+    mode = envelope.deployment_mode
     if mode != account_mode(supplier):
         raise bad(f"deploymentMode {mode!r} does not match the {account_mode(supplier)} account {supplier}.")
 
 
-def buyer_rules(buyer: AribaBuyer, request: etree._Element, head: etree._Element, now: datetime) -> None:
+def find_order(buyer: AribaBuyer, reference: OrderReference) -> AribaOrder | None:
+    """The order a reference names: by its number, or by the payloadID of the OrderRequest routed
+    through the network (OrderReference with only a DocumentReference)."""
+    if reference.order_id is not None:
+        return next((o for o in buyer.orders if o.number == reference.order_id), None)
+    return next(
+        (o for o in buyer.orders if o.payload_id and o.payload_id == reference.order_payload_id), None
+    )
+
+
+def buyer_rules(buyer: AribaBuyer, invoice: ReceivedInvoice, now: datetime) -> None:
     """The buyer's invoice rules, in the order the network applies them."""
-    reference = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/OrderReference")
-    number = reference.get("orderID") if reference is not None else None
-    if number is None and not buyer.accept_non_po:
+    po_references = [r for r in invoice.orders if r.names_a_po]
+    if not po_references and not buyer.accept_non_po:
         raise bad("INV-143: Cannot create a non-PO invoice with pricing details.")
-    if number is not None:
-        order = next((o for o in buyer.orders if o.number == number), None)
+    for reference in po_references:
+        named = reference.order_id or f"with payloadID {reference.order_payload_id}"
+        order = find_order(buyer, reference)
         if order is None:
             raise bad(
                 f"INV-15: {buyer.name} does not accept invoices for orders sent outside the "
-                f"Ariba Network (order {number})."
+                f"Ariba Network (order {named})."
             )
         if order.obsolete:
-            raise bad(f"INV-13: Order {number} is obsolete or a duplicate; invoice the current order.")
-    if buyer.require_tax_id and head.find("InvoicePartner/IdReference[@domain='supplierTaxID']") is None:
+            raise bad(f"INV-13: Order {named} is obsolete or a duplicate; invoice the current order.")
+    if buyer.require_tax_id and not invoice.supplier_tax_id:
         raise bad("INV-98: Tax ID is required. Provide your tax ID on the invoice.")
-    if buyer.max_backdate_days is not None:
-        invoice_date = datetime.fromisoformat(head.get("invoiceDate", "")).date()
-        if invoice_date < now.date() - timedelta(days=buyer.max_backdate_days):
-            raise bad(
-                f"{buyer.backdate_code}: The invoice can only be back-dated by "
-                f"{buyer.max_backdate_days} calendar days (invoice date {invoice_date})."
-            )
+    days = buyer.max_backdate_days
+    if days is not None and invoice.invoice_date < now.date() - timedelta(days=days):
+        raise bad(
+            f"{buyer.backdate_code}: The invoice can only be back-dated by "
+            f"{days} calendar days (invoice date {invoice.invoice_date})."
+        )
 
 
-def price_complaint(buyer: AribaBuyer, request: etree._Element) -> str | None:
+def price_complaint(buyer: AribaBuyer, invoice: ReceivedInvoice) -> str | None:
     """What the buyer's approver writes when rejecting a line priced above its order (after receipt)."""
-    reference = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/OrderReference")
-    number = reference.get("orderID") if reference is not None else None
-    order = next((o for o in buyer.orders if o.number == number), None)
-    if order is None:
-        return None
-    for item in request.iter("InvoiceDetailItem", "InvoiceDetailServiceItem"):
-        part = item.findtext(".//ItemID/SupplierPartID") or ""
-        price = Decimal(item.findtext("UnitPrice/Money") or "0")
-        agreed = order.prices.get(part)
+    for line in invoice.lines:
+        order = find_order(buyer, invoice.orders[line.order])
+        agreed = order.prices.get(line.part or "") if order is not None else None
+        price = line.unit_price or Decimal(0)
         if agreed is not None and price > agreed:
             return (
-                f"Line {item.get('invoiceLineNumber')}: unit price {price} is above the order price "
+                f"Line {line.number}: unit price {price} is above the order price "
                 f"{agreed}; send a corrected invoice."
             )
     return None

@@ -16,6 +16,7 @@ from connectors.sandbox.config import load_sandbox_config
 class AribaOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str
+    payload_id: str | None = None  # the OrderRequest's payloadID, by which an invoice may name the order
     obsolete: bool = False  # INV-13
     prices: dict[str, Decimal] = Field(default_factory=dict)  # part -> PO price; a higher one is rejected
 
@@ -63,6 +64,8 @@ class AribaSandboxConfig(BaseModel):
     push_retry_minutes: float = 60
     push_max_attempts: int = 24
     existing_invoices: list[ExistingInvoice] = Field(default_factory=list)
+    #: The folder of official cXML DTDs (`<version>/InvoiceDetail.dtd`); else $PORTALHUB_CXML_REFS.
+    cxml_refs: str | None = None
 
 
 def load_config(path: Path, secrets: Mapping[str, str], **overrides: Any) -> AribaSandboxConfig:

@@ -11,8 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from connectors.sandbox.ariba.checks import (
     Refusal,
     account_mode,
@@ -20,7 +18,6 @@ from connectors.sandbox.ariba.checks import (
     bad,
     buyer_rules,
     check_mode,
-    credential,
     duplicate,
     price_complaint,
     split_multipart,
@@ -29,10 +26,16 @@ from connectors.sandbox.ariba.config import AribaBuyer, AribaSandboxConfig
 from connectors.sandbox.ariba.push import Delivery, Party, Pusher, StatusMessage, new_payload_id
 from connectors.sandbox.ariba.push import render_status_update as render_push
 from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.cxml import (
+    DtdLibrary,
+    ReceivedInvoice,
+    UnreadableDocument,
+    UnreadableInvoice,
+    read_document,
+    read_invoice,
+    render_response,
+)
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
-from hub.errors import MappingError
-from mappings.cxml_response import render_response
-from mappings.xml_safety import parse_untrusted
 
 INVOICE_PATH = "/service/transaction/cxml.asp"
 LISTING_PATH = "/api/supplier-invoices/v1/invoices"
@@ -54,6 +57,7 @@ class NetworkInvoice:
     attachments: int = 0
     pushed: int = 0  # how many timeline entries were queued for push
     document: bytes = field(default=b"", repr=False)
+    parsed: ReceivedInvoice | None = field(default=None, repr=False)  # what the network read
 
     def status_at(self, now: datetime) -> StatusMessage:
         current = self.timeline[0]
@@ -67,13 +71,14 @@ class AribaSandbox:
     """The network's behaviour; `serve()` puts it on a socket."""
 
     def __init__(
-        self, config: AribaSandboxConfig, clock: SandboxClock | None = None, dtd_path: Path | None = None
+        self, config: AribaSandboxConfig, clock: SandboxClock | None = None, cxml_refs: Path | None = None
     ):
+        """`cxml_refs`: the folder of official cXML DTDs; without it (nor config nor environment), the
+        network checks no DTD."""
         self.config = config
         self.clock = clock or SandboxClock()
         self.buyers = {b.network_id: b for b in config.buyers}
-        self._dtd = etree.DTD(str(dtd_path)) if dtd_path else None
-        self._dtd_lock = threading.Lock()  # lxml DTD objects are not safe to share between threads
+        self.dtds = DtdLibrary.configured(cxml_refs or config.cxml_refs)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.invoices: list[NetworkInvoice] = []
@@ -177,53 +182,63 @@ class AribaSandbox:
         # The network answers HTTP 200 and puts the outcome in the cXML Status.
         return Reply(200, body, "text/xml; charset=UTF-8")
 
-    def _check(self, xml: bytes, now: datetime) -> NetworkInvoice:
+    def _read(self, xml: bytes) -> ReceivedInvoice:
+        """The document as the network reads it: parse, version, DTD and values (406 / 450)."""
         try:
-            root = parse_untrusted(xml)
-        except MappingError:
-            raise Refusal(406, "Not Acceptable", "Unable to parse the cXML document.") from None
-        request = root.find("Request/InvoiceDetailRequest")
-        if root.tag != "cXML" or request is None:
+            document = read_document(xml)
+        except UnreadableDocument as exc:
+            raise Refusal(406, "Not Acceptable", f"Unable to parse the cXML document: {exc}") from None
+        if document.root.tag != "cXML" or document.root.find("Request/InvoiceDetailRequest") is None:
             raise Refusal(406, "Not Acceptable", "The document is not a cXML InvoiceDetailRequest.")
-        if not root.get("version", "1.2").startswith("1.2"):
+        if not (document.version or "1.2").startswith("1.2"):
             raise Refusal(450, "Not Implemented", "cXML version not supported.")
-        if self._dtd is not None:
-            with self._dtd_lock:
-                valid = self._dtd.validate(root)
-            if not valid:
-                raise Refusal(406, "Not Acceptable", "The document did not validate against the cXML DTD.")
-        supplier = authenticate(root, self.config.suppliers)
-        buyer = self.buyers.get(credential(root, "To")[1])
+        if self.dtds is not None:
+            choice = self.dtds.choose(document)
+            problems = [choice] if isinstance(choice, str) else self.dtds.problems(document, choice)
+            if problems:
+                where = "" if isinstance(choice, str) else f" {choice}"
+                raise Refusal(
+                    406,
+                    "Not Acceptable",
+                    f"The document did not validate against the cXML DTD{where}: " + "; ".join(problems),
+                )
+        try:
+            return read_invoice(document.root)
+        except UnreadableInvoice as exc:
+            raise Refusal(406, "Not Acceptable", f"Unable to read the invoice: {exc}") from None
+
+    def _check(self, xml: bytes, now: datetime) -> NetworkInvoice:
+        parsed = self._read(xml)
+        supplier = authenticate(parsed.envelope, self.config.suppliers)
+        buyer = self.buyers.get(parsed.envelope.to.identity)
         if buyer is None:
             raise Refusal(403, "Forbidden", "You have no trading relationship with this customer.")
-        check_mode(root, supplier)
-        head = request.find("InvoiceDetailRequestHeader")
-        number = (head.get("invoiceID") or "").strip() if head is not None else ""
-        if head is None or not number:
+        check_mode(parsed.envelope, supplier)
+        number = parsed.number
+        if not number:
             raise bad("INVOICE_NO_ID: The invoice has no invoice number.")
-        if head.get("operation") == "delete":
+        if parsed.operation == "delete":
             return self._cancel(buyer, supplier, number, now)
         with self._lock:
             if self._taken(buyer, supplier, number):
                 raise duplicate(number)
-        buyer_rules(buyer, request, head, now)
+        buyer_rules(buyer, parsed, now)
+        due = parsed.amount_due
         invoice = NetworkInvoice(
             document_id="",
             buyer=buyer,
             supplier=supplier,
             number=number,
-            payload_id=root.get("payloadID", ""),
-            invoice_date=head.get("invoiceDate"),
+            payload_id=parsed.envelope.payload_id,
+            invoice_date=parsed.invoice_date_text,
             created_at=now,
-            total=Decimal(0),
-            currency="USD",
+            total=due.amount,
+            currency=due.currency or "USD",
             timeline=[],
             document=xml,
+            parsed=parsed,
         )
-        money = request.find("InvoiceDetailSummary/DueAmount/Money")
-        if money is not None:
-            invoice.total, invoice.currency = Decimal(money.text or "0"), money.get("currency", "USD")
-        invoice.timeline = self._timeline(buyer, invoice, request, head.get("purpose", "standard"), now)
+        invoice.timeline = self._timeline(buyer, invoice, parsed, now)
         with self._lock:
             # Again under the lock: two concurrent sends of one number must still make one invoice.
             if self._taken(buyer, supplier, number):
@@ -234,11 +249,12 @@ class AribaSandbox:
 
     @staticmethod
     def _timeline(
-        buyer: AribaBuyer, invoice: NetworkInvoice, request: etree._Element, purpose: str, now: datetime
+        buyer: AribaBuyer, invoice: NetworkInvoice, parsed: ReceivedInvoice, now: datetime
     ) -> list[StatusMessage]:
         """What the buyer will do with the invoice, in network time: approve and pay, or reject."""
         timeline = [StatusMessage("InvoiceStatus", "processing", now)]
-        complaint = price_complaint(buyer, request)
+        purpose = parsed.purpose
+        complaint = price_complaint(buyer, parsed)
         if complaint is not None:
             rejected = now + timedelta(hours=buyer.reject_after_hours)
             timeline.append(StatusMessage("InvoiceStatus", "rejected", rejected, (complaint,)))

@@ -9,7 +9,6 @@ are retried every `retry` until `max_attempts`. One invoice's statuses leave in 
 
 from __future__ import annotations
 
-import contextlib
 import secrets as token_generator
 import threading
 from dataclasses import dataclass, field
@@ -19,10 +18,7 @@ from decimal import Decimal
 import httpx
 from lxml import etree
 
-from hub.errors import MappingError
-from mappings.cxml_response import CXML_DTD_1_2_063, parse_response
-
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+from connectors.sandbox.cxml.response import XML_LANG, read_response_code, with_doctype
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,9 @@ def render_status_update(
     shared_secret: str,
     deployment_mode: str = "production",
 ) -> bytes:
-    """A cXML StatusUpdateRequest (cXML.dtd 1.2.063) for one invoice status."""
+    """A cXML StatusUpdateRequest (cXML.dtd 1.2.063) for one invoice status, built by the network's own
+    code: DocumentReference to the invoice's payloadID, Status, then InvoiceStatus (InvoiceIDInfo,
+    PartialAmount, Comments) or DocumentStatus (DocumentInfo, Comments) as the DTD orders them."""
     root = etree.Element("cXML", payloadID=payload_id, timestamp=message.at.isoformat())
     root.set(XML_LANG, "en-US")
     header = etree.SubElement(root, "Header")
@@ -88,12 +86,7 @@ def render_status_update(
         comment = etree.SubElement(status, "Comments")
         comment.set(XML_LANG, "en-US")
         comment.text = text
-    body: bytes = etree.tostring(root, encoding="UTF-8")
-    return (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n'
-        + f'<!DOCTYPE cXML SYSTEM "{CXML_DTD_1_2_063}">\n'.encode()
-        + body
-    )
+    return with_doctype(root)
 
 
 def new_payload_id(now: datetime) -> str:
@@ -158,10 +151,8 @@ class Pusher:
             )
         except httpx.HTTPError as exc:
             return self._failed(delivery, now, f"{type(exc).__name__}", final=False)
-        code = response.status_code
         # A receiver that answers without cXML is judged by its HTTP status.
-        with contextlib.suppress(MappingError):
-            code = parse_response(response.content).code
+        code = read_response_code(response.content) or response.status_code
         if 200 <= code < 300 and response.is_success:
             delivery.delivered_at = now
             delivery.answers.append(str(code))
