@@ -123,6 +123,8 @@ class HubConfig(_Strict):
     secrets_file: Path | None = None
     #: InvoiceDetail.dtd: when set, pre-flight validates every rendered cXML document against it.
     cxml_dtd: Path | None = None
+    #: SCHEMA_PIDX_1.61_Invoice.xsd: when set, pre-flight validates every rendered PIDX invoice against it.
+    pidx_xsd: Path | None = None
     supplier: Supplier
     #: The AR adapter invoices come from; status events go back to it too unless `feedback` is set.
     ar: AdapterConfig
@@ -149,6 +151,7 @@ class HubConfig(_Strict):
                 "rules_dir": absolute(self.rules_dir),
                 "secrets_file": absolute(self.secrets_file),
                 "cxml_dtd": absolute(self.cxml_dtd),
+                "pidx_xsd": absolute(self.pidx_xsd),
                 "evidence_dir": absolute(self.evidence_dir),
                 "ar": self.ar.resolved(base),
                 "feedback": self.feedback.resolved(base) if self.feedback is not None else None,

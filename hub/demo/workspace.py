@@ -19,7 +19,7 @@ from hub.daemon import Daemon
 from hub.demo.portals import DEMO_PORTALS, DemoPortal
 from hub.lifecycle import SETTLED
 from hub.model import InvoiceState
-from hub.refs import cxml_refs_dir
+from hub.refs import cxml_refs_dir, pidx_invoice_xsd
 from hub.runtime import Hub, build_hub
 from hub.store.tables import InvoiceRow, QuarantineRow
 
@@ -120,6 +120,9 @@ def prepare(root: Path) -> DemoWorkspace:
     }
     if dtd is not None:
         config["cxml_dtd"] = str(dtd)
+    xsd = pidx_invoice_xsd()
+    if xsd is not None:
+        config["pidx_xsd"] = str(xsd)
     for portal in portals:
         portal.configure(config)
     (root / "portalhub.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

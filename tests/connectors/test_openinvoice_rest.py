@@ -33,7 +33,7 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import Attachment, InvoiceState, RejectionCategory
-from mappings.pidx_structure import PIDX_NS
+from mappings.pidx_elements import PIDX_NS
 from tests.connectors.openinvoice_support import (
     KEY_PASSPHRASE,
     MAC_KEY,
