@@ -76,3 +76,38 @@ def test_nothing_imports_the_cli() -> None:
         and "cli" in _project_imports(p)
     ]
     assert importers == []
+
+
+#: Sandbox portals that judge what the hub sends with their own parsing and the official schema (issue
+#: 14): they, and every sandbox module they use, import nothing of mappings/, hub/, rules/ or the
+#: connectors outside connectors/sandbox/.
+INDEPENDENT_SANDBOXES = ["connectors/sandbox/openinvoice"]
+
+
+def _module_file(name: str) -> Path | None:
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.mark.parametrize("folder", INDEPENDENT_SANDBOXES)
+def test_independent_sandboxes_import_only_the_sandbox(folder: str) -> None:
+    pending = sorted((ROOT / folder).rglob("*.py"))
+    seen: set[Path] = set()
+    wrong = []
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _project_imports(path):
+            if not _allowed(name, {"connectors.sandbox"}):
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+                continue
+            used = _module_file(name)
+            if used is not None:
+                pending.append(used)
+    assert len(seen) > 5  # the walk did reach the package's modules
+    assert wrong == []
