@@ -168,6 +168,7 @@ class DemoOutcome:
     cycles: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     dtd_checked: bool = False
+    xsd_checked: bool = False  # pre-flight validates PIDX invoices against the official XSD
 
 
 def run_demo(root: Path | None = None, keep: bool = False) -> tuple[DemoOutcome, Path]:
@@ -189,7 +190,9 @@ def run_demo(root: Path | None = None, keep: bool = False) -> tuple[DemoOutcome,
 
 
 def collect(workspace: DemoWorkspace) -> DemoOutcome:
-    outcome = DemoOutcome(dtd_checked=workspace.dtd is not None)
+    outcome = DemoOutcome(
+        dtd_checked=workspace.dtd is not None, xsd_checked=workspace.hub.schemas.pidx_xsd_path is not None
+    )
     with workspace.hub.store.session() as session:
         for row in session.exec(select(InvoiceRow).order_by(col(InvoiceRow.invoice_number))):
             outcome.rows.append(
