@@ -91,7 +91,9 @@ def test_what_the_schema_refuses_the_portal_refuses_like_a_portal(
     assert world.sandbox.invoices == []
 
 
-def test_what_the_hub_renders_passes_the_portals_schema_check(world: OpenInvoiceWorld) -> None:
+def test_what_the_hub_renders_passes_the_portals_schema_check(
+    world: OpenInvoiceWorld, pidx_response_schema: etree.XMLSchema
+) -> None:
     for transport in ("rest", "soap"):
         profile = world.profile(transport)
         number = f"INV-J-{transport}"
@@ -100,6 +102,14 @@ def test_what_the_hub_renders_passes_the_portals_schema_check(world: OpenInvoice
         )
         assert receipt.portal_code == "Pending"
     assert [i.number for i in world.sandbox.invoices] == ["INV-J-rest", "INV-J-soap"]
+    # The answers as they came over the wire (REST: the body is the InvoiceResponse) are valid PIDX.
+    profile = world.profile("rest")
+    accepted = world.connector.submit(render(world.connector, profile, oil_invoice("INV-J-3")), profile)
+    assert schema_problems(pidx_response_schema, (accepted.response_body or "").encode()) == []
+    with pytest.raises(PermanentPortalError) as refused:
+        world.connector.submit(render(world.connector, profile, oil_invoice("INV-J-3")), profile)
+    assert refused.value.duplicate
+    assert schema_problems(pidx_response_schema, (refused.value.response_body or "").encode()) == []
 
 
 def test_a_document_with_a_doctype_is_refused_unread() -> None:
