@@ -1,12 +1,12 @@
 """The OpenInvoice portal's behaviour, whatever the transport (refs/PORTALS.md, "OpenInvoice").
 
 It checks what OpenInvoice checks (the official PIDX 1.61 Invoice XSD, the routing identities,
-PrimaryCurrency, attachments
-named in the document arrive with it, sums), refuses a second invoice under a number the supplier
-already used at the buyer (unless the buyer disputed it: then the new one replaces it and shows as
-`resubmitted`), applies the buyer's "Company Specific Business Rules" (PO, AFE, cost center from a list,
-field ticket number on every line), and lets buyers approve, pay or dispute on a clock the caller
-controls. Statuses are computed from that clock: nothing runs in the background.
+PrimaryCurrency, attachments named in the document arrive with it, sums), refuses a second invoice
+under a number the supplier already used at the buyer (unless the buyer disputed it: then the new one
+replaces it and shows as `resubmitted`), applies the buyer's "Company Specific Business Rules" (PO,
+AFE, cost center from a list, field ticket number on every line), and lets buyers approve, pay or
+dispute on a clock the caller controls. Statuses are computed from that clock: nothing runs in the
+background.
 
 The portal reads documents with its own code (`documents.py`, `response.py`): it judges what the hub
 sends, so it shares nothing with the hub's mappings or connectors.
