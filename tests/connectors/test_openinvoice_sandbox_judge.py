@@ -77,10 +77,11 @@ def _partner_without_identifier(root: etree._Element) -> None:
         (_partner_without_identifier, "PartnerName"),
     ],
 )
+@pytest.mark.parametrize("transport", ["rest", "soap"])
 def test_what_the_schema_refuses_the_portal_refuses_like_a_portal(
-    world: OpenInvoiceWorld, change: Callable[[etree._Element], None], words: str
+    world: OpenInvoiceWorld, change: Callable[[etree._Element], None], words: str, transport: str
 ) -> None:
-    profile = world.profile("rest")
+    profile = world.profile(transport)
     document = _changed(render(world.connector, profile, oil_invoice("INV-J-1")), change)
     with pytest.raises(PermanentPortalError) as raised:
         world.connector.submit(document, profile)
