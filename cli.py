@@ -204,6 +204,7 @@ def demo(
     out.print(
         f"Portal holds {outcome.portal_invoices} invoices from the hub, duplicates: {outcome.duplicates_at_portal}. "
         f"Faults injected: {outcome.faults or 'none'}. DTD check: {'on' if outcome.dtd_checked else 'off (no ../shared/refs/cxml)'}. "
+        f"PIDX XSD check: {'on' if outcome.xsd_checked else 'off (no ../shared/refs/pidx)'}. "
         f"Cycles: {outcome.cycles}."
     )
     if keep or workspace is not None:

@@ -92,7 +92,7 @@ class OutboundDocument:
 
     @cached_property
     def tree(self) -> Any:
-        """`xml` parsed, for the XPath document rules and the DTD/structure checks. Parsed on first use
+        """`xml` parsed, for the XPath document rules and the DTD/XSD checks. Parsed on first use
         only: sending needs the bytes alone, and the checks then see exactly the bytes that are sent."""
         return None if self.xml is None else parse_untrusted(self.xml)
 

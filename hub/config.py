@@ -167,6 +167,8 @@ class HubConfig(_Strict):
     """A YAML file of named secrets, read by `secret:name` references (keep it out of git, mode 600)."""
     cxml_dtd: Path | None = None
     """InvoiceDetail.dtd: when set, pre-flight validates every rendered cXML document against it."""
+    pidx_xsd: Path | None = None
+    """SCHEMA_PIDX_1.61_Invoice.xsd: when set, pre-flight validates every rendered PIDX invoice against it."""
     supplier: Supplier
     """Who sends the invoices: the supplier's name, identifiers, tax id and remit-to address."""
     ar: AdapterConfig
@@ -199,6 +201,7 @@ class HubConfig(_Strict):
                 "rules_dir": absolute(self.rules_dir),
                 "secrets_file": absolute(self.secrets_file),
                 "cxml_dtd": absolute(self.cxml_dtd),
+                "pidx_xsd": absolute(self.pidx_xsd),
                 "evidence_dir": absolute(self.evidence_dir),
                 "ar": self.ar.resolved(base),
                 "feedback": self.feedback.resolved(base) if self.feedback is not None else None,

@@ -2,7 +2,8 @@
 
 1. the field rules of its profile on the canonical invoice;
 2. the document rules (XPath) on the document as the connector renders it;
-3. the document's own schema (the cXML DTD when one is configured; the PIDX 1.61 structure).
+3. the document's own schema, when its file is configured: the cXML DTD (InvoiceDetail.dtd) or the
+   official PIDX 1.61 Invoice XSD (`cxml_dtd`, `pidx_xsd` in portalhub.yaml).
 
 The document is rendered with a placeholder secret and payloadID: pre-flight never needs the real
 credentials, so AR operations can validate on a laptop without them.
@@ -20,8 +21,8 @@ from lxml import etree
 from connectors.base import Connector, Envelope, OutboundDocument
 from hub.errors import ConfigError, MappingError
 from hub.model import Invoice, RejectionCategory, Violation
-from mappings.pidx_structure import structure_problems
 from rules import engine
+from rules.documents import SchemaError, schema_errors
 from rules.schema import Profile
 
 PLACEHOLDER_SECRET = "preflight-placeholder"
@@ -35,11 +36,13 @@ class PlaceholderSecrets:
 
 
 class DocumentSchemas:
-    """Schema checks per document format; DTDs are loaded once and shared (validation is serialised,
-    because an lxml DTD object must not validate on two threads at once)."""
+    """Schema checks per document format. The DTD and the XSD are loaded once per process and shared;
+    validation is serialised, because an lxml DTD or XMLSchema object must not validate on two threads
+    at once (and an XMLSchema takes long to build, so it is never built per document)."""
 
-    def __init__(self, cxml_dtd: Path | None = None):
+    def __init__(self, cxml_dtd: Path | None = None, pidx_xsd: Path | None = None):
         self.cxml_dtd_path = cxml_dtd
+        self.pidx_xsd_path = pidx_xsd
         self._dtd: etree.DTD | None = None
         self._lock = threading.Lock()
 
@@ -55,7 +58,7 @@ class DocumentSchemas:
 
     def check(self, document: OutboundDocument) -> list[Violation]:
         if document.format == "pidx" and document.tree is not None:
-            return _pidx_structure(document.tree)
+            return self._pidx(document.tree)
         if document.format != "cxml" or document.tree is None:
             return []
         dtd = self._cxml()
@@ -71,26 +74,36 @@ class DocumentSchemas:
                 field="document",
                 value=None,
                 message=f"the cXML does not follow InvoiceDetail.dtd: {error.message}",
-                hint="This is a mapping problem in portalhub or an unusual invoice; report it with the invoice number.",
+                hint=_MAPPING_HINT,
+                category=RejectionCategory.DOCUMENT,
+            )
+            for error in errors[:5]
+        ]
+
+    def _pidx(self, tree: etree._Element) -> list[Violation]:
+        if self.pidx_xsd_path is None:
+            return []
+        try:
+            # rules.documents compiles each schema file once per process (keyed by path and mtime).
+            errors = schema_errors(str(self.pidx_xsd_path), "xsd", tree)
+        except SchemaError as exc:
+            raise ConfigError(f"cannot load the PIDX schema: {exc}") from exc
+        return [
+            Violation(
+                rule_id="pidx-xsd",
+                field="document",
+                value=None,
+                message=f"the PIDX invoice does not follow {self.pidx_xsd_path.name}: {error}",
+                hint=_MAPPING_HINT,
                 category=RejectionCategory.DOCUMENT,
             )
             for error in errors[:5]
         ]
 
 
-def _pidx_structure(tree: etree._Element) -> list[Violation]:
-    """PIDX has no schema file here: the structure portalhub writes (mappings/pidx_structure.py) stands in."""
-    return [
-        Violation(
-            rule_id="pidx-structure",
-            field="document",
-            value=None,
-            message=f"the PIDX invoice does not follow the PIDX 1.61 structure: {problem}",
-            hint="This is a mapping problem in portalhub or an unusual invoice; report it with the invoice number.",
-            category=RejectionCategory.DOCUMENT,
-        )
-        for problem in structure_problems(tree)[:5]
-    ]
+_MAPPING_HINT = (
+    "This is a mapping problem in portalhub or an unusual invoice; report it with the invoice number."
+)
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,7 @@ def build_hub(
         clock=clock or SystemClock(),
         worker_id=worker_id or config.worker_id or default_worker_id(),
         secrets=secrets,
-        schemas=DocumentSchemas(config.cxml_dtd),
+        schemas=DocumentSchemas(config.cxml_dtd, config.pidx_xsd),
     )
     hub.reload_profiles()
     return hub

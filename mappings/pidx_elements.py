@@ -1,9 +1,12 @@
-"""Building PIDX elements in schema order: the one way `mappings.pidx_invoice` makes elements.
+"""Building PIDX 1.61 elements: the names every PIDX module shares and the one way
+`mappings.pidx_invoice` makes elements.
 
-`node("InvoiceLineItem", LineItemNumber="1", Pricing=...)` takes a container's parts by child name and
-appends them in the order of its content model (`mappings.pidx_structure.CONTENT`), so the schema order
-is written in one place; a part the model does not know is a bug and fails at once. Text a document
-cannot hold (control characters) is a MappingError naming the element, never the value.
+`node("InvoiceLineItem", LineItemNumber="1", Pricing=...)` appends the parts in the order they are
+given, so the renderer writes each content model's order once, where it builds that element. The
+official schema (SCHEMA_PIDX_1.61_Invoice.xsd, read from the shared references, never copied here)
+is the judge of that order: pre-flight validates every rendered document against it when its path
+is configured, and the tests validate every document they render. Text a document cannot hold
+(control characters) is a MappingError naming the element, never the value.
 """
 
 from __future__ import annotations
@@ -15,9 +18,27 @@ from typing import TypeAlias
 from lxml import etree
 
 from hub.errors import MappingError
-from mappings.pidx_structure import CONTENT, NSMAP, local_name, qname
+
+PIDX_NS = "http://www.pidx.org/schemas/v1.61"
+PIDX_VERSION = "1.61"
+#: Older OpenInvoice integrations (pidXML 1.0); responses in it are read, documents are never written in it.
+PIDX_NS_LEGACY = "http://www.api.org/pidXML/v1.0"
+NSMAP = {"pidx": PIDX_NS}
+#: The root's attributes are namespace-qualified (`form="qualified"` in the schema).
+TRANSACTION_PURPOSE = f"{{{PIDX_NS}}}transactionPurposeIndicator"
+VERSION = f"{{{PIDX_NS}}}version"
 
 Part: TypeAlias = etree._Element | str | Sequence[etree._Element] | None
+
+
+def qname(local: str) -> str:
+    """`{http://www.pidx.org/schemas/v1.61}local`."""
+    return f"{{{PIDX_NS}}}{local}"
+
+
+def local_name(element: etree._Element) -> str:
+    """The element's name without its namespace."""
+    return etree.QName(element).localname
 
 
 def _element(tag: str, attributes: Mapping[str, str | None] | None) -> etree._Element:
@@ -49,7 +70,7 @@ def _children(name: str, value: Part) -> tuple[etree._Element, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        # An empty leaf is invalid PIDX; an absent optional value is simply not written.
+        # An absent optional value is simply not written (an empty element says nothing to a portal).
         return (leaf(name, value),) if value.strip() else ()
     elements = (value,) if isinstance(value, etree._Element) else tuple(value)
     for given in elements:
@@ -59,14 +80,10 @@ def _children(name: str, value: Part) -> tuple[etree._Element, ...]:
 
 
 def node(tag: str, attributes: Mapping[str, str | None] | None = None, /, **parts: Part) -> etree._Element:
-    """<tag> with `parts` as children, in the order of its content model (pidx_structure.CONTENT)."""
-    model = CONTENT[tag]
-    unknown = set(parts) - {slot.name for slot in model}
-    if unknown:
-        raise ValueError(f"<{tag}> has no place for {sorted(unknown)} in pidx_structure.CONTENT")
+    """<tag> with `parts` as children, in the order given (the schema's order, written by the caller)."""
     made = _element(tag, attributes)
-    for slot in model:
-        for child in _children(slot.name, parts.get(slot.name)):
+    for name, value in parts.items():
+        for child in _children(name, value):
             made.append(child)
     return made
 

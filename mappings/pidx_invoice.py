@@ -1,15 +1,16 @@
 """Canonical invoice -> PIDX 1.61 `Invoice` (namespace http://www.pidx.org/schemas/v1.61).
 
-Element order is not written here: `node` (mappings/pidx_elements.py) takes a container's parts by
-name and appends them in the order `mappings.pidx_structure.CONTENT` gives, so the schema order lives
-in one place and a part the model does not know is a bug that fails at once.
+The official schema (SCHEMA_PIDX_1.61_Invoice.xsd) decides what is valid: each element is built with
+its children in the schema's order (`node` keeps the order given), dates the schema types `xs:date`
+are written as dates, and every code comes from the schema's own code lists. docs/pidx.md says how
+the canonical model's values map onto those lists and where each field travels.
 
 Oil and gas references (refs/PORTALS.md: "Oil and gas references travel as ReferenceInformation /
-JobLocationInformation"): every line carries its own AFE number, cost center and field ticket number
-(ReferenceInformation) and well (JobLocationInformation). A value every line shares is also stated
-once in the header, where OpenInvoice applies it to any line without its own; a single field ticket
-goes in FieldTicketInformation. The header cost center of the AR system (extrinsic `CostCenter`) is a
-header reference.
+JobLocationInformation"): every line carries its own AFE number and cost center (ReferenceInformation),
+field ticket (FieldTicketInformation; the schema has no field-ticket reference code) and well
+(JobLocationInformation). A value every line shares is also stated once in the header, where
+OpenInvoice applies it to any line without its own. The header cost center of the AR system
+(extrinsic `CostCenter`) is a header reference.
 
 Routing identities (the seller's and the buyer's identifiers at the portal) come from the profile,
 like the From/To credentials of cXML, in `PidxEnvelope`.
@@ -28,7 +29,6 @@ from hub.errors import MappingError
 from hub.model import (
     Address,
     Attachment,
-    ChargeKind,
     Invoice,
     InvoiceLine,
     InvoicePurpose,
@@ -37,37 +37,16 @@ from hub.model import (
     ServicePeriod,
     TaxLine,
 )
-from mappings.pidx_elements import leaf, money, node
-from mappings.pidx_structure import PIDX_VERSION, TRANSACTION_PURPOSE, VERSION
-
-#: PIDX TaxTypeCode by canonical tax category (lower case). OpenInvoice refuses "Other".
-TAX_TYPE_CODES = {
-    "sales": "SalesTax",
-    "use": "UseTax",
-    "vat": "ValueAddedTax",
-    "gst": "GoodsAndServicesTax",
-    "hst": "HarmonizedSalesTax",
-    "pst": "ProvincialSalesTax",
-}
-#: A standard invoice carries no InvoiceTypeCode, as in OpenInvoice's own examples.
-INVOICE_TYPE_CODES = {
-    InvoicePurpose.CREDIT_MEMO: "CreditMemo",
-    InvoicePurpose.DEBIT_MEMO: "DebitMemo",
-}
-#: (allowanceOrChargeIndicator, AllowanceOrChargeTypeCode) by charge kind.
-CHARGE_CODES = {
-    ChargeKind.SHIPPING: ("Charge", "Freight"),
-    ChargeKind.SPECIAL_HANDLING: ("Charge", "SpecialHandling"),
-    ChargeKind.DISCOUNT: ("Allowance", "Discount"),
-}
-#: referenceInformationIndicator by canonical line field.
-LINE_REFERENCES = (
-    ("afe_number", "AFENumber"),
-    ("cost_center", "CostCenter"),
-    ("field_ticket_number", "FieldTicketNumber"),
+from mappings.pidx_codes import (
+    AP_CONTACT,
+    AR_CONTACT,
+    CHARGE_CODES,
+    COST_CENTER_EXTRINSIC,
+    INVOICE_TYPE_CODES,
+    LINE_REFERENCES,
+    tax_type_code,
 )
-#: The AR header's cost center arrives as this extrinsic (hub/ar/sql.py).
-COST_CENTER_EXTRINSIC = "CostCenter"
+from mappings.pidx_elements import PIDX_VERSION, TRANSACTION_PURPOSE, VERSION, leaf, money, node
 
 
 @dataclass(frozen=True)
@@ -85,7 +64,7 @@ class PidxEnvelope:
     invoice_number: str  # the number the portal sees (the AR number unless renumbered)
     seller: PartyIdentifier
     buyer: PartyIdentifier
-    timezone: tzinfo = UTC  # calendar dates are rendered at midnight in the supplier's zone
+    timezone: tzinfo = UTC  # service dates (xs:dateTime) are rendered at midnight in the supplier's zone
     attachment_ids: Mapping[str, str] = field(default_factory=dict)  # filename -> MIME Content-ID
 
 
@@ -93,7 +72,13 @@ def _fmt(amount: Decimal) -> str:
     return format(amount, "f")
 
 
+def _day(value: date) -> str:
+    """An `xs:date`: the calendar day, without a time or zone (InvoiceDate, PurchaseOrderIssuedDate)."""
+    return value.isoformat()
+
+
 def _dt(value: date | datetime, zone: tzinfo) -> str:
+    """An `xs:dateTime` (ServiceDateTime): a calendar day is midnight in the supplier's zone."""
     if isinstance(value, datetime):
         return value.isoformat()
     return datetime.combine(value, time(0, 0), tzinfo=zone).isoformat()
@@ -128,6 +113,10 @@ def _well(well_id: str | None) -> etree._Element | None:
     return node("JobLocationInformation", WellInformation=node("WellInformation", WellIdentifier=well_id))
 
 
+def _field_ticket(number: str | None) -> etree._Element | None:
+    return node("FieldTicketInformation", FieldTicketNumber=number) if number else None
+
+
 class _Builder:
     def __init__(self, invoice: Invoice, envelope: PidxEnvelope):
         self.invoice = invoice
@@ -152,23 +141,20 @@ class _Builder:
     def properties(self) -> etree._Element:
         inv, env = self.invoice, self.env
         lines = inv.lines
-        ticket = _common(line.field_ticket_number for line in lines)
         return node(
             "InvoiceProperties",
             InvoiceNumber=env.invoice_number,
-            InvoiceDate=_dt(inv.invoice_date, env.timezone),
+            InvoiceDate=_day(inv.invoice_date),
             PartnerInformation=self.partners(),
             InvoiceTypeCode=INVOICE_TYPE_CODES.get(inv.purpose),
             PurchaseOrderInformation=node(
                 "PurchaseOrderInformation",
                 PurchaseOrderNumber=inv.po_number,
-                PurchaseOrderIssuedDate=_dt(inv.po_date, env.timezone) if inv.po_date else None,
+                PurchaseOrderIssuedDate=_day(inv.po_date) if inv.po_date else None,
             )
             if inv.po_number
             else None,
-            FieldTicketInformation=node("FieldTicketInformation", FieldTicketNumber=ticket)
-            if ticket
-            else None,
+            FieldTicketInformation=_field_ticket(_common(line.field_ticket_number for line in lines)),
             PrimaryCurrency=node("PrimaryCurrency", CurrencyCode=inv.currency),
             JobLocationInformation=_well(_common(line.well_id for line in lines)),
             PaymentTerms=self.terms(inv.payment_terms),
@@ -180,65 +166,59 @@ class _Builder:
     def partners(self) -> list[etree._Element]:
         inv, env = self.invoice, self.env
         supplier = inv.supplier
+        # The schema wants at least one PartnerIdentifier per partner: a remit-to, bill-to or ship-to
+        # without its own id is identified by the company it belongs to (the profile's routing id).
         partners = [
-            self.partner("Seller", supplier, env.seller, supplier.tax_id, "AccountsReceivable"),
-            self.partner("SoldTo", inv.buyer, env.buyer, inv.buyer.tax_id, "AccountsPayable"),
-            self.partner("RemitTo", supplier.remit_to or supplier, None, None, "AccountsReceivable"),
+            self.partner("Seller", supplier, env.seller, AR_CONTACT),
+            self.partner("SoldTo", inv.buyer, env.buyer, AP_CONTACT),
+            self.partner("RemitTo", supplier.remit_to or supplier, env.seller, AR_CONTACT, own_id=True),
         ]
         if inv.bill_to is not None:
-            partners.append(self.partner("BillTo", inv.bill_to, None, None, "AccountsPayable"))
+            partners.append(self.partner("BillTo", inv.bill_to, env.buyer, AP_CONTACT, own_id=True))
         if inv.ship_to is not None:
-            partners.append(self.partner("ShipToParty", inv.ship_to, None, None, None))
+            partners.append(self.partner("ShipToParty", inv.ship_to, env.buyer, None, own_id=True))
         return partners
 
     def partner(
         self,
         role: str,
         party: Party,
-        routing: PartyIdentifier | None,
-        tax_id: str | None,
+        routing: PartyIdentifier,
         contact_role: str | None,
+        *,
+        own_id: bool = False,
     ) -> etree._Element:
-        identifiers = []
-        if routing is not None:
-            identifiers.append(
-                leaf(
-                    "PartnerIdentifier", routing.identifier, {"partnerIdentifierIndicator": routing.indicator}
-                )
+        if own_id and party.party_id:
+            identifier = leaf(
+                "PartnerIdentifier", party.party_id, {"partnerIdentifierIndicator": "AssignedBySeller"}
             )
-        elif party.party_id:
-            identifiers.append(
-                leaf("PartnerIdentifier", party.party_id, {"partnerIdentifierIndicator": "AssignedBySeller"})
-            )
-        if tax_id:
-            identifiers.append(
-                leaf(
-                    "PartnerIdentifier",
-                    tax_id,
-                    {"partnerIdentifierIndicator": "Other", "definitionOfOther": "TaxIdentificationNumber"},
-                )
+        else:
+            identifier = leaf(
+                "PartnerIdentifier", routing.identifier, {"partnerIdentifierIndicator": routing.indicator}
             )
         contact = (
-            node(
-                "ContactInformation", {"contactInformationIndicator": contact_role}, EmailAddress=party.email
-            )
+            node("ContactInformation", ContactDescription=contact_role, EmailAddress=party.email)
             if party.email
             else None
         )
         return node(
             "PartnerInformation",
             {"partnerRoleIndicator": role},
-            PartnerIdentifier=identifiers,
+            PartnerIdentifier=identifier,
             PartnerName=party.name,
             AddressInformation=self.address(party.address) if party.address else None,
-            ContactInformation=[contact] if contact is not None else None,
+            ContactInformation=contact,
+            TaxInformation=node("TaxInformation", TaxIdentifierNumber=party.tax_id) if party.tax_id else None,
         )
 
     @staticmethod
     def address(address: Address) -> etree._Element:
+        # One StreetName in the schema; further street lines are AddressLines.
+        first, *more = address.street
         return node(
             "AddressInformation",
-            StreetName=[leaf("StreetName", street) for street in address.street],
+            StreetName=first,
+            AddressLine=[leaf("AddressLine", street) for street in more],
             CityName=address.city,
             StateProvince=address.state,
             PostalCode=address.postal_code,
@@ -252,10 +232,16 @@ class _Builder:
         discount = bool(terms.discount_percent) and terms.discount_days is not None
         return node(
             "PaymentTerms",
+            Description=terms.description,
             PaymentTermsBasisDateCode="InvoiceDate",
             TermsNetDays=str(terms.net_days),
-            DaysDue=str(terms.discount_days) if discount else None,
-            PercentDiscount=_fmt(terms.discount_percent) if discount and terms.discount_percent else None,
+            Discounts=node(
+                "Discounts",
+                DaysDue=str(terms.discount_days),
+                PercentDiscount=_fmt(terms.discount_percent) if terms.discount_percent else None,
+            )
+            if discount
+            else None,
         )
 
     def header_references(self) -> list[etree._Element]:
@@ -312,6 +298,8 @@ class _Builder:
                 "LineItemInformation", LineItemIdentifier=identifiers, LineItemDescription=line.description
             ),
             PurchaseOrderLineItemNumber=str(line.po_line_number) if line.po_line_number is not None else None,
+            FieldTicketInformation=_field_ticket(line.field_ticket_number),
+            JobLocationInformation=_well(line.well_id),
             Pricing=node(
                 "Pricing",
                 UnitPrice=node(
@@ -322,7 +310,6 @@ class _Builder:
             LineItemTotal=money("LineItemTotal", line.amount),
             ServiceDateTime=self.service(line.service_period),
             ReferenceInformation=_references(references),
-            JobLocationInformation=_well(line.well_id),
         )
 
     def service(self, period: ServicePeriod | None) -> list[etree._Element]:
@@ -335,26 +322,19 @@ class _Builder:
         ]
 
     @staticmethod
-    def tax_code(category: str) -> str:
-        code = TAX_TYPE_CODES.get(category.lower())
-        if code is None:
-            raise MappingError(
-                f"tax category {category!r} has no PIDX TaxTypeCode OpenInvoice accepts "
-                f"(known: {', '.join(sorted(TAX_TYPE_CODES))})"
-            )
-        return code
-
-    def tax(self, tax: TaxLine) -> etree._Element:
-        description = ", ".join(part for part in (tax.description, tax.jurisdiction) if part) or None
+    def tax(tax: TaxLine) -> etree._Element:
+        # The schema's Tax has no Description: the jurisdiction is the TaxLocation's name, the
+        # supplier's words about the tax are its TaxReference.
         return node(
             "Tax",
-            TaxTypeCode=self.tax_code(tax.category),
+            TaxTypeCode=tax_type_code(tax.category),
+            TaxLocation=node("TaxLocation", LocationName=tax.jurisdiction) if tax.jurisdiction else None,
             TaxRate=_fmt(tax.rate_percent) if tax.rate_percent is not None else None,
             TaxBasisAmount=money("TaxBasisAmount", tax.taxable_amount)
             if tax.taxable_amount is not None
             else None,
             TaxAmount=money("TaxAmount", tax.amount),
-            Description=description,
+            TaxReference=tax.description,
         )
 
     # --- InvoiceSummary --------------------------------------------------------------------------------
@@ -364,7 +344,7 @@ class _Builder:
         by_code: dict[str, Decimal] = {}
         for line in inv.lines:
             for tax in line.taxes:
-                code = self.tax_code(tax.category)
+                code = tax_type_code(tax.category)
                 by_code[code] = by_code.get(code, Decimal(0)) + tax.amount
         taxes = [
             node("Tax", TaxTypeCode=code, TaxAmount=money("TaxAmount", amount))
@@ -378,10 +358,10 @@ class _Builder:
                 node(
                     "AllowanceOrCharge",
                     {"allowanceOrChargeIndicator": indicator},
-                    AllowanceOrChargeTypeCode=code,
                     # An allowance is written as a positive amount that is subtracted.
                     AllowanceOrChargeTotalAmount=money("AllowanceOrChargeTotalAmount", abs(charge.amount)),
-                    Description=charge.description,
+                    AllowanceOrChargeTypeCode=code,
+                    AllowanceOrChargeDescription=charge.description,
                 )
             )
         return node(
@@ -395,7 +375,7 @@ class _Builder:
 
 
 def render_tree(invoice: Invoice, envelope: PidxEnvelope) -> etree._Element:
-    """The document as a tree: pre-flight runs XPath rules (`pidx:` prefix) and the structure check on it."""
+    """The document as a tree: pre-flight runs XPath rules (`pidx:` prefix) and the XSD check on it."""
     return _Builder(invoice, envelope).build()
 
 

@@ -1,29 +1,30 @@
 """PIDX `InvoiceResponse`: the portal's or buyer's answer to an invoice, read into canonical terms.
 
-refs/PORTALS.md: "Response: PIDX InvoiceResponse with StatusCode Accept | Pending | Reject and
-ResponseReasonCode Missing Content | Disputed Content | Routing Error | Other, plus comments."
-Structure (public PIDX 1.61 responses): InvoiceResponseProperties (InvoiceResponseNumber?, StatusCode,
-ResponseReasonCode?, InvoiceResponseDate?, PartnerInformation*, InvoiceInformation (InvoiceNumber,
-InvoiceDate?), ReferenceInformation*, Comment*), InvoiceResponseDetails (InvoiceResponseLineItem*:
-LineItemNumber?, LineStatusCode?, ResponseReasonCode?, Comment*), InvoiceResponseSummary.
+The form SCHEMA_PIDX_1.61_InvoiceResponse.xsd gives (the tests read documents written by hand from it):
+InvoiceResponseProperties (InvoiceResponseNumber, StatusCode Accept | Pending | Reject,
+InvoiceResponseReason* (ResponseReasonCode Missing Content | Disputed Content | Routing Error | Other,
+ResponseReasonCodeXPath?, ResponseReasonComments?), InvoiceResponseDate, PartnerInformation{2,},
+InvoiceInformation (InvoiceNumber, InvoiceDate?, ...), ..., Comment?), InvoiceResponseDetails
+(InvoiceResponseLineItem+: LineItemNumber?, StatusCode?, InvoiceResponseReason?, ..., Comment?),
+InvoiceResponseSummary.
 
-Reading is lenient about order and accepts the pidXML 1.0 namespace of older integrations; codes and
-comments are kept verbatim, since buyers write their own. `render_invoice_response` (used by the
-sandbox portal) writes the 1.61 form.
+Reading is lenient, because buyers and older integrations do not all follow the schema: order does
+not matter; the pidXML 1.0 namespace is read too; a ResponseReasonCode written directly in the
+properties or a line, and a line's LineStatusCode, are read as well. Codes and comments are kept
+verbatim (whitespace normalised), since buyers write their own. The hub never writes an
+InvoiceResponse; the sandbox portal writes its own (connectors/sandbox/openinvoice/response.py).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from lxml import etree
 
 from hub.errors import MappingError
 from hub.model import InvoiceState, RejectionCategory
-from mappings.pidx_structure import NSMAP, PIDX_NS, PIDX_NS_LEGACY, PIDX_VERSION, TRANSACTION_PURPOSE, VERSION
+from mappings.pidx_elements import PIDX_NS, PIDX_NS_LEGACY
 from mappings.rejection_words import categorize
 from mappings.xml_safety import parse_untrusted
 
@@ -54,12 +55,13 @@ class InvoiceResponse:
     """One InvoiceResponse, codes and comments verbatim."""
 
     status: str
-    reason_code: str | None
+    reason_code: str | None  # the first reason given (see `reason_codes` for all of them)
     comments: tuple[str, ...]
     invoice_number: str | None = None
     response_number: str | None = None
     response_date: str | None = None
     lines: tuple[LineResponse, ...] = ()
+    reason_codes: tuple[str, ...] = ()
 
     @property
     def received(self) -> bool:
@@ -136,6 +138,25 @@ def _comments(parent: etree._Element) -> tuple[str, ...]:
     return tuple(text for text in texts if text)
 
 
+def _reasons(parent: etree._Element) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(reason codes, their comments) of a properties or line element: InvoiceResponseReason entries
+    as the schema has them, and a ResponseReasonCode written directly (older senders)."""
+    codes: list[str] = []
+    words: list[str] = []
+    for reason in _children(parent, "InvoiceResponseReason"):
+        code = _text(reason, "ResponseReasonCode")
+        if code:
+            codes.append(code)
+        comment = _text(reason, "ResponseReasonComments")
+        if comment:
+            words.append(comment)
+    for name in ("ResponseReasonCode", "LineResponseReasonCode"):
+        direct = _text(parent, name)
+        if direct:
+            codes.append(direct)
+    return tuple(codes), tuple(words)
+
+
 def parse_invoice_response(data: bytes | str | etree._Element) -> InvoiceResponse:
     """Read an InvoiceResponse (bytes from outside are parsed safely); MappingError if it is none."""
     root = data if isinstance(data, etree._Element) else parse_untrusted(data)
@@ -152,68 +173,23 @@ def parse_invoice_response(data: bytes | str | etree._Element) -> InvoiceRespons
     lines = []
     for details in _children(root, "InvoiceResponseDetails"):
         for item in _children(details, "InvoiceResponseLineItem"):
+            codes, reason_words = _reasons(item)
             line = LineResponse(
                 line_number=_text(item, "LineItemNumber"),
-                status=_text(item, "LineStatusCode"),
-                reason_code=_text(item, "ResponseReasonCode"),
-                comments=_comments(item),
+                status=_text(item, "StatusCode") or _text(item, "LineStatusCode"),
+                reason_code=codes[0] if codes else None,
+                comments=reason_words + _comments(item),
             )
             if line.status or line.reason_code or line.comments:
                 lines.append(line)
+    codes, reason_words = _reasons(properties)
     return InvoiceResponse(
         status=status,
-        reason_code=_text(properties, "ResponseReasonCode"),
-        comments=_comments(properties),
+        reason_code=codes[0] if codes else None,
+        comments=reason_words + _comments(properties),
         invoice_number=_text(information, "InvoiceNumber"),
         response_number=_text(properties, "InvoiceResponseNumber"),
         response_date=_text(properties, "InvoiceResponseDate"),
         lines=tuple(lines),
+        reason_codes=codes,
     )
-
-
-def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{PIDX_NS}}}{name}")
-    if text is not None:
-        element.text = text
-    return element
-
-
-def render_invoice_response(
-    status: StatusCode | str,
-    invoice_number: str,
-    when: datetime,
-    *,
-    reason_code: ReasonCode | str | None = None,
-    comments: Sequence[str] = (),
-    response_number: str | None = None,
-    lines: Sequence[LineResponse] = (),
-) -> bytes:
-    """A PIDX 1.61 InvoiceResponse (the sandbox portal's answer)."""
-    root = etree.Element(
-        f"{{{PIDX_NS}}}InvoiceResponse", {TRANSACTION_PURPOSE: "Original", VERSION: PIDX_VERSION}, nsmap=NSMAP
-    )
-    properties = _add(root, "InvoiceResponseProperties")
-    if response_number:
-        _add(properties, "InvoiceResponseNumber", response_number)
-    _add(properties, "StatusCode", str(status))
-    if reason_code:
-        _add(properties, "ResponseReasonCode", str(reason_code))
-    _add(properties, "InvoiceResponseDate", when.isoformat())
-    information = _add(properties, "InvoiceInformation")
-    _add(information, "InvoiceNumber", invoice_number)
-    for comment in comments:
-        _add(properties, "Comment", comment)
-    details = _add(root, "InvoiceResponseDetails")
-    for line in lines:
-        item = _add(details, "InvoiceResponseLineItem")
-        if line.line_number:
-            _add(item, "LineItemNumber", line.line_number)
-        if line.status:
-            _add(item, "LineStatusCode", line.status)
-        if line.reason_code:
-            _add(item, "ResponseReasonCode", line.reason_code)
-        for comment in line.comments:
-            _add(item, "Comment", comment)
-    _add(root, "InvoiceResponseSummary")
-    body: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body

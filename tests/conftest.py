@@ -15,7 +15,7 @@ from lxml import etree
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.server import FaultPlan
-from hub.refs import cxml_refs_dir
+from hub.refs import PIDX_INVOICE_RESPONSE_XSD, PIDX_INVOICE_XSD, cxml_refs_dir, pidx_refs_dir
 from hub.store.database import Store, normalise_url
 from tests.factories import T0, buyer_config
 
@@ -73,6 +73,49 @@ def invoice_dtd(invoice_dtd_path: Path) -> etree.DTD:
 def cxml_core_dtd(cxml_refs: Path) -> etree.DTD:
     """cXML.dtd 1.2.063: Response and StatusUpdateRequest (it does not declare InvoiceDetailRequest)."""
     return etree.DTD(str(cxml_refs / "1.2.063" / "cXML.dtd"))
+
+
+def require_pidx_refs() -> Path:
+    """The PIDX 1.61 schemas folder: tests that need it skip without it on a laptop and fail in CI."""
+    folder = pidx_refs_dir()
+    if folder is None:
+        _missing(
+            "the PIDX 1.61 schemas are not in ../shared/refs/pidx/1.61 (set PORTALHUB_PIDX_REFS to the "
+            "folder holding 1.61/SCHEMA_PIDX_1.61_Invoice.xsd)",
+            "PORTALHUB_REQUIRE_REFS",
+        )
+    assert folder is not None
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pidx_refs() -> Path:
+    return require_pidx_refs()
+
+
+@pytest.fixture(scope="session")
+def pidx_invoice_xsd_path(pidx_refs: Path) -> Path:
+    return pidx_refs / PIDX_INVOICE_XSD
+
+
+@pytest.fixture(scope="session")
+def pidx_invoice_schema(pidx_invoice_xsd_path: Path) -> etree.XMLSchema:
+    """SCHEMA_PIDX_1.61_Invoice.xsd, compiled once for the whole session (building it is slow)."""
+    return etree.XMLSchema(etree.parse(str(pidx_invoice_xsd_path)))
+
+
+@pytest.fixture(scope="session")
+def pidx_response_schema(pidx_refs: Path) -> etree.XMLSchema:
+    """SCHEMA_PIDX_1.61_InvoiceResponse.xsd, compiled once for the whole session."""
+    return etree.XMLSchema(etree.parse(str(pidx_refs / PIDX_INVOICE_RESPONSE_XSD)))
+
+
+def schema_problems(schema: etree.XMLSchema, document: etree._Element | bytes) -> list[str]:
+    """Every error the official schema finds in `document` (empty: valid), with line numbers."""
+    tree = etree.fromstring(document) if isinstance(document, bytes) else document
+    if schema.validate(tree):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
 @pytest.fixture(scope="session")

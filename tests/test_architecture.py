@@ -82,9 +82,8 @@ def test_nothing_imports_the_cli() -> None:
 #: with their own code, so none of the hub's mappings, connectors, structure tables, rules or services.
 SANDBOX = ROOT / "connectors" / "sandbox"
 SANDBOX_FORBIDDEN = ("mappings", "connectors", "hub", "rules", "status_sync", "cli")
-#: Sandboxes still reading with the hub's code. The OpenInvoice sandbox is being made independent
-#: (PIDX XSD) under issue 14; strict: this fails as soon as it no longer needs the exception.
-SANDBOX_KNOWN_EXCEPTIONS = {"openinvoice": "issue 14: the OpenInvoice sandbox still imports the hub's code"}
+#: Sandboxes still reading with the hub's code (strict: a listed one fails as soon as it is clean).
+SANDBOX_KNOWN_EXCEPTIONS: dict[str, str] = {}
 
 
 def _sandbox_parts() -> list[str]:

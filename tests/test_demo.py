@@ -130,3 +130,14 @@ def test_no_secret_in_the_store_or_the_ar_database(demo: tuple[DemoOutcome, Path
     for rules_file in (root / "rules.d").glob("*.yaml"):
         for secret in secrets:
             assert secret not in rules_file.read_text()
+
+
+def test_pidx_invoices_were_checked_against_the_official_schema(
+    demo: tuple[DemoOutcome, Path], pidx_refs: Path
+) -> None:
+    # With the schemas present the demo's pre-flight validates every PIDX invoice, and none of the
+    # OpenInvoice invoices above was blocked or refused for its document.
+    outcome, _ = demo
+    assert outcome.xsd_checked
+    rows = {row["invoice_number"]: row for row in outcome.rows}
+    assert all(rows[number]["state"] == state for number, state in EXPECTED_OPENINVOICE.items())

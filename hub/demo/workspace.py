@@ -20,7 +20,7 @@ from hub.daemon import Daemon
 from hub.demo.portals import DEMO_PORTALS, DemoPortal
 from hub.lifecycle import SETTLED
 from hub.model import InvoiceState
-from hub.refs import cxml_refs_dir
+from hub.refs import cxml_refs_dir, pidx_invoice_xsd
 from hub.runtime import Hub, build_hub
 from hub.store.tables import InvoiceRow, QuarantineRow
 
@@ -127,6 +127,9 @@ def prepare(root: Path, families: Sequence[str] | None = None, *, faults: bool =
     }
     if dtd is not None:
         config["cxml_dtd"] = str(dtd)
+    xsd = pidx_invoice_xsd()
+    if xsd is not None:
+        config["pidx_xsd"] = str(xsd)
     for portal in portals:
         portal.configure(config)
     (root / "portalhub.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -172,6 +175,7 @@ class DemoOutcome:
     cycles: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     dtd_checked: bool = False
+    xsd_checked: bool = False  # pre-flight validates PIDX invoices against the official XSD
 
 
 def run_demo(root: Path | None = None, keep: bool = False) -> tuple[DemoOutcome, Path]:
@@ -193,7 +197,9 @@ def run_demo(root: Path | None = None, keep: bool = False) -> tuple[DemoOutcome,
 
 
 def collect(workspace: DemoWorkspace) -> DemoOutcome:
-    outcome = DemoOutcome(dtd_checked=workspace.dtd is not None)
+    outcome = DemoOutcome(
+        dtd_checked=workspace.dtd is not None, xsd_checked=workspace.hub.schemas.pidx_xsd_path is not None
+    )
     with workspace.hub.store.session() as session:
         for row in session.exec(select(InvoiceRow).order_by(col(InvoiceRow.invoice_number))):
             outcome.rows.append(

@@ -1,5 +1,6 @@
 """OpenInvoice profiles: the connection block is checked when a rules file loads, the demo's rules files
-load, and pre-flight runs their PIDX document rules and the PIDX structure check on the rendered invoice."""
+load, and pre-flight runs their PIDX document rules and validates the rendered invoice against the official
+PIDX 1.61 Invoice XSD when its path is configured."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from connectors.base import ConnectorContext, OutboundDocument
 from connectors.openinvoice import OpenInvoiceConnector
 from connectors.openinvoice.settings import OpenInvoiceConnection
+from hub.errors import ConfigError
 from hub.preflight import DocumentSchemas, PlaceholderSecrets, preflight
 from hub.registry import ConnectorRegistry
 from rules.loader import RulesFileError, load_profile
@@ -89,13 +91,17 @@ def test_preflight_runs_the_buyers_field_rules(connector: OpenInvoiceConnector) 
     assert rule_ids == {"leog-afe", "leog-field-ticket"}
 
 
-def test_the_pidx_structure_check_stands_in_for_a_schema(connector: OpenInvoiceConnector) -> None:
+def test_preflight_validates_pidx_against_the_official_xsd(
+    connector: OpenInvoiceConnector, pidx_invoice_xsd_path: Path
+) -> None:
     profile = fixture_profile("leog-openinvoice")
     document = connector.render(oil_invoice("INV-P-4"), profile, envelope("INV-P-4"))
-    assert DocumentSchemas().check(document) == []
+    schemas = DocumentSchemas(pidx_xsd=pidx_invoice_xsd_path)
+    assert schemas.check(document) == []
     tree = document.tree
     properties = tree.find(f"{{{etree.QName(tree).namespace}}}InvoiceProperties")
     properties.insert(0, properties[-1])  # something late moved to the front
+    properties.find(f"{{{etree.QName(tree).namespace}}}InvoiceDate").text = "2026-11-20T00:00:00-06:00"
     damaged_xml = etree.tostring(tree)
     damaged = OutboundDocument(
         payload_id=document.payload_id,
@@ -105,9 +111,21 @@ def test_the_pidx_structure_check_stands_in_for_a_schema(connector: OpenInvoiceC
         body=damaged_xml,
         xml=damaged_xml,
     )
-    violations = DocumentSchemas().check(damaged)
-    assert violations and {v.rule_id for v in violations} == {"pidx-structure"}
+    violations = schemas.check(damaged)
+    assert violations and {v.rule_id for v in violations} == {"pidx-xsd"}
     assert all(v.category.value == "document" for v in violations)
+    assert "SCHEMA_PIDX_1.61_Invoice.xsd" in violations[0].message
+    # Without a configured schema there is no schema check (as for the cXML DTD).
+    assert DocumentSchemas().check(damaged) == []
+
+
+def test_a_missing_pidx_schema_file_is_a_config_error(
+    connector: OpenInvoiceConnector, tmp_path: Path
+) -> None:
+    profile = fixture_profile("leog-openinvoice")
+    document = connector.render(oil_invoice("INV-P-5"), profile, envelope("INV-P-5"))
+    with pytest.raises(ConfigError, match="PIDX schema"):
+        DocumentSchemas(pidx_xsd=tmp_path / "missing.xsd").check(document)
 
 
 def test_zeep_is_loaded_only_when_a_profile_uses_soap() -> None:

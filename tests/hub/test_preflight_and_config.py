@@ -107,8 +107,16 @@ def test_relative_paths_are_relative_to_the_config_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PORTALHUB_STORE_URL", raising=False)
-    config = load_config(_config(tmp_path, rules_dir="rules.d", store_url="sqlite:///var/hub.db"))
+    config = load_config(
+        _config(
+            tmp_path,
+            rules_dir="rules.d",
+            store_url="sqlite:///var/hub.db",
+            pidx_xsd="refs/SCHEMA_PIDX_1.61_Invoice.xsd",
+        )
+    )
     assert config.rules_dir == tmp_path / "rules.d"
+    assert config.pidx_xsd == tmp_path / "refs" / "SCHEMA_PIDX_1.61_Invoice.xsd"
     assert config.store_url == f"sqlite:///{tmp_path / 'var' / 'hub.db'}"
     assert config.ar.url == f"sqlite:///{tmp_path / 'ar.db'}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +47,9 @@ class ExistingInvoice(BaseModel):
 
 class OpenInvoiceSandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    #: The PIDX refs folder (holding 1.61/SCHEMA_PIDX_1.61_Invoice.xsd) the portal validates invoices
+    #: against; unset: PORTALHUB_PIDX_REFS, else ../shared/refs/pidx beside the checkout, if present.
+    schema_dir: Path | None = None
     suppliers: list[SupplierAccount] = Field(min_length=1)
     buyers: list[OpenInvoiceBuyer]
     existing_invoices: list[ExistingInvoice] = Field(default_factory=list)

@@ -1,11 +1,15 @@
 """The OpenInvoice portal's behaviour, whatever the transport (refs/PORTALS.md, "OpenInvoice").
 
-It checks what OpenInvoice checks (PIDX structure, the routing identities, PrimaryCurrency, attachments
-named in the document arrive with it, sums), refuses a second invoice under a number the supplier
-already used at the buyer (unless the buyer disputed it: then the new one replaces it and shows as
-`resubmitted`), applies the buyer's "Company Specific Business Rules" (PO, AFE, cost center from a list,
-field ticket number on every line), and lets buyers approve, pay or dispute on a clock the caller
-controls. Statuses are computed from that clock: nothing runs in the background.
+It checks what OpenInvoice checks (the official PIDX 1.61 Invoice XSD, the routing identities,
+PrimaryCurrency, attachments named in the document arrive with it, sums), refuses a second invoice
+under a number the supplier already used at the buyer (unless the buyer disputed it: then the new one
+replaces it and shows as `resubmitted`), applies the buyer's "Company Specific Business Rules" (PO,
+AFE, cost center from a list, field ticket number on every line), and lets buyers approve, pay or
+dispute on a clock the caller controls. Statuses are computed from that clock: nothing runs in the
+background.
+
+The portal reads documents with its own code (`documents.py`, `response.py`): it judges what the hub
+sends, so it shares nothing with the hub's mappings or connectors.
 """
 
 from __future__ import annotations
@@ -13,74 +17,26 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
 
-from connectors.openinvoice.packaging import Part
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.openinvoice.config import (
     OpenInvoiceBuyer,
     OpenInvoiceSandboxConfig,
     SupplierAccount,
 )
-from hub.errors import MappingError
-from mappings.pidx_response import ReasonCode, StatusCode
-from mappings.pidx_structure import PIDX_NS, structure_problems
-from mappings.xml_safety import parse_untrusted
+from connectors.sandbox.openinvoice.documents import PIDX_NS, DocumentError, Part, PidxSchemas, parse_xml
+from connectors.sandbox.openinvoice.records import Entry, PortalInvoice
+from connectors.sandbox.openinvoice.response import ReasonCode, ResponseFacts, StatusCode
 
 NS = {"p": PIDX_NS}
 #: Statuses under which an invoice number is free again.
 GONE = frozenset({"cancelled", "deleted"})
-
-
-@dataclass(frozen=True)
-class Entry:
-    at: datetime
-    status: str
-    reason_code: str | None = None
-    comments: tuple[str, ...] = ()
-
-
-@dataclass
-class PortalInvoice:
-    id: str
-    supplier: str
-    buyer: str
-    number: str
-    kind: str  # InvoiceTypeCode: Invoice, CreditMemo, DebitMemo
-    total: Decimal
-    currency: str
-    timeline: list[Entry]
-    attachments: int = 0
-    transport: str = ""
-    document: bytes = field(default=b"", repr=False)
-
-    def status_at(self, now: datetime) -> Entry:
-        current = self.timeline[0]
-        for entry in self.timeline:
-            if entry.at <= now:
-                current = entry
-        return current
-
-    def record(self, now: datetime) -> dict[str, Any]:
-        """The invoice as the status listing shows it at `now`."""
-        entry = self.status_at(now)
-        paid = entry.status == "paid"
-        return {
-            "invoiceId": self.id,
-            "invoiceNumber": self.number,
-            "buyer": self.buyer,
-            "status": entry.status,
-            "lastActionDate": entry.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "reasonCode": entry.reason_code,
-            "comments": list(entry.comments),
-            "paidAmount": str(self.total) if paid else None,
-            "paymentDate": entry.at.date().isoformat() if paid else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -92,10 +48,27 @@ class Verdict:
     reason: ReasonCode | None = None
     comments: tuple[str, ...] = ()
     invoice: PortalInvoice | None = None
+    seller: str = ""
+    buyer: str | None = None
+    lines: tuple[str, ...] = ()
 
     @property
     def duplicate(self) -> bool:
         return any("Duplicate invoice" in c for c in self.comments)
+
+    def response(self, response_number: str, when: datetime) -> ResponseFacts:
+        """What the InvoiceResponse to this verdict says."""
+        return ResponseFacts(
+            status=self.status,
+            invoice_number=self.number,
+            response_number=response_number,
+            when=when,
+            seller=self.seller,
+            buyer=self.buyer,
+            reason=self.reason,
+            comments=self.comments,
+            lines=self.lines,
+        )
 
 
 class _Reject(Exception):
@@ -124,6 +97,7 @@ class OpenInvoicePortal:
     def __init__(self, config: OpenInvoiceSandboxConfig, clock: SandboxClock | None = None):
         self.config = config
         self.clock = clock or SandboxClock()
+        self.schemas = PidxSchemas(config.schema_dir)
         self.buyers = {b.id: b for b in config.buyers}
         self._lock = threading.Lock()
         self._ids = itertools.count(100001)
@@ -165,13 +139,21 @@ class OpenInvoicePortal:
             self.received += 1
         now = self.clock.now()
         number = ""
+        buyer: OpenInvoiceBuyer | None = None
+        lines: tuple[str, ...] = ()
         try:
             try:
-                root = parse_untrusted(xml)
-            except MappingError as exc:
+                root = parse_xml(xml)
+            except DocumentError as exc:
                 raise _Reject(ReasonCode.OTHER, f"Could not parse the invoice: {exc}") from None
             number = _text(root, "p:InvoiceProperties/p:InvoiceNumber") or ""
-            problems = structure_problems(root)
+            lines = tuple(
+                " ".join(str(n).split())
+                for n in root.xpath(
+                    "p:InvoiceDetails/p:InvoiceLineItem/p:LineItemNumber/text()", namespaces=NS
+                )
+            )
+            problems = self.schemas.invoice_errors(root)
             if problems:
                 raise _Reject(
                     ReasonCode.OTHER,
@@ -182,9 +164,26 @@ class OpenInvoicePortal:
             dispute = self._check_buyer_rules(buyer, root)
             invoice = self._record(supplier, buyer, root, number, dispute, attachments, transport, xml, now)
         except _Reject as refusal:
-            return Verdict(StatusCode.REJECT, number, refusal.reason, refusal.comments)
+            return Verdict(
+                StatusCode.REJECT,
+                number,
+                refusal.reason,
+                refusal.comments,
+                seller=supplier.id,
+                buyer=buyer.id if buyer is not None else None,
+                lines=lines,
+            )
         words = f"Received by OpenInvoice and routed to {buyer.name} for review."
-        return Verdict(StatusCode.PENDING, number, None, (words,), invoice)
+        return Verdict(
+            StatusCode.PENDING,
+            number,
+            None,
+            (words,),
+            invoice,
+            seller=supplier.id,
+            buyer=buyer.id,
+            lines=lines,
+        )
 
     def _route(self, supplier: SupplierAccount, root: etree._Element) -> OpenInvoiceBuyer:
         sellers = root.xpath(
@@ -253,7 +252,7 @@ class OpenInvoicePortal:
             n = _text(line, "p:LineItemNumber")
             afe = reference(line, "AFENumber") or reference(header, "AFENumber")
             cost_center = reference(line, "CostCenter") or reference(header, "CostCenter")
-            ticket = reference(line, "FieldTicketNumber") or header_ticket
+            ticket = _text(line, "p:FieldTicketInformation/p:FieldTicketNumber") or header_ticket
             if buyer.require_afe and not afe:
                 missing.append(f"Line {n}: an AFE number is required by {buyer.name}.")
             if buyer.cost_centers is not None:

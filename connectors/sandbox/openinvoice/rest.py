@@ -23,12 +23,11 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from connectors.openinvoice.packaging import unpack
 from connectors.sandbox.openinvoice.certs import peer_common_name
+from connectors.sandbox.openinvoice.documents import DocumentError, unpack
 from connectors.sandbox.openinvoice.portal import OpenInvoicePortal
+from connectors.sandbox.openinvoice.response import StatusCode, render_response
 from connectors.sandbox.server import FaultPlan, Handler, Reply, Request, SandboxServer
-from hub.errors import MappingError
-from mappings.pidx_response import StatusCode, render_invoice_response
 
 SUBMIT_PATH = "/docp/supply-chain/v1/invoices/invoice.submit"
 INVOICES_PATH = "/docp/supply-chain/v1/invoices"
@@ -138,17 +137,10 @@ class RestEndpoint:
     def _submit(self, supplier: Any, request: Request) -> Reply:
         try:
             xml, parts = unpack(request.headers.get("content-type", ""), request.body)
-        except MappingError as exc:
+        except DocumentError as exc:
             return _json(400, {"error": "bad_request", "message": str(exc)})
         verdict = self.portal.receive(supplier, xml, parts, "rest")
-        body = render_invoice_response(
-            verdict.status,
-            verdict.number or "unknown",
-            self.portal.clock.now(),
-            reason_code=verdict.reason,
-            comments=verdict.comments,
-            response_number=self.portal.response_number(),
-        )
+        body = render_response(verdict.response(self.portal.response_number(), self.portal.clock.now()))
         if verdict.invoice is not None:
             location = f"{INVOICES_PATH}/{verdict.invoice.id}"
             return Reply(200, body, "application/xml; charset=utf-8", {"Location": location})

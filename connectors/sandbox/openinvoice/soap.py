@@ -1,6 +1,6 @@
 """The SOAP face of the OpenInvoice sandbox: the WSDL, and a hand-written SOAP 1.1 endpoint.
 
-Envelopes are parsed as untrusted XML (mappings/xml_safety.py), signed in with a WS-Security
+Envelopes are parsed as untrusted XML (documents.parse_xml: no entities, DTDs or network), signed in with a WS-Security
 UsernameToken (PasswordDigest or PasswordText), dispatched on the Body's first element, and answered
 document/literal as `invoice-service.wsdl` describes; problems are SOAP faults with a ServiceFault
 detail (Code, Retryable, Message). `inject_fault` makes the next call fail with a chosen fault, for the
@@ -20,12 +20,10 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.openinvoice.packaging import Part
+from connectors.sandbox.openinvoice.documents import DocumentError, Part, parse_xml
 from connectors.sandbox.openinvoice.portal import OpenInvoicePortal, SupplierAccount
+from connectors.sandbox.openinvoice.response import render_response
 from connectors.sandbox.server import Reply, Request
-from hub.errors import MappingError
-from mappings.pidx_response import render_invoice_response
-from mappings.xml_safety import parse_untrusted
 
 SOAP_PATH = "/openinvoice/InvoiceService"
 SVC = "urn:portalhub:openinvoice-sandbox:invoice-service:v1"
@@ -99,8 +97,8 @@ class SoapEndpoint:
 
     def _call(self, request: Request) -> Reply:
         try:
-            envelope = parse_untrusted(request.body)
-        except MappingError as exc:
+            envelope = parse_xml(request.body)
+        except DocumentError as exc:
             raise _Fault(
                 SoapFault("Client", f"Could not parse the SOAP message: {exc}", "MALFORMED", False)
             ) from None
@@ -192,15 +190,8 @@ class SoapEndpoint:
         answer = etree.Element(_q("SubmitInvoiceResponse"), nsmap={"svc": SVC})
         if verdict.invoice is not None:
             etree.SubElement(answer, _q("InvoiceId")).text = verdict.invoice.id
-        response = parse_untrusted(
-            render_invoice_response(
-                verdict.status,
-                verdict.number or "unknown",
-                self.portal.clock.now(),
-                reason_code=verdict.reason,
-                comments=verdict.comments,
-                response_number=self.portal.response_number(),
-            )
+        response = parse_xml(
+            render_response(verdict.response(self.portal.response_number(), self.portal.clock.now()))
         )
         etree.SubElement(answer, _q("Response")).append(response)
         return answer
