@@ -298,6 +298,13 @@ def show(
             f"related: {escape(other['invoice_number'])} ({other['purpose']}, {other['total']} "
             f"{other['currency']}) names it as its original: {other['state']}"
         )
+    for kept in data.get("unplaced_statuses", []):
+        out.print(
+            f"[yellow]portal status not applied[/yellow] #{kept['id']} received {kept['received_at'][:16]} "
+            f"({kept['status_kind'] or '?'} {escape(kept['status_type'] or '')}"
+            f"{', resolved' if kept['resolved_at'] else ''}): {escape(kept['explanation'])}"
+            + (f" - said: {escape(kept['comments'])}" if kept["comments"] else "")
+        )
 
 
 def violations_table(title: str, violations: list[dict[str, Any]]) -> Table:
