@@ -545,6 +545,23 @@ def resubmit(
     raise typer.Exit(OK if result.ok else FOUND)
 
 
+@app.command("resolve-status")
+def resolve_status(
+    ids: Annotated[list[int], typer.Argument(help="Ids of portal statuses not placed (from `rejections`).")],
+) -> None:
+    """Mark portal statuses the hub could not place as dealt with: they leave the worklist (kept on
+    `show`). Exit 2 for an id that does not exist."""
+    from hub.errors import ConfigError
+    from hub.unplaced import resolve_in
+
+    with opened_hub() as hub:
+        try:
+            done = resolve_in(hub, ids)
+        except ConfigError as exc:
+            fail(str(exc))
+    out.print(f"resolved: {', '.join(f'#{i}' for i in done) or 'nothing new'}")
+
+
 @app.command()
 def cancel(
     invoice: Annotated[str, typer.Argument(help="Invoice number the portal holds.")],

@@ -61,16 +61,16 @@ class AribaInbound(BaseModel):
     sender: CredentialSettings  # the Sender credential the network pushes with
     shared_secret: SecretRef | None = None  # defaults to the profile's shared_secret
     #: The zone a pushed timestamp written without one is read in (an IANA name, e.g. America/Chicago).
-    time_zone: str = "UTC"
+    timezone: str = "UTC"
 
-    @field_validator("time_zone")
+    @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"time_zone {value!r} is not an IANA time zone name (e.g. America/Chicago, UTC)"
+                f"timezone {value!r} is not an IANA time zone name (e.g. America/Chicago, UTC)"
             ) from None
         return value
 
@@ -122,7 +122,7 @@ class InboundCredential(BaseModel):
     identity: str
     shared_secret: str  # a reference, resolved by the receiver when it checks a request
     buyer_identity: str | None  # the `From` identity that names this profile's buyer
-    time_zone: str = "UTC"  # where a pushed timestamp without a zone was written
+    timezone: str = "UTC"  # where a pushed timestamp without a zone was written
 
 
 class AribaConnector(CxmlConnector):
@@ -204,7 +204,7 @@ class AribaConnector(CxmlConnector):
             identity=settings.inbound.sender.identity,
             shared_secret=settings.inbound.shared_secret or settings.shared_secret,
             buyer_identity=settings.to.identity,
-            time_zone=settings.inbound.time_zone,
+            timezone=settings.inbound.timezone,
         )
 
     def status_from_push(self, request: StatusUpdateRequest, received_at: datetime) -> PortalStatusUpdate:

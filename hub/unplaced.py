@@ -6,19 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, or_, select
 
 from hub.errors import ConfigError
 from hub.store.tables import InvoiceRow, UnplacedStatusRow
 
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
 #: The worklist category of unplaced statuses (hub/worklist.py CATEGORY_LABELS).
 CATEGORY = "unplaced_status"
 LABEL = "portal status not placed"
 HINT = (
     "The portal sent a status the hub could not apply: read it, act on the invoice it names (or tell AR "
-    "operations which profile or number it belongs to), then mark it resolved."
+    "operations which profile or number it belongs to), then run `portalhub resolve-status {id}`."
 )
 PROBLEMS = {
     "unknown-invoice": "names no invoice of ours",
@@ -97,7 +100,7 @@ def _row(row: UnplacedStatusRow, invoice: InvoiceRow | None, now: datetime) -> d
         "reason": f"#{row.id} {PROBLEMS.get(row.problem, row.problem)}: {row.explanation}",
         "portal_code": row.status_type or row.status_kind,
         "portal_words": words,
-        "hint": HINT,
+        "hint": HINT.format(id=row.id),
         "rules": [],
         "who": "collector",
         "unplaced_id": row.id,
@@ -116,3 +119,9 @@ def resolve(session: Session, ids: Sequence[int], now: datetime) -> list[int]:
             session.add(row)
             done.append(status_id)
     return done
+
+
+def resolve_in(hub: Hub, ids: Sequence[int]) -> list[int]:
+    """`portalhub resolve-status`: mark these unplaced statuses resolved now; the ids newly resolved."""
+    with hub.store.session() as session:
+        return resolve(session, ids, hub.clock.now())

@@ -6,7 +6,7 @@ nothing recorded when the body is not a cXML StatusUpdateRequest at all (not XML
 document); authenticate the Sender credential and shared secret against the profiles whose connector
 takes pushes (`inbound(profile)`) -> 401 with nothing recorded; find the invoice by DocumentReference
 payloadID, InvoiceIDInfo invoiceID (+ invoiceDate) or DocumentInfo documentID (an invoice type), read a
-zone-less timestamp in the profile's `inbound.time_zone`, and record the status with
+zone-less timestamp in the profile's `inbound.timezone`, and record the status with
 status_sync.apply.apply_update (one event per status: a network's retry of the same document is
 recorded once) -> cXML Response 200. An invoice being sent right now answers 503, so the network
 retries. A status that cannot be placed (no invoice of ours, an invoice status type with no canonical
@@ -144,7 +144,7 @@ class StatusReceiver:
                 ):
                     continue
                 expected = self.secrets.resolve(credential.shared_secret).encode()
-                zone = ZoneInfo(getattr(credential, "time_zone", None) or "UTC")
+                zone = ZoneInfo(getattr(credential, "timezone", None) or "UTC")
             except (ConfigError, ZoneInfoNotFoundError, ValueError) as exc:
                 log.error("profile %s cannot check pushed statuses: %s", profile.id, exc)
                 continue

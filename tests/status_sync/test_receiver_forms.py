@@ -1,10 +1,11 @@
 """The receiver over real HTTP with StatusUpdateRequests typed by hand from cXML.dtd 1.2.063 (not the
 hub's nor the sandbox's renderer): each way of naming the invoice, a named US zone, no zone (read in
-the profile's `inbound.time_zone`), and statuses it cannot place: answered 200, kept once for a person,
+the profile's `inbound.timezone`), and statuses it cannot place: answered 200, kept once for a person,
 listed by `show` and in the worklist; authentication still 401 first."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -62,7 +63,7 @@ def hub(tmp_path: Path, ariba: AribaSandbox) -> Iterator[Hub]:
         inbound={
             "sender": {"domain": "NetworkID", "identity": NETWORK_ANID},
             "shared_secret": "secret:ariba_push_secret",
-            "time_zone": CHICAGO,
+            "timezone": CHICAGO,
         },
     )
     ar.add(make_invoice("INV-1"))
@@ -255,7 +256,16 @@ def test_an_unknown_type_is_noted_and_shown_with_the_invoice(
     assert shown.exit_code == 0, shown.output
     assert "portal status not applied" in shown.stdout and "Waiting for the receipt." in shown.stdout
     listed_cli = CliRunner().invoke(cli.app, ["rejections", "--category", "unplaced_status"])
+    assert listed_cli.exit_code == 1  # something to do
     assert "portal status not placed" in listed_cli.stdout and "INV-1" in listed_cli.stdout
+    as_json = CliRunner().invoke(cli.app, ["rejections", "--json"])
+    assert [f"resolve-status {kept['id']}" in r["hint"] for r in json.loads(as_json.stdout)] == [True]
+
+    resolved = CliRunner().invoke(cli.app, ["resolve-status", str(kept["id"])])
+    assert resolved.exit_code == 0 and f"#{kept['id']}" in resolved.stdout
+    assert [r for r in rejections(hub) if r["category"] == "unplaced_status"] == []
+    assert timeline(hub, "INV-1")["unplaced_statuses"][0]["resolved_at"] is not None
+    assert CliRunner().invoke(cli.app, ["resolve-status", "999"]).exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -299,3 +309,26 @@ def test_a_wrong_secret_is_401_even_when_the_status_cannot_be_read(
 def test_a_body_that_is_not_xml_is_still_400(hub: Hub, receiver: ReceiverServer) -> None:
     assert post(receiver, b"status: paid").status_code == 400
     assert counts(hub)[1] == 0
+
+
+def test_an_inbound_timezone_that_is_not_a_zone_is_a_configuration_error(tmp_path: Path) -> None:
+    from hub.errors import ConfigError
+    from tests.connectors.ariba_support import write_ariba_profile
+
+    bad = {
+        "sender": {"domain": "NetworkID", "identity": NETWORK_ANID},
+        "shared_secret": "secret:ariba_push_secret",
+        "timezone": "Central",
+    }
+    with pytest.raises(ConfigError, match="timezone 'Central' is not an IANA time zone"):
+        write_ariba_profile(
+            tmp_path, "http://127.0.0.1:9", status_mode="push", with_listing=False, inbound=bad
+        )
+    good = write_ariba_profile(
+        tmp_path,
+        "http://127.0.0.1:9",
+        status_mode="push",
+        with_listing=False,
+        inbound={**bad, "timezone": CHICAGO},
+    )
+    assert good.connection["inbound"]["timezone"] == CHICAGO
