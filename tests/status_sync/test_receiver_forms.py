@@ -332,3 +332,24 @@ def test_an_inbound_timezone_that_is_not_a_zone_is_a_configuration_error(tmp_pat
         inbound={**bad, "timezone": CHICAGO},
     )
     assert good.connection["inbound"]["timezone"] == CHICAGO
+
+
+def test_concurrent_deliveries_of_an_unplaceable_status_are_kept_once(
+    hub: Hub, receiver: ReceiverServer
+) -> None:
+    import threading
+
+    body = document('<InvoiceStatus type="rejected"><InvoiceIDInfo invoiceID="INV-405"/></InvoiceStatus>')
+    answers: list[int] = []
+
+    def deliver() -> None:
+        answers.append(post(receiver, body).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [200] * 4
+    assert [r.invoice_number for r in kept_rows(hub)] == ["INV-405"]
