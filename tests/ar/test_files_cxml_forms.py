@@ -167,9 +167,13 @@ def imported(text: str) -> Invoice:
     return invoice_from_cxml(parse(text), SETTINGS, SUPPLIER)
 
 
-def test_the_hand_written_documents_are_valid_cxml(invoice_dtd: etree.DTD) -> None:
+def test_the_hand_written_documents_are_valid_cxml(invoice_dtd: etree.DTD, cxml_refs: Path) -> None:
+    coupas_version = etree.DTD(
+        str(cxml_refs / "1.2.020" / "InvoiceDetail.dtd")
+    )  # what Coupa's samples declare
     for document in (COUPA_LINES, COUPA_HEADER_LEVEL, ORDER_ID_INFO_LINES):
         valid(invoice_dtd, document)
+        valid(coupas_version, document)
 
 
 def test_a_coupa_invoice_without_sold_to_and_its_po_in_document_reference() -> None:
