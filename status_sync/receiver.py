@@ -112,7 +112,8 @@ class StatusReceiver:
         try:
             if request is None or request.identification_problem:
                 problem = unreadable or (request.identification_problem if request else None) or "unreadable"
-                outcome = self._keep(body, envelope, request, senders, unplaced.UNREADABLE, problem, now)
+                local = request.in_zone(senders[0][2]) if request is not None else None
+                outcome = self._keep(body, envelope, local, senders, unplaced.UNREADABLE, problem, now)
             else:
                 outcome = self._record(body, request, senders, now)
         except Exception:  # the store is down: nothing is recorded, and the network tries again later

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from hub.errors import MappingError
@@ -290,3 +292,20 @@ def test_no_zone_and_a_date_alone_take_the_default_zone() -> None:
 def test_what_is_not_a_timestamp_is_named(written: str) -> None:
     with pytest.raises(MappingError, match=repr(written).replace("(", r"\(")):
         parse_cxml_datetime(written, UTC)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)),
+    minutes=st.integers(-14 * 60, 14 * 60),
+    sep=st.sampled_from(["T", " "]),
+    compact=st.booleans(),
+)
+def test_any_iso_timestamp_with_an_offset_reads_back_as_the_same_instant(
+    moment: datetime, minutes: int, sep: str, compact: bool
+) -> None:
+    zone = timezone(timedelta(minutes=minutes))
+    aware = moment.replace(tzinfo=zone)
+    written = aware.isoformat(sep=sep)
+    if compact and aware.utcoffset():
+        written = written[:-3] + written[-2:]  # -06:00 -> -0600
+    assert parse_cxml_datetime(written, ZoneInfo("Asia/Tokyo")).value == aware
