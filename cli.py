@@ -459,6 +459,13 @@ def show(
             f"related: {escape(other['invoice_number'])} ({other['purpose']}, {other['total']} "
             f"{other['currency']}) names it as its original: {other['state']}"
         )
+    for kept in data.get("unplaced_statuses", []):
+        out.print(
+            f"[yellow]portal status not applied[/yellow] #{kept['id']} received {kept['received_at'][:16]} "
+            f"({kept['status_kind'] or '?'} {escape(kept['status_type'] or '')}"
+            f"{', resolved' if kept['resolved_at'] else ''}): {escape(kept['explanation'])}"
+            + (f" - said: {escape(kept['comments'])}" if kept["comments"] else "")
+        )
 
 
 def violations_table(title: str, violations: list[dict[str, Any]]) -> Table:
@@ -697,6 +704,23 @@ def resubmit(
                 f"{refused['state'].lower()} on {refused['at'][:16]} ({refused['category_label']})"
             )
     raise typer.Exit(OK if result.ok else FOUND)
+
+
+@app.command("resolve-status")
+def resolve_status(
+    ids: Annotated[list[int], typer.Argument(help="Ids of portal statuses not placed (from `rejections`).")],
+) -> None:
+    """Mark portal statuses the hub could not place as dealt with: they leave the worklist (kept on
+    `show`). Exit 2 for an id that does not exist."""
+    from hub.errors import ConfigError
+    from hub.unplaced import resolve_in
+
+    with opened_hub() as hub:
+        try:
+            done = resolve_in(hub, ids)
+        except ConfigError as exc:
+            fail(str(exc))
+    out.print(f"resolved: {', '.join(f'#{i}' for i in done) or 'nothing new'}")
 
 
 @app.command()

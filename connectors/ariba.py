@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Literal, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector, SecretRef
@@ -59,6 +60,19 @@ class AribaInbound(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sender: CredentialSettings  # the Sender credential the network pushes with
     shared_secret: SecretRef | None = None  # defaults to the profile's shared_secret
+    #: The zone a pushed timestamp written without one is read in (an IANA name, e.g. America/Chicago).
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone {value!r} is not an IANA time zone name (e.g. America/Chicago, UTC)"
+            ) from None
+        return value
 
 
 class AribaListing(BaseModel):
@@ -108,6 +122,7 @@ class InboundCredential(BaseModel):
     identity: str
     shared_secret: str  # a reference, resolved by the receiver when it checks a request
     buyer_identity: str | None  # the `From` identity that names this profile's buyer
+    timezone: str = "UTC"  # where a pushed timestamp without a zone was written
 
 
 class AribaConnector(CxmlConnector):
@@ -189,6 +204,7 @@ class AribaConnector(CxmlConnector):
             identity=settings.inbound.sender.identity,
             shared_secret=settings.inbound.shared_secret or settings.shared_secret,
             buyer_identity=settings.to.identity,
+            timezone=settings.inbound.timezone,
         )
 
     def status_from_push(self, request: StatusUpdateRequest, received_at: datetime) -> PortalStatusUpdate:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import col, func, select
 
+from hub import unplaced
 from hub.ar import describe_validation_error
 from hub.corrections import correction_links, related_documents
 from hub.errors import ConfigError, DocumentError
@@ -115,6 +116,7 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
         ).all()
         corrections = correction_links(events, attempts)
         related = related_documents(session, row)
+        kept = [unplaced.as_dict(u) for u in unplaced.for_invoice(session, row)]
     violations = latest_violations(events)
     return {
         "invoice": {
@@ -167,6 +169,8 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
         # and credit memos, rebills or cancels in the store that name this invoice as their original.
         "corrections": corrections,
         "related": related,
+        # Statuses the portal pushed naming this invoice that could not be applied (hub/unplaced.py).
+        "unplaced_statuses": kept,
     }
 
 

@@ -1,8 +1,9 @@
 """The collectors' worklist: every invoice that is stuck, why, who must fix what, grouped by customer
 and reason category, oldest first, with the amount at stake.
 
-Open problems are invoices blocked before sending, rejected or disputed by the portal, and invoices
-waiting because the portal refused the hub's credentials (they are stuck too, though READY). Each row
+Open problems are invoices blocked before sending, rejected or disputed by the portal, invoices
+waiting because the portal refused the hub's credentials (they are stuck too, though READY), and
+statuses a portal pushed that could not be applied (hub/unplaced.py, their own category). Each row
 carries the portal's own words (verbatim, as the portal sent them), the broken rules of a blocked
 invoice, a hint and who acts (collector, or AR operations for credentials and configuration).
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import String, type_coerce
 from sqlmodel import col, or_, select
 
+from hub import unplaced
 from hub.model import InvoiceState, RejectionCategory
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
@@ -50,6 +52,7 @@ CATEGORY_LABELS: dict[str, str] = {
     C.DOCUMENT.value: "document format",
     C.CONFIG.value: "hub configuration",
     C.OTHER.value: "other",
+    unplaced.CATEGORY: unplaced.LABEL,
 }
 _ORDER = {name: n for n, name in enumerate(CATEGORY_LABELS)}
 
@@ -126,7 +129,8 @@ def amounts_by_currency(rows: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
     """Sum of `amount` per currency, exact (amounts travel as strings, are added as Decimal)."""
     totals: dict[str, Decimal] = {}
     for row in rows:
-        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + Decimal(row["amount"])
+        if row["currency"]:  # an unplaced status naming no invoice of ours has no amount
+            totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + Decimal(row["amount"])
     return dict(sorted(totals.items()))
 
 
@@ -172,7 +176,14 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
                 )
             ).all():
                 sends[attempt.id] = cast(AttemptRow, attempt)
-    rows = [_row(cast(InvoiceRow, row), history.get(row.id, []), sends, now) for row in found]
+        # Statuses the portal pushed that could not be applied wait for a person too.
+        kept = [
+            row
+            for row in unplaced.worklist_rows(session, now)
+            if (not flt.customer or row["customer_id"] == flt.customer)
+            and (not flt.portal or row["profile_id"] == flt.portal)
+        ]
+    rows = [_row(cast(InvoiceRow, row), history.get(row.id, []), sends, now) for row in found] + kept
     rows = [row for row in rows if flt.keeps(row)]
     rows.sort(key=lambda r: (r["customer_id"], _ORDER.get(r["category"], len(_ORDER)), r["since"]))
     return rows

@@ -211,7 +211,7 @@ def from_status_request(request: StatusUpdateRequest, received_at: datetime) -> 
         status_type=request.status_type or f"status-{request.status.code}",
         comments=comments,
         occurred_at=request.timestamp or received_at,
-        invoice_number=request.invoice_id,
+        invoice_number=request.invoice_number,
         payload_id=request.document_payload_id,
         paid_amount=request.partial_amount,
     )

@@ -7,14 +7,16 @@ cXML 401. Status types we do not know are kept verbatim (state None), never drop
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+import textwrap
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
 from hub.errors import MappingError
 from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from mappings.cxml_time import parse_cxml_datetime
 from mappings.rejection_words import categorize
 from mappings.xml_safety import parse_untrusted
 
@@ -95,24 +97,88 @@ DOCUMENT_STATUS_STATES: dict[str, InvoiceState] = {
 }
 
 
+#: InvoiceStatus / DocumentStatus: the statuses about an invoice; the others (PaymentStatus, ...) are
+#: about something else and are only noted.
+INVOICE_KINDS = ("InvoiceStatus", "DocumentStatus")
+_STATUS_KINDS = ("InvoiceStatus", "DocumentStatus", "PaymentStatus", "SourcingStatus", "IntegrationStatus")
+
+
 @dataclass(frozen=True)
-class StatusUpdateRequest:
-    """A parsed StatusUpdateRequest: who sent it, what it refers to, and what it says."""
+class StatusEnvelope:
+    """Who sent a StatusUpdateRequest: readable even when the status inside is not."""
 
     payload_id: str
-    timestamp: datetime | None
+    from_identity: str | None
+    sender_domain: str | None
+    sender_identity: str | None
+    shared_secret: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StatusUpdateRequest:
+    """A parsed StatusUpdateRequest: who sent it, which invoice it names, and what it says.
+
+    The invoice is named in one of three ways the DTD allows: `DocumentReference@payloadID` (our
+    document's payloadID), `InvoiceStatus/InvoiceIDInfo@invoiceID` (+ invoiceDate), or
+    `DocumentStatus/DocumentInfo@documentID` with a `documentType` that names an invoice."""
+
+    payload_id: str
+    timestamp: datetime | None  # aware; read in `zone` when the document wrote no zone
     from_identity: str | None
     sender_domain: str | None
     sender_identity: str | None
     shared_secret: str | None = field(repr=False)
     document_payload_id: str | None
     status: CxmlStatus
-    kind: str | None  # InvoiceStatus / DocumentStatus / PaymentStatus
+    kind: str | None  # InvoiceStatus / DocumentStatus / PaymentStatus / ...
     status_type: str | None  # e.g. processing, paid, or a type we do not know
-    invoice_id: str | None
+    invoice_id: str | None  # InvoiceIDInfo@invoiceID
     comments: list[str]
     partial_amount: Decimal | None
     payment_net_due_date: str | None
+    invoice_date: datetime | None = None  # InvoiceIDInfo@invoiceDate
+    document_id: str | None = None  # DocumentInfo@documentID
+    document_type: str | None = None  # DocumentInfo@documentType
+    timestamp_text: str | None = None  # as written, to re-read it in a profile's zone
+    zone_given: bool = True  # False: the timestamp named no zone and was read in UTC
+
+    @property
+    def envelope(self) -> StatusEnvelope:
+        """Who sent it."""
+        return StatusEnvelope(
+            self.payload_id, self.from_identity, self.sender_domain, self.sender_identity, self.shared_secret
+        )
+
+    @property
+    def names_invoice(self) -> bool:
+        """DocumentInfo names an invoice (InvoiceDetailRequest, Invoice, ...), not an order or a receipt."""
+        return bool(self.document_type) and "invoice" in (self.document_type or "").lower()
+
+    @property
+    def invoice_number(self) -> str | None:
+        """The supplier's invoice number the status names: InvoiceIDInfo, else an invoice DocumentInfo."""
+        if self.invoice_id:
+            return self.invoice_id
+        return self.document_id if self.names_invoice else None
+
+    @property
+    def identification_problem(self) -> str | None:
+        """Why the invoice cannot be told from the document; None when it can."""
+        if self.document_payload_id or self.invoice_number:
+            return None
+        if self.document_id:
+            return (
+                f"DocumentInfo names document {self.document_id!r} of type {self.document_type!r}, "
+                "not an invoice"
+            )
+        return "neither DocumentReference, InvoiceIDInfo nor DocumentInfo names the invoice"
+
+    def in_zone(self, zone: tzinfo) -> StatusUpdateRequest:
+        """The same request with a zone-less timestamp read in `zone` (a profile's time zone)."""
+        if self.zone_given or not self.timestamp_text:
+            return self
+        local = parse_cxml_datetime(self.timestamp_text, zone).value
+        return replace(self, timestamp=local)
 
     def to_update(self, fallback_time: datetime) -> PortalStatusUpdate:
         """The canonical status; unknown types keep state None and their raw type."""
@@ -129,7 +195,7 @@ class StatusUpdateRequest:
         elif state is InvoiceState.DISPUTED:
             category = categorize(reason, RejectionCategory.DISPUTED)
         return PortalStatusUpdate(
-            invoice_number=self.invoice_id,
+            invoice_number=self.invoice_number,
             payload_id=self.document_payload_id,
             state=state,
             raw_status=raw,
@@ -139,6 +205,14 @@ class StatusUpdateRequest:
             occurred_at=self.timestamp or fallback_time,
             paid_amount=self.partial_amount if state is InvoiceState.PAID else None,
         )
+
+    def type_is_known(self) -> bool:
+        """False for an invoice status (InvoiceStatus, DocumentStatus) whose type has no canonical
+        meaning in the tables above; other kinds (PaymentStatus, ...) are not about the invoice's state."""
+        if self.kind not in INVOICE_KINDS:
+            return True
+        table = DOCUMENT_STATUS_STATES if self.kind == "DocumentStatus" else INVOICE_STATUS_STATES
+        return bool(self.status_type) and (self.status_type or "").lower() in table
 
 
 _REASON_CODE = re.compile(r"^([A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*)\s*:")
@@ -157,26 +231,67 @@ def _text(node: etree._Element | None) -> str | None:
     return "".join(node.itertext()).strip() or None
 
 
-def parse_status_update(body: bytes) -> StatusUpdateRequest:
-    """Parse a StatusUpdateRequest; MappingError (never a partial result) when it is not one."""
+def verbatim(node: etree._Element) -> str:
+    """A Comments text as the buyer wrote it: its own words and line breaks, without the indentation
+    and blank lines a pretty-printer put around them (embedded Attachment elements are not words)."""
+    raw = (node.text or "") + "".join(child.tail or "" for child in node)
+    lines = raw.replace("\r\n", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) == 1:
+        return lines[0].strip()
+    return textwrap.dedent("\n".join(line.rstrip() for line in lines))
+
+
+def _envelope(body: bytes) -> tuple[etree._Element, etree._Element, StatusEnvelope]:
     root = parse_untrusted(body)
     if root.tag != "cXML":
         raise MappingError(f"expected a cXML document, got <{root.tag}>")
     request = root.find("Request/StatusUpdateRequest")
     if request is None:
         raise MappingError("the cXML document holds no Request/StatusUpdateRequest")
-    timestamp = None
-    if root.get("timestamp"):
-        try:
-            timestamp = datetime.fromisoformat(root.get("timestamp", ""))
-        except ValueError:
-            raise MappingError(f"timestamp {root.get('timestamp')!r} is not an ISO 8601 date-time") from None
-        if timestamp.tzinfo is None:
-            raise MappingError("timestamp carries no timezone")
-    detail = next(
-        (child for child in request if child.tag in ("InvoiceStatus", "DocumentStatus", "PaymentStatus")),
-        None,
+    sender = root.find("Header/Sender/Credential")
+    envelope = StatusEnvelope(
+        payload_id=root.get("payloadID", ""),
+        from_identity=_text(root.find("Header/From/Credential/Identity")),
+        sender_domain=sender.get("domain") if sender is not None else None,
+        sender_identity=_text(root.find("Header/Sender/Credential/Identity")),
+        shared_secret=_text(root.find("Header/Sender/Credential/SharedSecret")),
     )
+    return root, request, envelope
+
+
+def read_status_update(body: bytes) -> tuple[StatusEnvelope, StatusUpdateRequest | None, str | None]:
+    """(sender, request, problem): MappingError only when the body is not a cXML StatusUpdateRequest
+    at all (not XML, hostile XML, another document). A StatusUpdateRequest whose status cannot be
+    read (no Status, an unreadable timestamp or amount) comes back as (sender, None, what is wrong),
+    so its sender can still be authenticated and the document kept for a person."""
+    root, request, envelope = _envelope(body)
+    try:
+        return envelope, _status_update(root, request, envelope), None
+    except MappingError as exc:
+        return envelope, None, str(exc)
+
+
+def parse_status_update(body: bytes, zone: tzinfo = UTC) -> StatusUpdateRequest:
+    """Parse a StatusUpdateRequest; MappingError (never a partial result) when it is not one.
+    A timestamp without a zone is read in `zone`."""
+    root, request, envelope = _envelope(body)
+    return _status_update(root, request, envelope).in_zone(zone)
+
+
+def _status_update(
+    root: etree._Element, request: etree._Element, envelope: StatusEnvelope
+) -> StatusUpdateRequest:
+    written = root.get("timestamp")
+    timestamp = None
+    zone_given = True
+    if written:
+        read = parse_cxml_datetime(written, UTC, what="cXML timestamp")
+        timestamp, zone_given = read.value, read.zone_given
+    detail = next((child for child in request if child.tag in _STATUS_KINDS), None)
     partial = None
     if detail is not None and detail.find("PartialAmount/Money") is not None:
         try:
@@ -185,23 +300,47 @@ def parse_status_update(body: bytes) -> StatusUpdateRequest:
             raise MappingError("PartialAmount/Money is not a number") from None
     document_reference = request.find("DocumentReference")
     invoice_info = detail.find("InvoiceIDInfo") if detail is not None else None
-    sender = root.find("Header/Sender/Credential")
-    comments = [
-        c for c in (_text(node) for node in (detail.findall("Comments") if detail is not None else [])) if c
-    ]
+    document_info = detail.find("DocumentInfo") if detail is not None else None
+    invoice_date = None
+    if invoice_info is not None and invoice_info.get("invoiceDate"):
+        invoice_date = parse_cxml_datetime(
+            invoice_info.get("invoiceDate", ""), UTC, what="InvoiceIDInfo invoiceDate"
+        ).value
+    comments: list[str] = []
+    if detail is not None:
+        for item in detail.findall("ItemStatus"):
+            line = item.find("ReferenceDocumentInfo")
+            where = (
+                f"line {line.get('lineNumber')}" if line is not None and line.get("lineNumber") else "item"
+            )
+            comments += [
+                f"{where} {item.get('type', '')}: {verbatim(c)}".strip() for c in item.findall("Comments")
+            ]
+        comments = [verbatim(c) for c in detail.findall("Comments")] + comments
     return StatusUpdateRequest(
-        payload_id=root.get("payloadID", ""),
+        payload_id=envelope.payload_id,
         timestamp=timestamp,
-        from_identity=_text(root.find("Header/From/Credential/Identity")),
-        sender_domain=sender.get("domain") if sender is not None else None,
-        sender_identity=_text(root.find("Header/Sender/Credential/Identity")),
-        shared_secret=_text(root.find("Header/Sender/Credential/SharedSecret")),
-        document_payload_id=document_reference.get("payloadID") if document_reference is not None else None,
+        from_identity=envelope.from_identity,
+        sender_domain=envelope.sender_domain,
+        sender_identity=envelope.sender_identity,
+        shared_secret=envelope.shared_secret,
+        document_payload_id=(document_reference.get("payloadID") or None)
+        if document_reference is not None
+        else None,
         status=_status(request.find("Status"), "StatusUpdateRequest"),
         kind=detail.tag if detail is not None else None,
-        status_type=detail.get("type") if detail is not None else None,
-        invoice_id=invoice_info.get("invoiceID") if invoice_info is not None else None,
-        comments=comments,
+        status_type=(detail.get("type") or detail.get("documentStatus")) if detail is not None else None,
+        invoice_id=(invoice_info.get("invoiceID") or "").strip() or None
+        if invoice_info is not None
+        else None,
+        comments=[c for c in comments if c],
         partial_amount=partial,
         payment_net_due_date=detail.get("paymentNetDueDate") if detail is not None else None,
+        invoice_date=invoice_date,
+        document_id=(document_info.get("documentID") or "").strip() or None
+        if document_info is not None
+        else None,
+        document_type=document_info.get("documentType") if document_info is not None else None,
+        timestamp_text=written,
+        zone_given=zone_given,
     )

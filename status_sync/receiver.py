@@ -2,12 +2,16 @@
 StatusUpdateRequests. The daemon serves it (hub/daemon.py); TLS is a reverse proxy's job.
 
 For each POST: parse safely (mappings.cxml_response: no entities, no DTD, no network) -> 400 with
-nothing recorded when the document is not a StatusUpdateRequest; authenticate the Sender credential
-and shared secret against the profiles whose connector takes pushes (`inbound(profile)`) -> 401 with
-nothing recorded; find the invoice by DocumentReference payloadID or InvoiceIDInfo and record the
-status with status_sync.apply.apply_update (one event per status: a network's retry of the same
-document is recorded once) -> cXML Response 200. An invoice being sent right now answers 503, so the
-network retries; a status for no invoice of ours answers 417 (retrying cannot help).
+nothing recorded when the body is not a cXML StatusUpdateRequest at all (not XML, entity tricks, another
+document); authenticate the Sender credential and shared secret against the profiles whose connector
+takes pushes (`inbound(profile)`) -> 401 with nothing recorded; find the invoice by DocumentReference
+payloadID, InvoiceIDInfo invoiceID (+ invoiceDate) or DocumentInfo documentID (an invoice type), read a
+zone-less timestamp in the profile's `inbound.timezone`, and record the status with
+status_sync.apply.apply_update (one event per status: a network's retry of the same document is
+recorded once) -> cXML Response 200. An invoice being sent right now answers 503, so the network
+retries. A status that cannot be placed (no invoice of ours, an invoice status type with no canonical
+meaning, an identification or value that cannot be read) answers 200 and is kept for a person
+(status_sync/unplaced.py): a 4xx would only make the network send it again and again.
 
 The document itself is never stored or logged: it carries the shared secret.
 """
@@ -22,8 +26,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 
@@ -31,8 +36,10 @@ from connectors.base import Connector, SecretResolver
 from hub.errors import ConfigError, MappingError
 from hub.model import PortalStatusUpdate
 from hub.store.database import Store
-from mappings.cxml_response import StatusUpdateRequest, parse_status_update, render_response
+from hub.store.tables import InvoiceRow
+from mappings.cxml_response import StatusEnvelope, StatusUpdateRequest, read_status_update, render_response
 from rules.schema import Profile
+from status_sync import unplaced
 from status_sync.apply import Applied, apply_update, find_invoice
 
 log = logging.getLogger(__name__)
@@ -88,45 +95,44 @@ class StatusReceiver:
     def receive(self, body: bytes) -> Answer:
         now = self.now()
         try:
-            request = parse_status_update(body)
+            envelope, request, unreadable = read_status_update(body)
         except MappingError as exc:
-            # Safe to echo: the parser names what it refused, never an entity's content.
+            # Not a cXML StatusUpdateRequest at all (not XML, entities, another document): nothing to
+            # keep for anyone. Safe to echo: the parser names what it refused, never an entity's content.
             return self._answer(400, "Bad Request", f"not a usable StatusUpdateRequest: {exc}", "unparseable")
-        if not (request.document_payload_id or request.invoice_id):
-            return self._answer(
-                400,
-                "Bad Request",
-                "neither DocumentReference nor InvoiceIDInfo names the invoice",
-                "no-reference",
-            )
-        senders = self._authenticated(request)
+        senders = self._authenticated(envelope)
         if not senders:
             log.warning(
                 "status update %s refused: sender %s/%s is not authorised",
-                request.payload_id,
-                request.sender_domain,
-                request.sender_identity,
+                envelope.payload_id,
+                envelope.sender_domain,
+                envelope.sender_identity,
             )
             return self._answer(401, "Unauthorized", "the sender's credentials are not valid", "unauthorized")
         try:
-            outcome = self._record(request, senders, now)
+            if request is None or request.identification_problem:
+                problem = unreadable or (request.identification_problem if request else None) or "unreadable"
+                local = request.in_zone(senders[0][2]) if request is not None else None
+                outcome = self._keep(body, envelope, local, senders, unplaced.UNREADABLE, problem, now)
+            else:
+                outcome = self._record(body, request, senders, now)
         except Exception:  # the store is down: nothing is recorded, and the network tries again later
-            log.exception("status update %s could not be recorded", request.payload_id)
+            log.exception("status update %s could not be recorded", envelope.payload_id)
             return self._answer(500, "Internal Server Error", "the status could not be recorded", "error")
-        log.info("status update %s: %s", request.payload_id, outcome.value)
-        if outcome is Applied.UNMATCHED:
-            return self._answer(
-                417, "Expectation Failed", "no invoice of ours has this reference", "unmatched"
-            )
-        if outcome is Applied.BUSY:
+        log.info("status update %s: %s", envelope.payload_id, outcome)
+        if outcome == Applied.BUSY.value:
             return self._answer(503, "Service Unavailable", "the invoice is being sent; try again", "busy")
-        return self._answer(200, "OK", "", outcome.value)
+        if outcome == "kept":
+            # 200: the network has delivered; retrying the same document cannot place it.
+            return self._answer(200, "OK", "received; kept for review: it could not be applied", "kept")
+        return self._answer(200, "OK", "", outcome)
 
-    def _authenticated(self, request: StatusUpdateRequest) -> list[tuple[Profile, PushingConnector]]:
-        """The profiles this sender may update: credential and shared secret both match. Where the
-        `From` credential names a profile's buyer, only that buyer's profiles."""
-        given = (request.shared_secret or "").encode()
-        matches: list[tuple[Profile, PushingConnector, str | None]] = []
+    def _authenticated(self, envelope: StatusEnvelope) -> list[tuple[Profile, PushingConnector, tzinfo]]:
+        """The profiles this sender may update, with the zone each reads zone-less timestamps in:
+        credential and shared secret both match. Where the `From` credential names a profile's buyer,
+        only that buyer's profiles."""
+        given = (envelope.shared_secret or "").encode()
+        matches: list[tuple[Profile, PushingConnector, tzinfo, str | None]] = []
         for profile in list(self.profiles().values()):
             try:
                 connector = self.connector(profile)
@@ -134,12 +140,13 @@ class StatusReceiver:
                     continue
                 credential = connector.inbound(profile)
                 if credential is None or (credential.domain.lower(), credential.identity) != (
-                    (request.sender_domain or "").lower(),
-                    request.sender_identity,
+                    (envelope.sender_domain or "").lower(),
+                    envelope.sender_identity,
                 ):
                     continue
                 expected = self.secrets.resolve(credential.shared_secret).encode()
-            except ConfigError as exc:
+                zone = ZoneInfo(getattr(credential, "timezone", None) or "UTC")
+            except (ConfigError, ZoneInfoNotFoundError, ValueError) as exc:
                 log.error("profile %s cannot check pushed statuses: %s", profile.id, exc)
                 continue
             if not expected:
@@ -147,20 +154,26 @@ class StatusReceiver:
                 log.error("profile %s: the inbound shared secret is empty; pushes are refused", profile.id)
                 continue
             if hmac.compare_digest(expected, given):
-                matches.append((profile, connector, credential.buyer_identity))
-        buyers = [(p, c) for p, c, buyer in matches if buyer and buyer == request.from_identity]
-        return buyers or [(p, c) for p, c, _ in matches]
+                matches.append((profile, connector, zone, credential.buyer_identity))
+        buyers = [(p, c, z) for p, c, z, buyer in matches if buyer and buyer == envelope.from_identity]
+        return buyers or [(p, c, z) for p, c, z, _ in matches]
 
     def _record(
-        self, request: StatusUpdateRequest, senders: list[tuple[Profile, PushingConnector]], now: datetime
-    ) -> Applied:
-        outcome = Applied.UNMATCHED
-        for profile, connector in senders:
-            update = connector.status_from_push(request, now)
+        self,
+        body: bytes,
+        request: StatusUpdateRequest,
+        senders: list[tuple[Profile, PushingConnector, tzinfo]],
+        now: datetime,
+    ) -> str:
+        """Apply the status to the invoice it names (the first authenticated profile that has it);
+        'kept' when no profile has it, or when its type has no canonical meaning."""
+        for profile, connector, zone in senders:
+            local = request.in_zone(zone)
+            update = connector.status_from_push(local, now)
             try:
                 with self.store.session() as session:
                     row = find_invoice(session, profile.id, update)
-                    if row is None:
+                    if row is None or not self._same_invoice(local, row):
                         continue
                     if update.invoice_number is None:
                         # The number the portal knows: a pushed and a polled status of one change then
@@ -168,11 +181,68 @@ class StatusReceiver:
                         update = update.model_copy(
                             update={"invoice_number": row.portal_invoice_number or row.invoice_number}
                         )
-                    return apply_update(session, profile.id, update, actor=f"portal:{profile.id}", now=now)
+                    outcome = apply_update(session, profile.id, update, actor=f"portal:{profile.id}", now=now)
+                    if outcome in (Applied.NOTED, Applied.DUPLICATE) and not local.type_is_known():
+                        # Noted on the invoice's timeline, and in the worklist: someone must say what it means.
+                        unplaced.keep(
+                            session,
+                            key=unplaced.dedupe_key(local.envelope, body),
+                            envelope=local.envelope,
+                            request=local,
+                            problem=unplaced.UNKNOWN_TYPE,
+                            explanation=f"{local.kind} type {local.status_type!r} has no meaning portalhub "
+                            f"knows; the invoice's state was not changed",
+                            profile_id=profile.id,
+                            now=now,
+                            invoice_id=row.id,
+                        )
+                    return outcome.value
             except IntegrityError:
                 # The same document delivered twice at once: the other delivery's event is the one.
-                return Applied.DUPLICATE
-        return outcome
+                return Applied.DUPLICATE.value
+        named = request.invoice_number or request.document_payload_id
+        local = request.in_zone(senders[0][2])
+        return self._keep(
+            body,
+            local.envelope,
+            local,
+            senders,
+            unplaced.UNKNOWN_INVOICE,
+            f"no invoice of profile(s) {', '.join(p.id for p, _, _ in senders)} is {named!r}",
+            now,
+        )
+
+    @staticmethod
+    def _same_invoice(request: StatusUpdateRequest, row: InvoiceRow) -> bool:
+        """InvoiceIDInfo's invoiceDate, when given, must be the invoice's date (a day either way: the
+        network may have written it in another zone): a number reused years later is another invoice."""
+        if request.invoice_date is None or not request.invoice_id:
+            return True
+        return abs((request.invoice_date.date() - row.invoice_date).days) <= 1
+
+    def _keep(
+        self,
+        body: bytes,
+        envelope: StatusEnvelope,
+        request: StatusUpdateRequest | None,
+        senders: list[tuple[Profile, PushingConnector, tzinfo]],
+        problem: str,
+        explanation: str,
+        now: datetime,
+    ) -> str:
+        with self.store.session() as session:
+            unplaced.keep(
+                session,
+                key=unplaced.dedupe_key(envelope, body),
+                envelope=envelope,
+                request=request,
+                problem=problem,
+                explanation=explanation,
+                profile_id=senders[0][0].id,
+                now=now,
+            )
+        log.warning("status update %s kept for review (%s): %s", envelope.payload_id, problem, explanation)
+        return "kept"
 
     def _answer(self, code: int, text: str, detail: str, outcome: str) -> Answer:
         now = self.now()

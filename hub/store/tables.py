@@ -236,3 +236,33 @@ class DaemonRow(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     heartbeat_seconds: float
     jobs: str = Field(default="{}", sa_type=Text)
+
+
+class UnplacedStatusRow(SQLModel, table=True):
+    """A status a portal pushed that could not be applied to an invoice (no invoice of ours has its
+    reference, a type with no canonical meaning, an identification or value that cannot be read).
+    The network got 200 (retrying cannot help); the status waits here for a person: `show` lists it
+    under the invoice it names, the worklist under "status not placed". The document is not kept (it
+    carries the shared secret): what it said is."""
+
+    __tablename__ = "unplaced_statuses"
+    __table_args__ = (Index("ix_unplaced_open", "resolved_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: The same status delivered twice is kept once (sender, payloadID of the StatusUpdateRequest).
+    dedupe_key: str = Field(max_length=400, unique=True)
+    received_at: datetime = Field(sa_column=_instant())
+    profile_id: str | None = Field(default=None, max_length=100)  # the authenticated profile (first)
+    #: unknown-invoice | unknown-type | unreadable
+    problem: str = Field(max_length=30)
+    explanation: str = Field(sa_type=Text)  # a sentence for the person
+    #: The invoice the status names, as it named it (invoice number, DocumentInfo id, our payloadID).
+    invoice_number: str | None = Field(default=None, max_length=200, index=True)
+    document_payload_id: str | None = Field(default=None, max_length=200)
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id", index=True)
+    status_kind: str | None = Field(default=None, max_length=50)  # InvoiceStatus, DocumentStatus, ...
+    status_type: str | None = Field(default=None, max_length=200)
+    occurred_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    comments: str | None = Field(default=None, sa_type=Text)  # verbatim, one per line
+    details: str = Field(sa_type=Text)  # JSON: everything read from the document but the secret
+    resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

@@ -258,7 +258,7 @@ def test_an_empty_tax_amount_in_cxml_is_named(tmp_path: Path) -> None:
     assert text.count(amount) == 1
     drop(tmp_path, "tax.xml", text.replace(amount, '<TaxAmount><Money currency="USD"></Money></TaxAmount>'))
     [record] = pull(files_adapter(tmp_path))
-    assert record.error == "tax.xml: line 1 Tax/TaxDetail/TaxAmount is empty"
+    assert record.error == "tax.xml: line 1 Tax/TaxDetail/TaxAmount/Money is empty (document line 3)"
 
 
 _DOCUMENTS = {

@@ -337,11 +337,24 @@ def test_missing_timestamp_falls_back_to_the_time_given() -> None:
 
 
 @pytest.mark.parametrize(
-    ("timestamp", "complaint"), [("yesterday", "ISO 8601"), ("2026-11-21T09:30:00", "timezone")]
+    ("timestamp", "complaint"),
+    [
+        ("yesterday", "not a date-time"),
+        ("2026-13-01T09:30:00Z", "not a real date-time"),
+        ("2026-11-21T09:30:00 XYZ", "zone 'XYZ'"),
+    ],
 )
 def test_bad_timestamps_are_mapping_errors(timestamp: str, complaint: str) -> None:
     with pytest.raises(MappingError, match=complaint):
         parse_status_update(status_update(timestamp=timestamp))
+
+
+def test_a_timestamp_without_zone_is_read_in_the_zone_given() -> None:
+    from zoneinfo import ZoneInfo
+
+    parsed = parse_status_update(status_update(timestamp="2026-11-21T09:30:00"), ZoneInfo("America/Chicago"))
+    assert parsed.timestamp == datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
+    assert not parsed.zone_given
 
 
 @pytest.mark.parametrize(

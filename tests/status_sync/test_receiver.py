@@ -24,7 +24,7 @@ from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.runtime import Hub
-from hub.services import timeline
+from hub.services import rejections, timeline
 from hub.store.tables import EventRow, InvoiceRow
 from mappings.cxml_response import parse_response
 from status_sync.receiver import ReceiverServer
@@ -225,10 +225,12 @@ def test_documents_it_cannot_parse_are_400_with_nothing_recorded(
     assert event_count(hub) == before
 
 
-def test_a_status_that_names_no_invoice_is_400(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_status_that_names_no_invoice_is_200_and_kept(hub: Hub, receiver: ReceiverServer) -> None:
     before = event_count(hub)
     response = post(receiver, status_update(invoice_number=None, document_payload_id=None))
-    assert response.status_code == 400 and event_count(hub) == before
+    # 200: the network would only resend it; a person reads it in the worklist.
+    assert response.status_code == 200 and event_count(hub) == before
+    assert [r["category"] for r in rejections(hub)] == ["unplaced_status"]
 
 
 def test_external_entities_are_refused_and_never_read(
@@ -274,13 +276,15 @@ def test_an_external_dtd_is_never_fetched_nor_its_entities_expanded(
     assert "TOP-SECRET" not in stored
 
 
-def test_a_status_for_no_invoice_of_ours_is_417_with_nothing_recorded(
+def test_a_status_for_no_invoice_of_ours_is_200_and_kept_for_a_person(
     hub: Hub, receiver: ReceiverServer
 ) -> None:
     before = event_count(hub)
     response = post(receiver, status_update(invoice_number="INV-404", status_type="paid"))
-    assert response.status_code == 417 and cxml_code(response) == 417
+    assert response.status_code == 200 and cxml_code(response) == 200
     assert event_count(hub) == before
+    (kept,) = rejections(hub)
+    assert (kept["category"], kept["invoice_number"]) == ("unplaced_status", "INV-404")
 
 
 def test_an_invoice_being_sent_answers_503_so_the_network_retries(hub: Hub, receiver: ReceiverServer) -> None:

@@ -1,13 +1,30 @@
 """cXML InvoiceDetailRequest exports -> the canonical invoice, re-targeted to the buyer's own portal.
 
-Some AR systems already speak cXML (they invoiced one network directly). The document is read into the
-canonical invoice, and from there the hub renders what the customer's portal wants, with the hub's own
-credentials: the export's Header (From/To/Sender and its SharedSecret) is never reused or kept. The
-customer is the first of the To credential (`DOMAIN:identity`, then identity), the soldTo addressID or
-the soldTo name that the `customers:` settings map; otherwise the soldTo addressID or To identity as
-written (a rules file can match on it directly). The supplier is the hub's own (portalhub.yaml).
+Some AR systems already speak cXML (they invoiced one network directly, or kept what Coupa sent). The
+document is read into the canonical invoice, and from there the hub renders what the customer's portal
+wants, with the hub's own credentials: the export's Header (From/To/Sender and its SharedSecret) is
+never reused or kept. The supplier is the hub's own (portalhub.yaml).
 
-Line-level invoices only (InvoiceDetailOrder); header-level summary invoices are refused with a reason.
+Every form InvoiceDetail.dtd allows for what the canonical invoice holds is read (docs/ar-adapters.md):
+
+- the customer: the first of the To credential (`DOMAIN:identity`, then identity), the soldTo addressID
+  or the soldTo name that the `customers:` settings map; otherwise the soldTo addressID or To identity as
+  written. The buyer is the soldTo contact, else the billTo contact, else the mapped customer's `name`
+  (or its id) with the To identity: a document whose To credential names the customer needs no soldTo;
+- the PO: `OrderReference@orderID`, else `OrderReference/DocumentReference@payloadID` (Coupa-origin
+  documents), else `OrderIDInfo@orderID`; the contract: `MasterAgreementReference@agreementID` (or its
+  DocumentReference payloadID) or `MasterAgreementIDInfo@agreementID`; the supplier's own order number
+  (`SupplierOrderInfo`) is kept as the `SupplierOrderID` extrinsic when it is not the invoice number;
+- lines: InvoiceDetailItem and InvoiceDetailServiceItem (quantity and price optional there: one unit of
+  the SubtotalAmount; UnitRate as the price), or each InvoiceDetailOrderSummary of a header-level
+  invoice (InvoiceDetailHeaderOrder) as one line of one unit;
+- payment terms: InvoiceDetailPaymentTerm (percentageRate 0 = net days) or PaymentTerm
+  payInNumberOfDays with an optional Discount/DiscountPercent;
+- taxes on lines and in the summary (details in the summary beyond the lines' are header-level taxes),
+  ShippingAmount, SpecialHandlingAmount (or their line-level forms when the summary has none) and the
+  invoice-level discount.
+
+A value that is present but cannot be read is an error naming the element and the document line.
 """
 
 from __future__ import annotations
@@ -17,7 +34,8 @@ from decimal import Decimal
 
 from lxml import etree
 
-from hub.ar.files.common import BadValue, strict_date, strict_decimal
+from hub.ar.files.common import BadValue, strict_date
+from hub.ar.files.cxml_values import Values, at, text
 from hub.ar.files.settings import FilesSettings
 from hub.model import (
     Address,
@@ -27,8 +45,6 @@ from hub.model import (
     InvoiceLine,
     InvoicePurpose,
     Party,
-    PaymentTerms,
-    ServicePeriod,
     Supplier,
     TaxLine,
 )
@@ -40,20 +56,7 @@ _PURPOSES = {
     "debitMemo": InvoicePurpose.DEBIT_MEMO,
     "lineLevelDebitMemo": InvoicePurpose.DEBIT_MEMO,
 }
-#: Line Extrinsics that are canonical line fields (the inverse of mappings.cxml_invoice.LINE_EXTRINSICS).
-_LINE_FIELDS = {
-    "AFENumber": "afe_number",
-    "WellID": "well_id",
-    "CostCenter": "cost_center",
-    "FieldTicketNumber": "field_ticket_number",
-}
-
-
-def _text(node: etree._Element | None) -> str | None:
-    if node is None or node.text is None:
-        return None
-    value: str = node.text.strip()
-    return value or None
+_LINES = ("InvoiceDetailItem", "InvoiceDetailServiceItem")
 
 
 class _Reader:
@@ -61,22 +64,7 @@ class _Reader:
         self.root = root
         self.settings = settings
         self.supplier = supplier
-        self.currency: str | None = None
-
-    def money(self, node: etree._Element | None, where: str, required: bool = True) -> Decimal | None:
-        money = node.find("Money") if node is not None else None
-        if money is None:
-            if required:
-                raise BadValue(f"{where}/Money is missing")
-            return None
-        currency = money.get("currency")
-        if self.currency is None:
-            self.currency = currency
-        elif currency != self.currency:
-            raise BadValue(
-                f"{where}/Money is in {currency}, the invoice in {self.currency}; one currency per invoice"
-            )
-        return strict_decimal(money.text or "", f"{where}/Money")
+        self.values = Values()
 
     def invoice(self) -> Invoice:
         request = self.root.find("Request/InvoiceDetailRequest")
@@ -87,31 +75,20 @@ class _Reader:
         head = request.find("InvoiceDetailRequestHeader")
         if head is None:
             raise BadValue("InvoiceDetailRequestHeader is missing")
-        if request.find("InvoiceDetailHeaderOrder") is not None:
-            raise BadValue(
-                "header-level invoices (InvoiceDetailHeaderOrder) are not supported: export line-level "
-                "invoices (InvoiceDetailOrder with InvoiceDetailItem)"
-            )
         summary = request.find("InvoiceDetailSummary")
         if summary is None:
             raise BadValue("InvoiceDetailSummary is missing")
+        money = self.values.money
         # Summary first: its Money fixes the invoice's currency for every amount read after it.
-        subtotal = self.money(summary.find("SubtotalAmount"), "InvoiceDetailSummary/SubtotalAmount")
+        subtotal = self.values.required(summary.find("SubtotalAmount"), "InvoiceDetailSummary/SubtotalAmount")
         tax = summary.find("Tax")
-        tax_total = self.money(tax, "InvoiceDetailSummary/Tax") if tax is not None else Decimal(0)
-        total = self.money(summary.find("NetAmount"), "InvoiceDetailSummary/NetAmount")
-        charges = []
-        for tag, kind in (
-            ("ShippingAmount", ChargeKind.SHIPPING),
-            ("SpecialHandlingAmount", ChargeKind.SPECIAL_HANDLING),
-        ):
-            amount = self.money(summary.find(tag), f"InvoiceDetailSummary/{tag}", required=False)
-            if amount:
-                charges.append(Charge(kind=kind, amount=amount))
-        discount = self.money(summary.find("InvoiceDetailDiscount"), "InvoiceDetailDiscount", required=False)
-        if discount:
-            # cXML carries a discount as a positive amount subtracted; the canonical charge is negative.
-            charges.append(Charge(kind=ChargeKind.DISCOUNT, amount=-abs(discount)))
+        tax_total = self.values.required(tax, "InvoiceDetailSummary/Tax") if tax is not None else Decimal(0)
+        total = self.values.required(summary.find("NetAmount"), "InvoiceDetailSummary/NetAmount")
+        handling = money(
+            summary.find("SpecialHandlingAmount"), "InvoiceDetailSummary/SpecialHandlingAmount", False
+        )
+        shipping = money(summary.find("ShippingAmount"), "InvoiceDetailSummary/ShippingAmount", False)
+        discount = money(summary.find("InvoiceDetailDiscount"), "InvoiceDetailDiscount", required=False)
 
         purpose_text = head.get("purpose", "standard")
         if head.get("operation") == "delete":
@@ -133,35 +110,61 @@ class _Reader:
             for ref in head.findall("InvoicePartner/IdReference")
             if ref.get("identifier")
         }
-        sold_to = contacts.get("soldTo")
-        if sold_to is None:
-            raise BadValue("no InvoicePartner with Contact role='soldTo' (the buyer)")
-        buyer = self.party(sold_to, "soldTo").model_copy(update={"tax_id": tax_ids.get("buyerTaxID")})
+        customer = self.customer(contacts.get("soldTo"))
+        buyer = self.buyer(contacts, customer).model_copy(update={"tax_id": tax_ids.get("buyerTaxID")})
         bill_to = self.party(contacts["billTo"], "billTo") if "billTo" in contacts else None
         ship_contact = head.find("InvoiceDetailShipping/Contact[@role='shipTo']")
         ship_to = self.party(ship_contact, "shipTo") if ship_contact is not None else None
         original = head.find("InvoiceIDInfo")
 
         orders = request.findall("InvoiceDetailOrder")
-        if not orders:
-            raise BadValue("the invoice has no InvoiceDetailOrder (no lines)")
-        po_number, po_date, contract = self.order_references(orders)
-        lines = [
-            self.line(item)
-            for order in orders
-            for item in order
-            if item.tag in ("InvoiceDetailItem", "InvoiceDetailServiceItem")
-        ]
+        header_orders = request.findall("InvoiceDetailHeaderOrder")
+        if not orders and not header_orders:
+            raise BadValue(
+                "the invoice has neither InvoiceDetailOrder nor InvoiceDetailHeaderOrder (no lines)"
+            )
+        po_number, po_date, contract, supplier_order = self.order_references(
+            [o.find("InvoiceDetailOrderInfo") for o in [*orders, *header_orders]]
+        )
+        lines: list[InvoiceLine] = []
+        line_handling = line_shipping = Decimal(0)
+        for order in orders:
+            for item in order:
+                if item.tag in _LINES:
+                    lines.append(self.values.line(item))
+                    extra = self.values.line_charges(item, f"line {item.get('invoiceLineNumber')}")
+                    line_handling, line_shipping = line_handling + extra[0], line_shipping + extra[1]
+        for order in header_orders:
+            order_summary = order.find("InvoiceDetailOrderSummary")
+            if order_summary is None:
+                raise BadValue(f"InvoiceDetailHeaderOrder has no InvoiceDetailOrderSummary {at(order)}")
+            named = po_number or contract or supplier_order
+            lines.append(self.values.order_summary(order_summary, f"Order {named}" if named else "Order"))
+            extra = self.values.line_charges(order_summary, f"line {order_summary.get('invoiceLineNumber')}")
+            line_handling, line_shipping = line_handling + extra[0], line_shipping + extra[1]
+
+        charges = []
+        # The summary's amounts are the invoice's; line-level ones stand in only when it has none.
+        for kind, amount in (
+            (ChargeKind.SHIPPING, shipping if shipping is not None else line_shipping),
+            (ChargeKind.SPECIAL_HANDLING, handling if handling is not None else line_handling),
+        ):
+            if amount:
+                charges.append(Charge(kind=kind, amount=amount))
+        if discount:
+            # cXML carries a discount as a positive amount subtracted; the canonical charge is negative.
+            charges.append(Charge(kind=ChargeKind.DISCOUNT, amount=-abs(discount)))
+
         comments = head.find("Comments")
-        header_taxes = self.taxes(tax, "InvoiceDetailSummary/Tax") if tax is not None else []
-        if not header_taxes and tax_total and not any(line.taxes for line in lines):
-            header_taxes = [TaxLine(amount=tax_total)]  # a summary Tax with neither details nor line taxes
+        extrinsics = {e.get("name", ""): e.text or "" for e in head.findall("Extrinsic") if e.get("name")}
+        if supplier_order and supplier_order != number:
+            extrinsics.setdefault("SupplierOrderID", supplier_order)
         return Invoice(
             invoice_number=number,
             invoice_date=invoice_date,
             purpose=purpose,
-            currency=self.currency or "",
-            customer_id=self.customer(sold_to),
+            currency=self.values.currency or "",
+            customer_id=customer,
             po_number=po_number,
             po_date=po_date,
             contract_number=contract,
@@ -169,29 +172,48 @@ class _Reader:
             original_invoice_date=strict_date(original.get("invoiceDate"), "InvoiceIDInfo invoiceDate")
             if original is not None
             else None,
-            payment_terms=self.terms(head),
+            payment_terms=self.values.terms(head),
             supplier=self.supplier,
             buyer=buyer,
             bill_to=bill_to,
             ship_to=ship_to,
             lines=lines,
-            taxes=header_taxes,
+            taxes=self.header_taxes(tax, tax_total, lines),
             charges=charges,
             subtotal=subtotal,
             tax_total=tax_total,
             total=total,
             comments=(comments.text or None) if comments is not None else None,
-            extrinsics={e.get("name", ""): e.text or "" for e in head.findall("Extrinsic") if e.get("name")},
+            extrinsics=extrinsics,
         )
 
-    def customer(self, sold_to: etree._Element) -> str:
+    def header_taxes(
+        self, tax: etree._Element | None, tax_total: Decimal, lines: list[InvoiceLine]
+    ) -> list[TaxLine]:
+        """The summary's taxes that are not the lines': its TaxDetails, unless they only recap the lines'
+        taxes; a summary total above the lines' taxes without details is one header tax of the rest."""
+        if tax is None:
+            return []
+        details = self.values.taxes(tax, "InvoiceDetailSummary/Tax", summary=True)
+        on_lines = sum((line.tax_total for line in lines), Decimal(0))
+        detailed = sum((t.amount for t in details), Decimal(0))
+        if details and on_lines and on_lines + detailed != tax_total and detailed == tax_total:
+            return []  # the summary repeats the lines' taxes
+        if details:
+            return details
+        rest = tax_total - on_lines
+        if rest:
+            return [TaxLine(amount=rest, description=text(tax.find("Description")) if not on_lines else None)]
+        return []
+
+    def customer(self, sold_to: etree._Element | None) -> str:
         identities = []
         for credential in self.root.findall("Header/To/Credential"):
-            identity = _text(credential.find("Identity"))
+            identity = text(credential.find("Identity"))
             if identity:
                 identities += [f"{credential.get('domain', '')}:{identity}", identity]
-        address_id = sold_to.get("addressID")
-        name = _text(sold_to.find("Name"))
+        address_id = sold_to.get("addressID") if sold_to is not None else None
+        name = text(sold_to.find("Name")) if sold_to is not None else None
         mapped = self.settings.customer_for([*identities, address_id or "", name or ""])
         if mapped:
             return mapped
@@ -202,156 +224,87 @@ class _Reader:
             )
         return fallback
 
+    def buyer(self, contacts: dict[str | None, etree._Element], customer: str) -> Party:
+        """The soldTo contact; without one the billTo contact; without either the customer as mapped."""
+        for role in ("soldTo", "billTo"):
+            if role in contacts:
+                return self.party(contacts[role], role)
+        entry = self.settings.customers.get(customer)
+        to_identity = text(self.root.find("Header/To/Credential/Identity"))
+        return Party(
+            name=(entry.name if entry is not None and entry.name else customer),
+            party_id=(entry.party_id if entry is not None and entry.party_id else to_identity),
+        )
+
     def party(self, contact: etree._Element, role: str) -> Party:
-        name = _text(contact.find("Name"))
+        name = text(contact.find("Name"))
         if not name:
-            raise BadValue(f"the {role} contact has no Name")
+            raise BadValue(f"the {role} contact has no Name {at(contact)}".rstrip())
         postal = contact.find("PostalAddress")
         address = None
         if postal is not None:
             country = postal.find("Country")
             address = Address(
                 street=[s.text.strip() for s in postal.findall("Street") if s.text and s.text.strip()],
-                city=_text(postal.find("City")) or "",
-                state=_text(postal.find("State")),
-                postal_code=_text(postal.find("PostalCode")),
-                country=(country.get("isoCountryCode") or _text(country) or "")
-                if country is not None
-                else "",
+                city=text(postal.find("City")) or "",
+                state=text(postal.find("State")),
+                postal_code=text(postal.find("PostalCode")),
+                country=(country.get("isoCountryCode") or text(country) or "") if country is not None else "",
             )
         return Party(
-            name=name, party_id=contact.get("addressID"), email=_text(contact.find("Email")), address=address
+            name=name, party_id=contact.get("addressID"), email=text(contact.find("Email")), address=address
         )
 
-    def order_references(self, orders: list[etree._Element]) -> tuple[str | None, date | None, str | None]:
-        pos = {
-            (ref.get("orderID"), ref.get("orderDate"))
-            for order in orders
-            for ref in order.findall("InvoiceDetailOrderInfo/OrderReference")
-            if ref.get("orderID")
-        }
-        contracts = {
-            ref.get("agreementID")
-            for order in orders
-            for ref in order.findall("InvoiceDetailOrderInfo/MasterAgreementReference")
-            if ref.get("agreementID")
-        }
+    def order_references(
+        self, infos: list[etree._Element | None]
+    ) -> tuple[str | None, date | None, str | None, str | None]:
+        """(PO number, PO date, contract, supplier order) named by the orders' InvoiceDetailOrderInfo."""
+        pos: dict[str, str | None] = {}
+        contracts: set[str] = set()
+        supplier_orders: set[str] = set()
+        for info in infos:
+            if info is None:
+                raise BadValue("an order of the invoice has no InvoiceDetailOrderInfo")
+            for ref in info.findall("OrderReference"):
+                inner = ref.find("DocumentReference")
+                payload = (inner.get("payloadID") or "").strip() if inner is not None else ""
+                po = (ref.get("orderID") or "").strip() or payload
+                if not po:
+                    raise BadValue(
+                        f"OrderReference names no order: neither orderID nor a DocumentReference payloadID {at(ref)}"
+                    )
+                pos[po] = pos.get(po) or ref.get("orderDate")
+            for ref in info.findall("OrderIDInfo"):
+                po = (ref.get("orderID") or "").strip()
+                if not po:
+                    raise BadValue(f"OrderIDInfo has an empty orderID {at(ref)}")
+                pos[po] = pos.get(po) or ref.get("orderDate")
+            for ref in info.findall("MasterAgreementReference"):
+                inner = ref.find("DocumentReference")
+                agreement = (ref.get("agreementID") or "").strip() or (
+                    (inner.get("payloadID") or "").strip() if inner is not None else ""
+                )
+                if not agreement:
+                    raise BadValue(
+                        f"MasterAgreementReference names no contract: neither agreementID nor a "
+                        f"DocumentReference payloadID {at(ref)}"
+                    )
+                contracts.add(agreement)
+            for ref in info.findall("MasterAgreementIDInfo"):
+                if not (ref.get("agreementID") or "").strip():
+                    raise BadValue(f"MasterAgreementIDInfo has an empty agreementID {at(ref)}")
+                contracts.add((ref.get("agreementID") or "").strip())
+            for ref in info.findall("SupplierOrderInfo"):
+                if (ref.get("orderID") or "").strip():
+                    supplier_orders.add((ref.get("orderID") or "").strip())
         if len(pos) > 1 or len(contracts) > 1:
             raise BadValue("the invoice bills several purchase orders or contracts; send one invoice per PO")
-        po_number, po_date = next(iter(pos), (None, None))
-        return po_number, strict_date(po_date, "OrderReference orderDate"), next(iter(contracts), None)
-
-    def line(self, item: etree._Element) -> InvoiceLine:
-        number_text = item.get("invoiceLineNumber", "")
-        where = f"line {number_text or '?'}"
-        if not number_text.isdigit():
-            raise BadValue(f"{item.tag} invoiceLineNumber {number_text!r} is not a line number")
-        service = item.tag == "InvoiceDetailServiceItem"
-        reference = item.find(
-            "InvoiceDetailServiceItemReference" if service else "InvoiceDetailItemReference"
-        )
-        po_line = reference.get("lineNumber") if reference is not None else None
-        if po_line and not po_line.isdigit():
-            raise BadValue(f"{where}: the PO lineNumber {po_line!r} is not a number")
-        quantity = strict_decimal(item.get("quantity"), f"{where} quantity")
-        if quantity is None:
-            raise BadValue(f"{where} has no quantity")
-        fields: dict[str, str] = {}
-        extrinsics: dict[str, str] = {}
-        for extrinsic in item.findall("Extrinsic"):
-            name, value = extrinsic.get("name", ""), extrinsic.text or ""
-            if name in _LINE_FIELDS:
-                fields[_LINE_FIELDS[name]] = value
-            elif name:
-                extrinsics[name] = value
-        period = item.find("Period") if service else None
-        start = (
-            strict_date(period.get("startDate"), f"{where} Period startDate") if period is not None else None
-        )
-        end = strict_date(period.get("endDate"), f"{where} Period endDate") if period is not None else None
-        tax = item.find("Tax")
-        description = reference.find("Description") if reference is not None else None
-        return InvoiceLine(
-            line_number=int(number_text),
-            po_line_number=int(po_line) if po_line else None,
-            supplier_part_id=_text(reference.find("ItemID/SupplierPartID"))
-            if reference is not None
-            else None,
-            buyer_part_id=_text(reference.find("ItemID/BuyerPartID")) if reference is not None else None,
-            description=(description.text or "") if description is not None else "",
-            quantity=quantity,
-            unit_of_measure=_text(item.find("UnitOfMeasure")) or "",
-            unit_price=self.required_money(item.find("UnitPrice"), f"{where} UnitPrice"),
-            amount=self.required_money(item.find("SubtotalAmount"), f"{where} SubtotalAmount"),
-            taxes=self.taxes(tax, f"{where} Tax") if tax is not None else [],
-            service_period=ServicePeriod(start=start, end=end) if start and end else None,
-            afe_number=fields.get("afe_number"),
-            well_id=fields.get("well_id"),
-            cost_center=fields.get("cost_center"),
-            field_ticket_number=fields.get("field_ticket_number"),
-            extrinsics=extrinsics,
-        )
-
-    def required_money(self, node: etree._Element | None, where: str) -> Decimal:
-        value = self.money(node, where)
-        if value is None:
-            raise BadValue(f"{where} is empty")
-        return value
-
-    def taxes(self, tax: etree._Element, where: str) -> list[TaxLine]:
-        details = tax.findall("TaxDetail")
-        if not details:
-            # Tax without detail: one tax line of the total (0 when the summary only adds up line taxes).
-            amount = self.money(tax, where)
-            if not amount or where.startswith("InvoiceDetailSummary"):
-                return []
-            description = tax.find("Description")
-            return [
-                TaxLine(
-                    amount=amount, description=(description.text or None) if description is not None else None
-                )
-            ]
-        lines = []
-        for detail in details:
-            amount = self.required_money(detail.find("TaxAmount"), f"{where}/TaxDetail/TaxAmount")
-            location = detail.find("TaxLocation")
-            description = detail.find("Description")
-            lines.append(
-                TaxLine(
-                    category=detail.get("category") or "sales",
-                    rate_percent=strict_decimal(detail.get("percentageRate"), f"{where} percentageRate"),
-                    taxable_amount=self.money(
-                        detail.find("TaxableAmount"), f"{where}/TaxableAmount", required=False
-                    ),
-                    amount=amount,
-                    jurisdiction=(location.text or None) if location is not None else None,
-                    description=(description.text or None) if description is not None else None,
-                )
-            )
-        return lines
-
-    def terms(self, head: etree._Element) -> PaymentTerms | None:
-        net_days: int | None = None
-        discount: tuple[int, Decimal] | None = None
-        for term in head.findall("InvoiceDetailPaymentTerm"):
-            days_text = term.get("payInNumberOfDays", "")
-            if not days_text.isdigit():
-                raise BadValue(
-                    f"InvoiceDetailPaymentTerm payInNumberOfDays {days_text!r} is not a number of days"
-                )
-            rate = strict_decimal(
-                term.get("percentageRate"), "InvoiceDetailPaymentTerm percentageRate"
-            ) or Decimal(0)
-            if rate == 0:
-                net_days = int(days_text)
-            else:
-                discount = (int(days_text), rate)
-        if net_days is None and discount is None:
-            return None
-        return PaymentTerms(
-            net_days=net_days if net_days is not None else discount[0] if discount else 0,
-            discount_percent=discount[1] if discount else None,
-            discount_days=discount[0] if discount else None,
+        po_number, po_date = next(iter(pos.items()), (None, None))
+        return (
+            po_number,
+            strict_date(po_date, "OrderReference orderDate"),
+            next(iter(contracts), None),
+            min(supplier_orders) if supplier_orders else None,
         )
 
 
