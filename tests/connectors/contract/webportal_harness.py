@@ -28,7 +28,6 @@ from tests.factories import PO_LINES, T0, make_invoice
 
 ROOT = Path(__file__).resolve().parents[3]
 RECIPE = ROOT / "fixtures" / "rules" / "recipes" / "sandbox-webportal.yaml"
-GRID_RECIPE = RECIPE.with_name("sandbox-webportal-grid.yaml")  # for a buyer with `layout: grid`
 USERNAME = "bluebonnet-ar"
 PASSWORD = "portal-Passw0rd-8472"
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, as a portal shows it at MFA set-up
@@ -186,13 +185,10 @@ def contract_pool() -> BrowserPool:
 class WebPortalHarness:
     name = "webportal"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
-    layout, recipe = "classic", RECIPE
 
     def __init__(self, tmp_path: Path):
         require_chromium()
-        self.case = WebPortalCase(
-            tmp_path, contract_pool(), buyer={"layout": self.layout}, recipe=self.recipe
-        )
+        self.case = WebPortalCase(tmp_path, contract_pool())
         self.connector = self.case.connector
         self.profile = self.case.profile
 
@@ -220,9 +216,3 @@ class WebPortalHarness:
 
     def close(self) -> None:
         self.case.close()
-
-
-class GridWebPortalHarness(WebPortalHarness):
-    """The same connector and contract on a portal built differently, through its own recipe only."""
-
-    layout, recipe = "grid", GRID_RECIPE
