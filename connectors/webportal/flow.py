@@ -71,9 +71,10 @@ class StepRunner:
             except RecipeMismatch as exc:
                 if step.optional:
                     if step.into is not None:
-                        reads[step.into] = None
+                        reads.setdefault(step.into, None)  # an earlier read of the same name stands
                     continue
-                exc.operation, exc.index = operation, index
+                if not exc.operation:  # the innermost operation (signing in on the way) names it
+                    exc.operation, exc.index = operation, index
                 raise
             if did and self.observer is not None:
                 self.observer(name, did)
@@ -147,7 +148,7 @@ class StepRunner:
         assert step.read is not None and step.into is not None
         if step.optional:
             if not page.visible(step.read):
-                reads[step.into] = None
+                reads.setdefault(step.into, None)  # an earlier read of the same name stands
                 return None
         else:
             self._wait(step.read, name, timeout)

@@ -132,33 +132,40 @@ class InvoiceList:
                 Row(number_text, cell("status")[0], updated, cell("portal_invoice_id")[0] or None, link)
             )
 
-    def update(self, row: Row) -> PortalStatusUpdate:
-        """The row as a canonical status, with the reason from the detail page when its state has one."""
+    def update(self, row: Row, want_id: bool = False) -> PortalStatusUpdate:
+        """The row as a canonical status, with the reason from the detail page when its state has one
+        (and, `want_id`, the portal's id from there when the list does not show it)."""
         state = self.recipe.state_of(row.status)
-        reason = code = None
+        reads: dict[str, str | None] = {}  # empty: the detail page was not read
+        has_reason = state in self.recipe.reason_states
+        if (
+            row.detail_url
+            and self.recipe.invoice_detail.steps
+            and (has_reason or (want_id and not row.portal_invoice_id))
+        ):
+            reads = self._detail(row)
+        reason = reads.get("reason") if has_reason else None
         category = None
-        if state in self.recipe.reason_states and row.detail_url and self.recipe.invoice_detail.steps:
-            reason, code = self._reason(row)
+        if has_reason and reads:
             default = (
                 RejectionCategory.DISPUTED if state is InvoiceState.DISPUTED else RejectionCategory.OTHER
             )
             category = categorize(reason, default)
         return PortalStatusUpdate(
-            portal_invoice_id=row.portal_invoice_id,
+            portal_invoice_id=row.portal_invoice_id or reads.get("portal_invoice_id"),
             invoice_number=row.number or None,
             state=state,
             raw_status=row.status,
             reason=reason,
-            reason_code=code,
+            reason_code=reads.get("reason_code") if has_reason else None,
             category=category,
             occurred_at=row.updated,
         )
 
-    def _reason(self, row: Row) -> tuple[str | None, str | None]:
+    def _detail(self, row: Row) -> dict[str, str | None]:
         assert row.detail_url is not None
         self.session.open(row.detail_url, f"invoice_detail: open invoice {row.number}")
-        reads = self._runner().run("invoice_detail", self.recipe.invoice_detail.steps, Values())
-        return reads.get("reason"), reads.get("reason_code")
+        return self._runner().run("invoice_detail", self.recipe.invoice_detail.steps, Values())
 
 
 def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | None:
@@ -169,7 +176,7 @@ def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | No
     matches = [row for row in rows if row.number == number]
     if not matches:
         return None
-    return listing.update(max(matches, key=lambda row: row.updated))
+    return listing.update(max(matches, key=lambda row: row.updated), want_id=True)
 
 
 def poll(browsing: Browsing, portal: Portal, cursor: str | None, overlap_seconds: int) -> PollResult:

@@ -225,11 +225,13 @@ class PortalPage:
         elif by == "label":
             picked = [code for code, label in choices if label.casefold() == wanted]
         else:
-            picked = [
-                code
-                for code, label in choices
-                if re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", label.casefold())
-            ]
+            pattern = re.compile(rf"(?<!\w){re.escape(wanted)}(?!\w)")
+            picked = [code for code, label in choices if pattern.search(label.casefold())]
+            if len(picked) > 1:  # "PO-1 - ..." and "PO-2 - for the PO-1 rigs": the one it starts with
+                starting = [
+                    code for code, label in choices if code in picked and label.casefold().startswith(wanted)
+                ]
+                picked = starting or picked
         if len(picked) != 1:
             offered = "; ".join(label or code for code, label in choices if code) or "no choices"
             how = "matches" if len(picked) > 1 else "is not among"

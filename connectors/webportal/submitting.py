@@ -115,12 +115,12 @@ class Submission:
         """Everything up to (not including) the submit click."""
         spec, form = self.recipe.submit_invoice, self.form
         runner = StepRunner(self.session, spec.errors, self._refuse, observer=self.observer)
-        runner.run("open_form", spec.open_form, Values())
+        runner.run("open_form", spec.open_form, Values(fields=form.header))
         runner.run("fill_header", spec.fill_header, Values(fields=form.header))
         for n, line in enumerate(form.lines, 1):
             runner.run(f"fill_lines (line {n})", spec.fill_lines.each, Values(fields=line), n=n)
         files = [(f.filename, f.content_type, f.content) for f in form.files]
-        runner.run("attach", spec.attach, Values(files=files))
+        runner.run("attach", spec.attach, Values(fields=form.header, files=files))
 
     def _submit(self, filled_note: str | None) -> Receipt:
         spec = self.recipe.submit_invoice

@@ -193,7 +193,9 @@ class Recipe(Strict):
                 f"fields: unknown canonical field {unknown[0]!r}; one of {', '.join(sorted(known))}"
             )
         groups: list[tuple[str, list[Step], frozenset[str]]] = [
+            ("submit_invoice.open_form", self.submit_invoice.open_form, HEADER_FIELDS),
             ("submit_invoice.fill_header", self.submit_invoice.fill_header, HEADER_FIELDS),
+            ("submit_invoice.attach", self.submit_invoice.attach, HEADER_FIELDS),
             ("submit_invoice.fill_lines.each", self.submit_invoice.fill_lines.each, LINE_FIELDS),
             ("invoice_list.steps", self.invoice_list.steps, LIST_FIELDS),
         ]

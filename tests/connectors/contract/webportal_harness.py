@@ -86,10 +86,13 @@ def sandbox_config(page_size: int = 10, **buyer: Any) -> WebPortalSandboxConfig:
     return WebPortalSandboxConfig.model_validate({"buyers": [spec], "page_size": page_size})
 
 
-def write_profile(folder: Path, base_url: str, recipe: Path = RECIPE, **connection: Any) -> Profile:
-    """A web-portal rules file for the sandbox buyer, loaded the way the hub loads it."""
+def write_profile(
+    folder: Path, base_url: str, recipe: Path = RECIPE, root: bool = False, **connection: Any
+) -> Profile:
+    """A web-portal rules file for the sandbox buyer (under `/acme`, or at the `root` of the portal's
+    address), loaded the way the hub loads it."""
     settings: dict[str, Any] = {
-        "base_url": f"{base_url}/acme",
+        "base_url": base_url if root else f"{base_url}/acme",
         "recipe": str(recipe),
         "username": USERNAME,
         "password": "secret:portal_password",
