@@ -187,7 +187,8 @@ class StepRunner:
         if self.after_load is not None:
             self.after_load(name)
         else:
-            self.page.check_loaded(name)
+            # Signing in, the sign-in page coming back is the portal's answer (its refusal), not an end.
+            self.page.check_loaded(name, sign_in_expected=operation_signs_in(name))
         self._check_errors(name)
 
     def _check_errors(self, name: str) -> None:

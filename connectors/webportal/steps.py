@@ -124,7 +124,7 @@ class PortalPage:
             for step in sign_in.steps
         )
 
-    def check_loaded(self, step: str) -> None:
+    def check_loaded(self, step: str, sign_in_expected: bool = False) -> None:
         """After a navigation: the portal answered, with a page, and it is not the sign-in page."""
         page = self.page
         status = self.browsing.last_document_status
@@ -136,7 +136,7 @@ class PortalPage:
             )
         if status in (404, 410):
             self.mismatch(step, f"a page, and the portal answered HTTP {status} (the page moved)")
-        if self.on_sign_in_page():
+        if not sign_in_expected and self.on_sign_in_page():
             raise SessionExpired(f"the portal asked to sign in again at step '{step}'")
 
     # --- moving ----------------------------------------------------------------------------------------
