@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ from connectors.base import (
     Connector,
     Envelope,
     OutboundDocument,
+    PageWalk,
     PollResult,
     PortalRecord,
     Receipt,
@@ -40,7 +41,7 @@ from connectors.webportal.browser import (
 )
 from connectors.webportal.errors import BrowserGone, RecipeGapError, RecipeMismatch, SessionExpired
 from connectors.webportal.evidence import Evidence
-from connectors.webportal.recipe import Recipe, RecipeCache, RecipeError
+from connectors.webportal.recipe import Recipe, RecipeCache, RecipeError, recipe_schema
 from connectors.webportal.session import Credentials, Portal, PortalSession, keep_evidence
 from connectors.webportal.values import portal_value
 from hub.errors import (
@@ -101,6 +102,10 @@ class WebPortalConnector(Connector):
     renumber_after_dispute = True
 
     # --- the recipe -----------------------------------------------------------------------------------
+    @classmethod
+    def file_schemas(cls) -> dict[str, dict[str, Any]]:
+        return {"recipe": recipe_schema()}
+
     def recipe_path(self, profile: Profile) -> Path:
         settings: WebPortalConnection = self.settings(profile)
         path = Path(settings.recipe)
@@ -162,6 +167,15 @@ class WebPortalConnector(Connector):
                 if attempt == 2:
                     raise TransientPortalError(str(exc)) from exc
         raise AssertionError("unreachable")
+
+    def walk(self, profile: Profile, document: OutboundDocument, submit: bool = False) -> PageWalk:
+        """Sign in, fill the form up to the submit click (through it only with `submit`), read the
+        list; each step with a screenshot (see check.py)."""
+        from connectors.webportal import check
+
+        form = webform.decode(document.content_type, document.body)
+        portal = self._portal(profile)
+        return self._run(profile, lambda browsing: check.walk(browsing, portal, form, submit), sending=submit)
 
     def poll(self, profile: Profile, cursor: str | None) -> PollResult:
         settings: WebPortalConnection = self.settings(profile)

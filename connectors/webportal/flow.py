@@ -178,10 +178,9 @@ class StepRunner:
 
     @staticmethod
     def _shown(step: Step, text: str) -> str:
-        # Secrets never in the step listing.
-        return (
-            "(secret)" if step.value is not None and "{" in step.value and step.value != "{n}" else repr(text)
-        )
+        # Secrets never in the step listing (nor on its screenshot).
+        secret = step.value is not None and ("{password}" in step.value or "{one_time_code}" in step.value)
+        return "(secret)" if secret else repr(text)
 
     def _loaded(self, name: str) -> None:
         if self.after_load is not None:

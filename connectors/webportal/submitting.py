@@ -122,6 +122,10 @@ class Submission:
         files = [(f.filename, f.content_type, f.content) for f in form.files]
         runner.run("attach", spec.attach, Values(fields=form.header, files=files))
 
+    def submit_filled(self) -> Receipt:
+        """The submit steps and the confirmation, on a form `fill` filled (`recipe check` on a sandbox)."""
+        return self._submit(self.session.keep("filled"))
+
     def _submit(self, filled_note: str | None) -> Receipt:
         spec = self.recipe.submit_invoice
         runner = StepRunner(
