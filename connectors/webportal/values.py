@@ -24,7 +24,7 @@ def _number(text: str, spec: NumberFormat) -> str:
     sign = "-" if whole.startswith("-") else ""
     whole = whole.lstrip("-")
     if spec.thousands_separator:
-        groups = []
+        groups: list[str] = []
         while len(whole) > 3:
             groups.insert(0, whole[-3:])
             whole = whole[:-3]

@@ -116,9 +116,9 @@ class SupplierPortalSandbox:
             mine = sum(1 for d in self.drafts.values() if d.owner == session.email and not d.submitted_as)
             return _html(pages.dashboard(self.config, session.email, mine))
         if parts == ["drafts"] and method == "POST":
-            draft = Draft(id=tokens.token_hex(4).upper(), owner=session.email)
-            self.drafts[draft.id] = draft
-            return _redirect(f"/drafts/{draft.id}/details")
+            made = Draft(id=tokens.token_hex(4).upper(), owner=session.email)
+            self.drafts[made.id] = made
+            return _redirect(f"/drafts/{made.id}/details")
         if len(parts) == 3 and parts[0] == "drafts":
             draft = self.drafts.get(parts[1])
             if draft is not None and draft.owner == session.email and parts[2] == "details":
@@ -128,9 +128,9 @@ class SupplierPortalSandbox:
                     return _redirect(f"/drafts/{draft.id}/details")
                 return _html(pages.lines(self.config, draft, {}, {}, {}, {}))
         if len(parts) == 2 and parts[0] == "submit" and method == "POST":
-            draft = self.drafts.get(parts[1])
-            if draft is not None and draft.owner == session.email:
-                return self._submit(request, draft, session)
+            posted = self.drafts.get(parts[1])
+            if posted is not None and posted.owner == session.email:
+                return self._submit(request, posted, session)
         if parts == ["invoices"] and method == "GET":
             return self._list(request)
         if len(parts) == 2 and parts[0] == "invoices" and method == "GET":
