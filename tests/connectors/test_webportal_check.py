@@ -98,3 +98,16 @@ def test_a_failing_step_is_named_with_what_was_expected_and_its_evidence(
         assert all(s.ok for s in passed) and case.sandbox.posts["submit"] == 0
     finally:
         case.close()
+
+
+def test_the_cli_prints_the_recipe_schema() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = CliRunner().invoke(app, ["recipe", "schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.output)
+    assert schema["title"] == "portalhub web-portal recipe" and "Step" in schema["$defs"]
