@@ -46,6 +46,10 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(config_app, name="config")
+recipe_app = typer.Typer(
+    help="Web portals' recipes: try one without sending, or print its schema.", no_args_is_help=True
+)
+app.add_typer(recipe_app, name="recipe")
 
 # Tables are for people; piped into a file or CI log they should not fold at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -1089,6 +1093,58 @@ def rules_suggest(
         if suggestion.reference_file:
             name, values = suggestion.reference_file
             out.print(f"# {name}: {', '.join(values) or '(no accepted values yet)'}")
+
+
+# --- web portals' recipes -------------------------------------------------------------------------------
+@recipe_app.command("check")
+def recipe_check(
+    profile: Annotated[str, typer.Argument(help="The web-portal profile id.")],
+    connect: Annotated[bool, typer.Option("--connect", help="Walk the portal's pages in Chromium.")] = False,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice number to key in (default: the profile's newest)."),
+    ] = None,
+    submit_sandbox: Annotated[
+        bool, typer.Option("--submit-sandbox", help="Press submit too (only a portal on this machine).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Sign in, fill the form with an invoice up to (not including) submit, read the list; each step
+    printed with its screenshot. Nothing is sent, unless --submit-sandbox against a local sandbox."""
+    from hub.recipe_check import check_recipe
+
+    with opened_hub() as hub:
+        result = check_recipe(hub, profile, invoice, connect or submit_sandbox, submit_sandbox)
+    walk = result.walk
+    if as_json:
+        emit_json(
+            {"ok": result.ok, "invoice": result.invoice_number, "problem": result.problem, "walk": walk}
+        )
+        raise typer.Exit(OK if result.ok else FOUND)
+    out.print(f"{escape(profile)} with invoice {escape(result.invoice_number)}")
+    for step in walk.steps if walk else []:
+        mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
+        out.print(
+            f"{mark} {escape(step.step)}: {escape(step.did)}"
+            + (f"\n    {escape(step.screenshot)}" if step.screenshot else "")
+        )
+    if walk is not None and walk.submitted is not None:
+        out.print(f"submitted to the sandbox: portal id {escape(str(walk.submitted.portal_invoice_id))}")
+    problem = result.problem or (walk.problem if walk else None)
+    if problem:
+        err.print(f"[red]✗[/red] {escape(problem)}", highlight=False)
+    elif walk is None:
+        out.print("the invoice renders for this portal; add --connect to walk the pages")
+    raise typer.Exit(OK if result.ok else FOUND)
+
+
+@recipe_app.command("schema")
+def recipe_schema() -> None:
+    """Print the JSON Schema of a recipe file, for editors (yaml-language-server, IDE schema mapping)."""
+    from hub.recipe_check import recipe_schema as schema
+    from hub.registry import ConnectorRegistry
+
+    sys.stdout.write(json.dumps(schema(ConnectorRegistry()), indent=2) + "\n")
 
 
 # --- AR adapters -----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Seconds per invoice through the browser connector, in real headless Chromium against the sandbox web
-portal on 127.0.0.1, for each of its two layouts (a round trip per line, or rows added in the page).
+portals on 127.0.0.1: the classic one (a round trip per line) and the wizard one (a draft made from the
+dashboard, a PO found by search, rows added in the page).
 
 The first invoice includes starting Chromium and signing in (password + TOTP); the others reuse the
 browser and the session, as the daemon does. Each submission also searches the portal's list for its
@@ -20,14 +21,16 @@ from typing import Any
 
 from bench.timing import report
 from connectors.webportal.browser import BrowserPool
-from tests.connectors.contract.webportal_harness import GRID_RECIPE, RECIPE, WebPortalCase, pdf_invoice
+from tests.connectors.contract.supplierportal_harness import SupplierPortalCase
+from tests.connectors.contract.webportal_harness import WebPortalCase, pdf_invoice
 from tests.factories import PO_LINES
 
 
-def run(layout: str, recipe: Path, invoices: int, lines: int) -> dict[str, Any]:
+def run(portal: str, invoices: int, lines: int) -> dict[str, Any]:
     pool = BrowserPool()
     with tempfile.TemporaryDirectory() as folder:
-        case = WebPortalCase(Path(folder), pool, buyer={"layout": layout}, recipe=recipe)
+        kind = WebPortalCase if portal == "classic" else SupplierPortalCase
+        case = kind(Path(folder), pool)
         try:
             items = tuple((part, "1", uom, str(price)) for part, _, uom, price, _ in PO_LINES[:lines])
             seconds = []
@@ -43,7 +46,7 @@ def run(layout: str, recipe: Path, invoices: int, lines: int) -> dict[str, Any]:
             case.close()
             pool.close()
     return {
-        "layout": layout,
+        "portal": portal,
         "invoices": invoices,
         "lines": lines,
         "first s": seconds[0],
@@ -60,8 +63,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2, help="lines per invoice (at most the test PO's)")
     args = parser.parse_args()
     rows = [
-        run("classic", RECIPE, args.invoices, args.lines),
-        run("grid", GRID_RECIPE, args.invoices, args.lines),
+        run("classic", args.invoices, args.lines),
+        run("wizard", args.invoices, args.lines),
     ]
     report("webportal", rows, list(rows[0]))
 

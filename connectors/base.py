@@ -120,6 +120,26 @@ class PollResult:
     unreadable: list[str] = field(default_factory=list)  # portal records skipped, with the reason
 
 
+@dataclass(frozen=True)
+class CheckedStep:
+    """One step of a page walk (`Connector.walk`): what was done, and the screenshot taken after it."""
+
+    operation: str
+    step: str
+    did: str
+    screenshot: str | None = None
+    ok: bool = True
+
+
+@dataclass
+class PageWalk:
+    """A walk through a portal's pages (`portalhub recipe check`): the steps, the first problem."""
+
+    steps: list[CheckedStep] = field(default_factory=list)
+    problem: str | None = None  # names the step and what was expected, with the evidence
+    submitted: Receipt | None = None  # only against a sandbox
+
+
 _SHARED_SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.DOTALL)
 MASK = "********"
 
@@ -160,6 +180,12 @@ class Connector(ABC):
         checks (never sent anywhere)."""
         raise NotImplementedError(f"{cls.name} cannot render documents without a real connection")
 
+    @classmethod
+    def file_schemas(cls) -> dict[str, dict[str, Any]]:
+        """JSON Schemas of the files a profile of this connector names besides its rules file (a web
+        portal's recipe), by kind; for editors."""
+        return {}
+
     def settings(self, profile: Profile) -> Any:
         try:
             return self.connection_model.model_validate(profile.connection)
@@ -184,3 +210,9 @@ class Connector(ABC):
     def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
         """The portal's record of an invoice by number, or None if the portal has none."""
         raise NotImplementedError(f"{self.name} cannot look invoices up")
+
+    def walk(self, profile: Profile, document: OutboundDocument, submit: bool = False) -> PageWalk:
+        """For connectors that drive a portal's pages: sign in, fill the form with `document` up to (not
+        including) the submit click, read the invoice list; each step with a screenshot. `submit` goes
+        on through the submit click (callers allow it only against a sandbox)."""
+        raise ConfigError(f"{self.name} has no pages to walk (only web-portal profiles have a recipe)")

@@ -5,6 +5,6 @@ Playwright is imported only where a browser runs, so `portalhub --help` and pre-
 """
 
 from connectors.webportal.connector import WebPortalConnection, WebPortalConnector
-from connectors.webportal.errors import PortalLayoutChangedError
+from connectors.webportal.errors import RecipeGapError
 
-__all__ = ["PortalLayoutChangedError", "WebPortalConnection", "WebPortalConnector"]
+__all__ = ["RecipeGapError", "WebPortalConnection", "WebPortalConnector"]

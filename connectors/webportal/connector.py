@@ -5,9 +5,9 @@ task to the profile's browser owner thread (browser.py) and wait for it, within 
 the hub's terms: the portal's own form messages are a rejection with its words; a refused sign-in is
 `PortalAuthError`; an unreachable portal, a 5xx before the submit click or a browser that will not
 start is transient; anything unreadable after the submit click is IN_DOUBT (reconciled by `lookup`);
-a page that does not match the recipe is `PortalLayoutChangedError` naming the step, for that one
-invoice; the profile's next invoices then wait (transient) until the recipe file changes, instead of
-each being refused at the same step.
+a page that does not match the recipe before the submit click is a recipe gap, never a rejection:
+`RecipeGapError` (a `ProfileUnavailableError` of kind `recipe`, naming the step, what was expected and
+the evidence), on which the hub holds the profile; a recipe file that does not load is the same.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import (
     Connector,
-    ConnectorContext,
     Envelope,
     OutboundDocument,
+    PageWalk,
     PollResult,
     PortalRecord,
     Receipt,
@@ -39,21 +39,25 @@ from connectors.webportal.browser import (
     TaskTimeout,
     default_pool,
 )
-from connectors.webportal.errors import BrowserGone, PortalLayoutChangedError, SessionExpired
+from connectors.webportal.errors import BrowserGone, RecipeGapError, RecipeMismatch, SessionExpired
 from connectors.webportal.evidence import Evidence
-from connectors.webportal.recipe import Recipe, RecipeCache
+from connectors.webportal.recipe import Recipe, RecipeCache, RecipeError, recipe_schema
 from connectors.webportal.session import Credentials, Portal, PortalSession, keep_evidence
-from hub.errors import InDoubtError, MappingError, PortalError, PortalhubError, TransientPortalError
+from connectors.webportal.values import portal_value
+from hub.errors import (
+    InDoubtError,
+    MappingError,
+    PortalError,
+    PortalhubError,
+    ProfileUnavailableError,
+    TransientPortalError,
+)
 from hub.model import Invoice, InvoicePurpose
 from rules.schema import Profile
 
 T = TypeVar("T")
 #: A browser that cannot start is a machine problem: look again in a while, not in a tight loop.
 BROWSER_RETRY_SECONDS = 900.0
-#: After a page did not match its recipe, later invoices of that profile wait this long (or until the
-#: recipe file changes) instead of each being refused at the same step; each looks again this often.
-LAYOUT_HOLD_SECONDS = 3600.0
-LAYOUT_RETRY_SECONDS = 900.0
 #: How often a task waiting for another daemon's browser to finish asks the store again.
 LEASE_POLL_SECONDS = 0.5
 _RECIPES = RecipeCache()
@@ -97,13 +101,11 @@ class WebPortalConnector(Connector):
     # A portal that has an invoice number refuses it again, whatever became of the first one.
     renumber_after_dispute = True
 
-    def __init__(self, context: ConnectorContext):
-        super().__init__(context)
-        # profile id -> (the recipe that met a changed page, until when to hold, what happened). A cache:
-        # losing it costs one more invoice refused with the same step.
-        self._layout_broken: dict[str, tuple[Recipe, float, str]] = {}
-
     # --- the recipe -----------------------------------------------------------------------------------
+    @classmethod
+    def file_schemas(cls) -> dict[str, dict[str, Any]]:
+        return {"recipe": recipe_schema()}
+
     def recipe_path(self, profile: Profile) -> Path:
         settings: WebPortalConnection = self.settings(profile)
         path = Path(settings.recipe)
@@ -123,6 +125,7 @@ class WebPortalConnector(Connector):
                 f"the {profile.id} web form takes invoices only, not a {invoice.purpose.value.replace('_', ' ')}"
             )
         form = webform.build_form(invoice, envelope.invoice_number, with_pdf=settings.pdf != "none")
+        self._check_values(form, profile)
         if settings.pdf == "required" and not form.files:
             raise MappingError(
                 f"{profile.id} requires the invoice PDF, and the invoice has no PDF attachment"
@@ -136,17 +139,20 @@ class WebPortalConnector(Connector):
             body=body,
         )
 
+    def _check_values(self, form: webform.WebForm, profile: Profile) -> None:
+        """Values the recipe's maps cannot write for the portal block the invoice before sending (a
+        recipe that does not load is left to `submit`, which holds the profile)."""
+        try:
+            recipe = self.recipe(profile)
+        except RecipeError:
+            return
+        for values in (form.header, *form.lines):
+            for key, text in values.items():
+                portal_value(recipe, key, text)
+
     def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
         form = webform.decode(document.content_type, document.body)
-        portal = self._portal(profile)
-        broken = self._layout_broken.get(profile.id)
-        if broken is not None and broken[0] is portal.recipe and broken[1] > time.monotonic():
-            # The one invoice that met the changed page was refused with the step; the others wait here,
-            # untouched, until the recipe file changes (or an hour passes: it may have been a one-off page).
-            raise TransientPortalError(
-                f"not sent: {broken[2]} (met by an earlier invoice); waiting until the recipe changes",
-                retry_after=LAYOUT_RETRY_SECONDS,
-            )
+        portal = self._portal(profile, holding=True)
 
         def task(browsing: Browsing) -> Receipt:
             return submitting.submit(browsing, portal, form)
@@ -154,18 +160,22 @@ class WebPortalConnector(Connector):
         for attempt in (1, 2):
             try:
                 return self._run(profile, task, sending=True)
-            except PortalLayoutChangedError as exc:
-                self._layout_broken[profile.id] = (
-                    portal.recipe,
-                    time.monotonic() + LAYOUT_HOLD_SECONDS,
-                    str(exc),
-                )
-                raise
+            except RecipeMismatch as exc:
+                raise RecipeGapError(profile.id, exc) from exc
             except BrowserGone as exc:
                 # Died before the submit click: nothing was sent; once more on a new browser.
                 if attempt == 2:
                     raise TransientPortalError(str(exc)) from exc
         raise AssertionError("unreachable")
+
+    def walk(self, profile: Profile, document: OutboundDocument, submit: bool = False) -> PageWalk:
+        """Sign in, fill the form up to the submit click (through it only with `submit`), read the
+        list; each step with a screenshot (see check.py)."""
+        from connectors.webportal import check
+
+        form = webform.decode(document.content_type, document.body)
+        portal = self._portal(profile)
+        return self._run(profile, lambda browsing: check.walk(browsing, portal, form, submit), sending=submit)
 
     def poll(self, profile: Profile, cursor: str | None) -> PollResult:
         settings: WebPortalConnection = self.settings(profile)
@@ -184,8 +194,18 @@ class WebPortalConnector(Connector):
         )
 
     # --- plumbing -------------------------------------------------------------------------------------
-    def _portal(self, profile: Profile) -> Portal:
+    def _portal(self, profile: Profile, holding: bool = False) -> Portal:
+        """What a task needs; `holding`: a recipe that does not load holds the profile (for `submit`)."""
         settings: WebPortalConnection = self.settings(profile)
+        try:
+            recipe = self.recipe(profile)
+        except RecipeError as exc:
+            if holding:
+                raise ProfileUnavailableError(
+                    f"{profile.id}: the portal's recipe does not load, nothing was submitted: {exc}",
+                    kind="recipe",
+                ) from exc
+            raise
         credentials = Credentials(
             username=settings.username,
             password=self.secret(settings.password),
@@ -194,7 +214,7 @@ class WebPortalConnector(Connector):
         return Portal(
             name=profile.id,
             base_url=settings.base_url,
-            recipe=self.recipe(profile),
+            recipe=recipe,
             credentials=credentials,
             evidence=Evidence(self.context.evidence_dir, profile.id, credentials.secrets),
             step_timeout_ms=settings.step_timeout_seconds * 1000,
@@ -275,7 +295,7 @@ class WebPortalConnector(Connector):
                     return work(browsing)  # `open` signs in again on the way
             except SessionExpired as exc:
                 raise TransientPortalError(f"{profile.id} keeps ending the session: {exc}") from exc
-            except PortalError as exc:
+            except (PortalError, RecipeMismatch) as exc:
                 keep_evidence(PortalSession(browsing, portal, subject), exc)
                 raise
             except PortalhubError:
@@ -288,6 +308,13 @@ class WebPortalConnector(Connector):
         for attempt in (1, 2):
             try:
                 return self._run(profile, task)
+            except RecipeMismatch as exc:
+                # Reading changes nothing at the portal: the cursor stays, the in-doubt invoice waits.
+                raise TransientPortalError(
+                    f"{profile.id}: {exc}; update the portal's recipe"
+                    + (f" ({exc.evidence})" if exc.evidence else ""),
+                    retry_after=BROWSER_RETRY_SECONDS,
+                ) from exc
             except BrowserGone as exc:
                 if attempt == 2:
                     raise TransientPortalError(str(exc)) from exc

@@ -70,6 +70,24 @@ class Evidence:
         return [screenshot, document]
 
 
+def step_screenshot(evidence: Evidence, page: Page, subject: str, label: str) -> Path | None:
+    """A screenshot alone, the page left as it is (a walk goes on from it); never raises. Callers take
+    none while a secret is typed on the screen."""
+    folder = evidence.folder(subject)
+    if folder is None:
+        return None
+    path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{next(_COUNTER):04d}-{_safe(label)[:80]}.png"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True, timeout=10_000)
+    except Exception as exc:
+        log.warning(
+            "could not take a screenshot for %s %s (%s): %s", evidence.profile_id, subject, label, exc
+        )
+        return None
+    return path
+
+
 def describe(paths: Sequence[Path]) -> str | None:
     """For the attempt record: where the evidence is."""
     return "evidence: " + ", ".join(str(p) for p in paths) if paths else None

@@ -3,15 +3,18 @@ reason on the invoice's own page. Used by `poll`, by `lookup` and before every s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from connectors.base import PollResult, PortalRecord
 from connectors.webportal.browser import Browsing
+from connectors.webportal.flow import Observer, StepRunner, Values
 from connectors.webportal.session import Portal, PortalSession
+from connectors.webportal.values import portal_instant
 from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
 from mappings.rejection_words import categorize
 
@@ -40,32 +43,30 @@ class Row:
 
 
 class InvoiceList:
-    def __init__(self, session: PortalSession):
+    def __init__(self, session: PortalSession, observer: Observer | None = None):
         self.session = session
         self.recipe = session.portal.recipe
         self.spec = self.recipe.invoice_list
+        self.observer = observer
         self.pages_read = 0
         self.truncated = False  # stopped at `max_pages` with more pages to go
+
+    def _runner(self) -> StepRunner:
+        def refused(step: str, words: list[str]) -> NoReturn:
+            # The portal refusing our own filter: the recipe types it in a form the portal does not take.
+            self.session.page.mismatch(step, f"a list, and the portal refused the filter: {'; '.join(words)}")
+
+        return StepRunner(self.session, self.spec.errors, refused, observer=self.observer)
 
     def search(self, number: str | None = None, since: datetime | None = None) -> tuple[list[Row], list[str]]:
         """Every row the list shows for the filters, over all its pages; (rows, rows it could not read)."""
         spec, page = self.spec, self.session.page
-        self.session.open(spec.page, "open the invoice list")
-        page.fill(spec.number_filter, number or "", "filter the invoice list: invoice number")
-        if since is not None and spec.updated_since is not None:
-            local = since.astimezone(ZoneInfo(spec.timezone))
-            page.fill(
-                spec.updated_since,
-                local.strftime(spec.updated_since.format),
-                "filter the invoice list: updated since",
-            )
-        self.session.press(spec.search, "search the invoice list")
-        page.check_loaded("search the invoice list")
-        if spec.errors is not None and page.visible(spec.errors):
-            page.layout_changed(
-                "search the invoice list",
-                "the portal refused the filter: " + "; ".join(page.texts(spec.errors)),
-            )
+        fields: dict[str, str] = {}
+        if number is not None:
+            fields["invoice_number"] = number
+        if since is not None:
+            fields["updated_since"] = portal_instant(self.recipe, "updated_since", since)
+        self._runner().run("invoice_list", spec.steps, Values(fields=fields))
         rows: list[Row] = []
         unreadable: list[str] = []
         for number_of_page in range(1, self.session.portal.max_pages + 1):
@@ -73,34 +74,41 @@ class InvoiceList:
             self.pages_read += 1
             if spec.next_page is None or not page.visible(spec.next_page):
                 break
-            self.session.press(spec.next_page, f"invoice list: page {number_of_page + 1}")
-            page.check_loaded(f"invoice list: page {number_of_page + 1}")
+            step = f"invoice_list: page {number_of_page + 1}"
+            self.session.press(spec.next_page, step)
+            page.check_loaded(step)
         else:
             self.truncated = True
-        if since is not None:  # a portal without that filter: the connector filters
+        if since is not None:  # a portal without that filter (or with a coarser one): the connector filters
             rows = [row for row in rows if row.updated > since]
         return rows, unreadable
 
     def _read_page(self, rows: list[Row], unreadable: list[str], number: int) -> None:
         spec, page = self.spec, self.session.page
-        step = f"read the invoice list (page {number})"
+        step = f"invoice_list: read page {number}"
         table = page.locate(spec.table)
         try:
             table.first.wait_for(state="attached", timeout=page.step_timeout_ms)
             data: dict[str, Any] = table.first.evaluate(_READ_TABLE)
         except page.timeout_error:
-            page.layout_changed(step, f"no {spec.table.describe()}")
+            page.mismatch(step, spec.table.describe())
         headers = [h.casefold() for h in data["headers"]]
         columns: dict[str, int | None] = {}
-        for key, title in spec.columns.model_dump().items():
+        wanted = spec.columns.model_dump()
+        wanted["detail_link"] = wanted["detail_link"] or wanted["invoice_number"]
+        for key, title in wanted.items():
             if title is None:
                 columns[key] = None
                 continue
             if title.casefold() not in headers:
-                page.layout_changed(step, f"no column {title!r} (columns: {', '.join(data['headers'])})")
+                page.mismatch(step, f"a column {title!r} (the columns are: {', '.join(data['headers'])})")
             columns[key] = headers.index(title.casefold())
         zone = ZoneInfo(spec.timezone)
+        empty = [re.compile(pattern) for pattern in spec.empty]
         for cells in data["rows"]:
+            whole = " ".join(str(text) for text, _ in cells).strip()
+            if any(pattern.search(whole) for pattern in empty):
+                continue  # the portal's "nothing found", not an invoice
 
             def cell(key: str, cells: list[list[Any]] = cells) -> tuple[str, str | None]:
                 index = columns[key]
@@ -108,7 +116,7 @@ class InvoiceList:
                     return "", None
                 return str(cells[index][0]), cells[index][1]
 
-            number_text, link = cell("invoice_number")
+            number_text = cell("invoice_number")[0]
             try:
                 updated = datetime.strptime(cell("updated")[0], spec.updated_format)
             except ValueError:
@@ -119,45 +127,45 @@ class InvoiceList:
             if updated.tzinfo is None:
                 updated = updated.replace(tzinfo=zone)
             updated = updated.astimezone(UTC)  # the cursor and the events in one zone, whatever the portal's
+            link = cell("detail_link")[1]
             rows.append(
                 Row(number_text, cell("status")[0], updated, cell("portal_invoice_id")[0] or None, link)
             )
 
-    def update(self, row: Row) -> PortalStatusUpdate:
-        """The row as a canonical status, with the reason from the detail page when its state has one."""
+    def update(self, row: Row, want_id: bool = False) -> PortalStatusUpdate:
+        """The row as a canonical status, with the reason from the detail page when its state has one
+        (and, `want_id`, the portal's id from there when the list does not show it)."""
         state = self.recipe.state_of(row.status)
-        reason = code = None
+        reads: dict[str, str | None] = {}  # empty: the detail page was not read
+        has_reason = state in self.recipe.reason_states
+        if (
+            row.detail_url
+            and self.recipe.invoice_detail.steps
+            and (has_reason or (want_id and not row.portal_invoice_id))
+        ):
+            reads = self._detail(row)
+        reason = reads.get("reason") if has_reason else None
         category = None
-        if state in self.recipe.reason_states and row.detail_url:
-            reason, code = self._reason(row)
+        if has_reason and reads:
             default = (
                 RejectionCategory.DISPUTED if state is InvoiceState.DISPUTED else RejectionCategory.OTHER
             )
             category = categorize(reason, default)
         return PortalStatusUpdate(
-            portal_invoice_id=row.portal_invoice_id,
+            portal_invoice_id=row.portal_invoice_id or reads.get("portal_invoice_id"),
             invoice_number=row.number or None,
             state=state,
             raw_status=row.status,
             reason=reason,
-            reason_code=code,
+            reason_code=reads.get("reason_code") if has_reason else None,
             category=category,
             occurred_at=row.updated,
         )
 
-    def _reason(self, row: Row) -> tuple[str | None, str | None]:
-        detail = self.recipe.invoice_detail
-        page = self.session.page
+    def _detail(self, row: Row) -> dict[str, str | None]:
         assert row.detail_url is not None
-        self.session.open(row.detail_url, f"open invoice {row.number}")
-        # The page has loaded: a reason that is not there is absent, not late.
-        reason = page.texts(detail.reason)[0] if detail.reason and page.visible(detail.reason) else None
-        code = (
-            page.texts(detail.reason_code)[0]
-            if detail.reason_code and page.visible(detail.reason_code)
-            else None
-        )
-        return reason, code
+        self.session.open(row.detail_url, f"invoice_detail: open invoice {row.number}")
+        return self._runner().run("invoice_detail", self.recipe.invoice_detail.steps, Values())
 
 
 def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | None:
@@ -168,7 +176,7 @@ def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | No
     matches = [row for row in rows if row.number == number]
     if not matches:
         return None
-    return listing.update(max(matches, key=lambda row: row.updated))
+    return listing.update(max(matches, key=lambda row: row.updated), want_id=True)
 
 
 def poll(browsing: Browsing, portal: Portal, cursor: str | None, overlap_seconds: int) -> PollResult:

@@ -7,14 +7,17 @@ page that turns out to be the sign-in page means it ended, and the connector sig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import pyotp
 
 from connectors.webportal.browser import Browsing
+from connectors.webportal.errors import RecipeMismatch
 from connectors.webportal.evidence import Evidence, describe
+from connectors.webportal.flow import Observer, StepRunner, Values
 from connectors.webportal.recipe import Recipe, Target
 from connectors.webportal.steps import PortalPage
-from hub.errors import InDoubtError, PortalAuthError, PortalError, TransientPortalError
+from hub.errors import InDoubtError, PortalAuthError, PortalError
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,11 @@ class PortalSession:
 
     def keep(self, label: str) -> str | None:
         """Evidence of the page as it is now; returns the note for the attempt record."""
-        login = self.portal.recipe.login
-        secret_inputs = [self.page.locate(login.password)]
-        if login.mfa is not None:
-            secret_inputs.append(self.page.locate(login.mfa.code))
+        secret_inputs = [
+            self.page.locate(step.fill)
+            for step in self.portal.recipe.sign_in.steps
+            if step.fill is not None and step.value is not None and "{" in step.value
+        ]
         return describe(self.portal.evidence.capture(self.page.page, self.subject, label, secret_inputs))
 
     def open(self, path: str, step: str) -> None:
@@ -69,36 +73,16 @@ class PortalSession:
             self.sign_in()
             self.page.goto(path, step, check=False)
             if self.page.on_sign_in_page():
-                self.page.layout_changed(step, "still on the sign-in page after signing in")
+                self.page.mismatch(step, "a signed-in page, and the portal is still on its sign-in page")
         self.page.check_loaded(step)
 
-    def sign_in(self) -> None:
-        login = self.portal.recipe.login
+    def sign_in(self, observer: Observer | None = None) -> None:
+        """The recipe's `sign_in` steps; the portal's refusal is a `PortalAuthError` with its words."""
+        spec = self.portal.recipe.sign_in
         credentials = self.portal.credentials
-        page = self.page
-        page.goto(login.page, "sign in: open the sign-in page", check=False)
-        status = page.browsing.last_document_status
-        if status is not None and status >= 500:
-            raise TransientPortalError(
-                f"the portal's sign-in page answered HTTP {status}", http_status=status
-            )
-        page.fill(login.username, credentials.username, "sign in: user name")
-        page.fill(login.password, credentials.password, "sign in: password")
-        self.press(login.submit, "sign in: submit the password")
-        expected = {"refused": login.error, "signed_in": login.signed_in}
-        if login.mfa is not None:
-            expected["code"] = login.mfa.code
-        outcome = page.wait_for_one(expected, "sign in: after the password", sign_in_expected=True)
-        if outcome == "refused":
-            words = "; ".join(page.texts(login.error))
-            note = self.keep("sign-in-refused")
-            raise PortalAuthError(
-                f"{self.portal.name} refused the user name or password: {words}",
-                portal_text=words,
-                response_body=note,
-            )
-        if outcome == "code":
-            assert login.mfa is not None
+        runner: StepRunner
+
+        def code() -> str:
             if credentials.totp_seed is None:
                 note = self.keep("code-asked")
                 raise PortalAuthError(
@@ -107,28 +91,52 @@ class PortalSession:
                     response_body=note,
                 )
             # Codes follow real time, not the hub's clock: the portal checks them against its own.
-            code = pyotp.TOTP(credentials.totp_seed).now()
-            page.fill(login.mfa.code, code, "sign in: authentication code")
-            self.press(login.mfa.submit, "sign in: submit the code")
-            refused = login.mfa.error or login.error
-            outcome = page.wait_for_one(
-                {"refused": refused, "signed_in": login.signed_in},
-                "sign in: after the code",
-                sign_in_expected=True,
-            )
-            if outcome == "refused":
-                words = "; ".join(page.texts(refused))
+            return pyotp.TOTP(credentials.totp_seed).now()
+
+        def refused(step: str, words: list[str]) -> NoReturn:
+            text = "; ".join(words)
+            if "one_time_code" in runner.typed:
                 note = self.keep("code-refused")
                 raise PortalAuthError(
-                    f"{self.portal.name} refused the authentication code: {words} (check the TOTP seed and "
+                    f"{self.portal.name} refused the authentication code: {text} (check the TOTP seed and "
                     "this machine's clock)",
-                    portal_text=words,
+                    portal_text=text,
                     response_body=note,
                 )
+            note = self.keep("sign-in-refused")
+            raise PortalAuthError(
+                f"{self.portal.name} refused the user name or password: {text}",
+                portal_text=text,
+                response_body=note,
+            )
+
+        runner = StepRunner(self, spec.refused, refused, observer=observer)
+        values = Values(
+            placeholders={
+                "username": lambda: credentials.username,
+                "password": lambda: credentials.password,
+                "one_time_code": code,
+            }
+        )
+        runner.run("sign_in", spec.steps, values)
+        outcome = self.page.wait_for_one(
+            {"refused": spec.refused, "signed_in": spec.signed_in},
+            "sign_in: signed in",
+            sign_in_expected=True,
+        )
+        if outcome == "refused":
+            refused("sign_in: signed in", self.page.texts(spec.refused))
 
 
-def keep_evidence(session: PortalSession, error: PortalError | InDoubtError) -> None:
+def keep_evidence(session: PortalSession, error: PortalError | InDoubtError | RecipeMismatch) -> None:
     """Every failure leaves evidence: what the page showed when it happened (once per failure)."""
+    if isinstance(error, RecipeMismatch):
+        if error.evidence is None:
+            try:
+                error.evidence = session.keep(f"failed-{error.operation or 'step'}-{error.index + 1}")
+            except Exception:
+                return
+        return
     if error.response_body and "evidence: " in error.response_body:
         return
     label = getattr(error, "step", None) or type(error).__name__

@@ -1,25 +1,25 @@
-"""Page work in terms of a recipe: find, fill, press, wait, read, each as a named step.
+"""Page work in terms of a recipe: find, fill, choose, press, wait, read, each as a named step.
 
 Every failure comes out in the hub's terms: the portal unreachable or answering 5xx is transient; an
-element the recipe names that is not on a page that did load is `PortalLayoutChangedError` naming
-the step; the sign-in page shown in the middle of a task is `SessionExpired`. Runs in the browser's
-owner thread only.
+element the recipe names that is not on a page that did load is a `RecipeMismatch` naming the step
+and what was expected; the sign-in page shown in the middle of a task is `SessionExpired`. Runs in the
+browser's owner thread only.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import re
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import urljoin, urlsplit
 
 from connectors.webportal.browser import Browsing
-from connectors.webportal.errors import PortalLayoutChangedError, SessionExpired
-from connectors.webportal.recipe import FormField, Recipe, Target
+from connectors.webportal.errors import RecipeMismatch, SessionExpired
+from connectors.webportal.recipe import Recipe, Target
 from hub.errors import PermanentPortalError, TransientPortalError
 from mappings.rejection_words import categorize
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import FrameLocator, Locator, Page
 
 _MARK = "() => { window.__portalhubBefore = true; }"
 _NEW_DOCUMENT = "() => !window.__portalhubBefore"
@@ -41,7 +41,7 @@ def playwright_errors() -> tuple[type[Exception], type[Exception]]:
 
 
 class PortalPage:
-    """The portal's tab, driven by a recipe, relative to the profile's base URL."""
+    """The portal's tab (or the pop-up a step opened), driven by a recipe, relative to the base URL."""
 
     def __init__(self, browsing: Browsing, recipe: Recipe, base_url: str, step_timeout_ms: float):
         self.browsing = browsing
@@ -49,34 +49,43 @@ class PortalPage:
         self.base_url = base_url.rstrip("/") + "/"
         self.step_timeout_ms = step_timeout_ms
         self.error, self.timeout_error = playwright_errors()
+        self.popup: Page | None = None  # a window a step opened: the operation's next steps work in it
 
     @property
     def page(self) -> Page:
+        if self.popup is not None and not self.popup.is_closed():
+            return self.popup
         return self.browsing.page
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/"))
 
     # --- finding ---------------------------------------------------------------------------------------
-    def locate(self, target: Target) -> Locator:
-        page: Page | Locator = self.page if target.within is None else self.locate(target.within).first
+    def locate(self, target: Target, root: Page | Locator | FrameLocator | None = None) -> Locator:
+        scope: Page | Locator | FrameLocator = self.page if root is None else root
+        if target.frame is not None:
+            scope = scope.frame_locator(target.frame)
+        if target.within is not None:
+            scope = self.locate(target.within, scope).first
         if target.label is not None:
-            return page.get_by_label(target.label, exact=target.exact)
+            return scope.get_by_label(target.label, exact=target.exact)
         if target.role is not None:
             role = cast(Any, target.role)
             if target.name is not None:
-                return page.get_by_role(role, name=target.name, exact=target.exact)
-            return page.get_by_role(role)
+                return scope.get_by_role(role, name=target.name, exact=target.exact)
+            return scope.get_by_role(role)
         if target.text is not None:
-            return page.get_by_text(target.text, exact=target.exact)
+            return scope.get_by_text(target.text, exact=target.exact)
+        if target.placeholder is not None:
+            return scope.get_by_placeholder(target.placeholder, exact=target.exact)
         if target.test_id is not None:
-            return page.get_by_test_id(target.test_id)
+            return scope.get_by_test_id(target.test_id)
         if target.term is not None:
-            return page.locator(
+            return scope.locator(
                 f"xpath=.//dt[normalize-space()={_xpath_literal(target.term)}]/following-sibling::dd[1]"
             )
         assert target.css is not None
-        return page.locator(target.css)
+        return scope.locator(target.css)
 
     def visible(self, target: Target) -> bool:
         try:
@@ -87,7 +96,11 @@ class PortalPage:
     def texts(self, target: Target) -> list[str]:
         """Every matching element's text (the portal's messages), without waiting."""
         try:
-            texts = self.locate(target).all_inner_texts()
+            texts = [
+                text
+                for locator in self.locate(target).all()
+                if locator.is_visible() and (text := locator.inner_text())
+            ]
         except self.error:
             return []
         # One line per message: a portal's list of errors reads "Please correct: A. B."
@@ -95,18 +108,23 @@ class PortalPage:
         return [text for text in flat if text]
 
     # --- failing clearly -------------------------------------------------------------------------------
-    def layout_changed(self, step: str, detail: str) -> NoReturn:
-        where = urlsplit(self.page.url).path or self.page.url
-        raise PortalLayoutChangedError(step, f"{detail} (at {where})")
+    def where(self) -> str:
+        return urlsplit(self.page.url).path or self.page.url
+
+    def mismatch(self, step: str, expected: str) -> NoReturn:
+        raise RecipeMismatch(step, expected, self.where())
 
     def on_sign_in_page(self) -> bool:
-        login = self.recipe.login
+        sign_in = self.recipe.sign_in
         path = urlsplit(self.page.url).path
-        return path.rstrip("/") == urlsplit(self.url(login.page)).path.rstrip("/") or self.visible(
-            login.password
+        if path.rstrip("/") == urlsplit(self.url(sign_in.page)).path.rstrip("/"):
+            return True
+        return any(
+            step.fill is not None and step.value == "{password}" and self.visible(step.fill)
+            for step in sign_in.steps
         )
 
-    def check_loaded(self, step: str) -> None:
+    def check_loaded(self, step: str, sign_in_expected: bool = False) -> None:
         """After a navigation: the portal answered, with a page, and it is not the sign-in page."""
         page = self.page
         status = self.browsing.last_document_status
@@ -117,13 +135,14 @@ class PortalPage:
                 f"the portal answered HTTP {status} at step '{step}'", http_status=status
             )
         if status in (404, 410):
-            self.layout_changed(step, f"the portal answered HTTP {status}: the page moved")
-        if self.on_sign_in_page():
+            self.mismatch(step, f"a page, and the portal answered HTTP {status} (the page moved)")
+        if not sign_in_expected and self.on_sign_in_page():
             raise SessionExpired(f"the portal asked to sign in again at step '{step}'")
 
     # --- moving ----------------------------------------------------------------------------------------
     def goto(self, path: str, step: str, check: bool = True) -> None:
         target = self.url(path)
+        self.popup = None
         try:
             self.page.goto(target, wait_until="domcontentloaded")
         except self.timeout_error as exc:
@@ -148,7 +167,7 @@ class PortalPage:
             # timeout here then only ever means the element was not there to press.
             self.locate(target).click(timeout=self.step_timeout_ms, no_wait_after=True)
         except self.timeout_error:
-            self.layout_changed(step, f"no {target.describe()} to press")
+            self.mismatch(step, f"{target.describe()} to press")
         try:
             page.wait_for_function(_NEW_DOCUMENT, timeout=navigation_timeout_ms, polling=20)
             page.wait_for_load_state("domcontentloaded", timeout=navigation_timeout_ms)
@@ -162,34 +181,93 @@ class PortalPage:
         try:
             self.locate(target).click(timeout=self.step_timeout_ms)
         except self.timeout_error:
-            self.layout_changed(step, f"no {target.describe()} to press")
+            self.mismatch(step, f"{target.describe()} to press")
 
-    def fill(self, spec: FormField, value: str, step: str) -> None:
-        locator = self.locate(spec)
+    def open_popup(self, target: Target, step: str) -> None:
+        """Press what opens a pop-up window; the next steps work in that window."""
         try:
-            if spec.kind == "select":
-                locator.wait_for(state="attached", timeout=self.step_timeout_ms)
-                choices: list[list[str]] = locator.locator("option").evaluate_all(
-                    "(options) => options.map((o) => [o.value, o.label])"
-                )
-                if not any(value in choice for choice in choices):
-                    offered = ", ".join(label or code for code, label in choices)
-                    words = f"{value!r} is not one of the portal's choices for {spec.describe()} ({offered})"
-                    raise PermanentPortalError(
-                        f"the portal cannot take the invoice: {words}",
-                        category=categorize(words),
-                        portal_text=words,
-                    )
-                locator.select_option(value, timeout=self.step_timeout_ms)
-            elif spec.kind == "date":
-                locator.fill(date.fromisoformat(value).strftime(spec.format), timeout=self.step_timeout_ms)
-            else:
-                locator.fill(value, timeout=self.step_timeout_ms)
+            with self.page.context.expect_page(timeout=self.step_timeout_ms) as opened:
+                self.locate(target).click(timeout=self.step_timeout_ms)
         except self.timeout_error:
-            self.layout_changed(step, f"no {spec.describe()} to fill")
+            self.mismatch(step, f"{target.describe()} that opens a window")
+        self.popup = opened.value
+        self.popup.wait_for_load_state("domcontentloaded")
+
+    def fill(self, target: Target, value: str, step: str, timeout_ms: float | None = None) -> None:
+        try:
+            self.locate(target).fill(value, timeout=timeout_ms or self.step_timeout_ms)
+        except self.timeout_error:
+            self.mismatch(step, f"{target.describe()} to fill")
+        except self.error as exc:  # several elements with that label, or not an input
+            self.mismatch(step, f"one input {target.describe()} ({str(exc).splitlines()[0]})")
+
+    def options(self, target: Target, step: str, timeout_ms: float | None = None) -> list[tuple[str, str]]:
+        """(value, label) of each option of a select."""
+        locator = self.locate(target)
+        try:
+            locator.wait_for(state="attached", timeout=timeout_ms or self.step_timeout_ms)
+            found: list[list[str]] = locator.locator("option").evaluate_all(
+                "(options) => options.map((o) => [o.value, o.label.replace(/\\s+/g, ' ').trim()])"
+            )
+        except self.timeout_error:
+            self.mismatch(step, f"{target.describe()} to choose from")
         except self.error as exc:
-            # Several elements with that label, or an option the select does not have.
-            self.layout_changed(step, f"cannot fill {spec.describe()}: {str(exc).splitlines()[0]}")
+            self.mismatch(step, f"one select {target.describe()} ({str(exc).splitlines()[0]})")
+        return [(value, label) for value, label in found]
+
+    def choose(self, target: Target, value: str, by: str, step: str, timeout_ms: float | None = None) -> None:
+        """Choose the option whose value (`by: value`), label (`label`) or part of its label
+        (`label_contains`) is `value`. An option the portal does not offer is its answer about the invoice."""
+        choices = self.options(target, step, timeout_ms)
+        wanted = value.casefold()
+        if by == "value":
+            picked = [code for code, _ in choices if code == value]
+        elif by == "label":
+            picked = [code for code, label in choices if label.casefold() == wanted]
+        else:
+            pattern = re.compile(rf"(?<!\w){re.escape(wanted)}(?!\w)")
+            picked = [code for code, label in choices if pattern.search(label.casefold())]
+            if len(picked) > 1:  # "PO-1 - ..." and "PO-2 - for the PO-1 rigs": the one it starts with
+                starting = [
+                    code for code, label in choices if code in picked and label.casefold().startswith(wanted)
+                ]
+                picked = starting or picked
+        if len(picked) != 1:
+            offered = "; ".join(label or code for code, label in choices if code) or "no choices"
+            how = "matches" if len(picked) > 1 else "is not among"
+            words = f"{value!r} {how} the portal's choices for {target.describe()} ({offered})"
+            raise PermanentPortalError(
+                f"the portal cannot take the invoice: {words}", category=categorize(words), portal_text=words
+            )
+        try:
+            self.locate(target).select_option(value=picked[0], timeout=timeout_ms or self.step_timeout_ms)
+        except self.error as exc:
+            self.mismatch(step, f"a select {target.describe()} ({str(exc).splitlines()[0]})")
+
+    def upload(self, target: Target, name: str, content_type: str, content: bytes, step: str) -> None:
+        try:
+            self.locate(target).set_input_files(
+                {"name": name, "mimeType": content_type, "buffer": content}, timeout=self.step_timeout_ms
+            )
+        except self.timeout_error:
+            self.mismatch(step, f"a file input {target.describe()}")
+        except self.error as exc:
+            self.mismatch(step, f"a file input {target.describe()} ({str(exc).splitlines()[0]})")
+
+    def wait_for_url(self, pattern: str, step: str, timeout_ms: float | None = None) -> None:
+        try:
+            self.page.wait_for_url(re.compile(pattern), timeout=timeout_ms or self.step_timeout_ms)
+        except self.timeout_error:
+            self.mismatch(step, f"an address matching {pattern!r}")
+
+    def read(self, target: Target, attribute: str | None, step: str) -> str:
+        locator = self.locate(target).first
+        try:
+            if attribute is not None:
+                return (locator.get_attribute(attribute, timeout=self.step_timeout_ms) or "").strip()
+            return " ".join(locator.inner_text(timeout=self.step_timeout_ms).split())
+        except self.timeout_error:
+            self.mismatch(step, f"{target.describe()} to read")
 
     def wait_for_one(
         self,
@@ -210,10 +288,10 @@ class PortalPage:
             if not sign_in_expected and self.on_sign_in_page():
                 raise SessionExpired(f"the portal asked to sign in again at step '{step}'") from None
             wanted = " or ".join(t.describe() for t in targets.values())
-            self.layout_changed(step, f"none of {wanted} appeared")
+            self.mismatch(step, wanted)
         for name, locator in locators.items():
             try:
-                if locator.first.is_visible():
+                if any(item.is_visible() for item in locator.all()):
                     return name
             except self.error:
                 continue

@@ -1,13 +1,15 @@
-"""Submitting one invoice through the portal's form, and reading what the portal answered.
+"""Submitting one invoice through the portal's pages, following the recipe's `submit_invoice` steps.
 
 1. Reconcile first: the invoice number is searched in the portal's list. A number the portal already
    lists is a duplicate and is never typed again. This is also what makes a "duplicate" answer to our
    own submit click unambiguous: browsers may silently resend a form whose connection dropped, and the
    portal then refuses the resend as a duplicate of the invoice our first send created.
-2. Open the form, fill the header, look the PO up, add the lines one at a time, attach the PDF; the
-   portal's own messages at any of these steps refuse the invoice with its words.
-3. Keep evidence of the filled form, press submit (the point of no return), read the confirmation
-   (the portal's invoice id) or the errors. What cannot be read after the click is IN_DOUBT.
+2. Open the form, fill the header, fill the lines, attach the PDF; the portal's own messages at any of
+   these steps refuse the invoice with its words. A page that does not match the recipe here is a
+   recipe gap (`RecipeMismatch`): nothing was sent, and the invoice is not refused.
+3. Keep evidence of the filled form, run the `submit` steps (the first is the point of no return),
+   read the confirmation (the portal's invoice id) or the errors. What cannot be read after the click
+   is IN_DOUBT.
 
 A session that ends in the middle is signed in again and the form started over; if it ended at the
 submit click itself, the list is searched before anything is typed again.
@@ -15,12 +17,12 @@ submit click itself, the list is searched before anything is typed again.
 
 from __future__ import annotations
 
-import re
 from typing import NoReturn
 
 from connectors.base import PortalRecord, Receipt
 from connectors.webportal.browser import Browsing
-from connectors.webportal.errors import BrowserGone, PortalLayoutChangedError, SessionExpired
+from connectors.webportal.errors import BrowserGone, RecipeMismatch, SessionExpired
+from connectors.webportal.flow import Observer, StepRunner, Values
 from connectors.webportal.form import WebForm
 from connectors.webportal.reading import lookup
 from connectors.webportal.session import Portal, PortalSession, keep_evidence
@@ -32,19 +34,32 @@ _GATEWAY = frozenset({429, 502, 503, 504})
 _ATTEMPTS = 3  # form started over after a session ended this many times at most
 
 
+class _NotProcessed(TransientPortalError):
+    """A gateway answered the submit click: the portal behind it did not process the form."""
+
+
 class Submission:
-    def __init__(self, browsing: Browsing, portal: Portal, form: WebForm):
+    def __init__(self, browsing: Browsing, portal: Portal, form: WebForm, observer: Observer | None = None):
         self.browsing = browsing
         self.portal = portal
         self.form = form
         self.number = form.invoice_number
         self.session = PortalSession(browsing, portal, self.number)
         self.recipe = portal.recipe
-        self.sent = False  # the submit button was pressed: from here on, failures are in doubt
+        self.observer = observer
+        self.sent = False  # the submit click was dispatched: from here on, failures are in doubt
 
     def run(self) -> Receipt:
         try:
             return self._attempts()
+        except RecipeMismatch as exc:
+            keep_evidence(self.session, exc)
+            if self.sent:
+                raise InDoubtError(
+                    f"{exc} after the invoice was submitted; the portal may have the invoice",
+                    response_body=exc.evidence,
+                ) from exc
+            raise  # nothing was sent: a recipe gap, for the connector to report as such
         except (PortalError, InDoubtError) as exc:
             keep_evidence(self.session, exc)
             raise
@@ -90,83 +105,65 @@ class Submission:
             raise PermanentPortalError(
                 words, category=RejectionCategory.DUPLICATE, duplicate=True, portal_text=words
             )
-        self._fill()
+        self.fill()
         note = self.session.keep("filled")
         if self.browsing.cancelled.is_set():
             raise TransientPortalError("the caller stopped waiting before the invoice was submitted")
-        self.sent = True
         return self._submit(note)
 
-    def _fill(self) -> None:
-        spec, page, form = self.recipe.invoice_form, self.session.page, self.form
-        self.session.open(spec.page, "open the invoice form")
-        self._header()
-        if spec.po_lookup is not None and form.header.get("po_number"):
-            self.session.press(spec.po_lookup.button, "look up the PO")
-            page.check_loaded("look up the PO")
-            if (
-                page.wait_for_one({"errors": spec.errors, "found": spec.po_lookup.found}, "look up the PO")
-                == "errors"
-            ):
-                self._refuse("look up the PO")
+    def fill(self) -> None:
+        """Everything up to (not including) the submit click."""
+        spec, form = self.recipe.submit_invoice, self.form
+        runner = StepRunner(self.session, spec.errors, self._refuse, observer=self.observer)
+        runner.run("open_form", spec.open_form, Values(fields=form.header))
+        runner.run("fill_header", spec.fill_header, Values(fields=form.header))
         for n, line in enumerate(form.lines, 1):
-            step, added = f"add line {n}", spec.lines.added.for_line(n)
-            if spec.lines.mode == "in_page":
-                page.click(spec.lines.add, step)
-                page.wait_for_one({"added": added}, step)
-                self._line(n, line)
-                continue
-            self._line(n, line)
-            self.session.press(spec.lines.add, step)
-            page.check_loaded(step)
-            if page.wait_for_one({"errors": spec.errors, "added": added}, step) == "errors":
-                self._refuse(step)
-        if spec.refill_header:
-            self._header()  # a portal that re-renders the form without the header values typed before
-        if form.files:
-            if spec.attachment is None:
-                page.layout_changed("attach the PDF", "the recipe has no attachment input")
-            upload = form.files[0]
-            try:
-                page.locate(spec.attachment).set_input_files(
-                    {"name": upload.filename, "mimeType": upload.content_type, "buffer": upload.content},
-                    timeout=page.step_timeout_ms,
-                )
-            except page.timeout_error:
-                page.layout_changed("attach the PDF", f"no {spec.attachment.describe()}")
+            runner.run(f"fill_lines (line {n})", spec.fill_lines.each, Values(fields=line), n=n)
+        files = [(f.filename, f.content_type, f.content) for f in form.files]
+        runner.run("attach", spec.attach, Values(fields=form.header, files=files))
 
-    def _line(self, n: int, line: dict[str, str]) -> None:
-        for key, field in self.recipe.invoice_form.lines.fields:
-            if field is not None and line.get(key):
-                self.session.page.fill(field.for_line(n), line[key], f"line {n}: {key}")
-
-    def _header(self) -> None:
-        for key, field in self.recipe.invoice_form.header:
-            value = self.form.header.get(key)
-            if field is not None and value:
-                self.session.page.fill(field, value, f"fill the header: {key}")
+    def submit_filled(self) -> Receipt:
+        """The submit steps and the confirmation, on a form `fill` filled (`recipe check` on a sandbox)."""
+        return self._submit(self.session.keep("filled"))
 
     def _submit(self, filled_note: str | None) -> Receipt:
-        spec, page = self.recipe.invoice_form, self.session.page
-        step = "submit the invoice"
+        spec = self.recipe.submit_invoice
+        runner = StepRunner(
+            self.session, spec.errors, self._refused_after_click, self._after_click, observer=self.observer
+        )
+        self.sent = True
         try:
-            self.session.press(spec.submit, step)
+            runner.run("submit", spec.submit, Values())
+        except RecipeMismatch as exc:
+            if exc.index == 0:
+                self.sent = False  # there was no submit button to press: nothing left
+            raise
+        except _NotProcessed:
+            self.sent = False
+            raise
         except TransientPortalError as exc:
             raise InDoubtError(f"{exc}; the portal may have the invoice") from exc
-        except PortalLayoutChangedError:
-            self.sent = False  # there was no submit button to press: nothing left
-            raise
+        self.filled_note = filled_note
+        reads = runner.run("read_confirmation", spec.read_confirmation, Values())
+        note = self.session.keep("submitted")
+        return Receipt(
+            portal_invoice_id=reads.get("portal_invoice_id"),
+            portal_text=reads.get("confirmation") or f"portal id {reads.get('portal_invoice_id')}",
+            response_body="\n".join(n for n in (filled_note, note) if n),
+        )
+
+    def _after_click(self, step: str) -> None:
+        """The page the submit click loaded: the portal's answer, a gateway's, or none."""
         status = self.browsing.last_document_status
-        if page.page.url.startswith("chrome-error://"):
+        if self.session.page.page.url.startswith("chrome-error://"):
             note = self.session.keep("connection-lost")
             raise InDoubtError(
                 "the connection to the portal broke after the invoice was submitted; the portal may have it",
                 response_body=note,
             )
         if status in _GATEWAY:
-            # A gateway's answer: the portal behind it did not process the form.
             note = self.session.keep(f"http-{status}")
-            raise TransientPortalError(
+            raise _NotProcessed(
                 f"{self.portal.name} answered HTTP {status} to the submission",
                 http_status=status,
                 response_body=note,
@@ -178,68 +175,58 @@ class Submission:
                 http_status=status,
                 response_body=note,
             )
-        if page.on_sign_in_page():
+        if self.session.page.on_sign_in_page():
             raise SessionExpired("the portal asked to sign in again when the invoice was submitted")
-        try:
-            outcome = page.wait_for_one(
-                {"errors": spec.errors, "confirmation": spec.confirmation.target}, "read the confirmation"
-            )
-        except PortalLayoutChangedError as exc:
-            note = self.session.keep("no-confirmation")
-            raise InDoubtError(f"{exc}; the portal may have the invoice", response_body=note) from exc
-        if outcome == "errors":
-            words = "; ".join(page.texts(spec.errors))
-            if categorize(words) is RejectionCategory.DUPLICATE:
-                # Not there a moment ago (step 1): the browser resent our own submission.
-                record = self._listed(f"the portal answered the submission with {words!r}")
-                if record is not None:
-                    return Receipt(
+
+    def _refused_after_click(self, step: str, words: list[str]) -> NoReturn:
+        text = "; ".join(words)
+        if categorize(text) is RejectionCategory.DUPLICATE:
+            # Not there a moment ago (step 1): the browser resent our own submission.
+            record = self._listed(f"the portal answered the submission with {text!r}")
+            if record is not None:
+                raise _AlreadyThere(
+                    Receipt(
                         portal_invoice_id=record.portal_invoice_id,
-                        portal_text=words,
+                        portal_text=text,
                         already_submitted=True,
-                        response_body=filled_note,
+                        response_body=getattr(self, "filled_note", None),
                     )
-            self._refuse(step)
-        text = page.texts(spec.confirmation.target)
-        found = next((m for t in text if (m := re.search(spec.confirmation.pattern, t))), None)
-        note = self.session.keep("submitted")
-        if found is None:
-            raise InDoubtError(
-                f"{self.portal.name}'s confirmation does not show the invoice id ({'; '.join(text)!r} does not "
-                f"match {spec.confirmation.pattern!r}); the portal may have the invoice",
-                response_body=note,
-            )
-        return Receipt(
-            portal_invoice_id=found.group(1),
-            portal_text="; ".join(text),
-            response_body="\n".join(n for n in (filled_note, note) if n),
-        )
+                )
+        self._refuse(step, words)
 
     def _listed(self, what_happened: str) -> PortalRecord | None:
         """The portal's record of our number after the submit click; unreadable means in doubt."""
         try:
             return lookup(self.browsing, self.portal, self.number)
-        except (PortalError, SessionExpired) as exc:
+        except (PortalError, SessionExpired, RecipeMismatch) as exc:
             raise InDoubtError(
                 f"{what_happened}, and its invoice list could not be read ({exc}); the portal may have the invoice"
             ) from exc
 
-    def _refuse(self, step: str) -> NoReturn:
-        page = self.session.page
-        words = (
-            "; ".join(page.texts(self.recipe.invoice_form.errors)) or "(the portal showed an empty message)"
-        )
+    def _refuse(self, step: str, words: list[str]) -> NoReturn:
+        text = "; ".join(words) or "(the portal showed an empty message)"
         note = self.session.keep("refused")
-        category = categorize(words)
+        category = categorize(text)
         raise PermanentPortalError(
-            f"{self.portal.name} refused the invoice at step '{step}': {words}",
+            text,
             category=category,
             duplicate=category is RejectionCategory.DUPLICATE,
-            portal_text=words,
+            portal_text=text,
             response_body=note,
         )
 
 
+class _AlreadyThere(PortalhubError):
+    """Carries the receipt of an invoice our own resent submission had already created."""
+
+    def __init__(self, receipt: Receipt):
+        super().__init__("already there")
+        self.receipt = receipt
+
+
 def submit(browsing: Browsing, portal: Portal, form: WebForm) -> Receipt:
     """Runs in the browser's owner thread."""
-    return Submission(browsing, portal, form).run()
+    try:
+        return Submission(browsing, portal, form).run()
+    except _AlreadyThere as there:
+        return there.receipt

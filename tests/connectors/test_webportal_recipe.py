@@ -12,7 +12,8 @@ import yaml
 from connectors.base import ConnectorContext, Envelope
 from connectors.webportal import WebPortalConnector
 from connectors.webportal.form import decode
-from connectors.webportal.recipe import RecipeCache, RecipeError, parse_recipe
+from connectors.webportal.recipe import RecipeCache, RecipeError, parse_recipe, recipe_schema
+from connectors.webportal.values import portal_value
 from hub.errors import ConfigError, MappingError
 from hub.model import InvoicePurpose, InvoiceState
 from hub.pipeline.submit import _stored
@@ -32,47 +33,65 @@ def _recipe_with(tmp_path: Path, edit: str, replacement: str) -> Path:
 
 def test_the_sandbox_recipe_loads_and_maps_status_words() -> None:
     recipe = parse_recipe(RECIPE)
-    assert recipe.invoice_form.header.invoice_number.label == "Invoice number"
+    first = recipe.submit_invoice.fill_header[0]
+    assert first.fill is not None and first.fill.label == "Invoice number" and first.field == "invoice_number"
     assert (
         recipe.state_of("paid") is InvoiceState.PAID
         and recipe.state_of(" Disputed ") is InvoiceState.DISPUTED
     )
     assert recipe.state_of("Queued for audit") is None  # unknown words are kept raw, not guessed
-    assert recipe.invoice_form.lines.added.for_line(3).text == "Line 3 added."
+    added = recipe.submit_invoice.fill_lines.each[-1].wait_for
+    assert added is not None and added.for_line(3).text == "Line 3 added."
 
 
 @pytest.mark.parametrize(
     ("edit", "replacement", "expected"),
     [
         (
-            "    po_number: PO number\n",
-            "    po_numbr: PO number\n",
-            "invoice_form.header.po_numbr: unknown key",
+            "      field: po_number\n",
+            "      feld: po_number\n",
+            "submit_invoice.fill_header.3.feld: unknown key",
         ),
         (
-            "  submit: {role: button, name: Sign in}",
-            "  submit: {role: knob, name: Sign in}",
-            "login.submit: unknown ARIA role 'knob'",
+            "    - click: {role: button, name: Sign in}",
+            "    - click: {role: knob, name: Sign in}",
+            "sign_in.steps.3.click: unknown ARIA role 'knob'",
         ),
         (
-            "  attachment: {label: Invoice PDF}",
-            "  attachment: {label: Invoice PDF, css: 'input[type=file]'}",
-            "invoice_form.attachment: give exactly one of label, role, text, test_id, term, css (found label, css)",
+            "    - upload: Invoice PDF",
+            "    - upload: {label: Invoice PDF, css: 'input[type=file]'}",
+            "submit_invoice.attach.0.upload: give exactly one of label, role, text, placeholder, test_id, term, css "
+            "(found label, css)",
         ),
         (
-            "    pattern: 'Reference:\\s*(\\S+)'",
-            "    pattern: 'Reference'",
-            "invoice_form.confirmation.pattern: needs a group",
+            "      pattern: 'Reference:\\s*(\\S+)'",
+            "      pattern: 'Reference'",
+            "submit_invoice.read_confirmation.0.pattern: needs a group",
+        ),
+        (
+            "    - goto: /invoices/new",
+            "    - goto: /invoices/new\n      click: {text: New}",
+            "submit_invoice.open_form.0: a step has exactly one action of goto, click, fill, select, upload, "
+            "wait_for, wait_for_url, read (found goto, click)",
+        ),
+        (
+            "    - fill: Invoice number\n      field: invoice_number\n",
+            '    - {fill: Invoice number, value: "{invoice}"}\n',
+            "submit_invoice.fill_header.0: unknown placeholder {invoice}",
         ),
         ("  Paid: PAID", "  Paid: SETTLED", "statuses.Paid: Input should be"),
-        ("  timezone: UTC", "  timezone: Mars/Olympus", "invoice_list.timezone: unknown time zone"),
+        (
+            "  timezone: UTC\n  next_page",
+            "  timezone: Mars/Olympus\n  next_page",
+            "invoice_list.timezone: unknown time zone",
+        ),
     ],
 )
 def test_recipe_problems_name_the_file_the_line_and_the_field(
     tmp_path: Path, edit: str, replacement: str, expected: str
 ) -> None:
     path = _recipe_with(tmp_path, edit, replacement)
-    line = path.read_text(encoding="utf-8").splitlines().index(replacement.rstrip("\n")) + 1
+    line = path.read_text(encoding="utf-8").splitlines().index(replacement.splitlines()[0]) + 1
     with pytest.raises(RecipeError) as raised:
         parse_recipe(path)
     assert isinstance(raised.value, ConfigError)
@@ -80,9 +99,7 @@ def test_recipe_problems_name_the_file_the_line_and_the_field(
 
 
 def test_a_key_given_twice_is_refused_rather_than_one_silently_winning(tmp_path: Path) -> None:
-    path = _recipe_with(
-        tmp_path, "  page: /invoices/new\n", "  page: /invoices/new\n  page: /invoices/create\n"
-    )
+    path = _recipe_with(tmp_path, "sign_in:\n  page: /login", "sign_in:\n  page: /signin\n  page: /login")
     with pytest.raises(RecipeError, match=r"recipe.yaml:\d+: page: key repeated \(first on line \d+\)"):
         parse_recipe(path)
 
@@ -182,12 +199,54 @@ def test_recipes_in_the_fixtures_are_valid() -> None:
         assert yaml.safe_load(path.read_text(encoding="utf-8"))["name"]
 
 
-def test_a_target_can_be_scoped_and_numbered(tmp_path: Path) -> None:
+def test_a_step_can_be_scoped_and_numbered(tmp_path: Path) -> None:
     path = _recipe_with(
         tmp_path,
-        '    added: {text: "Line {n} added."}',
-        '    added: {text: "Line {n} added.", within: {role: status, name: "Line {n}"}}',
+        '      - wait_for: {text: "Line {n} added."}',
+        '      - wait_for: {text: "Line {n} added.", within: {role: status, name: "Line {n}"}}',
     )
-    added = parse_recipe(path).invoice_form.lines.added.for_line(2)
-    assert added.text == "Line 2 added." and added.within is not None and added.within.name == "Line 2"
-    assert added.describe() == "text 'Line 2 added.' in status 'Line 2'"
+    added = parse_recipe(path).submit_invoice.fill_lines.each[-1].wait_for
+    assert added is not None
+    numbered = added.for_line(2)
+    assert (
+        numbered.text == "Line 2 added." and numbered.within is not None and numbered.within.name == "Line 2"
+    )
+    assert numbered.describe() == "text 'Line 2 added.' in status 'Line 2'"
+
+
+def test_the_json_schema_describes_every_construct() -> None:
+    schema = recipe_schema()
+    steps = schema["$defs"]["Step"]["properties"]
+    for action in ("goto", "click", "fill", "select", "upload", "wait_for", "wait_for_url", "read"):
+        assert action in steps, action
+    assert set(steps["by"]["enum"]) == {"value", "label", "label_contains"}
+    assert schema["$defs"]["Step"]["additionalProperties"] is False  # extra=forbid, as editors see it
+    assert {"map", "date", "number"} <= set(schema["$defs"]["FieldFormat"]["properties"])
+    assert {"sign_in", "submit_invoice", "invoice_list"} <= set(schema["required"])
+
+
+def test_values_are_mapped_and_formatted_per_field(tmp_path: Path) -> None:
+    text = RECIPE.read_text(encoding="utf-8").replace(
+        "fields:\n",
+        "fields:\n  unit: {map: {EA: EACH, HUR: HR}}\n  invoice_date: {date: '%d.%m.%Y'}\n"
+        "  total: {number: {decimal_separator: ',', thousands_separator: '.', places: 2}}\n",
+    )
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    recipe = parse_recipe(path)
+    assert portal_value(recipe, "unit", "HUR") == "HR" and portal_value(recipe, "unit", "EA") == "EACH"
+    assert portal_value(recipe, "invoice_date", "2026-11-20") == "20.11.2026"
+    assert portal_value(recipe, "total", "1234567.5") == "1.234.567,50"
+    assert portal_value(recipe, "total", "-0.125") == "-0,13"
+    assert portal_value(recipe, "quantity", "10") == "10"  # no format: as the AR system has it
+    with pytest.raises(MappingError, match=r"unit 'DAY' has no value in the portal's recipe .*knows EA, HUR"):
+        portal_value(recipe, "unit", "DAY")
+
+
+def test_a_unit_the_recipe_cannot_map_blocks_the_invoice_before_sending(tmp_path: Path) -> None:
+    from tests.connectors.contract.supplierportal_harness import SUPPLIER_RECIPE
+
+    profile = write_profile(tmp_path, "http://127.0.0.1:9", recipe=SUPPLIER_RECIPE)
+    invoice = pdf_invoice("INV-9", lines=(("BRG-6205", "10", "KGM", "12.50"),))
+    with pytest.raises(MappingError, match="unit 'KGM' has no value in the portal's recipe"):
+        _connector().render(invoice, profile, Envelope("p-9@test", T0, "INV-9"))

@@ -16,10 +16,9 @@ import pytest
 
 from connectors.base import Receipt
 from connectors.sandbox.server import Reply, Request
-from connectors.webportal import PortalLayoutChangedError
+from connectors.webportal import RecipeGapError
 from connectors.webportal.browser import BrowserPool, Browsing, LaunchOptions, TaskTimeout
-from hub.errors import InDoubtError, TransientPortalError
-from hub.model import RejectionCategory
+from hub.errors import InDoubtError, PortalError, ProfileUnavailableError, TransientPortalError
 from tests.connectors.contract.webportal_harness import RECIPE, WebPortalCase, assert_no_secrets, pdf_invoice
 
 
@@ -39,35 +38,30 @@ def _changed_recipe(tmp_path: Path, old: str, new: str) -> Path:
 
 
 # --- a page that no longer matches its recipe ------------------------------------------------------------
-def test_a_changed_page_fails_the_one_invoice_naming_the_step_and_the_next_ones_wait_for_the_recipe(
+def test_a_changed_page_is_a_recipe_gap_before_any_submit_never_a_rejection(
     tmp_path: Path, pool: BrowserPool
 ) -> None:
-    recipe = _changed_recipe(
-        tmp_path, "    po_number: PO number\n", "    po_number: Purchase order reference\n"
-    )
+    recipe = _changed_recipe(tmp_path, "    - fill: PO number\n", "    - fill: Purchase order reference\n")
     case = WebPortalCase(tmp_path, pool, recipe=recipe, step_timeout_seconds=1.5)
     try:
         started = time.monotonic()
-        with pytest.raises(PortalLayoutChangedError) as raised:
+        with pytest.raises(ProfileUnavailableError) as raised:
             case.submit(pdf_invoice("INV-1"))
         assert time.monotonic() - started < 30  # one bounded wait for the element, no retries
         error = raised.value
-        assert error.step == "fill the header: po_number" and error.category is RejectionCategory.CONFIG
-        assert str(error).startswith("portal layout changed at step 'fill the header: po_number': no label ")
-        assert "'Purchase order reference'" in str(error) and "/acme/invoices/new" in str(error)
-        assert not error.duplicate and case.sandbox.posts == {} and not case.sandbox.received()
+        assert isinstance(error, RecipeGapError) and error.kind == "recipe"
+        assert not isinstance(error, PortalError)  # not a rejection, not retried as a portal answer
+        assert error.step == "fill_header 4: fill label 'Purchase order reference' with po_number"
+        assert error.expected == "label 'Purchase order reference' to fill"
+        assert "nothing was submitted" in str(error) and "/acme/invoices/new" in str(error)
+        assert case.sandbox.posts["submit"] == 0 and not case.sandbox.received()
         [shot] = case.evidence_files(".png")
-        assert "failed-fill_the_header_po_number" in shot.name and str(shot) in (error.response_body or "")
+        assert "failed-fill_header-4" in shot.name and str(shot) in str(error) and error.evidence
         assert_no_secrets(case.evidence_files())
 
-        # The next invoice does not meet the same page again: it waits, untouched, for the recipe.
-        pages = sum(case.server.requests.values())
-        with pytest.raises(TransientPortalError, match="waiting until the recipe changes") as waiting:
+        # No memory in the connector: holding the profile is the hub's; the next call meets the same gap.
+        with pytest.raises(RecipeGapError):
             case.submit(pdf_invoice("INV-2"))
-        assert (
-            "fill the header: po_number" in str(waiting.value) and sum(case.server.requests.values()) == pages
-        )
-
         recipe.write_text(RECIPE.read_text(encoding="utf-8"), encoding="utf-8")  # AR operations fix it
         case.submit(pdf_invoice("INV-2"))
         assert [i.number for i in case.sandbox.received()] == ["INV-2"]
@@ -75,14 +69,29 @@ def test_a_changed_page_fails_the_one_invoice_naming_the_step_and_the_next_ones_
         case.close()
 
 
-def test_a_page_that_moved_is_a_layout_change_at_its_step(tmp_path: Path, pool: BrowserPool) -> None:
-    recipe = _changed_recipe(tmp_path, "  page: /invoices/new", "  page: /invoices/create")
+def test_a_page_that_moved_is_a_recipe_gap_at_its_step(tmp_path: Path, pool: BrowserPool) -> None:
+    recipe = _changed_recipe(tmp_path, "    - goto: /invoices/new", "    - goto: /invoices/create")
     case = WebPortalCase(tmp_path, pool, recipe=recipe)
     try:
-        with pytest.raises(
-            PortalLayoutChangedError, match="'open the invoice form': the portal answered HTTP 404"
-        ):
+        with pytest.raises(RecipeGapError, match=r"'open_form 1: goto /invoices/create'.*HTTP 404"):
             case.submit(pdf_invoice("INV-1"))
+        assert case.sandbox.posts["submit"] == 0
+    finally:
+        case.close()
+
+
+def test_a_recipe_file_that_does_not_load_holds_the_profile_too(tmp_path: Path, pool: BrowserPool) -> None:
+    recipe = _changed_recipe(
+        tmp_path, "    - goto: /invoices/new", "    - goto: /invoices/new\n      bogus: 1"
+    )
+    case = WebPortalCase(tmp_path, pool, recipe=recipe)
+    try:
+        document = case.render(pdf_invoice("INV-1"))
+        with pytest.raises(
+            ProfileUnavailableError, match=r"(?s)recipe does not load.*open_form\.0\.bogus: unknown key"
+        ) as raised:
+            case.connector.submit(document, case.profile)
+        assert raised.value.kind == "recipe" and not case.sandbox.posts
     finally:
         case.close()
 
@@ -91,11 +100,11 @@ def test_a_confirmation_that_cannot_be_read_leaves_the_invoice_in_doubt_and_look
     tmp_path: Path, pool: BrowserPool
 ) -> None:
     recipe = _changed_recipe(
-        tmp_path, "    pattern: 'Reference:\\s*(\\S+)'", "    pattern: 'Portal id:\\s*(\\S+)'"
+        tmp_path, "      pattern: 'Reference:\\s*(\\S+)'", "      pattern: 'Portal id:\\s*(\\S+)'"
     )
     case = WebPortalCase(tmp_path, pool, recipe=recipe)
     try:
-        with pytest.raises(InDoubtError, match="does not show the invoice id"):
+        with pytest.raises(InDoubtError, match=r"to match 'Portal id.*the portal may have the invoice"):
             case.submit(pdf_invoice("INV-1"))
         [received] = case.sandbox.received()
         record = case.connector.lookup(case.profile, "INV-1")

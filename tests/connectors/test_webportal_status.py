@@ -104,9 +104,10 @@ def test_a_portal_list_without_a_date_filter_is_filtered_by_the_connector(
     tmp_path: Path, pool: BrowserPool
 ) -> None:
     text = RECIPE.read_text(encoding="utf-8")
-    line = next(line for line in text.splitlines() if line.startswith("  updated_since:"))
+    step = "    - fill: Updated since (UTC)\n      field: updated_since                 # when polling: the last change seen\n"
+    assert step in text
     recipe = tmp_path / "no-date-filter.yaml"
-    recipe.write_text(text.replace(line + "\n", ""), encoding="utf-8")
+    recipe.write_text(text.replace(step, ""), encoding="utf-8")
     case = WebPortalCase(tmp_path, pool, recipe=recipe, page_size=2)
     try:
         for number in ("INV-1", "INV-2", "INV-3"):

@@ -176,7 +176,7 @@ def test_a_session_that_ends_in_the_middle_of_the_form_starts_over_and_sends_onc
         (
             pdf_invoice("INV-5", currency="EUR"),
             {},
-            "'EUR' is not one of the portal's choices for label 'Currency' (USD)",
+            "'EUR' is not among the portal's choices for label 'Currency' (USD)",
             RejectionCategory.OTHER,
         ),
     ],

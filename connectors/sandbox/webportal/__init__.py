@@ -3,8 +3,7 @@
 Sign-in with a password and a TOTP second factor; an invoice form with its own checks (the PO must
 exist, AFE numbers for buyers who want them, no invoice number twice, totals that add up, a real PDF);
 lines added one at a time; an invoice list with filters and pages whose statuses advance on a
-controllable clock; rejection and dispute reasons on detail pages; sessions that expire. Each buyer's
-pages are built one of two ways (`layout: classic | grid`), for two recipes and one connector.
+controllable clock; rejection and dispute reasons on detail pages; sessions that expire.
 """
 
 from connectors.sandbox.webportal.app import WebPortalSandbox

@@ -17,12 +17,11 @@ import pyotp
 
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
-from connectors.sandbox.webportal import grid, pages
+from connectors.sandbox.webportal import pages
 from connectors.sandbox.webportal.checks import (
     Files,
     check_invoice,
     check_line,
-    check_rows,
     keep_header,
     parse_form,
 )
@@ -33,8 +32,9 @@ HTML = "text/html; charset=utf-8"
 
 
 def views(buyer: Buyer) -> Any:
-    """The module that renders this buyer's pages: pages.py (classic) or grid.py (see there)."""
-    return grid if buyer.layout == "grid" else pages
+    """The module that renders this buyer's pages (one layout; the second sandbox portal, built
+    differently in flow as well, is connectors/sandbox/supplierportal)."""
+    return pages
 
 
 def _html(body: bytes, status: int = 200) -> Reply:
@@ -285,12 +285,9 @@ class WebPortalSandbox:
     def _submit(self, buyer: Buyer, session: Session, fields: dict[str, str], files: Files) -> Reply:
         keep_header(session.draft, fields)
         draft, h, layout = session.draft, session.draft.header, views(buyer)
-        row_errors: list[str] = []
-        if buyer.layout == "grid":  # every line comes with the invoice, not one at a time before it
-            draft.lines, row_errors = check_rows(buyer, draft, fields)
         taken = {i.number for i in self.invoices if i.buyer == buyer.slug}
         pdf = files.get("pdf")
-        checked = check_invoice(buyer, draft, taken, pdf, layout.DATE_FORMAT, layout.DATE_HINT, row_errors)
+        checked = check_invoice(buyer, draft, taken, pdf, layout.DATE_FORMAT, layout.DATE_HINT)
         if checked.errors:
             return _html(layout.invoice_form(buyer, draft, checked.errors))
         invoice = PortalInvoice(
@@ -347,7 +344,7 @@ class WebPortalSandbox:
             if since is not None and when <= since:
                 continue
             rows.append((when, invoice.reference, invoice, status))
-        # Oldest change first (a change while paging moves to the end), or newest first as in grid.py.
+        # Oldest change first (a change while paging moves to the end).
         rows.sort(key=lambda r: (r[0], r[1]), reverse=layout.NEWEST_FIRST)
         size = self.config.page_size
         pages_count = max(1, -(-len(rows) // size))

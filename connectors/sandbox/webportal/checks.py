@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -17,7 +15,6 @@ from connectors.sandbox.webportal.config import Buyer
 from connectors.sandbox.webportal.state import Draft, DraftLine
 
 Files = dict[str, tuple[str, str, bytes]]  # field name -> (file name, content type, bytes)
-_ROW_FIELD = re.compile(r"^line_(\d+)_(\w+)$")
 HEADER = ("invoice_number", "invoice_date", "currency", "po_number", "tax", "charges", "total", "comments")
 
 
@@ -101,23 +98,6 @@ class Checked:
     total: Decimal = Decimal(0)
 
 
-def check_rows(buyer: Buyer, draft: Draft, fields: dict[str, str]) -> tuple[list[DraftLine], list[str]]:
-    """The lines of a form that sends them all with the invoice (`line_<n>_<field>`), each checked as a
-    line added on its own is; every message names its line."""
-    rows: dict[int, dict[str, str]] = {}
-    for name, value in fields.items():
-        if found := _ROW_FIELD.match(name):
-            rows.setdefault(int(found[1]), {})[f"line_{found[2]}"] = value
-    lines: list[DraftLine] = []
-    errors: list[str] = []
-    for n in sorted(rows):
-        line, problems = check_line(buyer, draft, rows[n])
-        errors.extend(f"Line {n}: {problem}" for problem in problems)
-        if line is not None:
-            lines.append(line)
-    return lines, errors
-
-
 def check_invoice(
     buyer: Buyer,
     draft: Draft,
@@ -125,12 +105,11 @@ def check_invoice(
     pdf: tuple[str, str, bytes] | None,
     date_format: str = "%Y-%m-%d",
     date_hint: str = "YYYY-MM-DD",
-    line_errors: Sequence[str] = (),
 ) -> Checked:
     """Everything the portal checks when the invoice is submitted, all messages at once: the invoice
-    date as the layout writes it; `line_errors` from lines that came with the invoice (`check_rows`)."""
+    date as the layout writes it."""
     h = draft.header
-    errors: list[str] = list(line_errors)
+    errors: list[str] = []
     number = h.get("invoice_number", "")
     if not number:
         errors.append("Invoice number is required.")
@@ -147,7 +126,7 @@ def check_invoice(
         errors.append("A purchase order number is required.")
     elif po_number and buyer.purchase_order(po_number) is None:
         errors.append(f"Purchase order {po_number} does not exist.")
-    if not draft.lines and not line_errors:
+    if not draft.lines:
         errors.append("Add at least one line before submitting.")
     amounts = {name: decimal(h.get(name) or "0") for name in ("tax", "charges", "total")}
     for name, label in (("tax", "Tax amount"), ("charges", "Other charges"), ("total", "Invoice total")):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,8 +56,6 @@ class Buyer(_Strict):
     purchase_orders: list[PurchaseOrder] = Field(default_factory=list)
     currencies: list[str] = Field(default_factory=lambda: ["USD"])
     existing_invoices: list[ExistingInvoice] = Field(default_factory=list)
-    #: How its pages are built: `classic` (pages.py) or `grid` (grid.py, a second recipe's portal).
-    layout: Literal["classic", "grid"] = "classic"
     # The buyer's own form rules, shown as messages on the form:
     require_po: bool = True
     require_afe: bool = False

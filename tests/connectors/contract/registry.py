@@ -6,7 +6,8 @@ from tests.connectors.contract.ariba_harness import AribaHarness
 from tests.connectors.contract.coupa_harness import CoupaHarness
 from tests.connectors.contract.harness import HarnessFactory
 from tests.connectors.contract.openinvoice_harness import OpenInvoiceRestHarness, OpenInvoiceSoapHarness
-from tests.connectors.contract.webportal_harness import GridWebPortalHarness, WebPortalHarness
+from tests.connectors.contract.supplierportal_harness import SupplierPortalHarness
+from tests.connectors.contract.webportal_harness import WebPortalHarness
 
 HARNESSES: dict[str, HarnessFactory] = {
     "coupa": CoupaHarness,
@@ -14,5 +15,5 @@ HARNESSES: dict[str, HarnessFactory] = {
     "openinvoice": OpenInvoiceSoapHarness,
     "openinvoice-rest": OpenInvoiceRestHarness,  # one connector, a second transport
     "webportal": WebPortalHarness,
-    "webportal-grid": GridWebPortalHarness,  # one connector, a second portal layout and its recipe
+    "webportal-wizard": SupplierPortalHarness,  # one connector, a second portal and its recipe
 }

@@ -28,7 +28,6 @@ from tests.factories import PO_LINES, T0, make_invoice
 
 ROOT = Path(__file__).resolve().parents[3]
 RECIPE = ROOT / "fixtures" / "rules" / "recipes" / "sandbox-webportal.yaml"
-GRID_RECIPE = RECIPE.with_name("sandbox-webportal-grid.yaml")  # for a buyer with `layout: grid`
 USERNAME = "bluebonnet-ar"
 PASSWORD = "portal-Passw0rd-8472"
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, as a portal shows it at MFA set-up
@@ -87,10 +86,13 @@ def sandbox_config(page_size: int = 10, **buyer: Any) -> WebPortalSandboxConfig:
     return WebPortalSandboxConfig.model_validate({"buyers": [spec], "page_size": page_size})
 
 
-def write_profile(folder: Path, base_url: str, recipe: Path = RECIPE, **connection: Any) -> Profile:
-    """A web-portal rules file for the sandbox buyer, loaded the way the hub loads it."""
+def write_profile(
+    folder: Path, base_url: str, recipe: Path = RECIPE, root: bool = False, **connection: Any
+) -> Profile:
+    """A web-portal rules file for the sandbox buyer (under `/acme`, or at the `root` of the portal's
+    address), loaded the way the hub loads it."""
     settings: dict[str, Any] = {
-        "base_url": f"{base_url}/acme",
+        "base_url": base_url if root else f"{base_url}/acme",
         "recipe": str(recipe),
         "username": USERNAME,
         "password": "secret:portal_password",
@@ -186,13 +188,10 @@ def contract_pool() -> BrowserPool:
 class WebPortalHarness:
     name = "webportal"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
-    layout, recipe = "classic", RECIPE
 
     def __init__(self, tmp_path: Path):
         require_chromium()
-        self.case = WebPortalCase(
-            tmp_path, contract_pool(), buyer={"layout": self.layout}, recipe=self.recipe
-        )
+        self.case = WebPortalCase(tmp_path, contract_pool())
         self.connector = self.case.connector
         self.profile = self.case.profile
 
@@ -220,9 +219,3 @@ class WebPortalHarness:
 
     def close(self) -> None:
         self.case.close()
-
-
-class GridWebPortalHarness(WebPortalHarness):
-    """The same connector and contract on a portal built differently, through its own recipe only."""
-
-    layout, recipe = "grid", GRID_RECIPE
