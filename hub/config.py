@@ -117,6 +117,21 @@ class ReceiverConfig(_Strict):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
 
+class AuditConfig(_Strict):
+    """Signed checkpoints of the audit chain kept outside the database (hub/audit_anchors.py)."""
+
+    #: HMAC-SHA256 key by secret reference (env:NAME, file:/path, secret:name); never in the database.
+    anchor_key: str = Field(pattern=r"^(env|file|secret):.+")
+    #: The append-only JSONL file the checkpoints go to (relative to this file's folder).
+    anchors_file: Path = Path("audit-anchors.jsonl")
+    #: How often the daemon writes a checkpoint; also what `audit verify --anchors` expects (x2).
+    checkpoint_seconds: float = Field(default=3600, gt=0)
+    #: Every n-th checkpoint lists every chain head; the others only the heads that moved.
+    full_every: int = Field(default=24, ge=1)
+    #: Also send a summary of each checkpoint to the local syslog (/dev/log).
+    syslog: bool = False
+
+
 class HubConfig(_Strict):
     store_url: str = "sqlite:///portalhub.db"
     rules_dir: Path = Path("rules.d")
@@ -135,6 +150,8 @@ class HubConfig(_Strict):
     worker_id: str | None = None
     #: Who is told about blocked, rejected and disputed invoices and broken profiles (hub/notify).
     notifications: NotificationsConfig | None = None
+    #: Anchors of the audit chain outside the database (None: `audit verify` checks the chains only).
+    audit: AuditConfig | None = None
 
     def resolved(self, base: Path) -> HubConfig:
         """Paths made absolute against `base` (the config file's folder); env overrides applied."""
@@ -152,6 +169,9 @@ class HubConfig(_Strict):
                 "evidence_dir": absolute(self.evidence_dir),
                 "ar": self.ar.resolved(base),
                 "feedback": self.feedback.resolved(base) if self.feedback is not None else None,
+                "audit": self.audit.model_copy(update={"anchors_file": absolute(self.audit.anchors_file)})
+                if self.audit is not None
+                else None,
             }
         )
 

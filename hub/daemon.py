@@ -101,6 +101,15 @@ class Daemon:
             log.info("notify: sent %s, failed %s", report.digests, list(report.failures))
         return report
 
+    def audit_checkpoint(self) -> None:
+        """Anchor every audit chain head outside the database (hub/audit_anchors.py)."""
+        from hub.audit_anchors import checkpoint_hub
+
+        record = checkpoint_hub(self.hub)
+        log.info(
+            "audit checkpoint %d: %d invoices, %d events", record["n"], record["invoices"], record["events"]
+        )
+
     # --- the inbound status receiver -----------------------------------------------------------------------
     def start_receiver(self) -> ReceiverServer | None:
         """Serve the inbound status receiver when the config has `receiver:`; None when it has not.
@@ -169,6 +178,11 @@ class Daemon:
         add("feedback", self.feedback, timing.feedback_seconds)
         if self.hub.config.notifications is not None:
             add("notify", self.notify, self.hub.config.notifications.check_seconds)
+        if self.hub.config.audit is not None:
+            from hub.audit_anchors import settings
+
+            settings(self.hub)  # a missing or short key stops the start-up, not every tick
+            add("audit-checkpoint", self.audit_checkpoint, self.hub.config.audit.checkpoint_seconds)
         for profile_id in profiles:
             add(f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
             add(f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)
