@@ -115,6 +115,10 @@ class ReceiverConfig(_Strict):
     port: int = Field(default=8480, ge=0, le=65535)  # 0: any free port (tests)
     path: str = Field(default="/cxml/status", pattern=r"^/")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    #: Bodies read at once before anyone is authenticated; one more is answered 503 with Retry-After.
+    max_concurrent_uploads: int = Field(default=32, ge=1)
+    #: A body must arrive within this many seconds (else 408): a stalled upload holds no slot longer.
+    body_timeout_seconds: float = Field(default=30, gt=0)
 
 
 class AuditConfig(_Strict):

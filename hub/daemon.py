@@ -125,6 +125,8 @@ class Daemon:
             now=self.hub.clock.now,
             path=settings.path,
             max_body_bytes=settings.max_body_bytes,
+            max_concurrent_uploads=settings.max_concurrent_uploads,
+            body_timeout_seconds=settings.body_timeout_seconds,
         )
         self.receiver = ReceiverServer(receiver.app(), settings.host, settings.port, settings.path).start()
         log.info("status receiver listening on %s", self.receiver.url)
