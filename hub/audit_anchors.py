@@ -27,7 +27,6 @@ is anchored by the next full one at the latest).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -180,17 +179,24 @@ def _count_lines(file: Any) -> int:
     return sum(1 for _ in file)
 
 
+#: Where `syslog: true` sends each checkpoint's summary (the local syslog daemon's socket).
+SYSLOG_ADDRESS = "/dev/log"
+
+
 def _to_syslog(record: dict[str, Any]) -> None:
     """A short copy (no heads) to the local syslog, which usually ships off the machine: a second
-    witness of the file's newest line."""
-    with contextlib.suppress(OSError):
-        handler = logging.handlers.SysLogHandler(address="/dev/log")
-        try:
-            summary = {k: record[k] for k in ("n", "at", "invoices", "events", "last_event_id", "sig")}
-            message = f"portalhub audit anchor {_canonical(summary)}"
-            handler.emit(logging.LogRecord("portalhub.audit", logging.INFO, "", 0, message, None, None))
-        finally:
-            handler.close()
+    witness of the file's newest line. The file is the record: a syslog that is down is a warning."""
+    summary = {k: record[k] for k in ("n", "prev", "at", "invoices", "events", "last_event_id", "sig")}
+    message = f"portalhub audit anchor {_canonical(summary)}"
+    try:
+        handler = logging.handlers.SysLogHandler(address=SYSLOG_ADDRESS)
+    except OSError as exc:
+        log.warning("audit anchor %d not sent to syslog (%s): %s", record["n"], SYSLOG_ADDRESS, exc)
+        return
+    try:
+        handler.emit(logging.LogRecord("portalhub.audit", logging.INFO, "", 0, message, None, None))
+    finally:
+        handler.close()
 
 
 @dataclass

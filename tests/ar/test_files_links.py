@@ -169,3 +169,28 @@ def test_a_status_folder_that_is_a_planted_link_keeps_the_events(tmp_path: Path)
     (inbox / "status").unlink()
     adapter.write([event])
     assert len(list((inbox / "status").iterdir())) == 1
+
+
+def test_a_file_portalhub_may_not_open_is_refused_not_a_stop_of_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "ar"
+    adapter = files_adapter(inbox)
+    drop(inbox, "locked.csv", SECRET, age=120)
+    drop(inbox, "fine.csv", VALID, age=60)
+    real_open = os.open
+
+    def denied(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        # Tests run as root, which no file mode stops: the kernel's answer for anyone else.
+        if str(path).endswith("locked.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
+    records = pull(adapter)
+    assert [(r.key, r.invoice is not None) for r in records] == [
+        ("file:locked.csv", False),
+        ("INV-OUTSIDE", True),
+    ]
+    assert "locked.csv cannot be opened by portalhub's user (permission denied)" in (records[0].error or "")
+    assert "SECRET" not in _error_notes(inbox)

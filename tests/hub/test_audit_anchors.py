@@ -288,3 +288,24 @@ def test_the_commands_checkpoint_and_verify_against_anchors(
     assert caught.exit_code == 1
     report = json.loads(caught.stdout)
     assert report["ok"] is False and {p["invoice_number"] for p in report["problems"]} >= {"store"}
+
+
+def test_syslog_gets_a_summary_of_each_checkpoint(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from hub import audit_anchors
+
+    address = tmp_path / "log"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as syslog:
+        syslog.bind(str(address))
+        syslog.settimeout(10)
+        monkeypatch.setattr(audit_anchors, "SYSLOG_ADDRESS", str(address))
+        with hub.store.session() as session:
+            record = checkpoint(session, KEY, tmp_path / "a.jsonl", hub.clock.now(), to_syslog=True)
+        message = syslog.recv(65536).decode()
+    assert message.startswith("<14>portalhub audit anchor {")  # facility user, severity info
+    summary = json.loads(message.split("anchor ", 1)[1].rstrip("\x00"))
+    assert summary["sig"] == record["sig"] and summary["n"] == 1 and summary["events"] == record["events"]
+    assert "heads" not in summary

@@ -143,6 +143,11 @@ class Inbox:
             return None
         except NotAnExport as exc:  # swapped for a link (or linked) since the listing
             return Refused(paths, str(exc))
+        except PermissionError as exc:  # left in place it would stop the folder at every look
+            name = Path(exc.filename).name if exc.filename else paths[0].name
+            return Refused(
+                paths, f"{name} cannot be opened by portalhub's user (permission denied): make it readable"
+            )
         if before is None or fingerprint(paths) != before:
             return None  # still being written: look again next time
         digest = digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
