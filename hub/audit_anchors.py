@@ -130,7 +130,7 @@ def checkpoint(
     """Append one signed checkpoint of the store to `anchors_file` (created if missing; locked while
     written, so two processes on one machine keep its chain whole) and return it."""
     anchors_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(anchors_file, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o640)
+    fd = os.open(anchors_file, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
     with os.fdopen(fd, "r+b") as file:
         fcntl.flock(file.fileno(), fcntl.LOCK_EX)
         previous_line = _last_line(file)
@@ -326,15 +326,21 @@ def checkpoint_hub(hub: Hub) -> dict[str, Any]:
     """One checkpoint of the hub's store to its configured anchors file (the daemon job and
     `portalhub audit checkpoint`)."""
     audit, key = settings(hub)
-    with hub.store.session() as session:
-        return checkpoint(
-            session,
-            key,
-            audit.anchors_file,
-            hub.clock.now(),
-            full_every=audit.full_every,
-            to_syslog=audit.syslog,
-        )
+    try:
+        with hub.store.session() as session:
+            return checkpoint(
+                session,
+                key,
+                audit.anchors_file,
+                hub.clock.now(),
+                full_every=audit.full_every,
+                to_syslog=audit.syslog,
+            )
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the audit anchors file {audit.anchors_file}: {exc.strerror or exc}; "
+            "fix `audit.anchors_file` or the folder's permissions"
+        ) from None
 
 
 def verify_hub(

@@ -309,3 +309,16 @@ def test_syslog_gets_a_summary_of_each_checkpoint(
     summary = json.loads(message.split("anchor ", 1)[1].rstrip("\x00"))
     assert summary["sig"] == record["sig"] and summary["n"] == 1 and summary["events"] == record["events"]
     assert "heads" not in summary
+
+
+def test_an_anchors_file_that_cannot_be_written_is_a_clear_error(hub: Hub, tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    target = tmp_path / "not-a-folder" / "anchors.jsonl"
+    hub.config = hub.config.model_copy(
+        update={"audit": AuditConfig(anchor_key="env:AUDIT_KEY", anchors_file=target)}
+    )
+    hub.secrets._environ = {"AUDIT_KEY": KEY.decode()}  # type: ignore[attr-defined]
+    with pytest.raises(
+        ConfigError, match=r"cannot write the audit anchors file .*not-a-folder/anchors\.jsonl"
+    ):
+        Daemon(hub).audit_checkpoint()
