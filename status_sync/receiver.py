@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_UPLOADS = 32
 DEFAULT_BODY_TIMEOUT = 30.0
+SATURATION_LOG_SECONDS = 60.0
 
 
 class InboundCredential(Protocol):
@@ -98,7 +99,8 @@ class StatusReceiver:
         self.body_timeout_seconds = body_timeout_seconds
         # Touched only on the server's event loop (one thread): no lock needed.
         self._uploads = 0
-        self._saturated = False
+        self._refused = 0  # answered 503 since the last line saying so
+        self._said_saturated = -math.inf
 
     # --- the decision -------------------------------------------------------------------------------------
     def receive(self, body: bytes) -> Answer:
@@ -225,12 +227,17 @@ class StatusReceiver:
                     self._answer(413, "Request Entity Too Large", "the document is too large", "too-large")
                 )
             if self._uploads >= self.max_concurrent_uploads:
-                if not self._saturated:
-                    self._saturated = True
+                self._refused += 1
+                if time.monotonic() - self._said_saturated >= SATURATION_LOG_SECONDS:
+                    # Once a minute at most, however many are refused: an attack must not fill the log.
+                    self._said_saturated = time.monotonic()
                     log.warning(
-                        "status receiver: %d uploads in progress, the limit; more are answered 503 until one ends",
+                        "status receiver: %d uploads in progress, the limit; %d answered 503 since the last "
+                        "such line",
                         self._uploads,
+                        self._refused,
                     )
+                    self._refused = 0
                 busy = self._answer(
                     503, "Service Unavailable", "too many uploads at once; try again", "saturated"
                 )
@@ -261,8 +268,6 @@ class StatusReceiver:
                 return respond(late, Connection="close")
             finally:
                 self._uploads -= 1
-                if self._saturated and self._uploads < self.max_concurrent_uploads:
-                    self._saturated = False
             if len(body) > self.max_body_bytes:
                 return respond(
                     self._answer(413, "Request Entity Too Large", "the document is too large", "too-large")
