@@ -831,9 +831,23 @@ def audit(
     what: Annotated[
         str,
         typer.Argument(
-            help="An invoice number (its audit trail), `verify` (check every chain) or `export` (the log of a period)."
+            help="An invoice number (its audit trail), `verify` (check every chain), `checkpoint` (anchor every "
+            "chain head outside the database) or `export` (the log of a period)."
         ),
     ],
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchors",
+            help="verify: also check the store against this anchors file (signed checkpoints; see docs/audit.md).",
+        ),
+    ] = None,
+    max_age: Annotated[
+        float | None,
+        typer.Option(
+            help="verify --anchors: seconds the newest anchor may be old (default: twice the checkpoint interval + 60)."
+        ),
+    ] = None,
     since: Annotated[
         str, typer.Option(help="export: start of the period, a date or days ago (30d).")
     ] = "30d",
@@ -846,31 +860,59 @@ def audit(
     as_json: JsonOption = False,
 ) -> None:
     """Who did what and when: an invoice's events with their actor (daemon worker, CLI user, portal)
-    and hashes; `verify` recomputes every invoice's hash chain (exit 1 naming each broken one);
+    and hashes; `verify` recomputes every invoice's hash chain (exit 1 naming each broken one), and with
+    `--anchors FILE` checks the store against signed checkpoints kept outside it; `checkpoint` writes one;
     `export` writes the events of a period as JSON lines."""
     from hub import audit as trail
+    from hub import audit_anchors
     from hub.services import _invoice_row
 
     with opened_hub() as hub, hub.store.session() as session:
+        if what == "checkpoint":
+            record = audit_anchors.checkpoint_hub(hub)
+            assert hub.config.audit is not None
+            summary = {k: record[k] for k in ("n", "at", "invoices", "events", "full")}
+            if as_json:
+                emit_json(
+                    {**summary, "heads": len(record["heads"]), "file": str(hub.config.audit.anchors_file)}
+                )
+            else:
+                out.print(
+                    f"anchor {record['n']}: {record['invoices']} invoices, {record['events']} events, "
+                    f"{len(record['heads'])} head(s) -> {hub.config.audit.anchors_file}"
+                )
+            return
         if what == "verify":
             result = trail.verify(session)
+            problems = list(result.problems)
+            anchored = None
+            if anchors is not None:
+                age = timedelta(seconds=max_age) if max_age is not None else None
+                anchored = audit_anchors.verify_hub(hub, session, anchors, age)
+                problems += anchored.problems
+            ok = not problems
             if as_json:
                 emit_json(
                     {
-                        "ok": result.ok,
+                        "ok": ok,
                         "events": result.events,
                         "invoices": result.invoices,
-                        "problems": [p.__dict__ for p in result.problems],
+                        "anchors": None if anchored is None else anchored.anchors,
+                        "anchored_heads": None if anchored is None else anchored.heads,
+                        "problems": [p.__dict__ for p in problems],
                     }
                 )
             else:
-                for problem in result.problems:
+                for problem in problems:
+                    at = f" at event {problem.seq}" if problem.seq is not None else ""
                     out.print(
-                        f"[red]broken[/red] {escape(problem.invoice_number)} at event {problem.seq}: {problem.why}"
+                        f"[red]broken[/red] {escape(problem.invoice_number)}{at}: {escape(problem.why)}"
                     )
-                verdict = "verified" if result.ok else f"checked, {len(result.problems)} invoice(s) broken"
+                verdict = "verified" if ok else f"checked, {len(problems)} problem(s)"
+                if anchored is not None:
+                    verdict += f" against {anchored.anchors} anchor(s) of {anchored.heads} invoice(s)"
                 out.print(f"{result.events} events of {result.invoices} invoices {verdict}")
-            raise typer.Exit(0 if result.ok else 1)
+            raise typer.Exit(0 if ok else 1)
         if what == "export":
             start = _since(since)
             end = _since(until) if until else datetime.now(UTC)

@@ -139,6 +139,10 @@ class ReceiverConfig(_Strict):
     """The URL path the network posts StatusUpdateRequests to."""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """A larger request body is refused with 413 before it is read."""
+    max_concurrent_uploads: int = Field(default=32, ge=1)
+    """Bodies read at once before anyone is authenticated; one more is answered 503 with Retry-After."""
+    body_timeout_seconds: float = Field(default=30, gt=0)
+    """A body must arrive within this many seconds (else 408): a stalled upload holds no slot longer."""
 
 
 class ListenerConfig(_Strict):
@@ -151,6 +155,21 @@ class ListenerConfig(_Strict):
     """The address to listen on (no credentials are asked: keep it on 127.0.0.1 or behind a proxy)."""
     port: int = Field(default=8480, ge=0, le=65535)
     """The port to listen on (0: any free port; a second daemon on one machine needs its own)."""
+
+
+class AuditConfig(_Strict):
+    """Signed checkpoints of the audit chain kept outside the database (hub/audit_anchors.py)."""
+
+    anchor_key: str = Field(pattern=r"^(env|file|secret):.+")
+    """HMAC-SHA256 key by secret reference (env:NAME, file:/path, secret:name); never in the database."""
+    anchors_file: Path = Path("audit-anchors.jsonl")
+    """The append-only JSONL file the checkpoints go to (relative to this file's folder)."""
+    checkpoint_seconds: float = Field(default=3600, gt=0)
+    """How often the daemon writes a checkpoint; also what `audit verify --anchors` expects (x2)."""
+    full_every: int = Field(default=24, ge=1)
+    """Every n-th checkpoint lists every chain head; the others only the heads that moved."""
+    syslog: bool = False
+    """Also send a summary of each checkpoint to the local syslog (/dev/log)."""
 
 
 class HubConfig(_Strict):
@@ -187,6 +206,8 @@ class HubConfig(_Strict):
     """This daemon's name in leases and attempts (default: host and process id); PORTALHUB_WORKER_ID overrides it."""
     notifications: NotificationsConfig | None = None
     """Who is told about blocked, rejected and disputed invoices and broken profiles (hub/notify)."""
+    audit: AuditConfig | None = None
+    """Anchors of the audit chain outside the database (null: `audit verify` checks the chains only)."""
 
     def resolved(self, base: Path) -> HubConfig:
         """Paths made absolute against `base` (the config file's folder); env overrides applied."""
@@ -205,6 +226,9 @@ class HubConfig(_Strict):
                 "evidence_dir": absolute(self.evidence_dir),
                 "ar": self.ar.resolved(base),
                 "feedback": self.feedback.resolved(base) if self.feedback is not None else None,
+                "audit": self.audit.model_copy(update={"anchors_file": absolute(self.audit.anchors_file)})
+                if self.audit is not None
+                else None,
             }
         )
 

@@ -104,6 +104,15 @@ class Daemon:
             log.info("notify: sent %s, failed %s", report.digests, list(report.failures))
         return report
 
+    def audit_checkpoint(self) -> None:
+        """Anchor every audit chain head outside the database (hub/audit_anchors.py)."""
+        from hub.audit_anchors import checkpoint_hub
+
+        record = checkpoint_hub(self.hub)
+        log.info(
+            "audit checkpoint %d: %d invoices, %d events", record["n"], record["invoices"], record["events"]
+        )
+
     # --- the inbound status receiver -----------------------------------------------------------------------
     def start_receiver(self) -> ReceiverServer | None:
         """Serve the inbound status receiver when the config has `receiver:` (with `/healthz` and
@@ -120,6 +129,8 @@ class Daemon:
             now=self.hub.clock.now,
             path=settings.path,
             max_body_bytes=settings.max_body_bytes,
+            max_concurrent_uploads=settings.max_concurrent_uploads,
+            body_timeout_seconds=settings.body_timeout_seconds,
         )
         app = self._listener_app(receiver.app())
         self.receiver = ReceiverServer(app, settings.host, settings.port, settings.path).start()
@@ -205,6 +216,11 @@ class Daemon:
         add("heartbeat", lambda: self.heartbeat.beat(self.hub.clock.now()), timing.heartbeat_seconds)
         if self.hub.config.notifications is not None:
             add("notify", self.notify, self.hub.config.notifications.check_seconds)
+        if self.hub.config.audit is not None:
+            from hub.audit_anchors import settings
+
+            settings(self.hub)  # a missing or short key stops the start-up, not every tick
+            add("audit-checkpoint", self.audit_checkpoint, self.hub.config.audit.checkpoint_seconds)
         for profile_id in profiles:
             add(f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
             add(f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -353,7 +354,19 @@ class PortalStatusUpdate(_Model):
     paid_amount: Decimal | None = None
     payment_date: date | None = None
 
+    #: False when the portal's message carried no time of its own: `occurred_at` is then when the hub
+    #: received it, which differs at every replay, so the dedupe key is taken from the content instead.
+    timestamped: bool = True
+
     def dedupe_key(self, profile_id: str) -> str:
-        """Same status of the same invoice at the same instant = the same event, however often it arrives."""
+        """Same status of the same invoice at the same instant = the same event, however often it arrives.
+        Without the portal's own time: the same content = the same event (a status that truly recurs
+        with the same words and no time cannot be told from a replay; a resubmitted document differs
+        by its payloadID)."""
         who = self.portal_invoice_id or self.invoice_number or self.payload_id or "?"
-        return f"{profile_id}|{who}|{self.raw_status}|{self.occurred_at.isoformat()}"
+        if self.timestamped:
+            return f"{profile_id}|{who}|{self.raw_status}|{self.occurred_at.isoformat()}"
+        # payment_date too: a mapping may derive it from the time of arrival.
+        content = self.model_dump(mode="json", exclude={"occurred_at", "timestamped", "payment_date"})
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return f"{profile_id}|{who}|{self.raw_status}|untimed:{hashlib.sha256(text.encode()).hexdigest()}"

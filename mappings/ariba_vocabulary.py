@@ -206,7 +206,7 @@ def from_status_request(request: StatusUpdateRequest, received_at: datetime) -> 
     comments = list(request.comments)
     if not comments and not request.status.success and request.status.words:
         comments = [request.status.words]
-    return status_update(
+    update = status_update(
         kind=request.kind,
         status_type=request.status_type or f"status-{request.status.code}",
         comments=comments,
@@ -215,6 +215,8 @@ def from_status_request(request: StatusUpdateRequest, received_at: datetime) -> 
         payload_id=request.document_payload_id,
         paid_amount=request.partial_amount,
     )
+    # Dated by its arrival: a replay arrives at another time, so it is recognised by its content.
+    return update if request.timestamp else update.model_copy(update={"timestamped": False})
 
 
 def _timestamp(value: Any, what: str) -> datetime:

@@ -203,6 +203,7 @@ class StatusUpdateRequest:
             reason_code=_reason_code(reason),
             category=category,
             occurred_at=self.timestamp or fallback_time,
+            timestamped=self.timestamp is not None,
             paid_amount=self.partial_amount if state is InvoiceState.PAID else None,
         )
 

@@ -14,12 +14,19 @@ meaning, an identification or value that cannot be read) answers 200 and is kept
 (status_sync/unplaced.py): a 4xx would only make the network send it again and again.
 
 The document itself is never stored or logged: it carries the shared secret.
+
+Uploads are read before anyone is authenticated, so what a stranger can hold is bounded: at most
+`max_concurrent_uploads` bodies are read at once (one more is answered 503 with Retry-After at once,
+without reading it), and a body must arrive within `body_timeout_seconds` (else 408, the connection
+closed). An upload abandoned or stalled mid-body is one log line, never a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import math
 import secrets as token_generator
 import socket
 import threading
@@ -44,6 +51,9 @@ from status_sync.apply import Applied, apply_update, find_invoice
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_UPLOADS = 32
+DEFAULT_BODY_TIMEOUT = 30.0
+SATURATION_LOG_SECONDS = 60.0
 
 
 class InboundCredential(Protocol):
@@ -82,6 +92,8 @@ class StatusReceiver:
         now: Callable[[], datetime],
         path: str = "/cxml/status",
         max_body_bytes: int = DEFAULT_MAX_BODY,
+        max_concurrent_uploads: int = DEFAULT_MAX_UPLOADS,
+        body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT,
     ):
         self.store = store
         self.profiles = profiles
@@ -90,6 +102,12 @@ class StatusReceiver:
         self.now = now
         self.path = path
         self.max_body_bytes = max_body_bytes
+        self.max_concurrent_uploads = max_concurrent_uploads
+        self.body_timeout_seconds = body_timeout_seconds
+        # Touched only on the server's event loop (one thread): no lock needed.
+        self._uploads = 0
+        self._refused = 0  # answered 503 since the last line saying so
+        self._said_saturated = -math.inf
 
     # --- the decision -------------------------------------------------------------------------------------
     def receive(self, body: bytes) -> Answer:
@@ -254,30 +272,78 @@ class StatusReceiver:
         """The Starlette application: POST `path` takes a StatusUpdateRequest."""
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
-        from starlette.requests import Request
+        from starlette.requests import ClientDisconnect, Request
         from starlette.responses import Response
         from starlette.routing import Route
+
+        def respond(answer: Answer, **headers: str) -> Response:
+            return Response(
+                answer.body,
+                status_code=answer.http_status,
+                media_type="text/xml; charset=UTF-8",
+                headers=headers or None,
+            )
+
+        async def read(request: Request, body: bytearray) -> None:
+            async for chunk in request.stream():
+                body.extend(chunk)
+                if len(body) > self.max_body_bytes:
+                    return
 
         async def endpoint(request: Request) -> Response:
             declared = request.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-                answer = self._answer(
-                    413, "Request Entity Too Large", "the document is too large", "too-large"
+                return respond(
+                    self._answer(413, "Request Entity Too Large", "the document is too large", "too-large")
                 )
-            else:
-                body = bytearray()
-                async for chunk in request.stream():
-                    body.extend(chunk)
-                    if len(body) > self.max_body_bytes:
-                        break
-                if len(body) > self.max_body_bytes:
-                    answer = self._answer(
-                        413, "Request Entity Too Large", "the document is too large", "too-large"
+            if self._uploads >= self.max_concurrent_uploads:
+                self._refused += 1
+                if time.monotonic() - self._said_saturated >= SATURATION_LOG_SECONDS:
+                    # Once a minute at most, however many are refused: an attack must not fill the log.
+                    self._said_saturated = time.monotonic()
+                    log.warning(
+                        "status receiver: %d uploads in progress, the limit; %d answered 503 since the last "
+                        "such line",
+                        self._uploads,
+                        self._refused,
                     )
-                else:
-                    # The store is synchronous: keep it off the event loop.
-                    answer = await run_in_threadpool(self.receive, bytes(body))
-            return Response(answer.body, status_code=answer.http_status, media_type="text/xml; charset=UTF-8")
+                    self._refused = 0
+                busy = self._answer(
+                    503, "Service Unavailable", "too many uploads at once; try again", "saturated"
+                )
+                retry = str(math.ceil(self.body_timeout_seconds))
+                return respond(busy, **{"Retry-After": retry, "Connection": "close"})
+            body = bytearray()
+            client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+            self._uploads += 1
+            try:
+                await asyncio.wait_for(read(request, body), self.body_timeout_seconds)
+            except ClientDisconnect:
+                log.warning(
+                    "status receiver: %s abandoned its upload after %d of %s bytes",
+                    client,
+                    len(body),
+                    declared or "?",
+                )
+                return Response(status_code=400)  # nobody is left to read it
+            except TimeoutError:
+                log.warning(
+                    "status receiver: %s sent %d of %s bytes in %gs; upload refused (408)",
+                    client,
+                    len(body),
+                    declared or "?",
+                    self.body_timeout_seconds,
+                )
+                late = self._answer(408, "Request Timeout", "the document did not arrive in time", "timeout")
+                return respond(late, Connection="close")
+            finally:
+                self._uploads -= 1
+            if len(body) > self.max_body_bytes:
+                return respond(
+                    self._answer(413, "Request Entity Too Large", "the document is too large", "too-large")
+                )
+            # The store is synchronous: keep it off the event loop.
+            return respond(await run_in_threadpool(self.receive, bytes(body)))
 
         return Starlette(routes=[Route(self.path, endpoint, methods=["POST"])])
 

@@ -19,6 +19,7 @@ from sqlmodel import col, func, select
 
 from connectors.sandbox.ariba import AribaSandbox
 from connectors.sandbox.clock import SandboxClock
+from hub.clock import ManualClock
 from hub.daemon import Daemon
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
@@ -342,3 +343,24 @@ def test_an_empty_configured_secret_lets_nobody_in(hub: Hub, tmp_path: Path) -> 
         assert response.status_code == 401 and event_count(hub) == before
     finally:
         daemon.stop_receiver()
+
+
+def _untimed(body: bytes) -> bytes:
+    untimed = re.sub(rb'(<cXML [^>]*?) timestamp="[^"]*"', rb"\1", body)
+    assert untimed != body and b"timestamp=" not in untimed.split(b"<Header>")[0]
+    return untimed
+
+
+def test_a_status_without_a_timestamp_replayed_is_recorded_once(hub: Hub, receiver: ReceiverServer) -> None:
+    """The request carries no time of its own (no cXML timestamp): the hub dates it when it arrives, and a
+    replay a minute later must not count as a second status."""
+    body = _untimed(status_update(status_type="processing"))
+    before = event_count(hub)
+    assert post(receiver, body).status_code == 200
+    assert isinstance(hub.clock, ManualClock)
+    hub.clock.advance(timedelta(minutes=1))
+    assert post(receiver, body).status_code == 200
+    assert event_count(hub) == before + 1
+    later = _untimed(status_update(status_type="reconciled"))  # other content: another status, recorded
+    assert post(receiver, later).status_code == 200
+    assert event_count(hub) == before + 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -153,7 +154,7 @@ class FilesArAdapter(ArAdapter):
         for folder, settle in folders:
             exports = [item for item in self.inbox.scan(folder, settle=settle) if isinstance(item, Export)]
             newest_first = sorted(
-                exports, key=lambda e: max(p.stat().st_mtime for p in e.paths), reverse=True
+                exports, key=lambda e: max(os.lstat(p).st_mtime for p in e.paths), reverse=True
             )
             for export in newest_first:
                 try:

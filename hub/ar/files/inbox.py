@@ -13,8 +13,10 @@ Once read, a file moves to `done/` or `error/` (an existing name there gets `~2`
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from hub.ar.files.common import Export, Found
+from hub.ar.files.entries import NotAnExport, create_new, open_export, real_folder, refusal
 from hub.ar.files.settings import FilesSettings
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", "~")
@@ -45,15 +48,16 @@ Fingerprint = tuple[tuple[int, int], ...]
 
 
 def fingerprint(paths: tuple[Path, ...]) -> Fingerprint | None:
+    """Size and modification time of each entry itself (a link is never followed)."""
     try:
-        return tuple((s.st_size, s.st_mtime_ns) for s in (p.stat() for p in paths))
+        return tuple((s.st_size, s.st_mtime_ns) for s in (os.lstat(p) for p in paths))
     except FileNotFoundError:
         return None
 
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as file:
+    with open_export(path) as file:
         while chunk := file.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -66,6 +70,8 @@ class Inbox:
         self.done = folder / settings.done_folder
         self.error = folder / settings.error_folder
         self.clock = clock
+        # The adapter's own folders are never exports, whatever they are (they are checked on use).
+        self._own = {self.done, self.error, folder / settings.status_folder}
 
     # --- what is ready -----------------------------------------------------------------------------------
     def scan(self, folder: Path | None = None, settle: bool = True) -> Iterator[Export | Refused]:
@@ -75,25 +81,31 @@ class Inbox:
         entries = []
         for path in folder.iterdir():
             name = path.name
-            if name.startswith(".") or name.endswith(INCOMPLETE_SUFFIXES) or not path.is_file():
+            if name.startswith(".") or name.endswith(INCOMPLETE_SUFFIXES) or path in self._own:
                 continue
             if name.endswith((".error.txt", ".duplicate.txt")):
                 continue
             try:
-                entries.append((path.stat().st_mtime, name, path))
+                st = os.lstat(path)  # the entry itself: a link is looked at, never followed
             except FileNotFoundError:
                 continue  # moved away between the listing and the look
-        present = {name for _, name, _ in entries}
-        for mtime, name, path in sorted(entries):
+            if stat.S_ISDIR(st.st_mode):
+                continue  # a real subfolder; a link to a folder is refused below like any link
+            entries.append((st.st_mtime, name, path, refusal(name, st)))
+        present = {name for _, name, _, refused in entries if refused is None}
+        for mtime, name, path, refused in sorted(entries):
             age = self.clock() - mtime
             if settle and age < self.settings.settle_seconds:
+                continue
+            if refused is not None:
+                yield Refused((path,), refused)
                 continue
             lower = name.lower()
             if lower.endswith(csv.header_suffix.lower()):
                 partner = name[: -len(csv.header_suffix)] + csv.lines_suffix
                 if partner in present:
                     settled = not settle or (
-                        self.clock() - (folder / partner).stat().st_mtime >= self.settings.settle_seconds
+                        self.clock() - os.lstat(folder / partner).st_mtime >= self.settings.settle_seconds
                     )
                     if settled and (found := self._hashed((path, folder / partner), "csv-pair")) is not None:
                         yield found
@@ -123,12 +135,19 @@ class Inbox:
         seconds = self.settings.pair_timeout_seconds
         return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
-    def _hashed(self, paths: tuple[Path, ...], kind: str) -> Export | None:
+    def _hashed(self, paths: tuple[Path, ...], kind: str) -> Export | Refused | None:
         before = fingerprint(paths)
         try:
             digests = [_sha256(path) for path in paths]
         except FileNotFoundError:
             return None
+        except NotAnExport as exc:  # swapped for a link (or linked) since the listing
+            return Refused(paths, str(exc))
+        except PermissionError as exc:  # left in place it would stop the folder at every look
+            name = Path(exc.filename).name if exc.filename else paths[0].name
+            return Refused(
+                paths, f"{name} cannot be opened by portalhub's user (permission denied): make it readable"
+            )
         if before is None or fingerprint(paths) != before:
             return None  # still being written: look again next time
         digest = digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
@@ -145,7 +164,7 @@ class Inbox:
         """Move the files to done/ or error/; with a note, write `<name>.error.txt` (error/) or
         `<name>.duplicate.txt` (done/) beside the first, the problems line by line after the note."""
         target = self.done if outcome == "done" else self.error
-        target.mkdir(parents=True, exist_ok=True)
+        real_folder(target, "done_folder" if outcome == "done" else "error_folder")
         moved = [_move(path, target) for path in paths]
         if note is not None:
             suffix = ".error.txt" if outcome == "error" else ".duplicate.txt"
@@ -156,7 +175,7 @@ class Inbox:
 def _move(path: Path, folder: Path) -> Path:
     target = folder / path.name
     n = 1
-    while target.exists():
+    while os.path.lexists(target):  # a dangling link counts as taken too
         n += 1
         stem, dot, suffix = path.name.partition(".")
         target = folder / f"{stem}~{n}{dot}{suffix}"
@@ -166,7 +185,8 @@ def _move(path: Path, folder: Path) -> Path:
 
 def _write_note(path: Path, text: str, problems: ProblemLog | None) -> None:
     part = path.with_name(path.name + ".part")
-    with part.open("w", encoding="utf-8") as file:
+    # A new file, never one planted there: a link named like the note would be written through.
+    with io.TextIOWrapper(create_new(part), encoding="utf-8") as file:
         file.write(text.rstrip("\n") + "\n")
         if problems is not None and problems.count:
             file.write("\n")

@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.ar import ArRecord
 from hub.ar.files.common import Export, FileProblem, Found, located
+from hub.ar.files.entries import export_size, read_export
 from hub.ar.files.settings import FilesSettings
 from hub.ar.files.textio import describe_undecodable, open_text, undecodable
 from hub.ar.rows import BadRecord, record_from
@@ -86,14 +87,14 @@ def read_json(export: Export, settings: FilesSettings, supplier: Supplier) -> It
     if export.format == "jsonl":
         yield from _read_lines(export, supplier)
         return
-    size = path.stat().st_size
+    size = export_size(path)
     if size > settings.max_document_bytes:
         raise FileProblem(
             f"{path.name} is {size:,} bytes, over max_document_bytes ({settings.max_document_bytes:,}); "
             "export large batches as .jsonl (one invoice per line), which is streamed"
         )
     try:
-        data = _loads(path.read_bytes())
+        data = _loads(read_export(path))
     except (ValueError, UnicodeDecodeError) as exc:
         raise FileProblem(f"{path.name} is not valid JSON: {exc}") from None
     items = data if isinstance(data, list) else [data]

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hub.ar import ArUnavailableError
+from hub.ar.files.entries import create_new, real_folder
 from hub.ar.files.ledger import Ledger
+from hub.errors import ConfigError
 
 #: The columns of a CSV status file; JSONL lines carry every key of the event.
 STATUS_COLUMNS = (
@@ -49,7 +51,7 @@ class StatusFiles:
 
     def recover(self) -> None:
         """Finish what a crash interrupted (see the module docstring)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        real_folder(self.folder, "status_folder")
         pending = set(self.ledger.pending_status_files())
         for name in sorted(pending):
             part = self.folder / f"{name}.part"
@@ -64,6 +66,8 @@ class StatusFiles:
         """Write the events not written before into one new status file."""
         try:
             self._write(events)
+        except ConfigError as exc:  # the status folder is a planted link: kept until someone fixes it
+            raise ArUnavailableError(f"cannot write status files to {self.folder}: {exc}") from None
         except OSError as exc:  # disk full, folder gone, no permission: the outbox keeps the events
             raise ArUnavailableError(
                 f"cannot write status files to {self.folder}: {exc.strerror or exc}"
@@ -81,7 +85,8 @@ class StatusFiles:
             return
         name = self._name()
         part = self.folder / f"{name}.part"
-        with part.open("w", encoding="utf-8", newline="") as file:
+        # A new file, never one planted there: a link named like it would be written through.
+        with io.TextIOWrapper(create_new(part), encoding="utf-8", newline="") as file:
             file.write(self._render(list(fresh.values())))
             file.flush()
             os.fsync(file.fileno())
@@ -93,7 +98,7 @@ class StatusFiles:
         self._sequence += 1
         now = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{_PREFIX}{now}-{self._sequence:04d}.{self.format}"
-        while (self.folder / name).exists():  # another process with the same sequence (a restart)
+        while os.path.lexists(self.folder / name):  # another process with the same sequence (a restart)
             self._sequence += 1
             name = f"{_PREFIX}{now}-{self._sequence:04d}.{self.format}"
         return name

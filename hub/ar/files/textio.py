@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import IO
 
+from hub.ar.files.entries import open_export
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -22,7 +24,7 @@ _ESCAPED = re.compile("[\udc80-\udcff]")
 
 
 def detect_encoding(path: Path, configured: str) -> str:
-    with path.open("rb") as file:
+    with open_export(path) as file:
         head = file.read(4)
     for bom, encoding in _BOMS:
         if head.startswith(bom):
@@ -33,7 +35,7 @@ def detect_encoding(path: Path, configured: str) -> str:
 def open_text(path: Path, configured: str) -> tuple[IO[str], str]:
     """The file as text (newlines untouched, as the csv module wants) and the encoding used."""
     encoding = detect_encoding(path, configured)
-    raw = path.open("rb")
+    raw = open_export(path)
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline=""), encoding
 
 

@@ -11,6 +11,7 @@ from lxml import etree
 from hub.ar import ArRecord
 from hub.ar.files.common import Export, FileProblem, Found
 from hub.ar.files.cxml_format import cxml_number, invoice_from_cxml
+from hub.ar.files.entries import export_size, read_export
 from hub.ar.files.settings import FilesSettings
 from hub.ar.files.ubl_format import ROOTS, invoice_from_ubl, ubl_number
 from hub.ar.rows import record_from
@@ -21,13 +22,13 @@ from mappings.xml_safety import UntrustedXMLError, parse_untrusted
 def read_xml(export: Export, settings: FilesSettings, supplier: Supplier) -> Iterator[Found]:
     """The one record of an XML export."""
     path = export.paths[0]
-    size = path.stat().st_size
+    size = export_size(path)
     if size > settings.max_document_bytes:
         raise FileProblem(
             f"{path.name} is {size:,} bytes, over max_document_bytes ({settings.max_document_bytes:,})"
         )
     try:
-        root = parse_untrusted(path.read_bytes())
+        root = parse_untrusted(read_export(path))
     except UntrustedXMLError as exc:
         raise FileProblem(f"{path.name} cannot be read as XML: {exc}") from None
     build: Callable[[etree._Element, FilesSettings, Supplier], Invoice]
