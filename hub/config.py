@@ -102,6 +102,9 @@ class DaemonConfig(_Strict):
     #: reason in `portalhub status`) instead of being retried every `backoff_max_seconds` for ever.
     max_transient_attempts: int = Field(default=12, ge=1)
     park_seconds: float = Field(default=6 * 3600, gt=0)
+    #: After SIGTERM the daemon waits this long for the jobs in flight (a send is finished and recorded),
+    #: then exits anyway (exit code 3), naming the jobs it left: it never hangs on a stuck job.
+    shutdown_grace_seconds: float = Field(default=30, gt=0)
 
 
 class ReceiverConfig(_Strict):

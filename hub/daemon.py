@@ -2,22 +2,31 @@
 notifications, housekeeping, each on its own interval in one in-process APScheduler.
 
 All coordination between daemons is in the database (leases); the scheduler's job store is memory.
+The submit and poll jobs follow the profiles the hub has *now*: after each ingest (which reloads the
+rules folder) a profile that appeared gets its jobs and one that went away loses them. A profile that
+cannot work (hub/profile_health.py) is skipped, or tried again with backoff, instead of failing every tick.
+
 SIGTERM (or SIGINT) sets the stop flag: the request in flight finishes and is recorded, no new one
-starts, and the process exits once the running jobs return.
+starts, and the process exits once the running jobs return, or after `daemon.shutdown_grace_seconds`
+(default 30 s) at the latest, naming the jobs it did not wait for.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub import profile_health
+from hub.errors import ProfileUnavailableError
 from hub.notify.job import NotifyReport, notify
 from hub.pipeline.intake import IntakeReport, ingest
 from hub.pipeline.reconcile import expire_leases
 from hub.pipeline.submit import SubmitReport, submit_profile
 from hub.runtime import Hub
+from rules.schema import Profile
 from status_sync.feedback import FeedbackReport, deliver
 from status_sync.poller import PollReport, poll_profile
 from status_sync.receiver import ReceiverServer, StatusReceiver
@@ -52,13 +61,48 @@ class Daemon:
         self.hub = hub
         self.stop = hub.stopping
         self.receiver: ReceiverServer | None = None
+        self._scheduler: Any = None
+        self._failures: dict[str, str] = {}  # job name -> the failure last logged (logged once)
+        self._running: set[str] = set()  # jobs in flight, named when shutdown stops waiting for them
 
     # --- the steps (each is one scheduler job) ---------------------------------------------------------
     def ingest(self) -> IntakeReport:
         report = ingest(self.hub)
         if report.counts:
             log.info("ingest: %s", report)
+        self.follow_profiles()
         return report
+
+    def follow_profiles(self) -> None:
+        """Give each profile the hub has now its submit and poll jobs, and take them from profiles that
+        went away (a rules file removed, or broken: its health says why)."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        timing = self.hub.config.daemon
+        wanted = set(self.hub.profiles)
+        have = {job.id.partition(":")[2] for job in scheduler.get_jobs() if job.id.startswith("submit:")}
+        for profile_id in sorted(wanted - have):
+            self._add_job(scheduler, f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
+            self._add_job(scheduler, f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)
+            log.info("profile %s: submit and poll jobs started", profile_id)
+        for profile_id in sorted(have - wanted):
+            for name in (f"submit:{profile_id}", f"poll:{profile_id}"):
+                if scheduler.get_job(name) is not None:
+                    scheduler.remove_job(name)
+            log.info("profile %s is no longer loaded: its jobs stopped", profile_id)
+
+    def _add_job(self, scheduler: Any, name: str, func: Any, seconds: float, *args: Any) -> None:
+        scheduler.add_job(
+            self._guarded(name, func),
+            "interval",
+            args=args,
+            seconds=seconds,
+            id=name,
+            name=name,  # the log says which job ran ("poll:acme-coupa"), not the wrapper's name
+            next_run_time=self.hub.clock.now(),
+            replace_existing=True,
+        )
 
     def housekeeping(self) -> int:
         moved = expire_leases(self.hub)
@@ -69,21 +113,63 @@ class Daemon:
         return moved
 
     def submit(self, profile_id: str) -> SubmitReport:
-        report = submit_profile(self.hub, self.hub.profile(profile_id), self.stop)
+        profile = self._workable(profile_id)
+        if not isinstance(profile, Profile):
+            return SubmitReport(stopped_because=profile)
+        report = submit_profile(self.hub, profile, self.stop)
         if report.sent:
             log.info("submit %s: %d sent %s", profile_id, report.sent, report.outcomes)
         return report
 
     def poll(self, profile_id: str) -> PollReport:
-        profile = self.hub.profile(profile_id)
-        return poll_profile(
-            self.hub.store,
-            profile,
-            self.hub.connector(profile),
-            worker=self.hub.worker_id,
-            now=self.hub.clock.now(),
-            lease_seconds=self.hub.config.daemon.lease_seconds,
-        )
+        profile = self._workable(profile_id)
+        if not isinstance(profile, Profile):
+            return PollReport(profile_id=profile_id, skipped=profile)
+        try:
+            return poll_profile(
+                self.hub.store,
+                profile,
+                self.hub.connector(profile),
+                worker=self.hub.worker_id,
+                now=self.hub.clock.now(),
+                lease_seconds=self.hub.config.daemon.lease_seconds,
+            )
+        except ProfileUnavailableError as exc:
+            now = self.hub.clock.now()
+            with self.hub.store.session() as session:
+                if profile_health.hold(
+                    session,
+                    profile_id,
+                    kind=exc.kind,
+                    reason=str(exc),
+                    now=now,
+                    fingerprint=profile_health.profile_fingerprint(profile),
+                ):
+                    log.warning("profile %s is on hold (%s): %s", profile_id, exc.kind, exc)
+            return PollReport(profile_id=profile_id, error=str(exc))
+
+    def _workable(self, profile_id: str) -> Profile | str:
+        """The profile when its jobs may run now, else why not (gone, held, failing and not yet due).
+        A hold whose files changed since it began ends here (the fix is in)."""
+        profile = self.hub.profiles.get(profile_id)
+        if profile is None:
+            return f"profile {profile_id} is not loaded (its rules file was removed or does not load)"
+        now = self.hub.clock.now()
+        with self.hub.store.session() as session:
+            health = profile_health.health_of(session, profile_id)
+            if health.working:
+                return profile
+            # Holds on the rules file itself (rules, contested) end when the folder reloads cleanly.
+            watched = health.state == profile_health.HELD and health.kind not in ("rules", "contested")
+            fingerprint = profile_health.profile_fingerprint(profile) if watched else None
+            if not profile_health.may_work(health, now, fingerprint):
+                return f"profile {profile_id} {health.describe()}"
+            if health.state == profile_health.HELD:
+                profile_health.release(session, profile_id, "its files changed", now)
+                log.info(
+                    "profile %s released: its files changed since it was held (%s)", profile_id, health.kind
+                )
+        return profile
 
     def feedback(self) -> FeedbackReport:
         return deliver(
@@ -140,59 +226,70 @@ class Daemon:
         report.notify = self.notify()
         return report
 
-    def run_forever(self, install_signals: bool = True) -> None:
+    def run_forever(self, install_signals: bool = True) -> bool:
+        """Run the jobs until SIGTERM/SIGINT (or `stop`); True when every job in flight finished within
+        `daemon.shutdown_grace_seconds`, False when the daemon stopped waiting for some (the caller exits
+        the process anyway: those jobs' threads must not keep it alive)."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        profiles = sorted(self.hub.profiles)
+        # Threads start only when needed: room for profiles added while the daemon runs.
+        workers = 4 + 2 * len(self.hub.profiles) + 16
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=3 + 2 * len(profiles))},
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
             timezone="UTC",
         )
         timing = self.hub.config.daemon
-        start = self.hub.clock.now()
-
-        def add(name: str, func: Any, seconds: float, *args: Any) -> None:
-            scheduler.add_job(
-                self._guarded(name, func),
-                "interval",
-                args=args,
-                seconds=seconds,
-                id=name,
-                name=name,  # the log says which job ran ("poll:acme-coupa"), not the wrapper's name
-                next_run_time=start,
-            )
-
-        add("ingest", self.ingest, timing.ingest_seconds)
-        add("housekeeping", self.housekeeping, timing.housekeeping_seconds)
-        add("feedback", self.feedback, timing.feedback_seconds)
+        self._add_job(scheduler, "ingest", self.ingest, timing.ingest_seconds)
+        self._add_job(scheduler, "housekeeping", self.housekeeping, timing.housekeeping_seconds)
+        self._add_job(scheduler, "feedback", self.feedback, timing.feedback_seconds)
         if self.hub.config.notifications is not None:
-            add("notify", self.notify, self.hub.config.notifications.check_seconds)
-        for profile_id in profiles:
-            add(f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
-            add(f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)
+            self._add_job(scheduler, "notify", self.notify, self.hub.config.notifications.check_seconds)
+        self._scheduler = scheduler
+        self.follow_profiles()
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop.set())
         self.start_receiver()  # before the scheduler: a receiver that cannot listen stops the start-up
         scheduler.start()
-        log.info("daemon %s running: %d profile(s)", self.hub.worker_id, len(profiles))
+        log.info("daemon %s running: %d profile(s)", self.hub.worker_id, len(self.hub.profiles))
         try:
             self.stop.wait()
         finally:
-            log.info("stopping: finishing the requests in flight, starting no new one")
-            scheduler.shutdown(wait=True)
+            grace = timing.shutdown_grace_seconds
+            log.info("stopping: finishing the requests in flight (at most %g s), starting no new one", grace)
+            stopping = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+            stopping.start()
+            stopping.join(grace)
+            self._scheduler = None
             self.stop_receiver()
-            log.info("stopped")
+        if stopping.is_alive():
+            running = sorted(self._running)
+            log.error("stopped without waiting for job(s) still running after %g s: %s", grace, running)
+            return False
+        log.info("stopped")
+        return True
 
     def _guarded(self, name: str, func: Any) -> Any:
         def run(*args: Any) -> None:
             if self.stop.is_set():
                 return
+            self._running.add(name)
             try:
                 func(*args)
-            except Exception:  # one failing job must not stop the daemon; it runs again next tick
-                log.exception("job %s failed", name)
+            except Exception as exc:  # one failing job must not stop the daemon; it runs again next tick
+                what = f"{type(exc).__name__}: {exc}"
+                if self._failures.get(name) != what:
+                    # Once per distinct failure, with its traceback; the same failure again is not news.
+                    self._failures[name] = what
+                    log.exception("job %s failed (logged once until it changes or the job works)", name)
+                else:
+                    log.debug("job %s failed again: %s", name, what)
+            else:
+                if self._failures.pop(name, None) is not None:
+                    log.info("job %s works again", name)
+            finally:
+                self._running.discard(name)
 
         return run

@@ -1,25 +1,28 @@
 """Errors of the browser connector, placed in the hub's tree by what happens next.
 
-A page that no longer matches its recipe is a `PortalLayoutChangedError`: a `PermanentPortalError`
-with category `config`. Permanent, because the pipeline then fails that one invoice and moves on
-instead of retrying it in a loop (a changed page does not change back by waiting); `config`, because
-the fix is in the portal's recipe, maintained with the rules files, not in the invoice (`document`
-would send collectors to correct an invoice that has nothing wrong with it).
+A page that no longer matches its recipe is a `PortalLayoutChangedError`, a `ProfileUnavailableError`
+of kind `recipe`: the hub holds the whole profile (the invoice in hand stays READY, nothing is written
+to AR) until the recipe file changes or an operator releases it. It is also a `PermanentPortalError`
+(category `config`) so that the connector's own handling of portal errors (evidence kept on failure,
+a poll or a lookup that could not read the list) treats it as before; the hub checks
+`ProfileUnavailableError` first, so it is never a rejection.
 """
 
 from __future__ import annotations
 
-from hub.errors import PermanentPortalError, PortalhubError
+from hub.errors import PermanentPortalError, PortalhubError, ProfileUnavailableError
 from hub.model import RejectionCategory
 
 
-class PortalLayoutChangedError(PermanentPortalError):
+class PortalLayoutChangedError(ProfileUnavailableError, PermanentPortalError):
     """The portal's page did not have what the recipe says it has, at a named step."""
 
     def __init__(self, step: str, detail: str, *, evidence: str | None = None):
         self.step = step
+        self.kind = "recipe"
         message = f"portal layout changed at step '{step}': {detail}; update the portal's recipe"
-        super().__init__(
+        PermanentPortalError.__init__(
+            self,
             message,
             category=RejectionCategory.CONFIG,
             portal_text=f"portal layout changed at step '{step}'",
