@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -33,6 +34,8 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Check and explore rules files (one per customer portal).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+profile_app = typer.Typer(help="Portal profiles that cannot work: release a hold.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
 schema_app = typer.Typer(help="JSON Schemas of what portalhub reads from AR systems.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 webhook_app = typer.Typer(
@@ -180,6 +183,7 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
     from hub.daemon import Daemon
     from hub.store.single_daemon import only_daemon
 
+    clean = True
     with opened_hub() as hub, only_daemon(hub.store):
         daemon = Daemon(hub)
         if once:
@@ -189,8 +193,16 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
             out.print(
                 f"ingest: {report.intake}; sent {sent}; lease expiries {report.expired}; feedback delivered {delivered}"
             )
+            for profile_id, submitted in sorted(report.submits.items()):
+                if submitted.health is not None:
+                    err.print(
+                        f"profile {escape(profile_id)} {escape(submitted.health.describe())}", highlight=False
+                    )
         else:
-            daemon.run_forever()
+            clean = daemon.run_forever()
+    if not once and not clean:
+        # A job outlived the shutdown grace period: its thread must not keep the process alive.
+        os._exit(3)
 
 
 # --- collectors ----------------------------------------------------------------------------------------------
@@ -229,6 +241,10 @@ def status(as_json: JsonOption = False) -> None:
         out.print(f"[red]rules file {escape(file)} does not load[/red]; its customers' invoices wait:")
         for problem in problems:
             out.print(f"  {escape(problem)}")
+    for profile_id, health in summary["profile_health"].items():
+        out.print(f"[red]profile {escape(profile_id)}[/red] {escape(health['summary'])}")
+    for customer, why in summary["contested_customers"].items():
+        out.print(f"[red]customer {escape(customer)} held[/red]: {escape(why)}")
     for poll in summary["polls"]:
         if poll["last_error"]:
             out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")
@@ -254,6 +270,10 @@ def show(
     )
     if head["reason"]:
         out.print(f"  why: {escape(head['reason'])}")
+    if head.get("profile_health"):
+        out.print(
+            f"  [red]waits: profile {escape(head['profile_id'])}[/red] {escape(head['profile_health']['summary'])}"
+        )
     events = Table(title="Timeline")
     for column in ("When (UTC)", "From", "To", "By", "Why"):
         events.add_column(column, overflow="fold")
@@ -717,6 +737,24 @@ def audit(
             (entry["hash"] or "")[:12],
         )
     out.print(table)
+
+
+# --- profiles ------------------------------------------------------------------------------------------------
+@profile_app.command("release")
+def profile_release(
+    profile_id: Annotated[str, typer.Argument(help="The profile id (its rules file name).")],
+) -> None:
+    """End a profile's hold (a recipe out of date, a broken or contested rules file) or failure now: its
+    invoices are tried at the next tick. If the cause is still there, the profile is held again."""
+    from hub.corrections.common import cli_actor
+    from hub.services import release_profile
+
+    with opened_hub() as hub:
+        before = release_profile(hub, profile_id, cli_actor())
+    if before is None:
+        out.print(f"profile {escape(profile_id)} was not held or failing: nothing to release")
+        return
+    out.print(f"profile {escape(profile_id)} released (it was {escape(before.describe())})")
 
 
 # --- rules ---------------------------------------------------------------------------------------------------
