@@ -501,7 +501,9 @@ def test_two_profiles_matching_the_same_customer(tmp_path: Path) -> None:
     assert problem.line == line_of(other_text, "- C-1002")
     loaded = load_profile_set(tmp_path)
     assert set(loaded.profiles) == {"acme-coupa", "acme-ariba"} and loaded.broken == {}
-    assert set(loaded.contested) == {"C-1002"} and set(loaded.contested["C-1002"].claims) == set(loaded.profiles)
+    assert set(loaded.contested) == {"C-1002"} and set(loaded.contested["C-1002"].claims) == set(
+        loaded.profiles
+    )
 
 
 def test_load_profiles_reports_every_file_and_skips_baselines(tmp_path: Path) -> None:
