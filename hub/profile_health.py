@@ -182,7 +182,8 @@ def hold(
     if newly:
         row.since = now
     row.state, row.kind, row.reason = HELD, kind, reason[:_REASON_LIMIT]
-    row.fingerprint = fingerprint
+    if newly or fingerprint is not None:  # held again without one: still the files of its start
+        row.fingerprint = fingerprint
     row.next_try_at = None
     row.released_by = None
     row.updated_at = now
