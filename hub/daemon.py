@@ -32,6 +32,8 @@ from status_sync.poller import PollReport, poll_profile
 from status_sync.receiver import ReceiverServer, StatusReceiver
 
 log = logging.getLogger(__name__)
+#: How often the main thread gives new profiles their jobs (and takes them from those gone).
+FOLLOW_SECONDS = 0.5
 
 
 class _NoBusySkips(logging.Filter):
@@ -70,12 +72,12 @@ class Daemon:
         report = ingest(self.hub)
         if report.counts:
             log.info("ingest: %s", report)
-        self.follow_profiles()
         return report
 
     def follow_profiles(self) -> None:
         """Give each profile the hub has now its submit and poll jobs, and take them from profiles that
-        went away (a rules file removed, or broken: its health says why)."""
+        went away (a rules file removed, or broken: its health says why). Called by the main thread,
+        never by a job: APScheduler's shutdown holds the job-store lock while it waits for the jobs."""
         scheduler = self._scheduler
         if scheduler is None:
             return
@@ -255,7 +257,9 @@ class Daemon:
         scheduler.start()
         log.info("daemon %s running: %d profile(s)", self.hub.worker_id, len(self.hub.profiles))
         try:
-            self.stop.wait()
+            # Ingest reloads the rules folder in its own thread; the jobs follow within `FOLLOW_SECONDS`.
+            while not self.stop.wait(FOLLOW_SECONDS):
+                self.follow_profiles()
         finally:
             grace = timing.shutdown_grace_seconds
             log.info("stopping: finishing the requests in flight (at most %g s), starting no new one", grace)

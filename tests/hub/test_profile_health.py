@@ -257,3 +257,87 @@ def test_profile_release_and_status_from_the_command_line(
     assert again.exit_code == 0 and "nothing to release" in again.output
     data = json.loads(runner.invoke(app, ["--config", str(config), "status", "--json"]).output)
     assert data["profile_health"] == {}
+
+
+def test_a_new_file_claiming_an_existing_customer_holds_the_customer_not_the_old_file(
+    tmp_path: Path, coupa: CoupaSandbox, ar: ListAr, clock: ManualClock
+) -> None:
+    assert coupa.server is not None
+    hub = _hub(tmp_path, coupa, ar, clock)
+    try:
+        daemon = Daemon(hub)
+        ar.add(make_invoice("INV-1", customer="C-1"))
+        daemon.ingest()
+        assert _row(hub, "INV-1").state == "READY"
+        # The newcomer sorts first by name (the old loader blamed whichever file came second).
+        newcomer = profile_yaml(coupa.server.url, profile_id="aa-newcomer", customers=("C-1", "C-9"))
+        newcomer_file = Path(hub.config.rules_dir) / "aa-newcomer.yaml"
+        newcomer_file.write_text(yaml.safe_dump(newcomer), encoding="utf-8")
+        ar.add(make_invoice("INV-2", customer="C-1"))
+        daemon.ingest()
+
+        for number in ("INV-1", "INV-2"):
+            row = _row(hub, number)
+            assert row.state == "BLOCKED" and row.profile_id is None, number
+            assert "already matched by acme-coupa, and now also by aa-newcomer" in (row.last_reason or "")
+        assert hub.broken_profiles == {} and hub.route("C-1") is None
+        with hub.store.session() as session:
+            assert profile_health.health_of(session, "acme-coupa").working
+            held = profile_health.health_of(session, "aa-newcomer")
+        assert held.state == "held" and held.kind == "contested"
+        for profile_id in ("acme-coupa", "aa-newcomer"):
+            daemon.submit(profile_id)
+        assert coupa.received == 0  # sent to nobody, least of all to the newcomer
+        summary = status_summary(hub)
+        assert "C-1" in summary["contested_customers"] and "aa-newcomer" in summary["profile_health"]
+
+        # A person decides: the newcomer gives the customer up. The invoices go to the old profile.
+        newcomer["match"]["customer_id"] = ["C-9"]
+        newcomer_file.write_text(yaml.safe_dump(newcomer), encoding="utf-8")
+        daemon.ingest()
+        assert {_row(hub, n).state for n in ("INV-1", "INV-2")} == {"READY"}
+        assert {_row(hub, n).profile_id for n in ("INV-1", "INV-2")} == {"acme-coupa"}
+        with hub.store.session() as session:
+            assert profile_health.health_of(session, "aa-newcomer").working
+        assert daemon.submit("acme-coupa").sent == 2 and coupa.received == 2
+    finally:
+        hub.close()
+
+
+def test_a_broken_rules_file_holds_only_its_own_profile_and_is_released_when_fixed(
+    tmp_path: Path, coupa: CoupaSandbox, ar: ListAr, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert coupa.server is not None
+    hub = _hub(tmp_path, coupa, ar, clock)
+    try:
+        daemon = Daemon(hub)
+        broken = Path(hub.config.rules_dir) / "acme-two.yaml"
+        good = yaml.safe_dump(profile_yaml(coupa.server.url, profile_id="acme-two", customers=("C-2",)))
+        broken.write_text(
+            good.replace(
+                "rules:", "rules:\n- id: x\n  field: po_number\n  pattern: '(?:(?:a{1000}){1000}){1000}'\n", 1
+            )
+        )
+        caplog.set_level(logging.INFO)
+        for number, customer in (("INV-1", "C-1"), ("INV-2", "C-2")):
+            ar.add(make_invoice(number, customer=customer))
+        for _ in range(3):
+            daemon.ingest()
+            clock.advance(timedelta(seconds=5))
+        assert set(hub.profiles) == {"acme-coupa"}
+        assert _row(hub, "INV-1").state == "READY" and _row(hub, "INV-2").state == "BLOCKED"
+        with hub.store.session() as session:
+            held = profile_health.health_of(session, "acme-two")
+        assert held.state == "held" and held.kind == "rules" and "acme-two.yaml:" in (held.reason or "")
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and "acme-two.yaml" in errors[0].getMessage() and not errors[0].exc_info
+        assert daemon.submit("acme-coupa").sent == 1
+
+        broken.write_text(good)  # fixed
+        daemon.ingest()
+        assert _row(hub, "INV-2").state == "READY"
+        with hub.store.session() as session:
+            assert profile_health.health_of(session, "acme-two").working
+        assert daemon.submit("acme-two").sent == 1
+    finally:
+        hub.close()
