@@ -18,7 +18,7 @@ from connectors.base import Receipt
 from connectors.sandbox.server import Reply, Request
 from connectors.webportal import PortalLayoutChangedError
 from connectors.webportal.browser import BrowserPool, Browsing, LaunchOptions, TaskTimeout
-from hub.errors import InDoubtError, TransientPortalError
+from hub.errors import InDoubtError, ProfileUnavailableError, TransientPortalError
 from hub.model import RejectionCategory
 from tests.connectors.contract.webportal_harness import RECIPE, WebPortalCase, assert_no_secrets, pdf_invoice
 
@@ -53,6 +53,8 @@ def test_a_changed_page_fails_the_one_invoice_naming_the_step_and_the_next_ones_
         assert time.monotonic() - started < 30  # one bounded wait for the element, no retries
         error = raised.value
         assert error.step == "fill the header: po_number" and error.category is RejectionCategory.CONFIG
+        # The hub holds the profile for it (kind recipe) instead of rejecting the invoice.
+        assert isinstance(error, ProfileUnavailableError) and error.kind == "recipe"
         assert str(error).startswith("portal layout changed at step 'fill the header: po_number': no label ")
         assert "'Purchase order reference'" in str(error) and "/acme/invoices/new" in str(error)
         assert not error.duplicate and case.sandbox.posts == {} and not case.sandbox.received()
