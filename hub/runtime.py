@@ -170,14 +170,25 @@ class Hub:
 
         The claim that was there first keeps its file blameless: the one that appeared later (not in
         the previous load; at start-up, the one with no invoices of that customer in the store) is held."""
+        from hub import profile_health
+
         self.contested = {}
         held: dict[str, str] = {}
+        newcomers_before: set[str] = set()
+        if contests:
+            with self.store.session() as session:
+                # Held as newcomers by an earlier load: still the newcomers (not "there before" now).
+                newcomers_before = {
+                    pid
+                    for pid, health in profile_health.troubled(session).items()
+                    if health.state == profile_health.HELD and health.kind == "contested"
+                }
         for customer, contest in sorted(contests.items()):
             existing = {
                 pid
                 for pid in contest.claims
                 if pid in previous and customer in previous[pid].match.customer_id
-            } or self._owners_in_store(customer, set(contest.claims))
+            } - newcomers_before or self._owners_in_store(customer, set(contest.claims) - newcomers_before)
             newcomers = sorted(set(contest.claims) - existing) if existing else []
             reason = contest.describe(newcomers[0] if len(newcomers) == 1 else None)
             self.contested[customer] = reason

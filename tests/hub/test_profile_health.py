@@ -290,6 +290,14 @@ def test_a_new_file_claiming_an_existing_customer_holds_the_customer_not_the_old
         assert coupa.received == 0  # sent to nobody, least of all to the newcomer
         summary = status_summary(hub)
         assert "C-1" in summary["contested_customers"] and "aa-newcomer" in summary["profile_health"]
+        # Another file changes: the newcomer is still the newcomer (held), the customer still waits.
+        unrelated = profile_yaml(coupa.server.url, profile_id="other", customers=("C-5",))
+        (Path(hub.config.rules_dir) / "other.yaml").write_text(yaml.safe_dump(unrelated), encoding="utf-8")
+        daemon.ingest()
+        with hub.store.session() as session:
+            assert profile_health.health_of(session, "aa-newcomer").kind == "contested"
+            assert profile_health.health_of(session, "acme-coupa").working
+        assert "now also by aa-newcomer" in hub.contested["C-1"] and _row(hub, "INV-1").state == "BLOCKED"
 
         # A person decides: the newcomer gives the customer up. The invoices go to the old profile.
         newcomer["match"]["customer_id"] = ["C-9"]
