@@ -2,8 +2,8 @@
 notifications, housekeeping, each on its own interval in one in-process APScheduler.
 
 All coordination between daemons is in the database (leases); the scheduler's job store is memory.
-The submit and poll jobs follow the profiles the hub has *now*: after each ingest (which reloads the
-rules folder) a profile that appeared gets its jobs and one that went away loses them. A profile that
+The submit and poll jobs follow the profiles the hub has *now*: within `FOLLOW_SECONDS` of an ingest
+that reloaded the rules folder, a profile that appeared gets its jobs and one that went away loses them. A profile that
 cannot work (hub/profile_health.py) is skipped, or tried again with backoff, instead of failing every tick.
 
 SIGTERM (or SIGINT) sets the stop flag: the request in flight finishes and is recorded, no new one

@@ -103,76 +103,86 @@ def submit_profile(
         if not work.acquire_lease(session, lease, hub.worker_id, hub.clock.now(), lease_seconds):
             report.stopped_because = "another worker is submitting to this portal"
             return report
-    try:
-        connector = hub.connector(profile)
-        _send_due(hub, profile, connector, stop, limit, invoice_id, report, lease, lease_seconds)
-    except ConfigError as exc:
-        # A secret that does not resolve, a profile the connector refuses: no invoice can go until it is
-        # fixed. Marked once with backoff, instead of a traceback every tick.
-        with hub.store.session() as session:
-            if profile_health.mark_failing(
-                session, profile.id, kind="config", reason=str(exc), now=hub.clock.now()
-            ):
-                log.warning("profile %s stopped working (configuration): %s", profile.id, exc)
-            report.health = profile_health.health_of(session, profile.id)
-        report.stopped_because = f"profile {profile.id} cannot work: {exc}"
-    finally:
-        with hub.store.session() as session:
-            work.release_lease(session, lease, hub.worker_id)
-    return report
-
-
-def _send_due(
-    hub: Hub,
-    profile: Profile,
-    connector: Connector,
-    stop: threading.Event,
-    limit: int | None,
-    invoice_id: int | None,
-    report: SubmitReport,
-    lease: str,
-    lease_seconds: float,
-) -> None:
     # Sends still allowed this minute, and when the lease was last renewed. Nobody else sends to this
     # portal while we hold its lease, so both are checked against the store only when the budget runs
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
     renewed = hub.clock.now()
     answered = False
-    reconcile_profile(hub, profile, connector)
-    while not stop.is_set() and (limit is None or report.sent < limit):
-        now = hub.clock.now()
-        if budget <= 0 or (now - renewed).total_seconds() >= lease_seconds / 3:
-            with hub.store.session() as session:
-                sent = work.attempts_since(session, profile.id, now - timedelta(minutes=1))
-                budget = profile.limits.per_minute - sent
-                if budget <= 0:
-                    report.stopped_because = f"per-minute limit of {profile.limits.per_minute} reached"
-                    break
-                if not work.acquire_lease(session, lease, hub.worker_id, now, lease_seconds):
-                    report.stopped_because = "the portal's lease passed to another worker"
-                    break
-                renewed = now
-        prepared = _prepare(hub, profile, connector, invoice_id)
-        if prepared is None:
-            break
-        budget -= 1
-        outcome = _send(hub, profile, connector, *prepared)
-        report.count(outcome)
-        if outcome == "held":
-            with hub.store.session() as session:
-                report.health = profile_health.health_of(session, profile.id)
-            report.stopped_because = f"profile {profile.id} is held: {report.health.reason}"
-            break
-        report.sent += 1
-        if outcome in ("transient", "in_doubt", "auth"):
-            report.stopped_because = f"portal answered {outcome}; trying again later"
-            break
-        if outcome in ("accepted", "rejected") and not answered:
-            answered = True  # the portal works: once per run is enough to say so
-            with hub.store.session() as session:
-                if profile_health.mark_ok(session, profile.id, hub.clock.now()):
-                    log.info("profile %s works again (the portal answered)", profile.id)
+    try:
+        connector = hub.connector(profile)
+        reconcile_profile(hub, profile, connector)
+        while not stop.is_set() and (limit is None or report.sent < limit):
+            now = hub.clock.now()
+            if budget <= 0 or (now - renewed).total_seconds() >= lease_seconds / 3:
+                with hub.store.session() as session:
+                    sent = work.attempts_since(session, profile.id, now - timedelta(minutes=1))
+                    budget = profile.limits.per_minute - sent
+                    if budget <= 0:
+                        report.stopped_because = f"per-minute limit of {profile.limits.per_minute} reached"
+                        break
+                    if not work.acquire_lease(session, lease, hub.worker_id, now, lease_seconds):
+                        report.stopped_because = "the portal's lease passed to another worker"
+                        break
+                    renewed = now
+            prepared = _prepare(hub, profile, connector, invoice_id)
+            if prepared is None:
+                break
+            budget -= 1
+            outcome = _send(hub, profile, connector, *prepared)
+            report.count(outcome)
+            if outcome == "held":  # nothing reached the portal; the profile waits for a person
+                report.health = _health(hub, profile)
+                report.stopped_because = f"profile {profile.id} is held: {report.health.reason}"
+                break
+            report.sent += 1
+            if outcome in ("transient", "in_doubt", "auth"):
+                report.stopped_because = f"portal answered {outcome}; trying again later"
+                break
+            if outcome in ("accepted", "rejected") and not answered:
+                answered = True  # the portal works: once per run is enough to say so
+                _recovered(hub, profile)
+    except ConfigError as exc:
+        # A secret that does not resolve, a profile the connector refuses: no invoice can go until it is
+        # fixed. Marked once with backoff (hub/profile_health.py), instead of a traceback every tick.
+        with hub.store.session() as session:
+            if profile_health.mark_failing(
+                session, profile.id, kind="config", reason=str(exc), now=hub.clock.now()
+            ):
+                log.warning("profile %s stopped working (configuration): %s", profile.id, exc)
+        report.health = _health(hub, profile)
+        report.stopped_because = f"profile {profile.id} cannot work: {exc}"
+    except ProfileUnavailableError as exc:
+        # Raised before an attempt was recorded (rendering, reconciling): the invoice in hand was
+        # never claimed for good (its transaction rolled back), the profile is held.
+        with hub.store.session() as session:
+            _hold(session, profile, exc, hub.clock.now())
+        report.health = _health(hub, profile)
+        report.stopped_because = f"profile {profile.id} is held: {exc}"
+    finally:
+        with hub.store.session() as session:
+            work.release_lease(session, lease, hub.worker_id)
+    return report
+
+
+def _health(hub: Hub, profile: Profile) -> profile_health.Health:
+    with hub.store.session() as session:
+        return profile_health.health_of(session, profile.id)
+
+
+def _hold(session: Session, profile: Profile, error: ProfileUnavailableError, now: datetime) -> None:
+    """Hold the profile (until its files change or an operator releases it); WARNING once."""
+    fingerprint = profile_health.profile_fingerprint(profile)
+    if profile_health.hold(
+        session, profile.id, kind=error.kind, reason=str(error), now=now, fingerprint=fingerprint
+    ):
+        log.warning("profile %s is on hold (%s): %s", profile.id, error.kind, error)
+
+
+def _recovered(hub: Hub, profile: Profile) -> None:
+    with hub.store.session() as session:
+        if profile_health.mark_ok(session, profile.id, hub.clock.now()):
+            log.info("profile %s works again (the portal answered)", profile.id)
 
 
 def _prepare(
@@ -335,15 +345,7 @@ def record_outcome(
                 reason=f"not sent: profile {name} is on hold ({result.kind}): {result}",
                 attempt_id=attempt_id,
             )
-            if profile_health.hold(
-                session,
-                name,
-                kind=result.kind,
-                reason=str(result),
-                now=now,
-                fingerprint=profile_health.profile_fingerprint(profile),
-            ):
-                log.warning("profile %s is on hold (%s): %s", name, result.kind, result)
+            _hold(session, profile, result, now)
             return "held"
         if isinstance(result, Receipt):
             row.portal_invoice_id = result.portal_invoice_id or row.portal_invoice_id
