@@ -32,8 +32,6 @@ KIND_WORDS = {
     "profile_recipe": "is held: the portal's pages no longer match its recipe",
     "profile_contested": "is held: it claims a customer another profile has",
     "profile_config": "cannot work: its configuration (a secret?) is wrong",
-    "profile_credentials": "refuses the hub's credentials",
-    "profile_portal_down": "is not working",
 }
 
 

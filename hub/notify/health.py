@@ -30,6 +30,8 @@ FAILED = frozenset({"auth", "transient", "in_doubt", "abandoned"})
 #: Attempt outcomes that prove the portal was working (it decided something about the invoice).
 WORKING = frozenset({"accepted", "rejected", "found", "absent"})
 RECENT_ATTEMPTS = 200
+#: Health kinds that mean what a derived incident means: the same incident kind (and key).
+_SAME_AS_DERIVED = {"credentials": "profile_auth", "portal_down": "profile_down"}
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,8 @@ def incidents(
         # Also for a profile whose rules file does not load (not among `profiles`): said once, with why.
         customers = tuple(known[profile_id].match.customer_id) if profile_id in known else ()
         if health.since is not None:
-            found.append(
-                Incident(profile_id, f"profile_{health.kind}", health.since, health.reason or "", customers)
-            )
+            kind = _SAME_AS_DERIVED.get(health.kind or "", f"profile_{health.kind}")
+            found.append(Incident(profile_id, kind, health.since, health.reason or "", customers))
     for profile in profiles:
         if profile.id in marked:
             continue
