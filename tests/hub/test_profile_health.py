@@ -32,9 +32,13 @@ from tests.factories import SUPPLIER, T0, ListAr, make_hub, make_invoice, profil
 UNSET = "PORTALHUB_TEST_SECRET_NEVER_SET"
 
 
-def test_transitions_are_reported_once_and_failures_back_off(sqlite_store: Store) -> None:
+@pytest.mark.parametrize("backend", ["sqlite_store", "pg_store"])
+def test_transitions_are_reported_once_and_failures_back_off(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    store: Store = request.getfixturevalue(backend)
     now = T0
-    with sqlite_store.session() as session:
+    with store.session() as session:
         assert profile_health.mark_failing(session, "p", kind="config", reason="no secret", now=now)
         assert not profile_health.mark_failing(session, "p", kind="config", reason="no secret", now=now)
         first = profile_health.health_of(session, "p")
