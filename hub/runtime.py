@@ -221,9 +221,12 @@ class Hub:
                 file = next(f for f in self.broken_profiles if Path(f).stem == profile_id)
                 reason = f"rules file {file} does not load: " + "; ".join(problems[:3])
                 fingerprint = profile_health.files_fingerprint([Path(file)])
-                if profile_health.hold(
+                before = profile_health.health_of(session, profile_id)
+                newly = profile_health.hold(
                     session, profile_id, kind="rules", reason=reason, now=now, fingerprint=fingerprint
-                ):
+                )
+                after = profile_health.health_of(session, profile_id)
+                if newly or before.reason != after.reason:  # once per problem, not once per reload
                     log.error(
                         "rules file %s is broken; profile %s stops, its customers' invoices wait:\n  %s",
                         file,

@@ -344,6 +344,11 @@ def test_a_broken_rules_file_holds_only_its_own_profile_and_is_released_when_fix
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and "acme-two.yaml" in errors[0].getMessage() and not errors[0].exc_info
         assert daemon.submit("acme-coupa").sent == 1
+        broken.write_text(good.replace("connector: coupa", "connector: coupa\nnot_a_key: 1"))  # broken anew
+        daemon.ingest()
+        daemon.ingest()
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 2 and "not_a_key" in errors[1].getMessage()  # a new problem: said once more
 
         broken.write_text(good)  # fixed
         daemon.ingest()
