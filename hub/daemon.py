@@ -117,7 +117,11 @@ class Daemon:
     def submit(self, profile_id: str) -> SubmitReport:
         profile = self._workable(profile_id)
         if not isinstance(profile, Profile):
-            return SubmitReport(stopped_because=profile)
+            report = SubmitReport(stopped_because=profile)
+            with self.hub.store.session() as session:
+                health = profile_health.health_of(session, profile_id)
+            report.health = None if health.working else health
+            return report
         report = submit_profile(self.hub, profile, self.stop)
         if report.sent:
             log.info("submit %s: %d sent %s", profile_id, report.sent, report.outcomes)

@@ -26,7 +26,7 @@ FIXTURES = ROOT / "fixtures" / "demo"
 GRACE = 3.0
 
 
-def _add_invoices(path: Path, customer: str, numbers: range) -> None:
+def add_ar_invoices(path: Path, customer: str, numbers: range) -> None:
     db = sqlite3.connect(path)
     if not db.execute("SELECT name FROM sqlite_master WHERE name = 'ar_invoices'").fetchone():
         db.executescript((FIXTURES / "ar_schema.sql").read_text())
@@ -101,7 +101,7 @@ def test_a_profile_added_while_running_is_sent_and_a_bomb_stops_only_itself(
     tmp_path: Path, coupa: CoupaSandbox
 ) -> None:
     assert coupa.server is not None
-    _add_invoices(tmp_path / "ar.db", "C-1", range(1, 3))
+    add_ar_invoices(tmp_path / "ar.db", "C-1", range(1, 3))
     daemon = _start(tmp_path, coupa.server.url)
     try:
         _wait_for(lambda: coupa.received == 2, daemon, 60)
@@ -110,8 +110,8 @@ def test_a_profile_added_while_running_is_sent_and_a_bomb_stops_only_itself(
         (rules / "deep.yaml").write_text("id: deep\nconnector: coupa\nx: " + "[" * 20000 + "]" * 20000)
         added = profile_yaml(coupa.server.url, profile_id="acme-two", customers=("C-2",))
         (rules / "acme-two.yaml").write_text(yaml.safe_dump(added))
-        _add_invoices(tmp_path / "ar.db", "C-2", range(3, 5))
-        _add_invoices(tmp_path / "ar.db", "C-1", range(5, 6))
+        add_ar_invoices(tmp_path / "ar.db", "C-2", range(3, 5))
+        add_ar_invoices(tmp_path / "ar.db", "C-1", range(5, 6))
         # The added profile's invoices are sent (it got its jobs), and ingest of the others went on.
         _wait_for(lambda: coupa.received == 5, daemon, 60)
         time.sleep(1)  # a few more ticks: a broken file must not be logged again each tick
@@ -140,7 +140,7 @@ def test_sigterm_stops_the_daemon_within_its_grace_period_even_with_a_send_stuck
 ) -> None:
     assert coupa.server is not None
     faults.queue("slow_after", delay=60)  # the portal holds the first request for a minute
-    _add_invoices(tmp_path / "ar.db", "C-1", range(1, 3))
+    add_ar_invoices(tmp_path / "ar.db", "C-1", range(1, 3))
     daemon = _start(tmp_path, coupa.server.url, timeout_seconds=120)
     try:
         _wait_for(lambda: coupa.received == 1, daemon, 60)

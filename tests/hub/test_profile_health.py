@@ -28,6 +28,7 @@ from hub.store.database import Store
 from hub.store.tables import AttemptRow, InvoiceRow, OutboxRow
 from hub.worklist import worklist
 from tests.factories import SUPPLIER, T0, ListAr, make_hub, make_invoice, profile_yaml
+from tests.hub.test_daemon_profiles import add_ar_invoices
 
 UNSET = "PORTALHUB_TEST_SECRET_NEVER_SET"
 
@@ -239,6 +240,7 @@ def test_profile_release_and_status_from_the_command_line(
             )
     finally:
         hub.close()
+    add_ar_invoices(tmp_path / "ar.db", "C-1", range(0))  # an AR database with no invoice yet
     config = tmp_path / "portalhub.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -247,7 +249,7 @@ def test_profile_release_and_status_from_the_command_line(
                 "rules_dir": str(tmp_path / "rules.d"),
                 "secrets_file": str(tmp_path / "secrets.yaml"),
                 "supplier": SUPPLIER.model_dump(mode="json"),
-                "ar": {"kind": "sql", "url": "sqlite://"},
+                "ar": {"kind": "sql", "url": f"sqlite:///{tmp_path / 'ar.db'}"},
             }
         )
     )
@@ -255,6 +257,8 @@ def test_profile_release_and_status_from_the_command_line(
     status = runner.invoke(app, ["--config", str(config), "status"])
     assert status.exit_code == 0, status.output
     assert "acme-coupa" in status.output and "the sign-in page moved" in status.output
+    once = runner.invoke(app, ["--config", str(config), "run", "--once"])
+    assert once.exit_code == 0 and "sent 0" in once.output and "held (recipe)" in once.output, once.output
     released = runner.invoke(app, ["--config", str(config), "profile", "release", "acme-coupa"])
     assert released.exit_code == 0 and "released" in released.output and "held (recipe)" in released.output
     again = runner.invoke(app, ["--config", str(config), "profile", "release", "acme-coupa"])
