@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -33,6 +34,8 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Check and explore rules files (one per customer portal).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+profile_app = typer.Typer(help="Portal profiles that cannot work: release a hold.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
 schema_app = typer.Typer(help="JSON Schemas of what portalhub reads from AR systems.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 webhook_app = typer.Typer(
@@ -105,11 +108,12 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
     from hub.runtime import build_hub
 
     try:
-        hub = build_hub(load_config(find_config(_state["config"])), migrate=False)
+        config = load_config(find_config(_state["config"]))
+        _require_current_schema(config.store_url, initialize)
+        hub = build_hub(config, migrate=False)
     except ConfigError as exc:
         fail(str(exc))
     try:
-        _require_current_schema(hub, initialize)
         yield hub
     except ConfigError as exc:
         fail(str(exc))
@@ -117,16 +121,20 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
         hub.close()
 
 
-def _require_current_schema(hub: Hub, initialize: bool) -> None:
-    from hub.store.database import HEAD
+def _require_current_schema(store_url: str, initialize: bool) -> None:
+    from hub.store.database import HEAD, open_store
 
-    revision = hub.store.revision()
-    if revision == HEAD:
-        return
-    if revision is None and initialize:
-        hub.store.migrate()
-        return
-    where = hub.store.display_url()
+    store = open_store(store_url, migrate=False)
+    try:
+        revision = store.revision()
+        if revision == HEAD:
+            return
+        if revision is None and initialize:
+            store.migrate()
+            return
+        where = store.display_url()
+    finally:
+        store.dispose()
     if revision is None:
         fail(f"the store {where} has no portalhub tables yet: run `portalhub migrate` (or start the daemon)")
     fail(
@@ -277,6 +285,7 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
     from hub.daemon import Daemon
     from hub.store.single_daemon import only_daemon
 
+    clean = True
     if not _state.get("verbose"):
         _configure_logging(logging.INFO)  # the daemon says what it does by default (hub/logs.py)
     with opened_hub(initialize=True) as hub, only_daemon(hub.store):
@@ -289,8 +298,16 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
             out.print(
                 f"ingest: {report.intake}; sent {sent}; lease expiries {report.expired}; feedback delivered {delivered}"
             )
+            for profile_id, submitted in sorted(report.submits.items()):
+                if submitted.health is not None:
+                    err.print(
+                        f"profile {escape(profile_id)} {escape(submitted.health.describe())}", highlight=False
+                    )
         else:
-            daemon.run_forever()
+            clean = daemon.run_forever()
+    if not once and not clean:
+        # A job outlived the shutdown grace period: its thread must not keep the process alive.
+        os._exit(3)
 
 
 @app.command()
@@ -364,6 +381,10 @@ def status(as_json: JsonOption = False) -> None:
         out.print(f"[red]rules file {escape(file)} does not load[/red]; its customers' invoices wait:")
         for problem in problems:
             out.print(f"  {escape(problem)}")
+    for profile_id, health in summary["profile_health"].items():
+        out.print(f"[red]profile {escape(profile_id)}[/red] {escape(health['summary'])}")
+    for customer, why in summary["contested_customers"].items():
+        out.print(f"[red]customer {escape(customer)} held[/red]: {escape(why)}")
     for poll in summary["polls"]:
         if poll["last_error"]:
             out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")
@@ -419,6 +440,10 @@ def show(
     )
     if head["reason"]:
         out.print(f"  why: {escape(head['reason'])}")
+    if head.get("profile_health"):
+        out.print(
+            f"  [red]waits: profile {escape(head['profile_id'])}[/red] {escape(head['profile_health']['summary'])}"
+        )
     events = Table(title="Timeline")
     for column in ("When (UTC)", "From", "To", "By", "Why"):
         events.add_column(column, overflow="fold")
@@ -1000,6 +1025,24 @@ def config_docs_command() -> None:
     from hub.config_docs import config_markdown
 
     sys.stdout.write(config_markdown())
+
+
+# --- profiles ------------------------------------------------------------------------------------------------
+@profile_app.command("release")
+def profile_release(
+    profile_id: Annotated[str, typer.Argument(help="The profile id (its rules file name).")],
+) -> None:
+    """End a profile's hold (a recipe out of date, a broken or contested rules file) or failure now: its
+    invoices are tried at the next tick. If the cause is still there, the profile is held again."""
+    from hub.corrections.common import cli_actor
+    from hub.services import release_profile
+
+    with opened_hub() as hub:
+        before = release_profile(hub, profile_id, cli_actor())
+    if before is None:
+        out.print(f"profile {escape(profile_id)} was not held or failing: nothing to release")
+        return
+    out.print(f"profile {escape(profile_id)} released (it was {escape(before.describe())})")
 
 
 # --- rules ---------------------------------------------------------------------------------------------------

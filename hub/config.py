@@ -121,6 +121,8 @@ class DaemonConfig(_Strict):
     """How long a parked invoice waits before it is tried again."""
     heartbeat_seconds: float = Field(default=15, gt=0)
     """Write this daemon's heartbeat (which jobs ran when, and how they ended) to the store this often."""
+    shutdown_grace_seconds: float = Field(default=30, gt=0)
+    """After SIGTERM the daemon waits this long for the jobs in flight (a send is finished and recorded), then exits anyway (exit code 3), naming the jobs it left: it never hangs on a stuck job."""
 
 
 class ReceiverConfig(_Strict):

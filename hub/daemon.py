@@ -2,28 +2,39 @@
 notifications, housekeeping, each on its own interval in one in-process APScheduler.
 
 All coordination between daemons is in the database (leases); the scheduler's job store is memory.
+The submit and poll jobs follow the profiles the hub has *now*: within `FOLLOW_SECONDS` of an ingest
+that reloaded the rules folder, a profile that appeared gets its jobs and one that went away loses them. A profile that
+cannot work (hub/profile_health.py) is skipped, or tried again with backoff, instead of failing every tick.
+
 SIGTERM (or SIGINT) sets the stop flag: the request in flight finishes and is recorded, no new one
-starts, and the process exits once the running jobs return.
+starts, and the process exits once the running jobs return, or after `daemon.shutdown_grace_seconds`
+(default 30 s) at the latest, naming the jobs it did not wait for.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub import profile_health
+from hub.errors import ProfileUnavailableError
 from hub.heartbeat import Heartbeat, JobClock, portalhub_version
 from hub.notify.job import NotifyReport, notify
 from hub.pipeline.intake import IntakeReport, ingest
 from hub.pipeline.reconcile import expire_leases
 from hub.pipeline.submit import SubmitReport, submit_profile
 from hub.runtime import Hub
+from rules.schema import Profile
 from status_sync.feedback import FeedbackReport, deliver
 from status_sync.poller import PollReport, poll_profile
 from status_sync.receiver import ReceiverServer, StatusReceiver
 
 log = logging.getLogger(__name__)
+#: How often the main thread gives new profiles their jobs (and takes them from those gone).
+FOLLOW_SECONDS = 0.5
 
 
 class _NoBusySkips(logging.Filter):
@@ -53,8 +64,10 @@ class Daemon:
         self.hub = hub
         self.stop = hub.stopping
         self.receiver: ReceiverServer | None = None  # the listener: receiver, /healthz, /metrics
-        self.jobs = JobClock()
+        self.jobs = JobClock()  # what each job did last: the heartbeat, /healthz and /metrics read it
         self.heartbeat = Heartbeat(hub.store, hub.worker_id, self.jobs, hub.config.daemon.heartbeat_seconds)
+        self._scheduler: Any = None
+        self._running: set[str] = set()  # jobs in flight, named when shutdown stops waiting for them
 
     # --- the steps (each is one scheduler job) ---------------------------------------------------------
     def ingest(self) -> IntakeReport:
@@ -62,6 +75,40 @@ class Daemon:
         if report.counts:
             log.info("ingest: %s", report)
         return report
+
+    def follow_profiles(self) -> None:
+        """Give each profile the hub has now its submit and poll jobs, and take them from profiles that
+        went away (a rules file removed, or broken: its health says why). Called by the main thread,
+        never by a job: APScheduler's shutdown holds the job-store lock while it waits for the jobs."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        timing = self.hub.config.daemon
+        wanted = set(self.hub.profiles)
+        have = {job.id.partition(":")[2] for job in scheduler.get_jobs() if job.id.startswith("submit:")}
+        for profile_id in sorted(wanted - have):
+            self._add_job(scheduler, f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
+            self._add_job(scheduler, f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)
+            log.info("profile %s: submit and poll jobs started", profile_id)
+        for profile_id in sorted(have - wanted):
+            for name in (f"submit:{profile_id}", f"poll:{profile_id}"):
+                if scheduler.get_job(name) is not None:
+                    scheduler.remove_job(name)
+                self.jobs.forget(name)
+            log.info("profile %s is no longer loaded: its jobs stopped", profile_id)
+
+    def _add_job(self, scheduler: Any, name: str, func: Any, seconds: float, *args: Any) -> None:
+        self.jobs.expect(name, seconds)
+        scheduler.add_job(
+            self._guarded(name, func),
+            "interval",
+            args=args,
+            seconds=seconds,
+            id=name,
+            name=name,  # the log says which job ran ("poll:acme-coupa"), not the wrapper's name
+            next_run_time=self.hub.clock.now(),
+            replace_existing=True,
+        )
 
     def housekeeping(self) -> int:
         moved = expire_leases(self.hub)
@@ -72,21 +119,67 @@ class Daemon:
         return moved
 
     def submit(self, profile_id: str) -> SubmitReport:
-        report = submit_profile(self.hub, self.hub.profile(profile_id), self.stop)
+        profile = self._workable(profile_id)
+        if not isinstance(profile, Profile):
+            report = SubmitReport(stopped_because=profile)
+            with self.hub.store.session() as session:
+                health = profile_health.health_of(session, profile_id)
+            report.health = None if health.working else health
+            return report
+        report = submit_profile(self.hub, profile, self.stop)
         if report.sent:
             log.info("submit %s: %d sent %s", profile_id, report.sent, report.outcomes)
         return report
 
     def poll(self, profile_id: str) -> PollReport:
-        profile = self.hub.profile(profile_id)
-        return poll_profile(
-            self.hub.store,
-            profile,
-            self.hub.connector(profile),
-            worker=self.hub.worker_id,
-            now=self.hub.clock.now(),
-            lease_seconds=self.hub.config.daemon.lease_seconds,
-        )
+        profile = self._workable(profile_id)
+        if not isinstance(profile, Profile):
+            return PollReport(profile_id=profile_id, skipped=profile)
+        try:
+            return poll_profile(
+                self.hub.store,
+                profile,
+                self.hub.connector(profile),
+                worker=self.hub.worker_id,
+                now=self.hub.clock.now(),
+                lease_seconds=self.hub.config.daemon.lease_seconds,
+            )
+        except ProfileUnavailableError as exc:
+            now = self.hub.clock.now()
+            with self.hub.store.session() as session:
+                if profile_health.hold(
+                    session,
+                    profile_id,
+                    kind=exc.kind,
+                    reason=str(exc),
+                    now=now,
+                    fingerprint=profile_health.profile_fingerprint(profile),
+                ):
+                    log.warning("profile %s is on hold (%s): %s", profile_id, exc.kind, exc)
+            return PollReport(profile_id=profile_id, error=str(exc))
+
+    def _workable(self, profile_id: str) -> Profile | str:
+        """The profile when its jobs may run now, else why not (gone, held, failing and not yet due).
+        A hold whose files changed since it began ends here (the fix is in)."""
+        profile = self.hub.profiles.get(profile_id)
+        if profile is None:
+            return f"profile {profile_id} is not loaded (its rules file was removed or does not load)"
+        now = self.hub.clock.now()
+        with self.hub.store.session() as session:
+            health = profile_health.health_of(session, profile_id)
+            if health.working:
+                return profile
+            # Holds on the rules file itself (rules, contested) end when the folder reloads cleanly.
+            watched = health.state == profile_health.HELD and health.kind not in ("rules", "contested")
+            fingerprint = profile_health.profile_fingerprint(profile) if watched else None
+            if not profile_health.may_work(health, now, fingerprint):
+                return f"profile {profile_id} {health.describe()}"
+            if health.state == profile_health.HELD:
+                profile_health.release(session, profile_id, "its files changed", now)
+                log.info(
+                    "profile %s released: its files changed since it was held (%s)", profile_id, health.kind
+                )
+        return profile
 
     def feedback(self) -> FeedbackReport:
         return deliver(
@@ -160,10 +253,11 @@ class Daemon:
         )
 
     def _profile_health(self) -> dict[str, str | None]:
-        """profile id -> None when it can work, else why not (a broken rules file, for now)."""
+        """profile id -> None when it can work, else why not (failing, held; hub/profile_health.py)."""
         health: dict[str, str | None] = dict.fromkeys(self.hub.profiles)
-        for file, problems in self.hub.broken_profiles.items():
-            health[f"file:{file}"] = "; ".join(problems) or "broken"
+        with self.hub.store.session() as session:
+            for profile_id, state in profile_health.troubled(session).items():
+                health[profile_id] = state.describe()
         return health
 
     def stop_receiver(self) -> None:
@@ -185,45 +279,42 @@ class Daemon:
         report.notify = self.notify()
         return report
 
-    def run_forever(self, install_signals: bool = True) -> None:
+    def run_forever(self, install_signals: bool = True) -> bool:
+        """Run the jobs until SIGTERM/SIGINT (or `stop`); True when every job in flight finished within
+        `daemon.shutdown_grace_seconds`, False when the daemon stopped waiting for some (the caller exits
+        the process anyway: those jobs' threads must not keep it alive)."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        profiles = sorted(self.hub.profiles)
+        # Threads start only when needed: room for profiles added while the daemon runs.
+        workers = 4 + 2 * len(self.hub.profiles) + 16
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=3 + 2 * len(profiles))},
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
             timezone="UTC",
         )
         timing = self.hub.config.daemon
         start = self.hub.clock.now()
-
-        def add(name: str, func: Any, seconds: float, *args: Any) -> None:
-            self.jobs.expect(name, seconds)
-            scheduler.add_job(
-                self._guarded(name, func),
-                "interval",
-                args=args,
-                seconds=seconds,
-                id=name,
-                name=name,  # the log says which job ran ("poll:acme-coupa"), not the wrapper's name
-                next_run_time=start,
-            )
-
-        add("ingest", self.ingest, timing.ingest_seconds)
-        add("housekeeping", self.housekeeping, timing.housekeeping_seconds)
-        add("feedback", self.feedback, timing.feedback_seconds)
-        add("heartbeat", lambda: self.heartbeat.beat(self.hub.clock.now()), timing.heartbeat_seconds)
+        self._add_job(scheduler, "ingest", self.ingest, timing.ingest_seconds)
+        self._add_job(scheduler, "housekeeping", self.housekeeping, timing.housekeeping_seconds)
+        self._add_job(scheduler, "feedback", self.feedback, timing.feedback_seconds)
+        self._add_job(
+            scheduler,
+            "heartbeat",
+            lambda: self.heartbeat.beat(self.hub.clock.now()),
+            timing.heartbeat_seconds,
+        )
         if self.hub.config.notifications is not None:
-            add("notify", self.notify, self.hub.config.notifications.check_seconds)
+            self._add_job(scheduler, "notify", self.notify, self.hub.config.notifications.check_seconds)
         if self.hub.config.audit is not None:
             from hub.audit_anchors import settings
 
             settings(self.hub)  # a missing or short key stops the start-up, not every tick
-            add("audit-checkpoint", self.audit_checkpoint, self.hub.config.audit.checkpoint_seconds)
-        for profile_id in profiles:
-            add(f"submit:{profile_id}", self.submit, timing.submit_seconds, profile_id)
-            add(f"poll:{profile_id}", self.poll, timing.poll_seconds, profile_id)
+            self._add_job(
+                scheduler, "audit-checkpoint", self.audit_checkpoint, self.hub.config.audit.checkpoint_seconds
+            )
+        self._scheduler = scheduler
+        self.follow_profiles()
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop.set())
@@ -235,39 +326,53 @@ class Daemon:
             portalhub_version(),
             self.hub.worker_id,
             self.hub.store.display_url(),
-            len(profiles),
-            ", ".join(profiles),
+            len(self.hub.profiles),
+            ", ".join(sorted(self.hub.profiles)),
             self.receiver.url.rsplit("/", 1)[0] if self.receiver else "nothing (listener off)",
         )
         try:
-            self.stop.wait()
+            # Ingest reloads the rules folder in its own thread; the jobs follow within `FOLLOW_SECONDS`.
+            while not self.stop.wait(FOLLOW_SECONDS):
+                self.follow_profiles()
         finally:
-            log.info("stopping: finishing the requests in flight, starting no new one")
-            scheduler.shutdown(wait=True)
+            grace = timing.shutdown_grace_seconds
+            log.info("stopping: finishing the requests in flight (at most %g s), starting no new one", grace)
+            stopping = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+            stopping.start()
+            stopping.join(grace)
+            self._scheduler = None
             self.stop_receiver()
             self.heartbeat.stopped(self.hub.clock.now())
-            log.info("daemon %s stopped", self.hub.worker_id)
+        if stopping.is_alive():
+            running = sorted(self._running)
+            log.error("stopped without waiting for job(s) still running after %g s: %s", grace, running)
+            return False
+        log.info("daemon %s stopped", self.hub.worker_id)
+        return True
 
     def _guarded(self, name: str, func: Any) -> Any:
         def run(*args: Any) -> None:
             if self.stop.is_set():
                 return
+            self._running.add(name)
+            previous = self.jobs.snapshot().get(name)
             self.jobs.started(name, self.hub.clock.now())
             try:
                 func(*args)
             except Exception as exc:  # one failing job must not stop the daemon; it runs again next tick
                 cause = f"{type(exc).__name__}: {exc}"
-                previous = self.jobs.snapshot().get(name)
                 self.jobs.finished(name, self.hub.clock.now(), error=cause)
                 if previous is not None and previous.error == cause:
-                    log.debug("job %s failed again: %s", name, cause)  # said once already
+                    log.debug("job %s failed again: %s", name, cause)  # the same failure again is not news
                 else:
-                    log.error("job %s failed: %s", name, cause, exc_info=log.isEnabledFor(logging.DEBUG))
+                    # Once per distinct failure, with its traceback.
+                    log.exception("job %s failed (logged once until it changes or the job works)", name)
             else:
-                previous = self.jobs.snapshot().get(name)
                 self.jobs.finished(name, self.hub.clock.now())
                 if previous is not None and previous.error is not None:
                     log.info("job %s works again", name)
+            finally:
+                self._running.discard(name)
 
         run.__qualname__ = run.__name__ = name  # the scheduler's own lines name the job, not the wrapper
         return run

@@ -29,7 +29,7 @@ from hub.registry import ConnectorRegistry
 from hub.secrets import SecretsResolver
 from hub.store import work
 from hub.store.database import Store, open_store
-from rules.loader import load_profile_set
+from rules.loader import Contest, load_profile_set
 from rules.schema import Profile
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ class Hub:
     stopping: threading.Event = field(default_factory=threading.Event)
     broken_profiles: dict[str, list[str]] = field(default_factory=dict)  # file -> problems
     claimed_by_broken: dict[str, str] = field(default_factory=dict)  # customer id -> broken file
+    #: Customers two profiles claim: routed to neither until a person decides (customer id -> reason).
+    contested: dict[str, str] = field(default_factory=dict)
     _rules_stamp: tuple[tuple[str, float, int], ...] = ()
     _connectors: dict[str, Connector] = field(default_factory=dict)
     _preflight_connectors: dict[str, Connector] = field(default_factory=dict)
@@ -128,6 +130,8 @@ class Hub:
         return self._preflight_connectors[profile.connector]
 
     def route(self, customer_id: str) -> Profile | None:
+        if customer_id in self.contested:
+            return None  # never to the newcomer, nor on to the old one, until a person decides
         for profile in self.profiles.values():
             if customer_id in profile.match.customer_id:
                 return profile
@@ -152,18 +156,104 @@ class Hub:
         if stamp == self._rules_stamp:
             return False
         loaded = load_profile_set(self.config.rules_dir, self.registry.check_connection, refs_root())
+        previous = self.profiles
         self.profiles = loaded.profiles
         self.broken_profiles = {file: [str(p) for p in problems] for file, problems in loaded.broken.items()}
         self.claimed_by_broken = loaded.claimed_by_broken
         self._rules_stamp = stamp
-        for file, problems in self.broken_profiles.items():
-            log.error(
-                "rules file %s is broken; its customers' invoices wait:\n  %s", file, "\n  ".join(problems)
-            )
+        held = self._contests(loaded.contested, previous)
+        self._record_health(held)
         return True
 
+    def _contests(self, contests: dict[str, Contest], previous: dict[str, Profile]) -> dict[str, str]:
+        """Customers two profiles claim; returns the profiles to hold for it (profile id -> reason).
+
+        The claim that was there first keeps its file blameless: the one that appeared later (not in
+        the previous load; at start-up, the one with no invoices of that customer in the store) is held."""
+        from hub import profile_health
+
+        self.contested = {}
+        held: dict[str, str] = {}
+        newcomers_before: set[str] = set()
+        if contests:
+            with self.store.session() as session:
+                # Held as newcomers by an earlier load: still the newcomers (not "there before" now).
+                newcomers_before = {
+                    pid
+                    for pid, health in profile_health.troubled(session).items()
+                    if health.state == profile_health.HELD and health.kind == "contested"
+                }
+        for customer, contest in sorted(contests.items()):
+            existing = {
+                pid
+                for pid in contest.claims
+                if pid in previous and customer in previous[pid].match.customer_id
+            } - newcomers_before or self._owners_in_store(customer, set(contest.claims) - newcomers_before)
+            newcomers = sorted(set(contest.claims) - existing) if existing else []
+            reason = contest.describe(newcomers[0] if len(newcomers) == 1 else None)
+            self.contested[customer] = reason
+            for pid in newcomers:
+                held[pid] = reason if pid not in held else f"{held[pid]}; {reason}"
+        return held
+
+    def _owners_in_store(self, customer: str, claimants: set[str]) -> set[str]:
+        from sqlmodel import col, select
+
+        from hub.store.tables import InvoiceRow
+
+        with self.store.session() as session:
+            found = session.exec(
+                select(InvoiceRow.profile_id)
+                .where(col(InvoiceRow.customer_id) == customer, col(InvoiceRow.profile_id).in_(claimants))
+                .distinct()
+            ).all()
+        return {pid for pid in found if pid}
+
+    def _record_health(self, contested: dict[str, str]) -> None:
+        """Broken rules files and contested claims hold their profiles (reason in `status`); a profile
+        held for those reasons that now loads cleanly is released. Logged once per change."""
+        from hub import profile_health
+
+        now = self.clock.now()
+        broken_ids = {Path(file).stem: problems for file, problems in self.broken_profiles.items()}
+        with self.store.session() as session:
+            for profile_id, problems in sorted(broken_ids.items()):
+                file = next(f for f in self.broken_profiles if Path(f).stem == profile_id)
+                reason = f"rules file {file} does not load: " + "; ".join(problems[:3])
+                fingerprint = profile_health.files_fingerprint([Path(file)])
+                before = profile_health.health_of(session, profile_id)
+                newly = profile_health.hold(
+                    session, profile_id, kind="rules", reason=reason, now=now, fingerprint=fingerprint
+                )
+                after = profile_health.health_of(session, profile_id)
+                if newly or before.reason != after.reason:  # once per problem, not once per reload
+                    log.error(
+                        "rules file %s is broken; profile %s stops, its customers' invoices wait:\n  %s",
+                        file,
+                        profile_id,
+                        "\n  ".join(problems),
+                    )
+            for profile_id, reason in sorted(contested.items()):
+                fingerprint = profile_health.profile_fingerprint(self.profiles[profile_id])
+                if profile_health.hold(
+                    session, profile_id, kind="contested", reason=reason, now=now, fingerprint=fingerprint
+                ):
+                    log.warning("profile %s is on hold (contested): %s", profile_id, reason)
+            for profile_id, health in profile_health.troubled(session).items():
+                if health.state != profile_health.HELD or health.kind not in ("rules", "contested"):
+                    continue
+                if profile_id in broken_ids or profile_id in contested:
+                    continue
+                profile_health.release(session, profile_id, "rules files changed", now)
+                log.info(
+                    "profile %s works again: its rules files changed (%s resolved)", profile_id, health.kind
+                )
+
     def broken_profile_for(self, customer_id: str) -> tuple[str, list[str]] | None:
-        """(file, problems) when the customer belongs to a rules file that does not load."""
+        """(file, problems) when the customer belongs to a rules file that does not load, or is claimed
+        by two profiles (then the file is the profiles' folder and the problem names both claims)."""
+        if customer_id in self.contested:
+            return str(self.config.rules_dir), [self.contested[customer_id]]
         file = self.claimed_by_broken.get(customer_id)
         return (file, self.broken_profiles.get(file, [])) if file else None
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import col, func, select
 
-from hub import unplaced
+from hub import profile_health, unplaced
 from hub.ar import describe_validation_error
 from hub.corrections import correction_links, related_documents
 from hub.errors import ConfigError, DocumentError
@@ -61,6 +61,7 @@ def status_summary(hub: Hub) -> dict[str, Any]:
                 InvoiceRow.profile_id, InvoiceRow.state
             )
         ).all()
+        troubled = profile_health.troubled(session)
         attention: list[Attention] = []
         for row in session.exec(
             select(InvoiceRow).where(
@@ -68,6 +69,11 @@ def status_summary(hub: Hub) -> dict[str, Any]:
             )
         ):
             waiting = row.next_attempt_at is not None and row.next_attempt_at > now
+            held = troubled.get(row.profile_id or "")
+            if row.state == S.READY.value and held is not None:
+                why = f"waits: profile {row.profile_id} {held.describe()}"
+                attention.append(Attention(row.invoice_number, row.state, row.profile_id, why))
+                continue
             if row.state == S.READY.value and not waiting and not row.last_category:
                 continue  # simply waiting for its turn
             if row.state == S.SUBMITTING.value and row.lease_expires_at and row.lease_expires_at > now:
@@ -89,6 +95,11 @@ def status_summary(hub: Hub) -> dict[str, Any]:
         "profiles": per_profile,
         "daemons": [d.as_json() for d in daemons(hub.store, now)],
         "broken_rules_files": hub.broken_profiles,
+        # Profiles that cannot work now (failing, or held until a person acts), with the reason.
+        "profile_health": {
+            pid: h.as_json() | {"summary": h.describe()} for pid, h in sorted(troubled.items())
+        },
+        "contested_customers": dict(sorted(hub.contested.items())),
         "attention": [asdict(a) for a in attention],
         "quarantined": int(quarantined),
         "polls": [
@@ -102,6 +113,22 @@ def status_summary(hub: Hub) -> dict[str, Any]:
             for c in cursors
         ],
     }
+
+
+def profile_health_of(hub: Hub, profile_id: str | None) -> dict[str, Any] | None:
+    """The profile's health when it is not working (None when it works or there is no profile)."""
+    if profile_id is None:
+        return None
+    with hub.store.session() as session:
+        health = profile_health.health_of(session, profile_id)
+    return None if health.working else health.as_json() | {"summary": health.describe()}
+
+
+def release_profile(hub: Hub, profile_id: str, actor: str) -> profile_health.Health | None:
+    """`portalhub profile release ID`: end a hold or a failure now; the health it had (None if it was
+    working). A held profile whose cause is still there is held again at its next attempt."""
+    with hub.store.session() as session:
+        return profile_health.release(session, profile_id, actor, hub.clock.now())
 
 
 # --- show ----------------------------------------------------------------------------------------------------
@@ -134,6 +161,8 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
             "portal_status": row.portal_status_raw,
             "reason": row.last_reason,
             "category": row.last_category,
+            # The invoice waits while its profile cannot work: why, in the profile's words.
+            "profile_health": profile_health_of(hub, row.profile_id),
         },
         "events": [
             {

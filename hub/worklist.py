@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import String, type_coerce
 from sqlmodel import col, or_, select
 
-from hub import unplaced
+from hub import profile_health, unplaced
 from hub.model import InvoiceState, RejectionCategory
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
@@ -138,9 +138,13 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
     """Open problems as rows, sorted by customer, category, then oldest first."""
     flt = flt or WorklistFilter()
     now = hub.clock.now()
+    with hub.store.session() as session:
+        troubled = profile_health.troubled(session)
     stuck = or_(
         col(InvoiceRow.state).in_(PROBLEM_STATES),
         (col(InvoiceRow.state) == S.READY.value) & col(InvoiceRow.last_category).in_(WAITING_CATEGORIES),
+        # Waiting on a profile that cannot work (held or failing): a configuration problem of the profile.
+        (col(InvoiceRow.state) == S.READY.value) & col(InvoiceRow.profile_id).in_(sorted(troubled)),
     )
     # Plain rows with the columns the rows need (same attribute names), never ORM objects nor the
     # documents: on a store of 100,000 invoices with 5,000 open problems, loading whole invoices and
@@ -183,7 +187,16 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
             if (not flt.customer or row["customer_id"] == flt.customer)
             and (not flt.portal or row["profile_id"] == flt.portal)
         ]
-    rows = [_row(cast(InvoiceRow, row), history.get(row.id, []), sends, now) for row in found] + kept
+    rows = [
+        _row(
+            cast(InvoiceRow, row),
+            history.get(row.id, []),
+            sends,
+            now,
+            troubled.get(row.profile_id) if row.state == _READY else None,
+        )
+        for row in found
+    ] + kept
     rows = [row for row in rows if flt.keeps(row)]
     rows.sort(key=lambda r: (r["customer_id"], _ORDER.get(r["category"], len(_ORDER)), r["since"]))
     return rows
@@ -235,8 +248,14 @@ def groups(rows: Sequence[dict[str, Any]]) -> list[Group]:
 
 
 def _row(
-    row: InvoiceRow, events: list[EventRow], attempts: dict[int | None, AttemptRow], now: datetime
+    row: InvoiceRow,
+    events: list[EventRow],
+    attempts: dict[int | None, AttemptRow],
+    now: datetime,
+    profile: profile_health.Health | None = None,
 ) -> dict[str, Any]:
+    if profile is not None:
+        return _waiting_on_profile(row, events, now, profile)
     since = _instant(problem_since(row, events))
     reason_category = row.last_category or _OTHER
     # A dispute is the buyer's call whatever its reason: it sorts under "disputed by buyer".
@@ -264,6 +283,37 @@ def _row(
         "hint": hint(row, rules),
         "rules": rules,
         "who": "AR operations (rules/profile)" if reason_category in WAITING_CATEGORIES else "collector",
+    }
+
+
+def _waiting_on_profile(
+    row: InvoiceRow, events: Sequence[EventRow], now: datetime, health: profile_health.Health
+) -> dict[str, Any]:
+    """A READY invoice whose profile cannot work: nothing is wrong with the invoice; the profile's
+    reason is the row's reason, and AR operations act."""
+    category = C.CREDENTIALS.value if health.kind == "credentials" else C.CONFIG.value
+    started = health.since or _instant(problem_since(row, events))
+    since = max(started, _instant(events[0].at)) if events else started
+    return {
+        "invoice_number": row.invoice_number,
+        "portal_invoice_number": row.portal_invoice_number,
+        "customer_id": row.customer_id,
+        "profile_id": row.profile_id,
+        "state": row.state,
+        "category": category,
+        "category_label": CATEGORY_LABELS[category],
+        "reason_category": category,
+        "amount": str(row.total),
+        "currency": row.currency,
+        "since": since.isoformat(),
+        "days": (now - since).days,
+        "reason": f"waits: profile {row.profile_id} {health.describe()}",
+        "portal_code": None,
+        "portal_words": None,
+        "hint": f"Profile {row.profile_id} cannot work ({health.kind}): AR operations fix it; the invoice was "
+        "not sent and goes once the profile works again.",
+        "rules": [],
+        "who": "AR operations (rules/profile)",
     }
 
 

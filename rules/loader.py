@@ -2,6 +2,11 @@
 
 Every problem names the file, the line and the place in the file, and says what is wrong, so AR
 operations can fix a rules file from the error alone. All problems of a file are reported at once.
+
+Every rules file (and recipe) is untrusted input, read in bounded time and memory: at most
+`MAX_FILE_BYTES`, nested at most `MAX_DEPTH` deep, at most `MAX_ALIASES` aliases, and at most
+`MAX_VALUES` values once aliases are expanded (a 1 KB alias bomb expands to billions). A file that
+breaks a limit, or whose patterns would not compile in bounded time, is a problem *of that file*.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,11 @@ from rules.reference import ReferenceError, load_reference
 from rules.schema import Profile, Rule, RuleSet, RulesFile, literal_secrets, secret_message
 
 BASELINES_DIR = Path(__file__).parent / "baselines"
+#: Limits on a YAML file kept by AR operations (a real rules file is a few KB, a few levels deep).
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 40
+MAX_ALIASES = 500
+MAX_VALUES = 100_000
 
 #: Called with (connector name, connection mapping); raises ValidationError or ConfigError if wrong.
 ConnectionCheck = Callable[[str, dict[str, Any]], None]
@@ -83,22 +93,123 @@ def read_yaml(path: Path) -> _Document:
     """A YAML file kept by AR operations (a rules file, a web portal's recipe), parsed with its node tree
     for line numbers; a key given twice is refused."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise RulesFileError(
+                [Problem(path, None, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; not read")]
+            )
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise RulesFileError([Problem(path, None, "", f"cannot read the file: {exc.strerror}")]) from exc
     except UnicodeDecodeError as exc:
         raise RulesFileError([Problem(path, None, "", "the file is not UTF-8 text")]) from exc
-    loader = yaml.SafeLoader(text)
+    loader = _BoundedLoader(text)
     try:
         root = loader.get_single_node()
+        _check_expansion(path, root)
         _reject_duplicate_keys(path, root)
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise RulesFileError([Problem(path, line, "", f"not valid YAML: {exc.problem}")]) from exc
+    except (RecursionError, MemoryError):
+        raise RulesFileError(
+            [Problem(path, None, "", "the YAML is too deeply nested or too large to read")]
+        ) from None
     finally:
         loader.dispose()
     return _Document(path, data, root)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing while it composes a document nested deeper than `MAX_DEPTH` or
+    with more than `MAX_ALIASES` aliases (its composer recurses per level: 10,000 levels would be a
+    RecursionError with no line)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    # The scanner looks ahead to the end of an open flow collection (`[[[[...`) before the composer sees
+    # its first level, at a cost growing with the square of the depth: refused while scanning too.
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        super().fetch_flow_collection_start(TokenClass)
+        if self.flow_level > MAX_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark()
+            )
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) > MAX_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark()
+            )
+        return super().add_indent(column)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_ALIASES} aliases (*name); a rules file needs few", mark
+                )
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(path: Path, root: yaml.Node | None) -> None:
+    """Refuse a node graph whose aliases expand past `MAX_VALUES` values or `MAX_DEPTH` levels, or
+    refer to themselves. Walked once per distinct node (no recursion, no expansion), so an alias bomb
+    is measured in microseconds instead of expanded for hours by whatever reads the data next."""
+    if root is None:
+        return
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            size[key] = min(1 + sum(size[id(k)] for k in kids), MAX_VALUES + 1)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            if size[key] > MAX_VALUES or height[key] > MAX_DEPTH:
+                what = (
+                    f"expands to more than {MAX_VALUES:,} values through aliases"
+                    if size[key] > MAX_VALUES
+                    else f"is nested more than {MAX_DEPTH} levels deep through aliases"
+                )
+                line = node.start_mark.line + 1
+                raise RulesFileError([Problem(path, line, "", f"not accepted: the YAML here {what}")])
+            continue
+        if key in size:
+            continue
+        if key in height:  # met again before it was finished: it contains itself
+            line = node.start_mark.line + 1
+            raise RulesFileError([Problem(path, line, "", "not accepted: an alias here refers to itself")])
+        height[key] = 0  # started
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in _children(node) if id(kid) not in size)
 
 
 def _reject_duplicate_keys(path: Path, node: yaml.Node | None) -> None:
@@ -354,21 +465,63 @@ def load_ruleset(path: Path) -> RuleSet:
     return validate_rules_file(read_rules_file(Path(path).resolve()))
 
 
+@dataclass(frozen=True)
+class Contest:
+    """An AR customer that two or more profiles claim (`match.customer_id`): who claims it, where."""
+
+    customer_id: str
+    claims: dict[str, Problem]  # profile id -> where its file names the customer
+
+    def describe(self, newcomer: str | None = None) -> str:
+        """A sentence for the hold's reason; `newcomer` is the profile that claimed it last, when known."""
+        where = "; ".join(f"{pid} ({_at(p)})" for pid, p in sorted(self.claims.items()))
+        if newcomer is not None and newcomer in self.claims:
+            others = ", ".join(sorted(pid for pid in self.claims if pid != newcomer))
+            return (
+                f"customer {self.customer_id!r} is already matched by {others}, and now also by {newcomer} "
+                f"({_at(self.claims[newcomer])}); its invoices wait until a person edits one of the files "
+                "so that exactly one profile matches it"
+            )
+        return (
+            f"customer {self.customer_id!r} is matched by several profiles: {where}; its invoices wait until "
+            "a person edits the files so that exactly one profile matches it"
+        )
+
+
+def _at(problem: Problem) -> str:
+    return f"{problem.file}:{problem.line}" if problem.line else str(problem.file)
+
+
 @dataclass
 class ProfileSet:
     """The profiles of a folder that loaded, and the files that did not, with their problems.
 
     The daemon keeps serving the good profiles; invoices of customers a broken file claims are held with
-    its problems as the reason, until the file is fixed."""
+    its problems as the reason, until the file is fixed. A customer two profiles claim is `contested`:
+    routed to neither, until a person decides (the caller knows which claim is new)."""
 
     profiles: dict[str, Profile]
     broken: dict[str, list[Problem]]  # file -> problems
     claimed_by_broken: dict[str, str]  # customer id -> broken file (read from its `match:` when possible)
+    contested: dict[str, Contest] = field(default_factory=dict)  # customer id -> its claims
 
     def raise_if_broken(self) -> None:
         problems = [p for found in self.broken.values() for p in found]
+        for contest in self.contested.values():
+            # Named at the file changed last (most likely the newcomer), with every claim in the words.
+            newest = max(contest.claims.values(), key=lambda p: _mtime(p.file))
+            problems.append(
+                Problem(newest.file, newest.line, newest.where, contest.describe().split("; its invoices")[0])
+            )
         if problems:
             raise RulesFileError(problems)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def load_profile_set(
@@ -383,33 +536,37 @@ def load_profile_set(
                 load_ruleset(path)
                 continue
             profile = load_profile(path, check_connection, refs_dir)
-        except RulesFileError as exc:
-            result.broken[str(path)] = exc.problems
+        except (RulesFileError, RecursionError, MemoryError) as exc:
+            result.broken[str(path)] = (
+                exc.problems
+                if isinstance(exc, RulesFileError)
+                else [
+                    Problem(path, None, "", f"too deeply nested or too large to load ({type(exc).__name__})")
+                ]
+            )
             for customer in _claimed_customers(path):
                 result.claimed_by_broken[customer] = str(path)
             continue
         result.profiles[profile.id] = profile
-    owners: dict[str, str] = {}
-    for profile in list(result.profiles.values()):
+    claims: dict[str, dict[str, Problem]] = {}
+    for profile in result.profiles.values():
+        path = Path(profile.sources[0])
+        doc: _Document | None = None
         for position, customer in enumerate(profile.match.customer_id):
-            if customer in owners:
-                path = Path(profile.sources[0])
-                result.broken.setdefault(str(path), []).append(
-                    Problem(
-                        path,
-                        read_rules_file(path).line_of(["match", "customer_id", position]),
-                        f"match.customer_id[{position}]",
-                        f"customer {customer!r} is also matched by profile {owners[customer]!r}; "
-                        "an AR customer goes to exactly one portal profile",
-                    )
-                )
-            owners[customer] = profile.id
+            if doc is None:
+                doc = read_rules_file(path)
+            where = f"match.customer_id[{position}]"
+            line = doc.line_of(["match", "customer_id", position])
+            claims.setdefault(customer, {})[profile.id] = Problem(path, line, where, "")
+    for customer, by in claims.items():
+        if len(by) > 1:
+            result.contested[customer] = Contest(customer, by)
     return result
 
 
 def _claimed_customers(path: Path) -> list[str]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path).data
         customers = data["match"]["customer_id"]
         return [str(c) for c in customers] if isinstance(customers, list) else []
     except Exception:  # the file is broken; claiming nobody is the best we can do

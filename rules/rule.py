@@ -29,12 +29,82 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+#: Patterns in rules files are untrusted input: longer ones are refused unread...
+MAX_PATTERN_LENGTH = 1000
+#: ...and so are those whose counted repeats multiply past this (`regex` expands `{n}` as it compiles:
+#: `(?:(?:a{1000}){1000}){1000}` would take hours and all memory; 100,000 compiles in about 0.1 s).
+MAX_PATTERN_SIZE = 100_000
+
+
 def compile_pattern(value: str) -> str:
+    """The pattern, checked to compile in bounded time and memory; ValueError says what is wrong."""
+    shown = value if len(value) <= 80 else value[:77] + "..."
+    if len(value) > MAX_PATTERN_LENGTH:
+        raise ValueError(
+            f"pattern {shown!r} is {len(value)} characters long; the limit is {MAX_PATTERN_LENGTH}"
+        )
+    size = pattern_size(value)
+    if size > MAX_PATTERN_SIZE:
+        raise ValueError(
+            f"pattern {shown!r} is too large once its counted repeats are multiplied out (more than "
+            f"{MAX_PATTERN_SIZE:,} steps); nest fewer `{{n}}` repeats or use `+`/`*`"
+        )
     try:
         regex.compile(value)
     except regex.error as exc:
-        raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from exc
+        raise ValueError(f"pattern {shown!r} is not a valid regular expression: {exc}") from exc
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise ValueError(
+            f"pattern {shown!r} is too complex to compile ({type(exc).__name__}); simplify it"
+        ) from None
     return value
+
+
+_COUNTED = regex.compile(r"\{(\d+)(?:,(\d*))?\}")
+
+
+def pattern_size(pattern: str) -> int:
+    """About how many steps the pattern compiles to, counted repeats multiplied out (nested ones
+    multiply), without compiling it. Read with the standard library's own parser; a pattern only
+    `regex` understands is estimated from its `{n}` counts, all multiplied (an over-estimate)."""
+    import re._parser as sre
+
+    try:
+        return _size(sre.parse(pattern), sre.MAXREPEAT)
+    except RecursionError:
+        return MAX_PATTERN_SIZE + 1  # nested deeper than Python's own parser goes: refuse it
+    except Exception:
+        total = 1
+        for low, high in _COUNTED.findall(pattern):
+            total *= max(int(high or low or 1), 1)
+            if total > MAX_PATTERN_SIZE:
+                break
+        return total
+
+
+def _size(items: Any, unbounded: int) -> int:
+    total = 0
+    for op, arg in items:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = arg
+            count = low if high == unbounded else high
+            total += max(count, 1) * _size(sub, unbounded)
+        elif name == "SUBPATTERN":
+            total += _size(arg[-1], unbounded)
+        elif name == "BRANCH":
+            total += sum(_size(branch, unbounded) for branch in arg[1])
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            total += _size(arg[1], unbounded)
+        elif name == "ATOMIC_GROUP":
+            total += _size(arg, unbounded)
+        elif name == "GROUPREF_EXISTS":
+            total += sum(_size(branch, unbounded) for branch in arg[1:] if branch is not None)
+        else:
+            total += 1
+        if total > MAX_PATTERN_SIZE:
+            break
+    return total
 
 
 # --- conditions --------------------------------------------------------------------------------------------

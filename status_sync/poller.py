@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, func, select
 
 from connectors.base import Connector
-from hub.errors import ConfigError, PortalError
+from hub.errors import ConfigError, PortalError, ProfileUnavailableError
 from hub.store import work
 from hub.store.database import Store
 from hub.store.tables import AttemptRow, CursorRow
@@ -62,6 +62,8 @@ def poll_profile(
     try:
         try:
             result = connector.poll(profile, cursor)
+        except ProfileUnavailableError:
+            raise  # the profile is held (hub/profile_health.py), not one failed poll
         except (PortalError, ConfigError) as exc:
             report.error = str(exc)
             with store.session() as session:

@@ -27,6 +27,11 @@ OPEN = ("pending", "sending")
 KIND_WORDS = {
     "profile_auth": "refuses the hub's credentials",
     "profile_down": "is not working",
+    # Marked by the hub (hub/profile_health.py): held until a person acts, or failing.
+    "profile_rules": "is held: its rules file does not load",
+    "profile_recipe": "is held: the portal's pages no longer match its recipe",
+    "profile_contested": "is held: it claims a customer another profile has",
+    "profile_config": "cannot work: its configuration (a secret?) is wrong",
 }
 
 

@@ -6,6 +6,9 @@ latest sends (attempts) and of the latest poll (poll cursors). Nothing is probed
 - A portal that gave no usable answer (unavailable, throttling, no answer) to every send, or whose
   polls fail, for longer than `portal_down_minutes` is reported as down.
 
+- A profile the hub itself marked as not working (hub/profile_health.py: held for a broken, contested or
+  out-of-date rules file or recipe, or failing on a secret) is reported with that reason, first.
+
 An incident is identified by the profile, its kind and when it began, so it is reported once however
 often it is looked at, and a new outage after a recovery is a new incident.
 """
@@ -18,6 +21,7 @@ from typing import cast
 
 from sqlmodel import Session, col, func, select
 
+from hub import profile_health
 from hub.store.tables import AttemptRow, CursorRow
 from rules.schema import Profile
 
@@ -26,6 +30,8 @@ FAILED = frozenset({"auth", "transient", "in_doubt", "abandoned"})
 #: Attempt outcomes that prove the portal was working (it decided something about the invoice).
 WORKING = frozenset({"accepted", "rejected", "found", "absent"})
 RECENT_ATTEMPTS = 200
+#: Health kinds that mean what a derived incident means: the same incident kind (and key).
+_SAME_AS_DERIVED = {"credentials": "profile_auth", "portal_down": "profile_down"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,17 @@ def incidents(
 ) -> list[Incident]:
     """Every profile that is not working now, with since when and the portal's last words."""
     found: list[Incident] = []
+    marked = profile_health.troubled(session)
+    known = {profile.id: profile for profile in profiles}
+    for profile_id, health in sorted(marked.items()):
+        # Also for a profile whose rules file does not load (not among `profiles`): said once, with why.
+        customers = tuple(known[profile_id].match.customer_id) if profile_id in known else ()
+        if health.since is not None:
+            kind = _SAME_AS_DERIVED.get(health.kind or "", f"profile_{health.kind}")
+            found.append(Incident(profile_id, kind, health.since, health.reason or "", customers))
     for profile in profiles:
+        if profile.id in marked:
+            continue
         customers = tuple(profile.match.customer_id)
         incident = _send_incident(session, profile.id, now, down_after, customers)
         if incident is None:

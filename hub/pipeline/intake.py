@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -47,6 +48,7 @@ def ingest(hub: Hub) -> IntakeReport:
     report = IntakeReport()
     if hub.reload_profiles():
         report.counts["rules-reloaded"] += 1
+        report.counts.update(hold_contested(hub))
     with hub.store.session() as session:
         if not work.acquire_lease(
             session, INGEST_LEASE, hub.worker_id, hub.clock.now(), hub.config.daemon.lease_seconds
@@ -162,6 +164,20 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
     prefix = f"corrected invoice (revision {row.revision}): " if corrected else ""
     profile = hub.route(invoice.customer_id)
     broken = hub.broken_profile_for(invoice.customer_id) if profile is None else None
+    contest = hub.contested.get(invoice.customer_id)
+    if contest is not None:
+        row.profile_id = None
+        row.rules_fingerprint = None
+        move(
+            session,
+            row,
+            S.BLOCKED,
+            actor=actor,
+            now=now,
+            category=RejectionCategory.CONFIG,
+            reason=prefix + f"not routed: {contest}",
+        )
+        return
     if broken is not None:
         row.profile_id = None
         row.rules_fingerprint = None
@@ -247,6 +263,28 @@ def _next_number(session: Session, row: InvoiceRow) -> str:
     suffix = current.removeprefix(base)
     n = int(suffix.removeprefix("-R")) + 1 if suffix.startswith("-R") and suffix[2:].isdigit() else 1
     return f"{base}-R{n}"
+
+
+def hold_contested(hub: Hub) -> Counter[str]:
+    """READY invoices of a customer two profiles now claim wait (BLOCKED with the reason) until a person
+    decides which profile takes the customer; they are checked again when the files change."""
+    counts: Counter[str] = Counter()
+    if not hub.contested:
+        return counts
+    with hub.store.session() as session:
+        for row in session.exec(
+            select(InvoiceRow).where(
+                col(InvoiceRow.state) == S.READY.value,
+                col(InvoiceRow.customer_id).in_(sorted(hub.contested)),
+                or_(
+                    col(InvoiceRow.lease_expires_at).is_(None),
+                    col(InvoiceRow.lease_expires_at) < hub.clock.now(),
+                ),
+            )
+        ).all():
+            validate(hub, session, row, Invoice.model_validate_json(row.document))
+            counts["held: contested customer"] += 1
+    return counts
 
 
 def revalidate_blocked(hub: Hub) -> Counter[str]:

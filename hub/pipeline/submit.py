@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from tenacity import RetryCallState, Retrying, wait_random_exponential
 
 from connectors.base import Connector, Envelope, OutboundDocument, Receipt
+from hub import profile_health
 from hub.errors import (
     ConfigError,
     DocumentError,
@@ -33,6 +34,7 @@ from hub.errors import (
     PermanentPortalError,
     PortalAuthError,
     PortalError,
+    ProfileUnavailableError,
     TransientPortalError,
 )
 from hub.lifecycle import move
@@ -68,9 +70,12 @@ def backoff(failures: int, retry_after: float | None, initial: float, maximum: f
 
 @dataclass
 class SubmitReport:
+    #: Requests that reached the portal (an invoice stopped before it, by a held profile, is not one).
     sent: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     stopped_because: str | None = None
+    #: The profile stopped working in this run (failing or held), with the reason.
+    health: profile_health.Health | None = None
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -98,13 +103,14 @@ def submit_profile(
         if not work.acquire_lease(session, lease, hub.worker_id, hub.clock.now(), lease_seconds):
             report.stopped_because = "another worker is submitting to this portal"
             return report
-    connector = hub.connector(profile)
     # Sends still allowed this minute, and when the lease was last renewed. Nobody else sends to this
     # portal while we hold its lease, so both are checked against the store only when the budget runs
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
     renewed = hub.clock.now()
+    answered = False
     try:
+        connector = hub.connector(profile)
         reconcile_profile(hub, profile, connector)
         while not stop.is_set() and (limit is None or report.sent < limit):
             now = hub.clock.now()
@@ -124,15 +130,59 @@ def submit_profile(
                 break
             budget -= 1
             outcome = _send(hub, profile, connector, *prepared)
-            report.sent += 1
             report.count(outcome)
+            if outcome == "held":  # nothing reached the portal; the profile waits for a person
+                report.health = _health(hub, profile)
+                report.stopped_because = f"profile {profile.id} is held: {report.health.reason}"
+                break
+            report.sent += 1
             if outcome in ("transient", "in_doubt", "auth"):
                 report.stopped_because = f"portal answered {outcome}; trying again later"
                 break
+            if outcome in ("accepted", "rejected") and not answered:
+                answered = True  # the portal works: once per run is enough to say so
+                _recovered(hub, profile)
+    except ConfigError as exc:
+        # A secret that does not resolve, a profile the connector refuses: no invoice can go until it is
+        # fixed. Marked once with backoff (hub/profile_health.py), instead of a traceback every tick.
+        with hub.store.session() as session:
+            if profile_health.mark_failing(
+                session, profile.id, kind="config", reason=str(exc), now=hub.clock.now()
+            ):
+                log.warning("profile %s stopped working (configuration): %s", profile.id, exc)
+        report.health = _health(hub, profile)
+        report.stopped_because = f"profile {profile.id} cannot work: {exc}"
+    except ProfileUnavailableError as exc:
+        # Raised before an attempt was recorded (rendering, reconciling): the invoice in hand was
+        # never claimed for good (its transaction rolled back), the profile is held.
+        with hub.store.session() as session:
+            _hold(session, profile, exc, hub.clock.now())
+        report.health = _health(hub, profile)
+        report.stopped_because = f"profile {profile.id} is held: {exc}"
     finally:
         with hub.store.session() as session:
             work.release_lease(session, lease, hub.worker_id)
     return report
+
+
+def _health(hub: Hub, profile: Profile) -> profile_health.Health:
+    with hub.store.session() as session:
+        return profile_health.health_of(session, profile.id)
+
+
+def _hold(session: Session, profile: Profile, error: ProfileUnavailableError, now: datetime) -> None:
+    """Hold the profile (until its files change or an operator releases it); WARNING once."""
+    fingerprint = profile_health.profile_fingerprint(profile)
+    if profile_health.hold(
+        session, profile.id, kind=error.kind, reason=str(error), now=now, fingerprint=fingerprint
+    ):
+        log.warning("profile %s is on hold (%s): %s", profile.id, error.kind, error)
+
+
+def _recovered(hub: Hub, profile: Profile) -> None:
+    with hub.store.session() as session:
+        if profile_health.mark_ok(session, profile.id, hub.clock.now()):
+            log.info("profile %s works again (the portal answered)", profile.id)
 
 
 def _prepare(
@@ -237,7 +287,7 @@ def _send(
     result: Receipt | BaseException
     try:
         result = connector.submit(document, profile)
-    except (PortalError, InDoubtError, ConfigError) as exc:
+    except (ProfileUnavailableError, PortalError, InDoubtError, ConfigError) as exc:
         result = exc
     except Exception as exc:  # a bug must not leave the invoice SUBMITTING forever, nor resend it blind
         log.exception("unexpected error while sending invoice %s", invoice_id)
@@ -281,6 +331,22 @@ def record_outcome(
         attempt.outcome = outcome
         session.add(attempt)
         name = profile.id
+        if isinstance(result, ProfileUnavailableError):
+            # Nothing reached the portal: the invoice waits in READY (no rejection, nothing for AR) and the
+            # whole profile is held until its files change or an operator releases it.
+            attempt.outcome = "not_sent"
+            session.add(attempt)
+            move(
+                session,
+                row,
+                S.READY,
+                actor=hub.actor,
+                now=now,
+                reason=f"not sent: profile {name} is on hold ({result.kind}): {result}",
+                attempt_id=attempt_id,
+            )
+            _hold(session, profile, result, now)
+            return "held"
         if isinstance(result, Receipt):
             row.portal_invoice_id = result.portal_invoice_id or row.portal_invoice_id
             row.transient_failures = 0
@@ -346,6 +412,9 @@ def record_outcome(
                 attempt_id=attempt_id,
             )
             outcome = "auth"
+            kind = "credentials" if isinstance(result, PortalAuthError) else "config"
+            if profile_health.mark_failing(session, name, kind=kind, reason=str(result), now=now):
+                log.warning("profile %s stopped working (%s): %s", name, kind, result)
         elif isinstance(result, TransientPortalError):
             row.transient_failures += 1
             if row.transient_failures >= daemon.max_transient_attempts:
@@ -381,6 +450,8 @@ def record_outcome(
 
 
 def _outcome_name(result: Receipt | BaseException) -> str:
+    if isinstance(result, ProfileUnavailableError):
+        return "not_sent"
     if isinstance(result, Receipt):
         return "accepted"
     if isinstance(result, PermanentPortalError):

@@ -9,6 +9,9 @@
 - `quarantine`: AR records that could not become invoices, with the reason;
 - `notifications`: what each collector (or webhook) must be told, batched into digests, each once;
 - `daemons`: each daemon's heartbeat: who, where, and when each of its jobs last ran.
+
+
+- `profile_health`: portal profiles that cannot work (failing, or held until a person acts), with the reason.
 """
 
 from __future__ import annotations
@@ -266,3 +269,24 @@ class UnplacedStatusRow(SQLModel, table=True):
     comments: str | None = Field(default=None, sa_type=Text)  # verbatim, one per line
     details: str = Field(sa_type=Text)  # JSON: everything read from the document but the secret
     resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class ProfileHealthRow(SQLModel, table=True):
+    """Whether a portal profile can work, and if not why and since when (hub/profile_health.py).
+
+    `failing` profiles are tried again with backoff (`next_try_at`); `held` ones wait for a person: a
+    changed rules or recipe file (`fingerprint` no longer matches) or `portalhub profile release`."""
+
+    __tablename__ = "profile_health"
+
+    profile_id: str = Field(primary_key=True, max_length=100)
+    state: str = Field(default="ok", max_length=10)  # ok | failing | held
+    kind: str | None = Field(default=None, max_length=20)  # rules | config | credentials | portal_down | ...
+    reason: str | None = Field(default=None, sa_type=Text)
+    since: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    #: Of the files the profile is made of (rules file, recipe) when the problem began.
+    fingerprint: str | None = Field(default=None, max_length=64)
+    failures: int = 0
+    next_try_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    released_by: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(sa_column=_instant())

@@ -4,6 +4,7 @@ with the portal's list, polls statuses and reasons back and feeds them to the AR
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,11 +18,13 @@ from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import FaultPlan, Reply, Request
 from connectors.sandbox.webportal import WebPortalSandbox
 from connectors.webportal.browser import BrowserPool
+from hub import profile_health
 from hub.clock import ManualClock
 from hub.config import HubConfig
 from hub.daemon import Daemon
 from hub.runtime import Hub, StoreLeases, build_hub
-from hub.store.tables import AttemptRow, InvoiceRow
+from hub.services import status_summary
+from hub.store.tables import AttemptRow, InvoiceRow, OutboxRow
 from tests.connectors.contract.webportal_harness import (
     PASSWORD,
     PROFILE_ID,
@@ -245,3 +248,51 @@ def test_two_daemons_never_work_in_the_portal_at_the_same_time(tmp_path: Path, p
         second.close()
         first.close()
         own.close()
+
+
+def test_a_changed_page_holds_the_profile_without_rejecting_or_writing_to_ar(
+    tmp_path: Path, pool: BrowserPool
+) -> None:
+    recipe = tmp_path / "changed-recipe.yaml"
+    text = RECIPE.read_text(encoding="utf-8")
+    recipe.write_text(
+        text.replace("    - fill: PO number\n", "    - fill: Purchase order reference\n"),
+        encoding="utf-8",
+    )
+    # Long enough for the sign-in page on a busy machine; the changed field costs this wait once.
+    world = World(tmp_path / "hub", pool, recipe=str(recipe), step_timeout_seconds=5)
+    try:
+        for number in ("INV-1", "INV-2", "INV-3"):
+            world.ar.add(pdf_invoice(number))
+        world.daemon.ingest()
+        report = world.daemon.submit(PROFILE_ID)
+        assert report.sent == 0 and report.outcomes == {"held": 1}  # nothing reached the portal
+        rows = world.rows()
+        # A recipe gap is never a rejection: every invoice stays READY, nothing is written to AR.
+        assert {r.state for r in rows.values()} == {"READY"}
+        assert "recipe gap, nothing was submitted" in (rows["INV-1"].last_reason or "")
+        assert world.sandbox.posts == {}
+        with world.hub.store.session() as session:
+            health = profile_health.health_of(session, PROFILE_ID)
+            outbox = [json.loads(o.payload)["state"] for o in session.exec(select(OutboxRow))]
+        assert "REJECTED" not in outbox
+        assert health.state == "held" and health.kind == "recipe"
+        assert "Purchase order reference" in (health.reason or "")
+        assert [(a.portal_invoice_number, a.outcome) for a in world.attempts()] == [("INV-1", "not_sent")]
+        pages = sum(world.server.requests.values())
+        for _ in range(4):  # cycles an hour apart: the held profile does not touch the portal at all
+            world.advance(hours=1)
+            world.daemon.submit(PROFILE_ID)
+            world.daemon.poll(PROFILE_ID)
+        assert sum(world.server.requests.values()) == pages and len(world.attempts()) == 1
+        assert "held (recipe)" in status_summary(world.hub)["profile_health"][PROFILE_ID]["summary"]
+
+        recipe.write_text(text, encoding="utf-8")  # AR operations update the recipe: the hold ends
+        world.advance(hours=24)
+        world.daemon.submit(PROFILE_ID)
+        rows = world.rows()
+        assert {r.state for r in rows.values()} == {"SUBMITTED"}
+        with world.hub.store.session() as session:
+            assert profile_health.health_of(session, PROFILE_ID).working
+    finally:
+        world.close()

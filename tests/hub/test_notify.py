@@ -24,6 +24,7 @@ from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.server import Reply, Request, SandboxServer
 from hub.clock import ManualClock
 from hub.daemon import Daemon
+from hub.errors import ProfileUnavailableError
 from hub.notify.channels import DIGEST_HEADER
 from hub.notify.config import NotificationsConfig
 from hub.notify.job import notify
@@ -321,3 +322,31 @@ def test_configuration_is_checked() -> None:
                 ]
             }
         )
+
+
+def test_a_held_profile_is_said_once_in_the_digest(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = hub.connector(hub.profile("acme-coupa"))
+
+    def page_changed(document: object, profile: object) -> object:
+        raise ProfileUnavailableError("the invoice form has no PO field any more", kind="recipe")
+
+    monkeypatch.setattr(connector, "submit", page_changed)
+    send(hub, ar, make_invoice("INV-1"), make_invoice("INV-2"))
+    notify(hub)
+    [mail] = mails_to(smtp, "arops@bluebonnet.example")
+    text = body(mail)
+    assert (
+        "acme-coupa is held: the portal's pages no longer match its recipe since 2026-11-20 15:00 UTC" in text
+    )
+    assert "the invoice form has no PO field any more" in text and "customers waiting: C-1" in text
+    [dana] = mails_to(smtp, "dana@bluebonnet.example")  # her customer's profile: told, once
+    assert "acme-coupa is held" in body(dana) and "REJECTED" not in body(dana)  # nothing was rejected
+    assert isinstance(hub.clock, ManualClock)
+    for _ in range(3):
+        hub.clock.advance(timedelta(hours=2))
+        Daemon(hub).submit("acme-coupa")  # held: skipped
+        notify(hub)
+    assert len(mails_to(smtp, "arops@bluebonnet.example")) == 1
+    assert len(mails_to(smtp, "dana@bluebonnet.example")) == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,15 @@ import pytest
 import yaml
 
 from hub.errors import ConfigError
-from rules.loader import BASELINES_DIR, Problem, RulesFileError, load_profile, load_profiles, load_ruleset
+from rules.loader import (
+    BASELINES_DIR,
+    Problem,
+    RulesFileError,
+    load_profile,
+    load_profile_set,
+    load_profiles,
+    load_ruleset,
+)
 
 PROFILE = """\
 id: {id}
@@ -479,16 +489,21 @@ def test_two_profiles_matching_the_same_customer(tmp_path: Path) -> None:
     write(tmp_path, "acme-coupa.yaml", profile_text())
     other_text = profile_text(profile_id="acme-ariba").replace("    - C-1001\n", "    - C-2000\n")
     other = write(tmp_path, "acme-ariba.yaml", other_text)
+    os.utime(other, (time.time() + 5, time.time() + 5))  # acme-ariba is the newcomer
     with pytest.raises(RulesFileError) as caught:
         load_profiles(tmp_path)
     problem = only(caught.value.problems)
     assert "'C-1002'" in problem.what
     assert problem.where.startswith("match.customer_id")
-    # files are read in name order: acme-ariba first, so acme-coupa is the second claim on C-1002
-    assert problem.file == (tmp_path / "acme-coupa.yaml").resolve()
-    assert "'acme-ariba'" in problem.what
-    assert problem.line == line_of(profile_text(), "- C-1002")
-    assert other.exists()
+    # Named at the newest file (not by name order: acme-ariba sorts first), with both claims in the words.
+    assert problem.file == other.resolve()
+    assert "acme-coupa (" in problem.what and "acme-ariba (" in problem.what
+    assert problem.line == line_of(other_text, "- C-1002")
+    loaded = load_profile_set(tmp_path)
+    assert set(loaded.profiles) == {"acme-coupa", "acme-ariba"} and loaded.broken == {}
+    assert set(loaded.contested) == {"C-1002"} and set(loaded.contested["C-1002"].claims) == set(
+        loaded.profiles
+    )
 
 
 def test_load_profiles_reports_every_file_and_skips_baselines(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """daemons: each daemon's heartbeat (who, where, version, when each job last ran and how it ended)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06 23:10:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import hub.store.types
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
