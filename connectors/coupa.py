@@ -77,6 +77,11 @@ class CoupaConnector(CxmlConnector):
     supports_lookup = True
     supports_cancel = True
     renumber_after_dispute = True
+    refuses_reused_number = True  # 417 "Invalid attributes in document." (number already used)
+
+    def can_lookup(self, profile: Profile) -> bool:
+        settings: CoupaConnection = self.settings(profile)
+        return settings.api is not None
 
     def __init__(self, context: Any):
         super().__init__(context)

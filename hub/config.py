@@ -102,6 +102,12 @@ class DaemonConfig(_Strict):
     #: reason in `portalhub status`) instead of being retried every `backoff_max_seconds` for ever.
     max_transient_attempts: int = Field(default=12, ge=1)
     park_seconds: float = Field(default=6 * 3600, gt=0)
+    #: Where the portal cannot be asked (no status API), an unanswered send is resent under the same
+    #: number (the portal refuses a number it holds) at most this many times, `reconcile_after_seconds`
+    #: apart at the least; then it waits for a person, in the worklist.
+    in_doubt_resends: int = Field(default=5, ge=0)
+    #: An invoice IN_DOUBT this long is in the collectors' worklist (`portalhub rejections`).
+    in_doubt_worklist_hours: float = Field(default=4, ge=0)
 
 
 class ReceiverConfig(_Strict):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 from tenacity import RetryCallState, Retrying, wait_random_exponential
 
-from connectors.base import Connector, Envelope, OutboundDocument, Receipt
+from connectors.base import Connector, Envelope, OutboundDocument, PortalRecord, Receipt
 from hub.errors import (
     ConfigError,
     DocumentError,
@@ -37,7 +37,8 @@ from hub.errors import (
 )
 from hub.lifecycle import move
 from hub.model import Invoice, InvoiceState, RejectionCategory
-from hub.pipeline.reconcile import reconcile_profile
+from hub.pipeline.matching import Verdict, match_record
+from hub.pipeline.reconcile import PRESUMED, reconcile_profile, settle_found
 from hub.runtime import Hub
 from hub.secrets import REDACTOR
 from hub.store import work
@@ -245,7 +246,20 @@ def _send(
             f"internal error while sending ({type(exc).__name__}: {exc}); the portal may have it"
         )
     elapsed_ms = int((time.monotonic() - started) * 1000)
-    return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms)
+    held: PortalRecord | BaseException | None = None
+    if isinstance(result, PermanentPortalError) and result.duplicate and connector.can_lookup(profile):
+        # "Number already used" proves our earlier send arrived only if what the portal holds is what we
+        # sent: ask it now (outside any transaction), record_outcome compares.
+        held = _held(profile, connector, document.invoice_number)
+    return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held)
+
+
+def _held(profile: Profile, connector: Connector, number: str) -> PortalRecord | BaseException | None:
+    try:
+        return connector.lookup(profile, number)
+    except Exception as exc:  # the evidence is then unverified, never a crash of the send
+        log.warning("could not look up %s at %s after a duplicate answer: %s", number, profile.id, exc)
+        return exc
 
 
 def record_outcome(
@@ -256,8 +270,11 @@ def record_outcome(
     attempt_id: int,
     result: Receipt | BaseException,
     elapsed_ms: int,
+    held: PortalRecord | BaseException | None = None,
 ) -> str:
-    """Write what the portal answered onto the attempt and move the invoice; returns the outcome name."""
+    """Write what the portal answered onto the attempt and move the invoice; returns the outcome name.
+    `held`: after a duplicate answer, what the portal's lookup showed under the number (None: nothing,
+    or no lookup; an exception: the lookup failed)."""
     now = hub.clock.now()
     daemon = hub.config.daemon
     with hub.store.session() as session:
@@ -304,16 +321,8 @@ def record_outcome(
             and result.duplicate
             and _had_uncertain_attempt(session, row, attempt_id)
         ):
-            # Our earlier, unanswered send did arrive: this is the same invoice, not a second one.
-            attempt.outcome = "found"
-            move(
-                session,
-                row,
-                S.SUBMITTED,
-                actor=hub.actor,
-                now=now,
-                reason=f"{name} already has this invoice number from our earlier unanswered send: treated as received ({result.portal_text})",
-                attempt_id=attempt_id,
+            _duplicate_of_our_send(
+                hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
             )
         elif isinstance(result, PermanentPortalError):
             move(
@@ -378,6 +387,62 @@ def record_outcome(
                 attempt_id=attempt_id,
             )
         return outcome
+
+
+def _duplicate_of_our_send(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    row: InvoiceRow,
+    attempt: AttemptRow,
+    result: PermanentPortalError,
+    held: PortalRecord | BaseException | None,
+    asked: bool,
+    now: datetime,
+) -> str:
+    """The portal refused a resend of our own unanswered send as "number already used". That proves
+    the first send arrived only if what the portal holds under the number is what we sent: compared
+    where the portal can be asked; otherwise recorded as presumed received, flagged for a person."""
+    name = profile.id
+    number = row.portal_invoice_number or row.invoice_number
+    if isinstance(held, PortalRecord) and not (held.state is S.CANCELLED and row.purpose != "cancel"):
+        attempts = session.exec(select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id)).all()
+        match = match_record(
+            held, Invoice.model_validate_json(row.document), {a.payload_id for a in attempts}
+        )
+        if match.verdict is not Verdict.UNVERIFIABLE:
+            return settle_found(hub, session, profile, row, attempt, number, held, match, now)
+    if isinstance(held, BaseException):
+        unseen = f"the portal could not be asked what it holds ({held})"
+    elif isinstance(held, PortalRecord):
+        unseen = "the portal shows nothing of the invoice to compare with what was sent"
+    elif asked:
+        unseen = "the portal's lookup does not show the invoice yet"
+    else:
+        unseen = f"{name} has no status API to show what it holds"
+    attempt.outcome = "found"
+    session.add(attempt)
+    move(
+        session,
+        row,
+        S.SUBMITTED,
+        actor=hub.actor,
+        now=now,
+        reason=f"{PRESUMED} (duplicate answer to our own unanswered send, content not verifiable): {name} "
+        f"already has this invoice number from our earlier unanswered send ({result.portal_text}); "
+        f"{unseen}. A person should confirm at the portal that {number} is this invoice.",
+        category=RejectionCategory.DUPLICATE,
+        details={
+            "evidence": {
+                "source": "duplicate answer to a same-number resend",
+                "portal_code": result.portal_code,
+                "portal_text": result.portal_text,
+            },
+            "unverified": True,
+        },
+        attempt_id=attempt.id,
+    )
+    return "found"
 
 
 def _outcome_name(result: Receipt | BaseException) -> str:
