@@ -296,8 +296,9 @@ def test_duplicate_answer_to_our_own_unanswered_send_means_received(
     invoice = row(hub, "INV-1")
     # "Number already used" alone proves nothing: the portal's copy was looked up and compared.
     assert invoice.state == S.SUBMITTED and invoice.last_category is None
-    assert "the portal's copy matches what was sent (total, currency, PO, invoice date, line count, line amounts)" in (
-        invoice.last_reason or ""
+    assert (
+        "the portal's copy matches what was sent (total, currency, PO, invoice date, line count, line amounts)"
+        in (invoice.last_reason or "")
     )
     assert invoice.portal_invoice_id == str(coupa.invoices[0].id)
     assert portal_numbers(coupa) == ["INV-1"]
