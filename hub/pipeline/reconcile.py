@@ -4,7 +4,7 @@ by sending it again blind.
 - `expire_leases`: a SUBMITTING invoice whose worker's lease expired (crash, kill -9, lost machine)
   becomes IN_DOUBT: the request may or may not have left.
 - `reconcile_profile`: for each IN_DOUBT invoice that is due, `lookup` by the number the portal got,
-  and compare what the portal holds with what was sent (hub/pipeline/matching.py):
+  and compare what the portal holds with what was sent (mappings/portal_match.py):
   our document (same payloadID, or the same content) -> SUBMITTED (with the portal's id);
   another document under our number -> REJECTED as a number conflict for a person (never SUBMITTED,
   never resent); nothing to compare -> SUBMITTED, presumed and flagged for a person to confirm;
@@ -24,25 +24,21 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from connectors.base import Connector, PortalRecord
+from connectors.base import Connector
 from hub.errors import ConfigError, PortalError
 from hub.lifecycle import move, note
-from hub.model import Invoice, InvoiceState, RejectionCategory
-from hub.pipeline.matching import Match, Verdict, match_record
+from hub.model import Invoice, InvoiceState
+from hub.pipeline.evidence import settle_found
 from hub.runtime import Hub
 from hub.store import work
 from hub.store.tables import AttemptRow, InvoiceRow
+from mappings.portal_match import match_record
 from rules.schema import Profile
 
 log = logging.getLogger(__name__)
 S = InvoiceState
 #: Attempt outcomes that mean "sent, answer unknown".
 UNANSWERED = ("in_doubt", "abandoned")
-#: Words that start the reason of an invoice recorded as received on evidence nobody could verify
-#: (the worklist lists these for a person to confirm).
-PRESUMED = "presumed received"
-#: Words that start the reason of a number conflict (another document under our number at the portal).
-CONFLICT = "number conflict"
 
 
 def expire_leases(hub: Hub) -> int:
@@ -157,76 +153,6 @@ def _attempts(session: Session, row: InvoiceRow) -> list[AttemptRow]:
             select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
         ).all()
     )
-
-
-def settle_found(
-    hub: Hub,
-    session: Session,
-    profile: Profile,
-    row: InvoiceRow,
-    attempt: AttemptRow | None,
-    number: str,
-    record: PortalRecord,
-    match: Match,
-    now: datetime,
-) -> str:
-    """The portal holds an invoice under our number: ours, another one, or nobody can tell. Moves the
-    invoice and returns the attempt's outcome (found, conflict, presumed)."""
-    held = f"portal id {record.portal_invoice_id}, status {record.raw_status}"
-    details = {
-        "evidence": {"source": "lookup", "match": match.as_json(), "portal": record.model_dump(mode="json")}
-    }
-    row.transient_failures = 0
-    row.next_attempt_at = None
-    if match.verdict is Verdict.OTHER_DOCUMENT:
-        outcome = "conflict"
-        move(
-            session,
-            row,
-            S.REJECTED,
-            actor=hub.actor,
-            now=now,
-            reason=f"{CONFLICT}: {profile.id} holds another invoice under {number} ({held}) that the hub did "
-            f"not send: {'; '.join(match.differences)}. Not marked sent and not resent. If that invoice is "
-            "this one (keyed in by hand), mark it so at the portal's side and close it in AR; otherwise "
-            "reissue this invoice under a new number.",
-            category=RejectionCategory.DUPLICATE,
-            details=details,
-            attempt_id=attempt.id if attempt else None,
-        )
-    elif match.ours:
-        outcome = "found"
-        row.portal_invoice_id = record.portal_invoice_id or row.portal_invoice_id
-        move(
-            session,
-            row,
-            S.SUBMITTED,
-            actor=hub.actor,
-            now=now,
-            reason=f"{profile.id} has {number} ({held}) and {match.describe()}: the unanswered send went "
-            "through, nothing resent",
-            details=details,
-            attempt_id=attempt.id if attempt else None,
-        )
-    else:
-        outcome = "found"
-        row.portal_invoice_id = record.portal_invoice_id or row.portal_invoice_id
-        move(
-            session,
-            row,
-            S.SUBMITTED,
-            actor=hub.actor,
-            now=now,
-            reason=f"{PRESUMED}: {profile.id} has {number} ({held}) but shows nothing to compare it with "
-            "what was sent; a person should confirm it is ours (`portalhub show`)",
-            category=RejectionCategory.DUPLICATE,
-            details={**details, "unverified": True},
-            attempt_id=attempt.id if attempt else None,
-        )
-    if attempt is not None:
-        attempt.outcome = outcome
-        session.add(attempt)
-    return outcome
 
 
 def _without_lookup(

@@ -37,8 +37,8 @@ from hub.errors import (
 )
 from hub.lifecycle import move
 from hub.model import Invoice, InvoiceState, RejectionCategory
-from hub.pipeline.matching import Verdict, match_record
-from hub.pipeline.reconcile import PRESUMED, reconcile_profile, settle_found
+from hub.pipeline.evidence import duplicate_of_our_send, held_under
+from hub.pipeline.reconcile import reconcile_profile
 from hub.runtime import Hub
 from hub.secrets import REDACTOR
 from hub.store import work
@@ -250,16 +250,8 @@ def _send(
     if isinstance(result, PermanentPortalError) and result.duplicate and connector.can_lookup(profile):
         # "Number already used" proves our earlier send arrived only if what the portal holds is what we
         # sent: ask it now (outside any transaction), record_outcome compares.
-        held = _held(profile, connector, document.invoice_number)
+        held = held_under(profile, connector, document.invoice_number)
     return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held)
-
-
-def _held(profile: Profile, connector: Connector, number: str) -> PortalRecord | BaseException | None:
-    try:
-        return connector.lookup(profile, number)
-    except Exception as exc:  # the evidence is then unverified, never a crash of the send
-        log.warning("could not look up %s at %s after a duplicate answer: %s", number, profile.id, exc)
-        return exc
 
 
 def record_outcome(
@@ -321,7 +313,7 @@ def record_outcome(
             and result.duplicate
             and _had_uncertain_attempt(session, row, attempt_id)
         ):
-            _duplicate_of_our_send(
+            duplicate_of_our_send(
                 hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
             )
         elif isinstance(result, PermanentPortalError):
@@ -387,62 +379,6 @@ def record_outcome(
                 attempt_id=attempt_id,
             )
         return outcome
-
-
-def _duplicate_of_our_send(
-    hub: Hub,
-    session: Session,
-    profile: Profile,
-    row: InvoiceRow,
-    attempt: AttemptRow,
-    result: PermanentPortalError,
-    held: PortalRecord | BaseException | None,
-    asked: bool,
-    now: datetime,
-) -> str:
-    """The portal refused a resend of our own unanswered send as "number already used". That proves
-    the first send arrived only if what the portal holds under the number is what we sent: compared
-    where the portal can be asked; otherwise recorded as presumed received, flagged for a person."""
-    name = profile.id
-    number = row.portal_invoice_number or row.invoice_number
-    if isinstance(held, PortalRecord) and not (held.state is S.CANCELLED and row.purpose != "cancel"):
-        attempts = session.exec(select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id)).all()
-        match = match_record(
-            held, Invoice.model_validate_json(row.document), {a.payload_id for a in attempts}
-        )
-        if match.verdict is not Verdict.UNVERIFIABLE:
-            return settle_found(hub, session, profile, row, attempt, number, held, match, now)
-    if isinstance(held, BaseException):
-        unseen = f"the portal could not be asked what it holds ({held})"
-    elif isinstance(held, PortalRecord):
-        unseen = "the portal shows nothing of the invoice to compare with what was sent"
-    elif asked:
-        unseen = "the portal's lookup does not show the invoice yet"
-    else:
-        unseen = f"{name} has no status API to show what it holds"
-    attempt.outcome = "found"
-    session.add(attempt)
-    move(
-        session,
-        row,
-        S.SUBMITTED,
-        actor=hub.actor,
-        now=now,
-        reason=f"{PRESUMED} (duplicate answer to our own unanswered send, content not verifiable): {name} "
-        f"already has this invoice number from our earlier unanswered send ({result.portal_text}); "
-        f"{unseen}. A person should confirm at the portal that {number} is this invoice.",
-        category=RejectionCategory.DUPLICATE,
-        details={
-            "evidence": {
-                "source": "duplicate answer to a same-number resend",
-                "portal_code": result.portal_code,
-                "portal_text": result.portal_text,
-            },
-            "unverified": True,
-        },
-        attempt_id=attempt.id,
-    )
-    return "found"
 
 
 def _outcome_name(result: Receipt | BaseException) -> str:
