@@ -254,6 +254,10 @@ def show(
     )
     if head["reason"]:
         out.print(f"  why: {escape(head['reason'])}")
+    if head.get("unconfirmed"):
+        out.print(
+            "  [bold yellow]unconfirmed:[/bold yellow] recorded as received on evidence the hub could not verify"
+        )
     events = Table(title="Timeline")
     for column in ("When (UTC)", "From", "To", "By", "Why"):
         events.add_column(column, overflow="fold")

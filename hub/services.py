@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +22,7 @@ from sqlmodel import col, func, select
 from hub.ar import describe_validation_error
 from hub.corrections import correction_links, related_documents
 from hub.errors import ConfigError, DocumentError
-from hub.model import Invoice, InvoiceState
+from hub.model import Invoice, InvoiceState, RejectionCategory
 from hub.pipeline.submit import SubmitReport, submit_profile
 from hub.preflight import PreflightResult, preflight
 from hub.runtime import Hub
@@ -129,6 +130,10 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
             "portal_status": row.portal_status_raw,
             "reason": row.last_reason,
             "category": row.last_category,
+            # Recorded as received on evidence nobody could verify (a duplicate answer to our own
+            # unanswered send, the portal's copy not comparable): a person should confirm it.
+            "unconfirmed": row.state == S.SUBMITTED.value
+            and row.last_category == RejectionCategory.DUPLICATE.value,
         },
         "events": [
             {
@@ -140,6 +145,8 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
                 "category": e.category,
                 "raw_status": e.raw_status,
                 "attempt_id": e.attempt_id,
+                # What settled an unanswered send: the portal's copy compared, or the portal's answer.
+                "evidence": _evidence(e.details) or None,
             }
             for e in events
         ],
@@ -165,6 +172,13 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
         "corrections": corrections,
         "related": related,
     }
+
+
+def _evidence(details: str | None) -> dict[str, Any]:
+    if not details or '"evidence"' not in details:
+        return {}
+    data = json.loads(details)
+    return {**data.get("evidence", {}), "unverified": bool(data.get("unverified"))}
 
 
 # --- rejections ----------------------------------------------------------------------------------------------

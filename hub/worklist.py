@@ -1,8 +1,11 @@
 """The collectors' worklist: every invoice that is stuck, why, who must fix what, grouped by customer
 and reason category, oldest first, with the amount at stake.
 
-Open problems are invoices blocked before sending, rejected or disputed by the portal, and invoices
-waiting because the portal refused the hub's credentials (they are stuck too, though READY). Each row
+Open problems are invoices blocked before sending, rejected or disputed by the portal, invoices
+waiting because the portal refused the hub's credentials (they are stuck too, though READY), and
+sends whose outcome nobody has confirmed: IN_DOUBT longer than `daemon.in_doubt_worklist_hours`, and
+SUBMITTED on evidence the hub could not verify ("presumed received": a duplicate answer to our own
+unanswered send where the portal cannot be asked what it holds). Each row
 carries the portal's own words (verbatim, as the portal sent them), the broken rules of a blocked
 invoice, a hint and who acts (collector, or AR operations for credentials and configuration).
 """
@@ -14,7 +17,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,6 +38,9 @@ _BLOCKED, _DISPUTED, _READY, _SUBMITTING = (s.value for s in (S.BLOCKED, S.DISPU
 _DISPUTED_CATEGORY, _OTHER = C.DISPUTED.value, C.OTHER.value
 #: READY invoices in these categories wait on AR operations (the portal refused access, a profile is wrong).
 WAITING_CATEGORIES = (C.CREDENTIALS.value, C.CONFIG.value)
+#: The worklist's own category for sends whose outcome a person must confirm at the portal.
+UNCONFIRMED = "unconfirmed"
+_IN_DOUBT, _SUBMITTED = S.IN_DOUBT.value, S.SUBMITTED.value
 
 #: The worklist's categories, in the order a collector reads them, with the words shown for each.
 CATEGORY_LABELS: dict[str, str] = {
@@ -45,6 +51,7 @@ CATEGORY_LABELS: dict[str, str] = {
     C.MISSING_FIELD.value: "missing field",
     C.DATES.value: "dates",
     C.ATTACHMENTS.value: "attachments",
+    UNCONFIRMED: "sent, outcome not confirmed",
     C.CREDENTIALS.value: "credentials/portal access",
     C.DISPUTED.value: "disputed by buyer",
     C.DOCUMENT.value: "document format",
@@ -63,6 +70,8 @@ PORTAL_HINTS = {
     "config": "A rules file or profile needs fixing (AR operations); the invoice waits.",
     "document": "The document did not pass the portal's format check; report it with the invoice number.",
     "disputed": "The buyer disputed it: read the reason, issue a correction (credit and rebill if they ask).",
+    UNCONFIRMED: "The hub sent it but cannot confirm the portal has it: look the number up at the portal; "
+    "`portalhub show` has every send and the portal's last answer.",
 }
 DEFAULT_HINT = (
     "Read the portal's words, fix the invoice in the AR system; the hub resends the corrected invoice."
@@ -137,7 +146,11 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
     stuck = or_(
         col(InvoiceRow.state).in_(PROBLEM_STATES),
         (col(InvoiceRow.state) == S.READY.value) & col(InvoiceRow.last_category).in_(WAITING_CATEGORIES),
+        col(InvoiceRow.state) == _IN_DOUBT,
+        # Recorded as received on a duplicate answer nobody could compare (hub/pipeline/evidence.py).
+        (col(InvoiceRow.state) == _SUBMITTED) & (col(InvoiceRow.last_category) == C.DUPLICATE.value),
     )
+    in_doubt_after = timedelta(hours=hub.config.daemon.in_doubt_worklist_hours)
     # Plain rows with the columns the rows need (same attribute names), never ORM objects nor the
     # documents: on a store of 100,000 invoices with 5,000 open problems, loading whole invoices and
     # sends (cXML included) was most of the time. Instants and amounts are read as the database gives
@@ -172,8 +185,20 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
                 )
             ).all():
                 sends[attempt.id] = cast(AttemptRow, attempt)
-    rows = [_row(cast(InvoiceRow, row), history.get(row.id, []), sends, now) for row in found]
-    rows = [row for row in rows if flt.keeps(row)]
+    per_invoice: dict[int, list[AttemptRow]] = {}
+    for send in sends.values():
+        per_invoice.setdefault(send.invoice_id, []).append(send)
+    rows = [
+        _row(cast(InvoiceRow, row), history.get(row.id, []), sends, per_invoice.get(row.id, []), now)
+        for row in found
+    ]
+    # An unanswered send is reconciled on its own for a while; only then does it need a person.
+    rows = [
+        row
+        for row in rows
+        if flt.keeps(row)
+        and (row["state"] != _IN_DOUBT or now - datetime.fromisoformat(row["since"]) >= in_doubt_after)
+    ]
     rows.sort(key=lambda r: (r["customer_id"], _ORDER.get(r["category"], len(_ORDER)), r["since"]))
     return rows
 
@@ -206,7 +231,7 @@ _EVENT_COLUMNS = (
     "details",
     "attempt_id",
 )
-_ATTEMPT_COLUMNS = ("id", "portal_code", "portal_text", "error")
+_ATTEMPT_COLUMNS = ("id", "invoice_id", "portal_code", "portal_text", "error")
 _AS_READ = frozenset({"at", "updated_at", "total"})
 
 
@@ -224,15 +249,22 @@ def groups(rows: Sequence[dict[str, Any]]) -> list[Group]:
 
 
 def _row(
-    row: InvoiceRow, events: list[EventRow], attempts: dict[int | None, AttemptRow], now: datetime
+    row: InvoiceRow,
+    events: list[EventRow],
+    attempts: dict[int | None, AttemptRow],
+    sends: Sequence[AttemptRow],
+    now: datetime,
 ) -> dict[str, Any]:
     since = _instant(problem_since(row, events))
     reason_category = row.last_category or _OTHER
     # A dispute is the buyer's call whatever its reason: it sorts under "disputed by buyer".
     category = _DISPUTED_CATEGORY if row.state == _DISPUTED else reason_category
+    if row.state in (_IN_DOUBT, _SUBMITTED):
+        category = reason_category = UNCONFIRMED
     if category not in CATEGORY_LABELS:
         category = _OTHER
     code, words = portal_words(row, events, attempts)
+    last = max(sends, key=lambda a: a.id or 0) if sends else None
     rules = blocking_rules(row, events)
     return {
         "invoice_number": row.invoice_number,
@@ -250,8 +282,11 @@ def _row(
         "reason": row.last_reason,
         "portal_code": code,
         "portal_words": words,
-        "hint": hint(row, rules),
+        "hint": PORTAL_HINTS[UNCONFIRMED] if category == UNCONFIRMED else hint(row, rules),
         "rules": rules,
+        # What the hub knows of its sends: how many, and the portal's last answer (or the failure).
+        "attempts": len(sends),
+        "last_answer": said(last.portal_code, last.portal_text or last.error) if last else None,
         "who": "AR operations (rules/profile)" if reason_category in WAITING_CATEGORIES else "collector",
     }
 
@@ -266,6 +301,8 @@ def problem_since(row: InvoiceRow, events: Sequence[EventRow]) -> datetime:
         to_state = event.to_state
         if to_state == _SUBMITTING or (event.from_state == to_state and event.category is None):
             continue  # sends in between and notes on the timeline
+        if state == _IN_DOUBT and to_state == _READY and event.from_state == _IN_DOUBT:
+            continue  # a same-number resend of the unanswered send: the same problem goes on
         if to_state != state:
             break
         if state == _READY and event.category != row.last_category:
@@ -363,6 +400,8 @@ CSV_COLUMNS = (
     "reason",
     "hint",
     "who",
+    "attempts",
+    "last_answer",
 )
 
 
