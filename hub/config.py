@@ -48,8 +48,15 @@ class SqlArColumns(_Strict):
     #: The table with the portal_* columns (None: `invoices_table`; name the base table when
     #: `invoices_table` is a view that cannot be updated).
     mirror_table: str | None = None
-    #: The column of `mirror_table` that holds the invoice number (the row the mirror updates).
+    #: The column of `mirror_table` that holds the AR record's key (the row the mirror updates;
+    #: None: `key_column`). The mirror keys on the record, never on the invoice number: two AR records
+    #: with one number must not write over each other's status.
+    mirror_key_column: str | None = None
+    #: No longer used (the mirror keys on `mirror_key_column`); accepted so existing files still load.
     mirror_number_column: str = "invoice_number"
+    #: The status table's column for the AR record's key (written when the table has it; the demo
+    #: schema does). Without it a status row names its invoice by number only.
+    status_key_column: str = "ar_key"
 
 
 class ArConfig(_Strict):
