@@ -159,6 +159,12 @@ class Connector(ABC):
         cls.connection_model.model_validate(connection)
 
     @classmethod
+    def profile_warnings(cls, connection: dict[str, Any]) -> list[str]:
+        """What `portalhub rules check` should warn about in a valid `connection:` (a setting that
+        loads but leaves the hub blind to something)."""
+        return []
+
+    @classmethod
     def example_connection(cls) -> dict[str, Any]:
         """A valid `connection:` with placeholder values, to render documents for rule examples and
         checks (never sent anywhere)."""
