@@ -3,8 +3,10 @@ reason on the invoice's own page. Used by `poll`, by `lookup` and before every s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +14,7 @@ from zoneinfo import ZoneInfo
 from connectors.base import PollResult, PortalRecord
 from connectors.webportal.browser import Browsing
 from connectors.webportal.session import Portal, PortalSession
-from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.rejection_words import categorize
 
 # One round trip for the whole table: header texts, then each body row's cell texts and links.
@@ -37,6 +39,7 @@ class Row:
     updated: datetime
     portal_invoice_id: str | None
     detail_url: str | None
+    total: str = ""  # as the list shows it, when the recipe names the column
 
 
 class InvoiceList:
@@ -120,7 +123,14 @@ class InvoiceList:
                 updated = updated.replace(tzinfo=zone)
             updated = updated.astimezone(UTC)  # the cursor and the events in one zone, whatever the portal's
             rows.append(
-                Row(number_text, cell("status")[0], updated, cell("portal_invoice_id")[0] or None, link)
+                Row(
+                    number_text,
+                    cell("status")[0],
+                    updated,
+                    cell("portal_invoice_id")[0] or None,
+                    link,
+                    cell("total")[0],
+                )
             )
 
     def update(self, row: Row) -> PortalStatusUpdate:
@@ -143,6 +153,7 @@ class InvoiceList:
             reason_code=code,
             category=category,
             occurred_at=row.updated,
+            content=_content(row.total),
         )
 
     def _reason(self, row: Row) -> tuple[str | None, str | None]:
@@ -158,6 +169,24 @@ class InvoiceList:
             else None
         )
         return reason, code
+
+
+def _content(total: str) -> PortalContent | None:
+    """`125.00 USD`, `USD 125.00`, `1,250.00` -> amount (and currency); None when absent or unreadable
+    (an unreadable total only means there is nothing to compare)."""
+    words = total.replace(",", "").split()
+    amount = currency = None
+    for word in words:
+        if re.fullmatch(r"[A-Z]{3}", word):
+            currency = word
+        else:
+            try:
+                amount = Decimal(word.lstrip("$"))
+            except InvalidOperation:
+                return None
+    if amount is None:
+        return None
+    return PortalContent(total=amount, currency=currency)
 
 
 def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | None:

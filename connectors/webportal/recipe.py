@@ -244,6 +244,9 @@ class Columns(_Strict):
     status: str
     updated: str
     portal_invoice_id: str | None = None
+    #: The invoice's total as listed ("125.00" or "125.00 USD"): lets the hub tell its own invoice from
+    #: another one under the same number when it reconciles an unanswered send.
+    total: str | None = None
 
 
 class InvoiceList(_Strict):
