@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from hub.ar import ArRecord
 from hub.lifecycle import CORRECTABLE, move, note, record_creation
-from hub.model import Invoice, InvoiceState, RejectionCategory, Violation
+from hub.model import Invoice, InvoicePurpose, InvoiceState, RejectionCategory, Violation
 from hub.preflight import preflight
 from hub.runtime import Hub
 from hub.store import work
@@ -246,14 +246,17 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
 def number_holder(session: Session, row: InvoiceRow) -> InvoiceRow | None:
     """Another, earlier AR record holding the number this one would be sent under, for the same portal
     profile (the portal refuses a number it holds for the supplier, and the two records would write
-    over each other's status). A cancelled invoice no longer holds its number."""
-    if row.profile_id is None:
+    over each other's status). A cancelled invoice no longer holds its number; a cancel names the
+    invoice it withdraws by that invoice's number, so it neither holds a number nor is held back."""
+    cancel = InvoicePurpose.CANCEL.value
+    if row.profile_id is None or row.purpose == cancel:
         return None
     number = row.portal_invoice_number or row.invoice_number
     base = select(InvoiceRow).where(
         col(InvoiceRow.profile_id) == row.profile_id,
         col(InvoiceRow.id) != row.id,
         col(InvoiceRow.state) != S.CANCELLED.value,
+        col(InvoiceRow.purpose) != cancel,
     )
     if row.id is not None:
         base = base.where(col(InvoiceRow.id) < row.id)  # the record taken in first keeps the number
