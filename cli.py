@@ -543,6 +543,19 @@ def resubmit(
 
 
 @app.command()
+def confirm(
+    invoice: Annotated[str, typer.Argument(help="Invoice number recorded as presumed received.")],
+    checked: Annotated[str | None, typer.Option(help="What you checked at the portal (kept).")] = None,
+) -> None:
+    """Confirm, after checking at the portal, that an invoice recorded as presumed received (a duplicate
+    answer to the hub's own unanswered send) is there: it leaves the worklist."""
+    from hub.corrections import confirm_received
+
+    with opened_hub() as hub:
+        out.print(escape(confirm_received(hub, invoice, checked)))
+
+
+@app.command()
 def cancel(
     invoice: Annotated[str, typer.Argument(help="Invoice number the portal holds.")],
     reason: Annotated[str | None, typer.Option(help="Why (kept on the timeline).")] = None,

@@ -24,6 +24,7 @@ from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.coupa import CoupaSandbox, CoupaSandboxConfig, ExistingInvoice
 from connectors.sandbox.server import FaultPlan
 from hub.clock import ManualClock
+from hub.corrections import NotApplicable, confirm_received
 from hub.lifecycle import move
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
@@ -129,6 +130,14 @@ def test_an_ambiguous_500_without_api_is_resent_under_the_same_number_and_the_du
     [row] = worklist(hub)
     assert (row["invoice_number"], row["category"], row["state"]) == ("INV-1", "unconfirmed", S.SUBMITTED)
     assert row["attempts"] == 2 and "already been used" in row["last_answer"]
+
+    # A collector checks at the portal and confirms: it leaves the worklist, the timeline says who.
+    confirm_received(hub, "INV-1", "seen in the Coupa supplier portal", actor="cli:ann")
+    assert worklist(hub) == [] and head(hub)["unconfirmed"] is False
+    last = timeline(hub, "INV-1")["events"][-1]
+    assert last["actor"] == "cli:ann" and "seen in the Coupa supplier portal" in last["reason"]
+    with pytest.raises(NotApplicable, match="not waiting for a confirmation"):
+        confirm_received(hub, "INV-1")
 
 
 def test_the_resends_content_answer_is_a_rejection(tmp_path: Path, clock: ManualClock, portal: Any) -> None:
