@@ -57,16 +57,20 @@ def find_invoice(session: Session, profile_id: str, update: PortalStatusUpdate) 
 
 
 def _unproven(session: Session, row: InvoiceRow, update: PortalStatusUpdate) -> bool:
-    """Is this a status for an invoice of ours that the portal never acknowledged (IN_DOUBT, or refused
-    as a duplicate number) that is not shown to be our document (payloadID, portal id or content)?"""
-    never_acknowledged = row.state == S.IN_DOUBT.value or (
-        row.state == S.REJECTED.value
-        and row.last_category == RejectionCategory.DUPLICATE.value
-        and row.portal_invoice_id is None
+    """Is this a status for an invoice of ours that the portal never acknowledged (IN_DOUBT, refused as
+    a duplicate number, or SUBMITTED as presumed received) that is not shown to be our document
+    (payloadID, portal id or content)? A presumed receipt that a status does show to be ours is
+    thereby confirmed (the status's move clears the flag)."""
+    duplicate = row.last_category == RejectionCategory.DUPLICATE.value
+    never_acknowledged = (
+        row.state == S.IN_DOUBT.value
+        or (row.state == S.REJECTED.value and duplicate and row.portal_invoice_id is None)
+        or (row.state == S.SUBMITTED.value and duplicate)
     )
     if not never_acknowledged:
         return False
-    if update.portal_invoice_id and update.portal_invoice_id == row.portal_invoice_id:
+    presumed = row.state == S.SUBMITTED.value
+    if not presumed and update.portal_invoice_id and update.portal_invoice_id == row.portal_invoice_id:
         return False
     payload_ids = set(
         session.exec(select(AttemptRow.payload_id).where(col(AttemptRow.invoice_id) == row.id)).all()

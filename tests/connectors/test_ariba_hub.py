@@ -92,11 +92,14 @@ def test_an_unanswered_send_the_network_queued_is_recorded_as_received_not_sent_
     assert seen["attempts"][1]["portal_code"] == "INVOICE_DUPLICATE"
     assert "already has this invoice number from our earlier unanswered send" in seen["events"][-1]["reason"]
     assert len(sandbox.invoices) == 1 and sandbox.received == 2
+    # The listing did not show it yet: nothing to compare, so it is presumed, for a person to confirm...
+    assert seen["invoice"]["unconfirmed"] is True
 
-    # And the invoice goes on at the network as one invoice.
+    # ...until the network lists it with our payloadID: then it goes on as one invoice, confirmed.
     sandbox.advance(hours=25)
     poll(hub)
     assert record(hub)["invoice"]["state"] == S.APPROVED
+    assert record(hub)["invoice"]["unconfirmed"] is False
 
 
 def test_an_unanswered_send_found_by_lookup_is_not_sent_again(
