@@ -444,6 +444,10 @@ def show(
         out.print(
             f"  [red]waits: profile {escape(head['profile_id'])}[/red] {escape(head['profile_health']['summary'])}"
         )
+    if head.get("unconfirmed"):
+        out.print(
+            "  [bold yellow]unconfirmed:[/bold yellow] recorded as received on evidence the hub could not verify"
+        )
     events = Table(title="Timeline")
     for column in ("When (UTC)", "From", "To", "By", "Why"):
         events.add_column(column, overflow="fold")
@@ -750,6 +754,19 @@ def resolve_status(
         except ConfigError as exc:
             fail(str(exc))
     out.print(f"resolved: {', '.join(f'#{i}' for i in done) or 'nothing new'}")
+
+
+@app.command()
+def confirm(
+    invoice: Annotated[str, typer.Argument(help="Invoice number recorded as presumed received.")],
+    checked: Annotated[str | None, typer.Option(help="What you checked at the portal (kept).")] = None,
+) -> None:
+    """Confirm, after checking at the portal, that an invoice recorded as presumed received (a duplicate
+    answer to the hub's own unanswered send) is there: it leaves the worklist."""
+    from hub.corrections import confirm_received
+
+    with opened_hub() as hub:
+        out.print(escape(confirm_received(hub, invoice, checked)))
 
 
 @app.command()

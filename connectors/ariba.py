@@ -131,6 +131,11 @@ class AribaConnector(CxmlConnector):
     supports_poll = True
     supports_lookup = True
     supports_cancel = True
+    refuses_reused_number = True  # INVOICE_DUPLICATE
+
+    def can_lookup(self, profile: Profile) -> bool:
+        settings: AribaConnection = self.settings(profile)
+        return settings.listing is not None
 
     # --- submission: CxmlConnector.submit posts the document; this reads the network's answer -------------
     def _classify(self, response: httpx.Response, secrets: tuple[str, ...] = ()) -> Receipt:

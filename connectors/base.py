@@ -165,6 +165,10 @@ class Connector(ABC):
     supports_attachments: ClassVar[bool] = False
     #: The portal refuses a corrected invoice under the number of a disputed one: renumber on resubmission.
     renumber_after_dispute: ClassVar[bool] = False
+    #: The portal refuses an invoice number it already holds for the supplier, so a resend under the
+    #: same number cannot create a second invoice: an unanswered send that cannot be looked up is
+    #: resent under its number, and a "number already used" answer to that resend is read as evidence.
+    refuses_reused_number: ClassVar[bool] = False
 
     def __init__(self, context: ConnectorContext):
         self.context = context
@@ -173,6 +177,12 @@ class Connector(ABC):
     def check_connection(cls, connection: dict[str, Any]) -> None:
         """Validate a profile's `connection:` block; raises pydantic's ValidationError with locations."""
         cls.connection_model.model_validate(connection)
+
+    @classmethod
+    def profile_warnings(cls, connection: dict[str, Any]) -> list[str]:
+        """What `portalhub rules check` should warn about in a valid `connection:` (a setting that
+        loads but leaves the hub blind to something)."""
+        return []
 
     @classmethod
     def example_connection(cls) -> dict[str, Any]:
@@ -207,8 +217,15 @@ class Connector(ABC):
         """Status changes since `cursor` (None: from the beginning the connector chooses)."""
         raise NotImplementedError(f"{self.name} does not poll")
 
+    def can_lookup(self, profile: Profile) -> bool:
+        """Whether `lookup` works for this profile (a portal family may need a status API section
+        the profile lacks)."""
+        return self.supports_lookup
+
     def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
-        """The portal's record of an invoice by number, or None if the portal has none."""
+        """The portal's record of an invoice by number, or None if the portal has none. The record
+        carries what the portal shows of the document's identity (`payload_id`) and content
+        (`content`), so the hub can tell its own document from another one under the same number."""
         raise NotImplementedError(f"{self.name} cannot look invoices up")
 
     def walk(self, profile: Profile, document: OutboundDocument, submit: bool = False) -> PageWalk:

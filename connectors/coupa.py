@@ -78,6 +78,22 @@ class CoupaConnector(CxmlConnector):
     supports_lookup = True
     supports_cancel = True
     renumber_after_dispute = True
+    refuses_reused_number = True  # 417 "Invalid attributes in document." (number already used)
+
+    @classmethod
+    def profile_warnings(cls, connection: dict[str, Any]) -> list[str]:
+        if connection.get("api"):
+            return []
+        return [
+            "connection has no `api`: Coupa statuses cannot be read (no approval, dispute or payment is "
+            "seen) and an unanswered send cannot be looked up: it is resent under the same number, and "
+            "Coupa's 'number already used' answer is recorded as presumed received, for a person to "
+            "confirm (docs/rules.md, 'Unanswered sends'). Add connection.api (Coupa Supplier Portal API)."
+        ]
+
+    def can_lookup(self, profile: Profile) -> bool:
+        settings: CoupaConnection = self.settings(profile)
+        return settings.api is not None
 
     def __init__(self, context: Any):
         super().__init__(context)

@@ -52,8 +52,12 @@ class SqlArColumns(_Strict):
     """Also show the newest state on the invoice's own row (portal_state, portal_reason, portal_updated_at); turn off when the AR system only allows the status table to be written."""
     mirror_table: str | None = None
     """The table with the portal_* columns (null: `invoices_table`; name the base table when `invoices_table` is a view that cannot be updated)."""
+    mirror_key_column: str | None = None
+    """The column of `mirror_table` that holds the AR record's key (the row the mirror updates; null: `key_column`). The mirror keys on the record, never on the invoice number: two AR records with one number must not write over each other's status."""
     mirror_number_column: str = "invoice_number"
-    """The column of `mirror_table` that holds the invoice number (the row the mirror updates)."""
+    """No longer used (the mirror keys on `mirror_key_column`); accepted so existing files still load."""
+    status_key_column: str = "ar_key"
+    """The status table's column for the AR record's key (written when the table has it; the demo schema does). Without it a status row names its invoice by number only."""
 
 
 class ArConfig(_Strict):
@@ -123,6 +127,10 @@ class DaemonConfig(_Strict):
     """Write this daemon's heartbeat (which jobs ran when, and how they ended) to the store this often."""
     shutdown_grace_seconds: float = Field(default=30, gt=0)
     """After SIGTERM the daemon waits this long for the jobs in flight (a send is finished and recorded), then exits anyway (exit code 3), naming the jobs it left: it never hangs on a stuck job."""
+    in_doubt_resends: int = Field(default=5, ge=0)
+    """Where the portal cannot be asked (no status API), an unanswered send is resent under the same number (the portal refuses a number it holds) at most this many times, `reconcile_after_seconds` apart at the least; then it waits for a person, in the worklist."""
+    in_doubt_worklist_hours: float = Field(default=4, ge=0)
+    """An invoice IN_DOUBT this long is in the collectors' worklist (`portalhub rejections`)."""
 
 
 class ReceiverConfig(_Strict):

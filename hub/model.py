@@ -339,6 +339,19 @@ class Violation(_Model):
         return f"[{self.rule_id}] {self.field}: {self.message} (found {found})"
 
 
+class PortalContent(_Model):
+    """What a portal shows of an invoice's content: enough to tell the document the hub sent from
+    another one held under the same number (keyed in by hand, sent by an older system). Every field is
+    optional: a portal exposes what it exposes, and only what both sides have is compared."""
+
+    total: Decimal | None = None  # the amount due, tax and charges included
+    currency: str | None = None
+    po_number: str | None = None
+    invoice_date: date | None = None
+    line_count: int | None = None
+    line_amounts: tuple[Decimal, ...] | None = None  # each line's amount, in any order
+
+
 class PortalStatusUpdate(_Model):
     """A status the portal reported for an invoice, normalised, with its own words kept verbatim."""
 
@@ -353,6 +366,8 @@ class PortalStatusUpdate(_Model):
     occurred_at: AwareDatetime
     paid_amount: Decimal | None = None
     payment_date: date | None = None
+    #: The invoice's content as the portal holds it (`lookup` fills it where the portal shows it).
+    content: PortalContent | None = None
 
     #: False when the portal's message carried no time of its own: `occurred_at` is then when the hub
     #: received it, which differs at every replay, so the dedupe key is taken from the content instead.

@@ -24,7 +24,14 @@ from hub.runtime import Hub, refs_root
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 from rules.examples import ExampleResult, run_examples
 from rules.lint import Warning_, lint_file
-from rules.loader import BASELINES_DIR, Problem, RulesFileError, load_profile, load_ruleset
+from rules.loader import (
+    BASELINES_DIR,
+    Problem,
+    RulesFileError,
+    load_profile,
+    load_ruleset,
+    read_rules_file,
+)
 from rules.schema import Limits, Match, Profile, RulesFile
 from rules.suggest import Rejection, Suggestion, caught_share, suggest
 
@@ -60,6 +67,11 @@ def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckR
                             )
                         )
                     owners[customer] = str(path)
+                line = read_rules_file(path).line_of(["connection"])
+                report.warnings.extend(
+                    Warning_(str(path), line, None, what)
+                    for what in registry.get(profile.connector).profile_warnings(profile.connection)
+                )
             report.warnings.extend(lint_file(path, refs_root(), today))
         except RulesFileError as exc:
             report.problems.extend(exc.problems)

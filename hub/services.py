@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from hub import profile_health, unplaced
 from hub.ar import describe_validation_error
 from hub.corrections import correction_links, related_documents
 from hub.errors import ConfigError, DocumentError
-from hub.model import Invoice, InvoiceState
+from hub.model import Invoice, InvoiceState, RejectionCategory
 from hub.pipeline.submit import SubmitReport, submit_profile
 from hub.preflight import PreflightResult, preflight
 from hub.runtime import Hub
@@ -163,6 +164,10 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
             "category": row.last_category,
             # The invoice waits while its profile cannot work: why, in the profile's words.
             "profile_health": profile_health_of(hub, row.profile_id),
+            # Recorded as received on evidence nobody could verify (a duplicate answer to our own
+            # unanswered send, the portal's copy not comparable): a person should confirm it.
+            "unconfirmed": row.state == S.SUBMITTED.value
+            and row.last_category == RejectionCategory.DUPLICATE.value,
         },
         "events": [
             {
@@ -174,6 +179,8 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
                 "category": e.category,
                 "raw_status": e.raw_status,
                 "attempt_id": e.attempt_id,
+                # What settled an unanswered send: the portal's copy compared, or the portal's answer.
+                "evidence": _evidence(e.details) or None,
             }
             for e in events
         ],
@@ -201,6 +208,13 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
         # Statuses the portal pushed naming this invoice that could not be applied (hub/unplaced.py).
         "unplaced_statuses": kept,
     }
+
+
+def _evidence(details: str | None) -> dict[str, Any]:
+    if not details or '"evidence"' not in details:
+        return {}
+    data = json.loads(details)
+    return {**data.get("evidence", {}), "unverified": bool(data.get("unverified"))}
 
 
 # --- rejections ----------------------------------------------------------------------------------------------

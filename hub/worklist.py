@@ -3,7 +3,10 @@ and reason category, oldest first, with the amount at stake.
 
 Open problems are invoices blocked before sending, rejected or disputed by the portal, invoices
 waiting because the portal refused the hub's credentials (they are stuck too, though READY), and
-statuses a portal pushed that could not be applied (hub/unplaced.py, their own category). Each row
+statuses a portal pushed that could not be applied (hub/unplaced.py, their own category);
+sends whose outcome nobody has confirmed: IN_DOUBT longer than `daemon.in_doubt_worklist_hours`, and
+SUBMITTED on evidence the hub could not verify ("presumed received": a duplicate answer to our own
+unanswered send where the portal cannot be asked what it holds). Each row
 carries the portal's own words (verbatim, as the portal sent them), the broken rules of a blocked
 invoice, a hint and who acts (collector, or AR operations for credentials and configuration).
 """
@@ -15,7 +18,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -37,6 +40,9 @@ _BLOCKED, _DISPUTED, _READY, _SUBMITTING = (s.value for s in (S.BLOCKED, S.DISPU
 _DISPUTED_CATEGORY, _OTHER = C.DISPUTED.value, C.OTHER.value
 #: READY invoices in these categories wait on AR operations (the portal refused access, a profile is wrong).
 WAITING_CATEGORIES = (C.CREDENTIALS.value, C.CONFIG.value)
+#: The worklist's own category for sends whose outcome a person must confirm at the portal.
+UNCONFIRMED = "unconfirmed"
+_IN_DOUBT, _SUBMITTED = S.IN_DOUBT.value, S.SUBMITTED.value
 
 #: The worklist's categories, in the order a collector reads them, with the words shown for each.
 CATEGORY_LABELS: dict[str, str] = {
@@ -47,6 +53,7 @@ CATEGORY_LABELS: dict[str, str] = {
     C.MISSING_FIELD.value: "missing field",
     C.DATES.value: "dates",
     C.ATTACHMENTS.value: "attachments",
+    UNCONFIRMED: "sent, outcome not confirmed",
     C.CREDENTIALS.value: "credentials/portal access",
     C.DISPUTED.value: "disputed by buyer",
     C.DOCUMENT.value: "document format",
@@ -66,6 +73,8 @@ PORTAL_HINTS = {
     "config": "A rules file or profile needs fixing (AR operations); the invoice waits.",
     "document": "The document did not pass the portal's format check; report it with the invoice number.",
     "disputed": "The buyer disputed it: read the reason, issue a correction (credit and rebill if they ask).",
+    UNCONFIRMED: "The hub sent it but cannot confirm the portal has it: look the number up at the portal; "
+    "`portalhub show` has every send and the portal's last answer.",
 }
 DEFAULT_HINT = (
     "Read the portal's words, fix the invoice in the AR system; the hub resends the corrected invoice."
@@ -145,7 +154,11 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
         (col(InvoiceRow.state) == S.READY.value) & col(InvoiceRow.last_category).in_(WAITING_CATEGORIES),
         # Waiting on a profile that cannot work (held or failing): a configuration problem of the profile.
         (col(InvoiceRow.state) == S.READY.value) & col(InvoiceRow.profile_id).in_(sorted(troubled)),
+        col(InvoiceRow.state) == _IN_DOUBT,
+        # Recorded as received on a duplicate answer nobody could compare (hub/pipeline/evidence.py).
+        (col(InvoiceRow.state) == _SUBMITTED) & (col(InvoiceRow.last_category) == C.DUPLICATE.value),
     )
+    in_doubt_after = timedelta(hours=hub.config.daemon.in_doubt_worklist_hours)
     # Plain rows with the columns the rows need (same attribute names), never ORM objects nor the
     # documents: on a store of 100,000 invoices with 5,000 open problems, loading whole invoices and
     # sends (cXML included) was most of the time. Instants and amounts are read as the database gives
@@ -187,17 +200,27 @@ def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]
             if (not flt.customer or row["customer_id"] == flt.customer)
             and (not flt.portal or row["profile_id"] == flt.portal)
         ]
+    per_invoice: dict[int, list[AttemptRow]] = {}
+    for send in sends.values():
+        per_invoice.setdefault(send.invoice_id, []).append(send)
     rows = [
         _row(
             cast(InvoiceRow, row),
             history.get(row.id, []),
             sends,
+            per_invoice.get(row.id, []),
             now,
             troubled.get(row.profile_id) if row.state == _READY else None,
         )
         for row in found
     ] + kept
-    rows = [row for row in rows if flt.keeps(row)]
+    # An unanswered send is reconciled on its own for a while; only then does it need a person.
+    rows = [
+        row
+        for row in rows
+        if flt.keeps(row)
+        and (row["state"] != _IN_DOUBT or now - datetime.fromisoformat(row["since"]) >= in_doubt_after)
+    ]
     rows.sort(key=lambda r: (r["customer_id"], _ORDER.get(r["category"], len(_ORDER)), r["since"]))
     return rows
 
@@ -230,7 +253,7 @@ _EVENT_COLUMNS = (
     "details",
     "attempt_id",
 )
-_ATTEMPT_COLUMNS = ("id", "portal_code", "portal_text", "error")
+_ATTEMPT_COLUMNS = ("id", "invoice_id", "portal_code", "portal_text", "error")
 _AS_READ = frozenset({"at", "updated_at", "total"})
 
 
@@ -251,6 +274,7 @@ def _row(
     row: InvoiceRow,
     events: list[EventRow],
     attempts: dict[int | None, AttemptRow],
+    sends: Sequence[AttemptRow],
     now: datetime,
     profile: profile_health.Health | None = None,
 ) -> dict[str, Any]:
@@ -260,9 +284,12 @@ def _row(
     reason_category = row.last_category or _OTHER
     # A dispute is the buyer's call whatever its reason: it sorts under "disputed by buyer".
     category = _DISPUTED_CATEGORY if row.state == _DISPUTED else reason_category
+    if row.state in (_IN_DOUBT, _SUBMITTED):
+        category = reason_category = UNCONFIRMED
     if category not in CATEGORY_LABELS:
         category = _OTHER
     code, words = portal_words(row, events, attempts)
+    last = max(sends, key=lambda a: a.id or 0) if sends else None
     rules = blocking_rules(row, events)
     return {
         "invoice_number": row.invoice_number,
@@ -280,8 +307,11 @@ def _row(
         "reason": row.last_reason,
         "portal_code": code,
         "portal_words": words,
-        "hint": hint(row, rules),
+        "hint": PORTAL_HINTS[UNCONFIRMED] if category == UNCONFIRMED else hint(row, rules),
         "rules": rules,
+        # What the hub knows of its sends: how many, and the portal's last answer (or the failure).
+        "attempts": len(sends),
+        "last_answer": said(last.portal_code, last.portal_text or last.error) if last else None,
         "who": "AR operations (rules/profile)" if reason_category in WAITING_CATEGORIES else "collector",
     }
 
@@ -327,6 +357,8 @@ def problem_since(row: InvoiceRow, events: Sequence[EventRow]) -> datetime:
         to_state = event.to_state
         if to_state == _SUBMITTING or (event.from_state == to_state and event.category is None):
             continue  # sends in between and notes on the timeline
+        if state == _IN_DOUBT and to_state == _READY and event.from_state == _IN_DOUBT:
+            continue  # a same-number resend of the unanswered send: the same problem goes on
         if to_state != state:
             break
         if state == _READY and event.category != row.last_category:
@@ -424,6 +456,8 @@ CSV_COLUMNS = (
     "reason",
     "hint",
     "who",
+    "attempts",
+    "last_answer",
 )
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import MappingError
-from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.cxml_response import (
     DOCUMENT_STATUS_STATES,
     INVOICE_STATUS_STATES,
@@ -260,6 +260,28 @@ def parse_listing_record(record: Any) -> PortalStatusUpdate:
 
 
 def with_document_id(update: PortalStatusUpdate, record: Any) -> PortalStatusUpdate:
-    """The update with the network's document id (what `lookup` reports for reconciliation)."""
-    document_id = record.get("documentId") if isinstance(record, dict) else None
-    return update.model_copy(update={"portal_invoice_id": str(document_id)}) if document_id else update
+    """The update with the network's document id and what the listing shows of the invoice's content
+    (what `lookup` reports for reconciliation: the payloadID, else total, currency and date)."""
+    if not isinstance(record, dict):
+        return update
+    changes: dict[str, Any] = {"content": listing_content(record)}
+    if record.get("documentId"):
+        changes["portal_invoice_id"] = str(record["documentId"])
+    return update.model_copy(update=changes)
+
+
+def listing_content(record: dict[str, Any]) -> PortalContent | None:
+    """`invoiceTotal`, `currency`, `invoiceDate` of a listing record, where the listing gives them."""
+    total = record.get("invoiceTotal")
+    raw_date = record.get("invoiceDate")
+    if total in (None, "") and not raw_date:
+        return None
+    try:
+        amount = Decimal(str(total)) if total not in (None, "") else None
+    except InvalidOperation:
+        raise MappingError(f"Ariba invoiceTotal {total!r} is not a number") from None
+    try:
+        day = date.fromisoformat(str(raw_date)[:10]) if raw_date else None
+    except ValueError:
+        raise MappingError(f"Ariba invoiceDate {raw_date!r} is not a date") from None
+    return PortalContent(total=amount, currency=record.get("currency") or None, invoice_date=day)

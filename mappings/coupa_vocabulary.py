@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import MappingError
-from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.cxml_response import CxmlStatus
 from mappings.rejection_words import categorize
 
@@ -102,7 +102,12 @@ DISPUTE_CATEGORIES: dict[str, RejectionCategory] = {
 }
 
 #: Attributes asked of the invoices API (`fields=`): Coupa answers are large and slow otherwise.
-API_FIELDS = '["id","invoice-number","status","updated-at","paid","payment-date",{"dispute-reason":["code","description"]},{"payments":["amount-paid","payment-date","notes"]}]'
+API_FIELDS = (
+    '["id","invoice-number","status","updated-at","paid","payment-date",'
+    '{"dispute-reason":["code","description"]},{"payments":["amount-paid","payment-date","notes"]},'
+    # The content, to tell our invoice from another one under the same number (reconciliation).
+    '"invoice-date","gross-total",{"currency":["code"]},{"invoice-lines":["line-num","total","po-number"]}]'
+)
 
 
 def _timestamp(value: Any, what: str) -> datetime:
@@ -170,4 +175,55 @@ def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
         occurred_at=updated,
         paid_amount=paid_amount,
         payment_date=payment_date,
+        content=parse_content(record),
+    )
+
+
+def _decimal(value: Any, what: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError(f"Coupa {what} {value!r} is not a number") from None
+
+
+def parse_content(record: dict[str, Any]) -> PortalContent | None:
+    """The invoice's content as the API shows it (`gross-total`, `currency`, `invoice-date`,
+    `invoice-lines`); None when the answer carries none of it (a `fields` list without them)."""
+    currency = record.get("currency")
+    code = currency.get("code") if isinstance(currency, dict) else currency
+    raw_date = record.get("invoice-date")
+    lines = record.get("invoice-lines")
+    if not isinstance(lines, list):
+        lines = None
+    if record.get("gross-total") in (None, "") and not code and not raw_date and lines is None:
+        return None
+    # Coupa writes the date as a local midnight (2026-11-20T00:00:00-06:00): the date part is the date.
+    invoice_date = _day(str(raw_date)[:10]) if raw_date else None
+    amounts = None
+    po_number = None
+    if lines is not None:
+        amounts = tuple(
+            amount
+            for amount in (
+                _decimal(line.get("total"), "invoice line total") for line in lines if isinstance(line, dict)
+            )
+            if amount is not None
+        )
+        orders = {
+            str(line.get("po-number") or line.get("order-header-num") or "")
+            for line in lines
+            if isinstance(line, dict)
+        }
+        po_number = orders.pop() if len(orders) == 1 else None
+    return PortalContent(
+        total=_decimal(record.get("gross-total"), "gross-total"),
+        currency=str(code) if code else None,
+        invoice_date=invoice_date,
+        po_number=po_number,
+        line_count=len(lines) if lines is not None else None,
+        line_amounts=amounts
+        if lines is not None and amounts is not None and len(amounts) == len(lines)
+        else None,
     )

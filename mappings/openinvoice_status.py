@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import MappingError
-from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.pidx_response import category_for
 
 STATUS_STATES: dict[str, InvoiceState] = {
@@ -114,4 +114,18 @@ def parse_status_record(record: Mapping[str, Any]) -> PortalStatusUpdate:
         occurred_at=_timestamp(record.get("lastActionDate")),
         paid_amount=_amount(record.get("paidAmount")) if state is InvoiceState.PAID else None,
         payment_date=_day(record.get("paymentDate")) if state is InvoiceState.PAID else None,
+        content=_content(record),
+    )
+
+
+def _content(record: Mapping[str, Any]) -> PortalContent | None:
+    """`invoiceTotal` and `currency` where the portal lists them (to tell our invoice from another one
+    under the same number when an unanswered send is reconciled)."""
+    total = record.get("invoiceTotal")
+    currency = record.get("currency")
+    if total in (None, "") and not currency:
+        return None
+    return PortalContent(
+        total=_amount(total) if total not in (None, "") else None,
+        currency=str(currency) if currency else None,
     )

@@ -13,8 +13,9 @@ from enum import Enum
 from sqlmodel import Session, col, select
 
 from hub.lifecycle import can_move, move, note
-from hub.model import InvoiceState, PortalStatusUpdate
+from hub.model import Invoice, InvoiceState, PortalStatusUpdate, RejectionCategory
 from hub.store.tables import AttemptRow, InvoiceRow
+from mappings.portal_match import match_record
 
 S = InvoiceState
 
@@ -55,6 +56,31 @@ def find_invoice(session: Session, profile_id: str, update: PortalStatusUpdate) 
     return None
 
 
+def _unproven(session: Session, row: InvoiceRow, update: PortalStatusUpdate) -> bool:
+    """Is this a status for an invoice of ours that the portal never acknowledged (IN_DOUBT, refused as
+    a duplicate number, or SUBMITTED as presumed received) that is not shown to be our document
+    (payloadID, portal id or content)? A presumed receipt that a status does show to be ours is
+    thereby confirmed (the status's move clears the flag)."""
+    duplicate = row.last_category == RejectionCategory.DUPLICATE.value
+    never_acknowledged = (
+        row.state == S.IN_DOUBT.value
+        or (row.state == S.REJECTED.value and duplicate and row.portal_invoice_id is None)
+        or (row.state == S.SUBMITTED.value and duplicate)
+    )
+    if not never_acknowledged:
+        return False
+    presumed = row.state == S.SUBMITTED.value
+    if not presumed and update.portal_invoice_id and update.portal_invoice_id == row.portal_invoice_id:
+        return False
+    payload_ids = set(
+        session.exec(select(AttemptRow.payload_id).where(col(AttemptRow.invoice_id) == row.id)).all()
+    )
+    if row.state == S.REJECTED.value:
+        return update.payload_id not in payload_ids
+    match = match_record(update, Invoice.model_validate_json(row.document), payload_ids)
+    return not match.ours
+
+
 def apply_update(
     session: Session, profile_id: str, update: PortalStatusUpdate, *, actor: str, now: datetime
 ) -> Applied:
@@ -62,6 +88,11 @@ def apply_update(
     if row is None:
         return Applied.UNMATCHED
     state = InvoiceState(row.state)
+    if _unproven(session, row, update):
+        # Matched by number alone, on an invoice whose send the portal has not acknowledged: the
+        # portal's record may be another document under that number (keyed by hand, say), so it must
+        # not settle ours. Reconciliation compares identity and content before anything is decided.
+        return Applied.UNMATCHED
     if state is S.SUBMITTING:
         return Applied.BUSY
     key = update.dedupe_key(profile_id)

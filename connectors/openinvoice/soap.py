@@ -263,6 +263,8 @@ def _record(record: Any) -> dict[str, Any]:
         "comments": data.get("Comment") or [],
         "paidAmount": data.get("PaidAmount"),
         "paymentDate": data.get("PaymentDate"),
+        "invoiceTotal": data.get("InvoiceTotal"),
+        "currency": data.get("CurrencyCode"),
     }
 
 

@@ -96,6 +96,12 @@ class ExistingInvoice(BaseModel):
     instance: str
     number: str
     status: str = "approved"
+    # What the API shows of its content (the hub compares it with what it sent under the number).
+    total: Decimal = Decimal(0)
+    currency: str = "USD"
+    invoice_date: str | None = None  # YYYY-MM-DD
+    po_number: str | None = None
+    line_amounts: list[Decimal] = Field(default_factory=list)
 
 
 class CoupaSandboxConfig(BaseModel):
@@ -123,6 +129,8 @@ class PortalInvoice:
     attachments: int = 0
     document: bytes = field(default=b"", repr=False)
     parsed: ReceivedInvoice | None = field(default=None, repr=False)  # what the portal read
+    #: invoice-date, PO and line totals as the API shows them; read from `document` on first listing.
+    content: dict[str, Any] | None = None
 
     def status_at(self, now: datetime) -> tuple[str, datetime]:
         current = self.timeline[0]
@@ -167,9 +175,14 @@ class CoupaSandbox:
                     payload_id="",
                     purpose="standard",
                     created_at=now - timedelta(days=300),
-                    total=Decimal(0),
-                    currency="USD",
+                    total=existing.total,
+                    currency=existing.currency,
                     timeline=[(now - timedelta(days=300), existing.status)],
+                    content={
+                        "invoice_date": existing.invoice_date,
+                        "po_number": existing.po_number,
+                        "lines": [(n, a) for n, a in enumerate(existing.line_amounts, 1)],
+                    },
                 )
             )
 
@@ -531,8 +544,35 @@ def _form(body: bytes) -> dict[str, list[str]]:
     return parse_qs(body.decode("utf-8", errors="replace"))
 
 
+_READ_BACK = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _content(invoice: PortalInvoice) -> dict[str, Any]:
+    """What Coupa shows of an invoice it created from cXML: its date, PO and line totals."""
+    if invoice.content is None:
+        content: dict[str, Any] = {"invoice_date": None, "po_number": None, "lines": []}
+        if invoice.document:
+            root = etree.fromstring(invoice.document, _READ_BACK)
+            request = root.find("Request/InvoiceDetailRequest")
+            head = request.find("InvoiceDetailRequestHeader") if request is not None else None
+            if request is not None and head is not None:
+                content["invoice_date"] = head.get("invoiceDate", "")[:10] or None
+                order = request.find("InvoiceDetailOrder/InvoiceDetailOrderInfo/OrderReference")
+                content["po_number"] = order.get("orderID") if order is not None else None
+                items = request.findall("InvoiceDetailOrder/InvoiceDetailItem") + request.findall(
+                    "InvoiceDetailOrder/InvoiceDetailServiceItem"
+                )
+                content["lines"] = [
+                    (item.get("invoiceLineNumber"), item.findtext("SubtotalAmount/Money") or "0")
+                    for item in items
+                ]
+        invoice.content = content
+    return invoice.content
+
+
 def _record(invoice: PortalInvoice, now: datetime) -> dict[str, Any]:
     status, since = invoice.status_at(now)
+    content = _content(invoice)
     paid = status == "paid"
     record: dict[str, Any] = {
         "id": invoice.id,
@@ -543,6 +583,13 @@ def _record(invoice: PortalInvoice, now: datetime) -> dict[str, Any]:
         "dispute-reason": {"code": invoice.dispute[0], "description": invoice.dispute[1]}
         if status == "disputed" and invoice.dispute
         else None,
+        "invoice-date": f"{content['invoice_date']}T00:00:00+00:00" if content["invoice_date"] else None,
+        "gross-total": str(invoice.total),
+        "currency": {"code": invoice.currency},
+        "invoice-lines": [
+            {"line-num": number, "total": str(amount), "po-number": content["po_number"]}
+            for number, amount in content["lines"]
+        ],
         "paid": paid,
         "payment-date": since.date().isoformat() if paid else None,
         "payments": [

@@ -30,6 +30,7 @@ FaultKind = Literal[
     "drop_after",  # process, then hang up without answering
     "slow_after",  # process, then answer only after `delay` seconds (past the client's timeout)
     "malformed_after",  # process, then answer 200 with a broken body
+    "error_500_after",  # process, then answer a plain HTTP 500 (a server failure after the invoice exists)
 ]
 BEFORE: frozenset[str] = frozenset({"error_500", "unavailable_503", "throttle_429", "drop_before"})
 MAX_BODY = 50 * 1024 * 1024
@@ -237,6 +238,8 @@ def _make_handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 self._send(reply)
             elif fault.kind == "malformed_after":
                 self._send(Reply(200, b"<cXML><Response><Status code=", "text/xml"))
+            elif fault.kind == "error_500_after":
+                self._send(Reply(500, b"<html><body>500 Internal Server Error</body></html>", "text/html"))
 
         def _fault_before(self, fault: Fault) -> None:
             if fault.kind == "drop_before":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from connectors.webportal.browser import Browsing
 from connectors.webportal.flow import Observer, StepRunner, Values
 from connectors.webportal.session import Portal, PortalSession
 from connectors.webportal.values import portal_instant
-from hub.model import InvoiceState, PortalStatusUpdate, RejectionCategory
+from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.rejection_words import categorize
 
 # One round trip for the whole table: header texts, then each body row's cell texts and links.
@@ -40,6 +41,7 @@ class Row:
     updated: datetime
     portal_invoice_id: str | None
     detail_url: str | None
+    total: str = ""  # as the list shows it, when the recipe names the column
 
 
 class InvoiceList:
@@ -129,7 +131,14 @@ class InvoiceList:
             updated = updated.astimezone(UTC)  # the cursor and the events in one zone, whatever the portal's
             link = cell("detail_link")[1]
             rows.append(
-                Row(number_text, cell("status")[0], updated, cell("portal_invoice_id")[0] or None, link)
+                Row(
+                    number_text,
+                    cell("status")[0],
+                    updated,
+                    cell("portal_invoice_id")[0] or None,
+                    link,
+                    cell("total")[0],
+                )
             )
 
     def update(self, row: Row, want_id: bool = False) -> PortalStatusUpdate:
@@ -160,12 +169,31 @@ class InvoiceList:
             reason_code=reads.get("reason_code") if has_reason else None,
             category=category,
             occurred_at=row.updated,
+            content=_content(row.total),
         )
 
     def _detail(self, row: Row) -> dict[str, str | None]:
         assert row.detail_url is not None
         self.session.open(row.detail_url, f"invoice_detail: open invoice {row.number}")
         return self._runner().run("invoice_detail", self.recipe.invoice_detail.steps, Values())
+
+
+def _content(total: str) -> PortalContent | None:
+    """`125.00 USD`, `USD 125.00`, `1,250.00` -> amount (and currency); None when absent or unreadable
+    (an unreadable total only means there is nothing to compare)."""
+    words = total.replace(",", "").split()
+    amount = currency = None
+    for word in words:
+        if re.fullmatch(r"[A-Z]{3}", word):
+            currency = word
+        else:
+            try:
+                amount = Decimal(word.lstrip("$"))
+            except InvalidOperation:
+                return None
+    if amount is None:
+        return None
+    return PortalContent(total=amount, currency=currency)
 
 
 def lookup(browsing: Browsing, portal: Portal, number: str) -> PortalRecord | None:

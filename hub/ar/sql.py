@@ -13,13 +13,14 @@ a view with these columns works as well as a table. The column mapping is in doc
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from hub.ar import ArAdapter, ArContext, ArRecord
@@ -30,6 +31,7 @@ from hub.errors import ConfigError
 from hub.model import Attachment, Invoice, Supplier
 from hub.store.database import normalise_url
 
+log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 BATCH = 500
 WRITE_BACK_COLUMNS = frozenset({"portal_state", "portal_reason", "portal_updated_at"})
@@ -96,7 +98,10 @@ class SqlArAdapter(ArAdapter):
         self.mirror_table = (
             _identifier(tables.mirror_table or tables.invoices_table) if tables.mirror else None
         )
-        self.mirror_number = _column(tables.mirror_number_column)
+        self.mirror_key = _column(tables.mirror_key_column or tables.key_column)
+        self.status_key = _column(tables.status_key_column)
+        self._status_has_key: bool | None = None  # read from the database on the first write
+        self._key_type: type = str
 
     @classmethod
     def from_settings(cls, settings: Any, context: ArContext) -> SqlArAdapter:
@@ -175,15 +180,18 @@ class SqlArAdapter(ArAdapter):
         if not events:
             return
         written_at = datetime.now(UTC).isoformat()
+        key = f", {self.status_key}" if self._key_in_status_table() else ""
         insert = text(
             f"INSERT INTO {self.status} (event_id, invoice_number, state, previous_state, reason, category, "
-            f"raw_status, portal_invoice_id, at, written_at) VALUES (:event_id, :invoice_number, :state, "
-            f":previous_state, :reason, :category, :raw_status, :portal_invoice_id, :at, :written_at) "
-            f"ON CONFLICT (event_id) DO NOTHING"
+            f"raw_status, portal_invoice_id, at, written_at{key}) VALUES (:event_id, :invoice_number, :state, "
+            f":previous_state, :reason, :category, :raw_status, :portal_invoice_id, :at, :written_at"
+            f"{', :ar_key' if key else ''}) ON CONFLICT (event_id) DO NOTHING"
         )
+        # The row of this AR record, by its own key: two records with one invoice number (an AR mistake
+        # the hub blocks) must never write over each other's status.
         mirror = text(
             f"UPDATE {self.mirror_table} SET portal_state = :state, portal_reason = :reason, "
-            f"portal_updated_at = :at WHERE {self.mirror_number} = :invoice_number "
+            f"portal_updated_at = :at WHERE {self.mirror_key} = :ar_key "
             f"AND (portal_updated_at IS NULL OR portal_updated_at <= :at)"
         )
         with self.engine.begin() as connection:
@@ -202,9 +210,54 @@ class SqlArAdapter(ArAdapter):
                         "at",
                     )
                 }
+                ar_key = event.get("ar_key")
+                values["ar_key"] = None if ar_key is None else str(ar_key)
                 inserted = connection.execute(insert, {**values, "written_at": written_at}).rowcount
-                if inserted and self.mirror_table is not None:
-                    connection.execute(mirror, values)
+                if inserted and self.mirror_table is not None and values["ar_key"] is not None:
+                    connection.execute(mirror, _typed_key(values, self._key_type))
+
+    def _key_in_status_table(self) -> bool:
+        if self._status_has_key is None:
+            inspector = inspect(self.engine)
+            schema, _, table = self.status.rpartition(".")
+            columns = {c["name"] for c in inspector.get_columns(table, schema=schema or None)}
+            self._status_has_key = self.status_key in columns
+            if not self._status_has_key:
+                log.warning(
+                    "the AR status table %s has no %s column: status rows name their invoice by number "
+                    "only; add the column (docs/ar-adapters.md) so each row names its AR record",
+                    self.status,
+                    self.status_key,
+                )
+            mirror = self.mirror_table
+            if mirror is not None:
+                schema, _, table = mirror.rpartition(".")
+                found = {c["name"]: c["type"] for c in inspector.get_columns(table, schema=schema or None)}
+                if self.mirror_key not in found:
+                    raise ConfigError(
+                        f"the AR mirror table {mirror} has no column {self.mirror_key} (the AR record's "
+                        "key): set tables.mirror_key_column, or tables.mirror: false"
+                    )
+                self._key_type = _python_type(found[self.mirror_key])
+        return self._status_has_key
+
+
+def _python_type(column_type: Any) -> type:
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return str
+
+
+def _typed_key(values: dict[str, Any], key_type: type) -> dict[str, Any]:
+    """The key as the key column holds it (events carry it as text; an INTEGER key is compared as an
+    integer, so the key's index serves the update)."""
+    if key_type is int:
+        try:
+            return {**values, "ar_key": int(values["ar_key"])}
+        except ValueError:
+            pass
+    return values
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

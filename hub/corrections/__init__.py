@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from hub.corrections.cancel import CancelResult, cancel
 from hub.corrections.common import NotApplicable, PortalBusy, ResubmitRefused, cli_actor, find_invoice
+from hub.corrections.confirm import confirm_received
 from hub.corrections.links import Refusal, correction_links, refusals, related_documents
 from hub.corrections.resubmit import ResubmitResult, resubmit
 
@@ -33,6 +34,7 @@ __all__ = [
     "ResubmitResult",
     "cancel",
     "cli_actor",
+    "confirm_received",
     "correction_links",
     "find_invoice",
     "refusals",

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from hub.ar import ArRecord
 from hub.lifecycle import CORRECTABLE, move, note, record_creation
-from hub.model import Invoice, InvoiceState, RejectionCategory
+from hub.model import Invoice, InvoicePurpose, InvoiceState, RejectionCategory, Violation
 from hub.preflight import preflight
 from hub.runtime import Hub
 from hub.store import work
@@ -221,6 +221,9 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
     result = preflight(
         invoice, profile, hub.preflight_connector(profile), hub.schemas, now, row.portal_invoice_number
     )
+    holder = number_holder(session, row)
+    if holder is not None:
+        result.violations.insert(0, _duplicate_number(row, holder, profile.id))
     details = {
         "profile": profile.id,
         "rules_version": profile.version,
@@ -254,6 +257,48 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
             category=first.category,
             details=details,
         )
+
+
+def number_holder(session: Session, row: InvoiceRow) -> InvoiceRow | None:
+    """Another, earlier AR record holding the number this one would be sent under, for the same portal
+    profile (the portal refuses a number it holds for the supplier, and the two records would write
+    over each other's status). A cancelled invoice no longer holds its number; a cancel names the
+    invoice it withdraws by that invoice's number, so it neither holds a number nor is held back."""
+    cancel = InvoicePurpose.CANCEL.value
+    if row.profile_id is None or row.purpose == cancel:
+        return None
+    number = row.portal_invoice_number or row.invoice_number
+    base = select(InvoiceRow).where(
+        col(InvoiceRow.profile_id) == row.profile_id,
+        col(InvoiceRow.id) != row.id,
+        col(InvoiceRow.state) != S.CANCELLED.value,
+        col(InvoiceRow.purpose) != cancel,
+    )
+    if row.id is not None:
+        base = base.where(col(InvoiceRow.id) < row.id)  # the record taken in first keeps the number
+    for same in (
+        col(InvoiceRow.portal_invoice_number) == number,
+        (col(InvoiceRow.invoice_number) == number) & col(InvoiceRow.portal_invoice_number).is_(None),
+    ):
+        holder = session.exec(base.where(same).order_by(col(InvoiceRow.id))).first()
+        if holder is not None:
+            return holder
+    return None
+
+
+def _duplicate_number(row: InvoiceRow, holder: InvoiceRow, profile_id: str) -> Violation:
+    number = row.portal_invoice_number or row.invoice_number
+    return Violation(
+        rule_id="duplicate-invoice-number",
+        field="invoice_number",
+        value=number,
+        message=f"invoice number {number} is already held for {profile_id} by AR record {holder.ar_key} "
+        f"(from {holder.source}, now {holder.state}); {profile_id} would refuse it as a duplicate",
+        hint=f"Two AR records carry {number}: give this one (AR record {row.ar_key}) its own number, or "
+        f"withdraw it if it repeats AR record {holder.ar_key}.",
+        expected="a number no other AR record holds for this portal",
+        category=RejectionCategory.DUPLICATE,
+    )
 
 
 def _next_number(session: Session, row: InvoiceRow) -> str:
@@ -298,13 +343,26 @@ def revalidate_blocked(hub: Hub) -> Counter[str]:
             .where(col(InvoiceRow.state) == S.BLOCKED.value)
             .order_by(col(InvoiceRow.id))
         ).all()
+        duplicates = set(
+            session.exec(
+                select(InvoiceRow.id).where(
+                    col(InvoiceRow.state) == S.BLOCKED.value,
+                    col(InvoiceRow.last_category) == RejectionCategory.DUPLICATE.value,
+                )
+            ).all()
+        )
         for invoice_id, customer_id, profile_id, fingerprint in blocked:
             profile = hub.route(customer_id)
             current = profile.fingerprint if profile else None
-            if current == fingerprint and (profile.id if profile else None) == profile_id:
+            # A record blocked for a number another record holds is checked again once that one
+            # no longer holds it (cancelled, renumbered): only then.
+            duplicate = invoice_id in duplicates
+            if current == fingerprint and (profile.id if profile else None) == profile_id and not duplicate:
                 continue
             row = session.get(InvoiceRow, invoice_id)
             if row is None or row.state != S.BLOCKED.value:
+                continue
+            if current == fingerprint and duplicate and number_holder(session, row) is not None:
                 continue
             validate(hub, session, row, Invoice.model_validate_json(row.document))
             counts["revalidated"] += 1

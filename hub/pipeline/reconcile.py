@@ -3,29 +3,42 @@ by sending it again blind.
 
 - `expire_leases`: a SUBMITTING invoice whose worker's lease expired (crash, kill -9, lost machine)
   becomes IN_DOUBT: the request may or may not have left.
-- `reconcile_profile`: for each IN_DOUBT invoice that is due, `lookup` by the number the portal got:
-  found -> SUBMITTED (with the portal's id); not found -> READY (sent again with a new payloadID);
-  the portal unreachable -> stays IN_DOUBT and is asked again later.
+- `reconcile_profile`: for each IN_DOUBT invoice that is due, `lookup` by the number the portal got,
+  and compare what the portal holds with what was sent (mappings/portal_match.py):
+  our document (same payloadID, or the same content) -> SUBMITTED (with the portal's id);
+  another document under our number -> REJECTED as a number conflict for a person (never SUBMITTED,
+  never resent); nothing to compare -> SUBMITTED, presumed and flagged for a person to confirm;
+  not found -> READY (sent again with a new payloadID); the portal unreachable -> stays IN_DOUBT.
+- Where the portal cannot be asked (a Coupa profile without `connection.api`) and it refuses a number
+  it already holds, the invoice is resent under the **same** number (never a new one): the portal's
+  duplicate check is the idempotency key. Its answer settles the first send (hub/pipeline/submit.py):
+  accepted -> the first did not arrive; "number already used" -> presumed received, flagged; a
+  content refusal -> REJECTED. After `daemon.in_doubt_resends` unanswered resends it waits for a
+  person (worklist).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from connectors.base import Connector
 from hub.errors import ConfigError, PortalError
 from hub.lifecycle import move, note
-from hub.model import InvoiceState
+from hub.model import Invoice, InvoiceState
+from hub.pipeline.evidence import settle_found
 from hub.runtime import Hub
 from hub.store import work
 from hub.store.tables import AttemptRow, InvoiceRow
+from mappings.portal_match import match_record
 from rules.schema import Profile
 
 log = logging.getLogger(__name__)
 S = InvoiceState
+#: Attempt outcomes that mean "sent, answer unknown".
+UNANSWERED = ("in_doubt", "abandoned")
 
 
 def expire_leases(hub: Hub) -> int:
@@ -61,8 +74,9 @@ def expire_leases(hub: Hub) -> int:
 
 
 def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: int = 50) -> int:
-    """Settle due IN_DOUBT invoices of one profile with `lookup`. Returns how many were settled."""
+    """Settle due IN_DOUBT invoices of one profile. Returns how many were settled."""
     settled = 0
+    can_lookup = connector.can_lookup(profile)
     for _ in range(limit):
         now = hub.clock.now()
         with hub.store.session() as session:
@@ -79,21 +93,12 @@ def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: i
                 return settled
             number = row.portal_invoice_number or row.invoice_number
             invoice_id = row.id
-        if not connector.supports_lookup:
+        if not can_lookup:
             with hub.store.session() as session:
                 row = session.get(InvoiceRow, invoice_id)
                 assert row is not None
                 work.release(row)
-                row.next_attempt_at = now + timedelta(days=365)
-                note(
-                    session,
-                    row,
-                    actor=hub.actor,
-                    now=now,
-                    reason=f"{connector.name} cannot look invoices up: check the portal for {number}, then "
-                    "resolve it by hand (`portalhub show` has the attempt)",
-                    dedupe_key=f"no-lookup:{row.id}",
-                )
+                settled += _without_lookup(hub, session, profile, connector, row, number, now)
             continue
         try:
             record = connector.lookup(profile, number)
@@ -114,31 +119,16 @@ def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: i
             if not work.holds_lease(row, hub.worker_id, hub.clock.now()):
                 continue
             work.release(row)
-            latest = session.exec(
-                select(AttemptRow)
-                .where(col(AttemptRow.invoice_id) == row.id)
-                .order_by(col(AttemptRow.id).desc())
-            ).first()
+            attempts = _attempts(session, row)
+            latest = attempts[-1] if attempts else None
             if record is not None and record.state is S.CANCELLED and row.purpose != "cancel":
                 # A voided invoice under this number is an earlier one, not the send we are unsure of.
                 record = None
             if record is not None:
-                if latest is not None:
-                    latest.outcome = "found"
-                    session.add(latest)
-                row.portal_invoice_id = record.portal_invoice_id or row.portal_invoice_id
-                row.transient_failures = 0
-                row.next_attempt_at = None
-                move(
-                    session,
-                    row,
-                    S.SUBMITTED,
-                    actor=hub.actor,
-                    now=now,
-                    reason=f"{profile.id} has {number} (portal id {record.portal_invoice_id}, status "
-                    f"{record.raw_status}): the unanswered send went through, nothing resent",
-                    attempt_id=latest.id if latest else None,
+                match = match_record(
+                    record, Invoice.model_validate_json(row.document), {a.payload_id for a in attempts}
                 )
+                settle_found(hub, session, profile, row, latest, number, record, match, now)
             else:
                 if latest is not None:
                     latest.outcome = "absent"
@@ -155,3 +145,64 @@ def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: i
                 )
             settled += 1
     return settled
+
+
+def _attempts(session: Session, row: InvoiceRow) -> list[AttemptRow]:
+    return list(
+        session.exec(
+            select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
+        ).all()
+    )
+
+
+def _without_lookup(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    row: InvoiceRow,
+    number: str,
+    now: datetime,
+) -> int:
+    """The portal cannot be asked: resend under the same number where the portal refuses a number it
+    holds; otherwise (or after too many unanswered resends) wait for a person. Returns 1 if moved."""
+    daemon = hub.config.daemon
+    attempts = _attempts(session, row)
+    unanswered = sum(1 for a in attempts if a.outcome in UNANSWERED and a.portal_invoice_number == number)
+    latest = attempts[-1] if attempts else None
+    if connector.refuses_reused_number and unanswered <= daemon.in_doubt_resends:
+        # The first resend goes at once (most lost answers are one-off); later ones back off, as
+        # Coupa asks for 5xx answers, so a portal in trouble is not hammered.
+        wait = min(daemon.backoff_initial_seconds * 2 ** (unanswered - 1), daemon.backoff_max_seconds)
+        row.next_attempt_at = None if unanswered <= 1 else now + timedelta(seconds=wait)
+        move(
+            session,
+            row,
+            S.READY,
+            actor=hub.actor,
+            now=now,
+            reason=f"{profile.id} cannot be asked whether it has {number} (no status API): resending under "
+            f"the same number {number}, which the portal refuses if the first send arrived "
+            f"(resend {unanswered} of at most {daemon.in_doubt_resends})",
+            details={"recovery": "same-number resend", "unanswered_sends": unanswered},
+            attempt_id=latest.id if latest else None,
+        )
+        return 1
+    row.next_attempt_at = now + timedelta(days=365)
+    if connector.refuses_reused_number:
+        why = (
+            f"{unanswered} sends of {number} to {profile.id} went unanswered and the portal cannot be asked "
+            "(no status API)"
+        )
+    else:
+        why = f"{connector.name} cannot look invoices up for {profile.id}"
+    note(
+        session,
+        row,
+        actor=hub.actor,
+        now=now,
+        reason=f"{why}: check the portal for {number}, then resolve it by hand (`portalhub show` has "
+        "the attempts and the portal's last answer)",
+        dedupe_key=f"no-lookup:{row.id}:{unanswered}",
+    )
+    return 0

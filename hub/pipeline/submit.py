@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 from tenacity import RetryCallState, Retrying, wait_random_exponential
 
-from connectors.base import Connector, Envelope, OutboundDocument, Receipt
+from connectors.base import Connector, Envelope, OutboundDocument, PortalRecord, Receipt
 from hub import profile_health
 from hub.errors import (
     ConfigError,
@@ -39,6 +39,7 @@ from hub.errors import (
 )
 from hub.lifecycle import move
 from hub.model import Invoice, InvoiceState, RejectionCategory
+from hub.pipeline.evidence import duplicate_of_our_send, held_under
 from hub.pipeline.reconcile import reconcile_profile
 from hub.runtime import Hub
 from hub.secrets import REDACTOR
@@ -295,7 +296,12 @@ def _send(
             f"internal error while sending ({type(exc).__name__}: {exc}); the portal may have it"
         )
     elapsed_ms = int((time.monotonic() - started) * 1000)
-    return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms)
+    held: PortalRecord | BaseException | None = None
+    if isinstance(result, PermanentPortalError) and result.duplicate and connector.can_lookup(profile):
+        # "Number already used" proves our earlier send arrived only if what the portal holds is what we
+        # sent: ask it now (outside any transaction), record_outcome compares.
+        held = held_under(profile, connector, document.invoice_number)
+    return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held)
 
 
 def record_outcome(
@@ -306,8 +312,11 @@ def record_outcome(
     attempt_id: int,
     result: Receipt | BaseException,
     elapsed_ms: int,
+    held: PortalRecord | BaseException | None = None,
 ) -> str:
-    """Write what the portal answered onto the attempt and move the invoice; returns the outcome name."""
+    """Write what the portal answered onto the attempt and move the invoice; returns the outcome name.
+    `held`: after a duplicate answer, what the portal's lookup showed under the number (None: nothing,
+    or no lookup; an exception: the lookup failed)."""
     now = hub.clock.now()
     daemon = hub.config.daemon
     with hub.store.session() as session:
@@ -370,16 +379,8 @@ def record_outcome(
             and result.duplicate
             and _had_uncertain_attempt(session, row, attempt_id)
         ):
-            # Our earlier, unanswered send did arrive: this is the same invoice, not a second one.
-            attempt.outcome = "found"
-            move(
-                session,
-                row,
-                S.SUBMITTED,
-                actor=hub.actor,
-                now=now,
-                reason=f"{name} already has this invoice number from our earlier unanswered send: treated as received ({result.portal_text})",
-                attempt_id=attempt_id,
+            duplicate_of_our_send(
+                hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
             )
         elif isinstance(result, PermanentPortalError):
             move(

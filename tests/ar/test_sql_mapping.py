@@ -54,10 +54,11 @@ TABLES = {
     "status_column": "workflow",
     "key_column": "doc_id",
     "mirror_table": "erp_docs",
-    "mirror_number_column": "doc_no",
+    "mirror_key_column": "doc_id",
 }
 EVENT = {
     "event_id": "evt-1",
+    "ar_key": "7",
     "invoice_number": "INV-7",
     "state": "REJECTED",
     "previous_state": "SUBMITTED",

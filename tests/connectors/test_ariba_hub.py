@@ -92,11 +92,14 @@ def test_an_unanswered_send_the_network_queued_is_recorded_as_received_not_sent_
     assert seen["attempts"][1]["portal_code"] == "INVOICE_DUPLICATE"
     assert "already has this invoice number from our earlier unanswered send" in seen["events"][-1]["reason"]
     assert len(sandbox.invoices) == 1 and sandbox.received == 2
+    # The listing did not show it yet: nothing to compare, so it is presumed, for a person to confirm...
+    assert seen["invoice"]["unconfirmed"] is True
 
-    # And the invoice goes on at the network as one invoice.
+    # ...until the network lists it with our payloadID: then it goes on as one invoice, confirmed.
     sandbox.advance(hours=25)
     poll(hub)
     assert record(hub)["invoice"]["state"] == S.APPROVED
+    assert record(hub)["invoice"]["unconfirmed"] is False
 
 
 def test_an_unanswered_send_found_by_lookup_is_not_sent_again(
@@ -173,3 +176,39 @@ def test_poll_mode_follows_the_invoice_to_paid(start: Any, ar: ListAr) -> None:
     assert head["state"] == S.PAID and "paid 125.00 on 2026-11-23" in head["reason"]
     assert report.applied["moved"] == 1
     assert poll(hub).applied.get("moved", 0) == 0  # nothing new: nothing recorded again
+
+
+def test_an_invoice_keyed_by_hand_under_our_number_is_a_conflict_not_ours(
+    start: Any, faults: FaultPlan, ar: ListAr
+) -> None:
+    # The network refuses our INV-1 (it holds one keyed in the web UI) and the answer is lost: the
+    # listing shows an INV-1 with another payloadID (none) and another total. Not ours, not resent.
+    held = ExistingInvoice(buyer="acme", supplier=SUPPLIER_ANID, number="INV-1", status_type="approved")
+    sandbox, hub = start(existing=(held,))
+    faults.queue("drop_after", path_prefix=INVOICE_PATH)
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert submit(hub) == {"in_doubt": 1}
+
+    submit(hub)
+    seen = record(hub)
+    assert (seen["invoice"]["state"], seen["invoice"]["category"]) == (S.REJECTED, "duplicate")
+    assert seen["invoice"]["reason"].startswith(
+        "number conflict: acme-ariba holds another invoice under INV-1"
+    )
+    assert "total 0 at the portal, 125.00 sent" in seen["invoice"]["reason"]
+    assert [a["outcome"] for a in seen["attempts"]] == ["conflict"] and sandbox.received == 1
+    poll(hub)  # the hand-keyed invoice's status is not ours
+    assert record(hub)["invoice"]["state"] == S.REJECTED
+
+
+def test_our_copy_is_recognised_by_its_payload_id(start: Any, faults: FaultPlan, ar: ListAr) -> None:
+    sandbox, hub = start()
+    faults.queue("drop_after", path_prefix=INVOICE_PATH)
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    submit(hub)
+    submit(hub)
+    head = record(hub)["invoice"]
+    assert head["state"] == S.SUBMITTED and sandbox.received == 1
+    assert "the portal's copy carries the payloadID of our send" in head["reason"]

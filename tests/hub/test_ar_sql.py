@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -60,6 +61,7 @@ def test_only_posted_invoices_are_taken(demo_ar: SqlArAdapter) -> None:
 
 EVENT = {
     "event_id": "evt-1",
+    "ar_key": "1001",
     "invoice_number": "INV-24001",
     "state": "REJECTED",
     "previous_state": "SUBMITTING",
@@ -134,8 +136,8 @@ def test_on_postgresql(pg_database: str) -> None:
     adapter = SqlArAdapter(ArConfig(url=pg_database), SUPPLIER)
     [record] = list(adapter.pull())
     assert record.invoice is not None and record.invoice.total == Decimal("25.00")
-    adapter.write([{**EVENT, "invoice_number": "INV-1"}])
-    adapter.write([{**EVENT, "invoice_number": "INV-1"}])
+    adapter.write([{**EVENT, "invoice_number": "INV-1", "ar_key": "1"}])
+    adapter.write([{**EVENT, "invoice_number": "INV-1", "ar_key": "1"}])
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM ar_portal_status")).scalar() == 1
         assert connection.execute(text("SELECT portal_state FROM ar_invoices")).scalar() == "REJECTED"
@@ -147,3 +149,99 @@ def test_pull_can_read_chosen_records_only(demo_ar: SqlArAdapter) -> None:
     records = list(demo_ar.pull(keys=["1001", "1003"]))
     assert [r.invoice_number for r in records] == ["INV-24001", "INV-24003"]
     assert list(demo_ar.pull(keys=[])) == []
+
+
+def test_the_write_back_keys_on_the_ar_record_not_the_invoice_number(tmp_path: Path) -> None:
+    """Two AR records with one number: each record's status lands on its own row (and status rows name it)."""
+    path = tmp_path / "ar.db"
+    connection = sqlite3.connect(path)
+    connection.executescript(
+        (FIXTURES / "ar_schema.sql")
+        .read_text()
+        .replace("invoice_number          TEXT NOT NULL UNIQUE,", "invoice_number TEXT NOT NULL,")
+    )
+    connection.executescript((FIXTURES / "ar_data_coupa.sql").read_text())
+    connection.execute(
+        "INSERT INTO ar_invoices (invoice_id, invoice_number, customer_id, invoice_date, currency, subtotal, "
+        "tax_total, total, updated_at) VALUES (9001, 'INV-24001', 'C-1001', '2026-11-20', 'USD', '1', '0', '1', 'x')"
+    )
+    connection.commit()
+    connection.close()
+    adapter = SqlArAdapter(ArConfig(url=f"sqlite:///{path}"), SUPPLIER)
+    accepted = {**EVENT, "event_id": "evt-1", "state": "SUBMITTED", "reason": "accepted"}
+    blocked = {
+        **EVENT,
+        "event_id": "evt-2",
+        "ar_key": "9001",
+        "state": "BLOCKED",
+        "reason": "duplicate number",
+        "at": "2026-11-20T16:00:00+00:00",
+    }
+    adapter.write([accepted, blocked])
+    with adapter.engine.connect() as connection:
+        mirror = connection.execute(
+            text(
+                "SELECT invoice_id, portal_state FROM ar_invoices WHERE invoice_number = 'INV-24001' ORDER BY invoice_id"
+            )
+        ).all()
+        status = connection.execute(
+            text("SELECT event_id, ar_key FROM ar_portal_status ORDER BY event_id")
+        ).all()
+    assert [tuple(r) for r in mirror] == [(1001, "SUBMITTED"), (9001, "BLOCKED")]
+    assert [tuple(r) for r in status] == [("evt-1", "1001"), ("evt-2", "9001")]
+    adapter.engine.dispose()
+
+
+def test_two_ar_records_with_one_number_one_send_one_block_and_the_accepted_row_intact(
+    tmp_path: Path, coupa: Any
+) -> None:
+    """End to end on an SQLite AR system without a UNIQUE number: the hub sends the first record, blocks
+    the second with a message naming the first, and each record's AR row shows its own state."""
+    from hub.pipeline.intake import ingest
+    from hub.pipeline.submit import submit_profile
+    from status_sync.feedback import deliver
+    from tests.factories import make_hub
+
+    path = tmp_path / "ar.db"
+    connection = sqlite3.connect(path)
+    connection.executescript(
+        (FIXTURES / "ar_schema.sql")
+        .read_text()
+        .replace("invoice_number          TEXT NOT NULL UNIQUE,", "invoice_number TEXT NOT NULL,")
+    )
+    connection.execute("INSERT INTO ar_customers (customer_id, name, country) VALUES ('C-1', 'ACME', 'US')")
+    for key, quantity in ((501, "10"), (502, "4")):  # the second record repeats the number by mistake
+        amount = str(Decimal(quantity) * Decimal("12.50"))
+        connection.execute(
+            "INSERT INTO ar_invoices (invoice_id, invoice_number, customer_id, invoice_date, currency, po_number, "
+            "subtotal, tax_total, total, updated_at) VALUES (?, 'INV-77', 'C-1', '2026-11-20', 'USD', "
+            "'PO-100001', ?, '0', ?, '2026-11-20')",
+            (key, amount, amount),
+        )
+        connection.execute(
+            "INSERT INTO ar_invoice_lines (invoice_id, line_no, po_line, part_number, description, quantity, uom, "
+            "unit_price, amount) VALUES (?, 1, 1, 'BRG-6205', 'Bearing', ?, 'EA', '12.50', ?)",
+            (key, quantity, amount),
+        )
+    connection.commit()
+    connection.close()
+    adapter = SqlArAdapter(ArConfig(url=f"sqlite:///{path}"), SUPPLIER)
+    hub = make_hub(tmp_path, coupa.server.url, ar=adapter)  # type: ignore[arg-type]
+    try:
+        ingest(hub)
+        assert submit_profile(hub, hub.profile("acme-coupa")).outcomes == {"accepted": 1}
+        deliver(hub.store, adapter, hub.clock.now())
+    finally:
+        hub.close()
+    assert [i.number for i in coupa.invoices] == ["INV-77"] and coupa.received == 1
+    with adapter.engine.connect() as ar:
+        rows = ar.execute(
+            text("SELECT invoice_id, portal_state, portal_reason FROM ar_invoices ORDER BY invoice_id")
+        ).all()
+        keys = ar.execute(text("SELECT DISTINCT ar_key FROM ar_portal_status ORDER BY ar_key")).all()
+    (first, first_state, _), (second, second_state, second_reason) = rows
+    assert (first, first_state) == (501, "SUBMITTED")
+    assert (second, second_state) == (502, "BLOCKED")
+    assert "invoice number INV-77 is already held for acme-coupa by AR record 501" in second_reason
+    assert [k[0] for k in keys] == ["501", "502"]
+    adapter.engine.dispose()

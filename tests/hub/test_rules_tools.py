@@ -157,3 +157,17 @@ def test_explanations_name_the_rule_its_file_and_what_was_expected(settled_demo:
 def _line_of(workspace: DemoWorkspace, name: str, needle: str) -> int:
     lines = (workspace.root / "rules.d" / name).read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if line.strip() == needle)
+
+
+def test_rules_check_warns_when_a_coupa_profile_cannot_read_statuses(tmp_path: Path) -> None:
+    blind = profile_yaml("http://x.invalid", profile_id="blind-coupa", with_api=False)
+    blind["match"] = {"customer_id": ["C-2"]}
+    (tmp_path / "blind-coupa.yaml").write_text(yaml.safe_dump(blind))
+    (tmp_path / "acme-coupa.yaml").write_text(yaml.safe_dump(profile_yaml("http://x.invalid")))
+    result = runner.invoke(app, ["rules", "check", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.stdout
+    warnings = [w for w in json.loads(result.stdout)["warnings"] if "`api`" in w]
+    assert len(warnings) == 1 and "blind-coupa.yaml" in warnings[0]
+    assert "connection has no `api`: Coupa statuses cannot be read" in warnings[0]
+    strict = runner.invoke(app, ["rules", "check", "--strict", str(tmp_path / "blind-coupa.yaml")])
+    assert strict.exit_code == 1

@@ -57,6 +57,11 @@ def row(hub: Hub, number: str) -> InvoiceRow:
         return session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).one()
 
 
+def row_by_key(hub: Hub, key: str) -> InvoiceRow:
+    with hub.store.session() as session:
+        return session.exec(select(InvoiceRow).where(col(InvoiceRow.ar_key) == key)).one()
+
+
 def attempts(hub: Hub, number: str) -> list[AttemptRow]:
     with hub.store.session() as session:
         invoice = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).one()
@@ -294,12 +299,17 @@ def test_duplicate_answer_to_our_own_unanswered_send_means_received(
         move(session, invoice, S.READY, actor="test", now=clock.now(), reason="lookup saw nothing yet")
     assert send(hub) == {"rejected": 1}
     invoice = row(hub, "INV-1")
-    assert invoice.state == S.SUBMITTED
-    assert "already has this invoice number" in (invoice.last_reason or "")
+    # "Number already used" alone proves nothing: the portal's copy was looked up and compared.
+    assert invoice.state == S.SUBMITTED and invoice.last_category is None
+    assert (
+        "the portal's copy matches what was sent (total, currency, PO, invoice date, line count, line amounts)"
+        in (invoice.last_reason or "")
+    )
+    assert invoice.portal_invoice_id == str(coupa.invoices[0].id)
     assert portal_numbers(coupa) == ["INV-1"]
 
 
-def test_a_real_duplicate_number_is_a_rejection(
+def test_a_second_ar_record_with_the_same_number_is_blocked_before_sending(
     hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
 ) -> None:
     ar.add(make_invoice("INV-1"))
@@ -307,11 +317,42 @@ def test_a_real_duplicate_number_is_a_rejection(
     send(hub)
     ar.add(make_invoice("INV-1", lines=(("SEAL-22", "5", "EA", "4.20"),)), key="another-ar-record")
     ingest(hub)
-    assert send(hub) == {"rejected": 1}
+    assert send(hub) == {}  # never sent: the portal would refuse it, and a collector must see it
     with hub.store.session() as session:
         second = session.exec(select(InvoiceRow).where(col(InvoiceRow.ar_key) == "another-ar-record")).one()
-    assert second.state == S.REJECTED and second.last_category == "duplicate"
-    assert portal_numbers(coupa) == ["INV-1"]
+    assert second.state == S.BLOCKED and second.last_category == "duplicate"
+    assert "invoice number INV-1 is already held for acme-coupa by AR record INV-1" in (
+        second.last_reason or ""
+    )
+    assert row_by_key(hub, "INV-1").state == S.SUBMITTED
+    assert portal_numbers(coupa) == ["INV-1"] and coupa.received == 1
+    ingest(hub)  # checked again only when the holder lets the number go: nothing new on the timeline
+    assert len(timeline(hub, "INV-1")["events"]) == 4
+
+
+def test_a_number_the_portal_already_holds_is_a_duplicate_rejection(
+    tmp_path: Path, sandbox_clock: Any
+) -> None:
+    from connectors.sandbox.coupa import CoupaSandboxConfig
+    from tests.factories import buyer_config
+
+    base = buyer_config()
+    config = CoupaSandboxConfig(
+        buyers=base.buyers,
+        api_clients=base.api_clients,
+        existing_invoices=[{"instance": "acme", "number": "INV-1"}],  # type: ignore[list-item]
+    )
+    portal = CoupaSandbox(config, sandbox_clock)
+    server = portal.serve()
+    ar = ListAr()
+    ar.add(make_invoice("INV-1"))
+    hub = make_hub(tmp_path, server.url, ar=ar)
+    ingest(hub)
+    assert send(hub) == {"rejected": 1}
+    invoice = row(hub, "INV-1")
+    assert invoice.state == S.REJECTED and invoice.last_category == "duplicate"
+    hub.close()
+    server.stop()
 
 
 def test_corrected_invoice_after_rejection_is_a_new_linked_submission(

@@ -315,6 +315,8 @@ class AribaSandbox:
             "comments": list(status.comments),
             "paidAmount": str(status.amount) if status.amount is not None else None,
             "currency": invoice.currency,
+            "invoiceTotal": str(invoice.total),
+            "invoiceDate": invoice.invoice_date,
             "updatedAt": status.at.isoformat(),
         }
 

@@ -51,4 +51,6 @@ class PortalInvoice:
             "comments": list(entry.comments),
             "paidAmount": str(self.total) if paid else None,
             "paymentDate": entry.at.date().isoformat() if paid else None,
+            "invoiceTotal": str(self.total),
+            "currency": self.currency or None,
         }

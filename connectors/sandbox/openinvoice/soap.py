@@ -245,6 +245,10 @@ def _record(record: dict[str, Any]) -> etree._Element:
         etree.SubElement(node, _q("PaidAmount")).text = str(record["paidAmount"])
     if record.get("paymentDate") is not None:
         etree.SubElement(node, _q("PaymentDate")).text = str(record["paymentDate"])
+    if record.get("invoiceTotal") is not None:
+        etree.SubElement(node, _q("InvoiceTotal")).text = str(record["invoiceTotal"])
+    if record.get("currency"):
+        etree.SubElement(node, _q("CurrencyCode")).text = str(record["currency"])
     return node
 
 

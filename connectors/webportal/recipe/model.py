@@ -134,6 +134,9 @@ class Columns(Strict):
     portal_invoice_id: str | None = None
     #: The column whose link opens the invoice's detail page (default: the invoice number's).
     detail_link: str | None = None
+    #: The invoice's total as listed ("125.00" or "125.00 USD"): lets the hub tell its own invoice from
+    #: another under the same number when a send went unanswered (hub/pipeline/evidence.py).
+    total: str | None = None
 
 
 class InvoiceList(Strict):
