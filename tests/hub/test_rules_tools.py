@@ -157,3 +157,29 @@ def test_explanations_name_the_rule_its_file_and_what_was_expected(settled_demo:
 def _line_of(workspace: DemoWorkspace, name: str, needle: str) -> int:
     lines = (workspace.root / "rules.d" / name).read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if line.strip() == needle)
+
+
+def test_check_finds_a_profile_forbidding_every_way_to_the_baselines_order_reference(tmp_path: Path) -> None:
+    spec = profile_yaml("http://x.invalid")
+    spec["rules"] = [
+        {"id": "no-po", "field": "po_number", "forbidden": True},
+        {"id": "no-contract", "field": "contract_number", "forbidden": True},
+    ]
+    path = tmp_path / "acme-coupa.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = runner.invoke(app, ["rules", "check", str(path), "--json"])
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    lines = path.read_text().splitlines()
+    line = {
+        rid: next(n for n, t in enumerate(lines, 1) if t == f"- id: {rid}")
+        for rid in ("no-po", "no-contract")
+    }
+    assert problem.startswith(f"{path}:{line['no-contract']}:")
+    assert f"no-po ({path}:{line['no-po']}) forbids po_number" in problem
+    assert f"no-contract ({path}:{line['no-contract']}) forbids contract_number" in problem
+    assert "coupa-po-or-contract (" in problem and "coupa-baseline.yaml:" in problem
+    # forbidding only the PO leaves the contract: no contradiction
+    spec["rules"] = spec["rules"][:1]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert json.loads(runner.invoke(app, ["rules", "check", str(path), "--json"]).stdout)["problems"] == []
