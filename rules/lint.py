@@ -17,6 +17,7 @@ from typing import Any
 
 import regex
 
+from rules.backtracking import ambiguous_repetitions
 from rules.conditions import field_path
 from rules.contradictions import contradictions
 from rules.loader import Problem, effective_rules, read_rules_file, validate_rules_file
@@ -183,7 +184,12 @@ def _condition_patterns(condition: Condition) -> list[str]:
 
 
 def runaway(pattern: str) -> str | None:
-    """Why a pattern is catastrophic (it does not answer in time on adversarial input), or None."""
+    """Why a pattern is catastrophic, or None: first by proof (a repetition that splits one text in two
+    ways, rules/backtracking.py), then, as the last line of defence for what the proof does not cover,
+    by stopwatch (it does not answer in time on adversarial input)."""
+    proved = ambiguous_repetitions(pattern)
+    if proved:
+        return proved[0].describe(pattern)
     compiled = regex.compile(pattern)
     literals = {c for c in pattern if c.isalnum() or c in " -_./@"} or {"a"}
     for char in sorted(literals | {"a", "1", " "}):
