@@ -979,13 +979,12 @@ def rules_schema(
         bool, typer.Option("--baseline", help="The schema of a baseline (no connection).")
     ] = False,
 ) -> None:
-    """Print the JSON Schema of a rules file, for editors (yaml-language-server, IDE schema mapping)."""
-    from rules.schema import RuleSet, RulesFile
+    """Print the JSON Schema of a rules file, for editors (yaml-language-server, IDE schema mapping):
+    every key described with an example, field paths completed, `connection:` typed per connector."""
+    from hub.registry import ConnectorRegistry
+    from hub.rules_tools import rules_schema
 
-    model = RuleSet if baseline else RulesFile
-    schema = model.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "portalhub baseline" if baseline else "portalhub rules file (customer portal profile)"
+    schema = rules_schema(ConnectorRegistry(), baseline)
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
 
 

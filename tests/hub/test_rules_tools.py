@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from hub.demo import DemoWorkspace, prepare, run_until_settled
-from hub.model import InvoiceState
+from hub.model import Invoice, InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.registry import ConnectorRegistry
@@ -183,3 +183,47 @@ def test_check_finds_a_profile_forbidding_every_way_to_the_baselines_order_refer
     spec["rules"] = spec["rules"][:1]
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     assert json.loads(runner.invoke(app, ["rules", "check", str(path), "--json"]).stdout)["problems"] == []
+
+
+def test_rules_schema_describes_completes_and_types_every_key() -> None:
+    from rules.editor_schema import model_paths, undescribed
+    from rules.paths import parse
+
+    schema = json.loads(runner.invoke(app, ["rules", "schema"]).stdout)
+    assert undescribed(schema) == []  # every key, connection keys included, has a description and an example
+    # `field` completes from the canonical model's paths (every one of which the loader accepts)
+    field = schema["$defs"]["Rule"]["properties"]["field"]
+    enum = field["anyOf"][0]["enum"]
+    assert {"po_number", "lines[*].unit_of_measure", "supplier.tax_id", "lines[*].taxes[*].amount"} <= set(
+        enum
+    )
+    for known in model_paths():
+        parse(known.replace(".*", ".CostCenter"), Invoice)
+    # `connection` is typed by `connector`, from each connector's own settings model
+    assert schema["properties"]["connector"]["enum"] == ConnectorRegistry().names
+    coupa = schema["$defs"]["coupa.connection"]["properties"]
+    assert {"invoice_url", "shared_secret", "api"} <= set(coupa)
+    assert schema["$defs"]["coupa.connection"]["additionalProperties"] is False
+    for shipped in (ROOT / "fixtures" / "rules").glob("*.yaml"):
+        jsonschema.validate(as_editor_sees(shipped), schema)
+    baseline_schema = json.loads(runner.invoke(app, ["rules", "schema", "--baseline"]).stdout)
+    assert undescribed(baseline_schema) == []
+    for shipped in (ROOT / "rules" / "baselines").glob("*.yaml"):
+        jsonschema.validate(as_editor_sees(shipped), baseline_schema)
+    typo = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(typo, dict)
+    typo["connection"]["invoce_url"] = typo["connection"].pop("invoice_url")
+    with pytest.raises(jsonschema.ValidationError, match="invoce_url"):
+        jsonschema.validate(typo, schema)
+    literal = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(literal, dict)
+    literal["connection"]["shared_secret"] = "hunter2"  # a secret written out, not referenced
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(literal, schema)
+    wrong_field = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(wrong_field, dict)
+    wrong_field["rules"][0]["field"] = "po_numbr"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong_field, schema)
+    wrong_field["rules"][0]["field"] = "lines[0].unit_of_measure"  # fixed indices are paths too
+    jsonschema.validate(wrong_field, schema)
