@@ -227,3 +227,43 @@ def test_rules_schema_describes_completes_and_types_every_key() -> None:
         jsonschema.validate(wrong_field, schema)
     wrong_field["rules"][0]["field"] = "lines[0].unit_of_measure"  # fixed indices are paths too
     jsonschema.validate(wrong_field, schema)
+
+
+def test_rules_new_writes_a_commented_file_that_passes_check_and_test(
+    settled_demo: DemoWorkspace, tmp_path: Path
+) -> None:
+    config = ["--config", str(settled_demo.config_path)]
+    made = runner.invoke(
+        app, [*config, "rules", "new", "--connector", "coupa", "--customer", "C-1001", "--out", str(tmp_path)]
+    )
+    assert made.exit_code == 0, made.stdout
+    path = tmp_path / "c-1001-coupa.yaml"
+    text = path.read_text()
+    assert "extends: [coupa-baseline]" in text and "shared_secret: secret:c_1001_coupa_shared_secret" in text
+    assert "# The cXML shared secret, by reference only." in text  # commented
+    spec = yaml.safe_load(text)
+    assert spec["buyer"].startswith("ACME Manufacturing") and spec["match"] == {"customer_id": ["C-1001"]}
+    [example] = spec["examples"]
+    invoice = Invoice.model_validate_json((tmp_path / example["invoice"]).read_text())
+    assert invoice.customer_id == "C-1001"
+    assert runner.invoke(app, ["rules", "check", str(path)]).exit_code == 0
+    tested = runner.invoke(app, ["rules", "test", str(path)])
+    assert tested.exit_code == 0, tested.stdout
+    again = runner.invoke(
+        app, [*config, "rules", "new", "--connector", "coupa", "--customer", "C-1001", "--out", str(tmp_path)]
+    )
+    assert again.exit_code != 0 and "exists already" in again.stderr
+
+
+@pytest.mark.parametrize("connector", ["ariba", "openinvoice", "webportal"])
+def test_rules_new_without_a_hub_passes_check_for_every_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, connector: str
+) -> None:
+    monkeypatch.delenv("PORTALHUB_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    made = runner.invoke(app, ["rules", "new", "--connector", connector, "--customer", "C-7"])
+    assert made.exit_code == 0, made.stdout
+    path = tmp_path / f"c-7-{connector}.yaml"
+    assert "secret:c_7_" in path.read_text()
+    checked = runner.invoke(app, ["rules", "check", str(path), "--json"])
+    assert checked.exit_code == 0, checked.stdout
