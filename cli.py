@@ -982,7 +982,7 @@ def rules_schema(
     """Print the JSON Schema of a rules file, for editors (yaml-language-server, IDE schema mapping):
     every key described with an example, field paths completed, `connection:` typed per connector."""
     from hub.registry import ConnectorRegistry
-    from hub.rules_tools import rules_schema
+    from hub.rules_schema import rules_schema
 
     schema = rules_schema(ConnectorRegistry(), baseline)
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
@@ -1031,7 +1031,7 @@ def rules_new(
     from hub.config import find_config
     from hub.errors import ConfigError
     from hub.registry import ConnectorRegistry
-    from hub.rules_tools import ar_example, family_baseline, new_rules_file
+    from hub.rules_new import ar_example, family_baseline, new_rules_file
 
     invoice = None
     folder = into
