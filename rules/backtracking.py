@@ -32,6 +32,7 @@ _MAXREPEAT = _sre.MAXREPEAT
 _SMALL_BOUND = 16
 _ALPHABET = 4  # characters tried per repetition
 _LENGTH = 6  # longest text tried
+_TEXTS = 1500  # texts of one length tried at most (four characters: up to length 5)
 
 _CATEGORY = {
     "CATEGORY_DIGIT": (r"\d", "1"),
@@ -183,7 +184,8 @@ def _ambiguity(body: Any, shown: str) -> Ambiguity | None:
             pieces[piece] = sum(1 for alternative in alternatives if alternative.fullmatch(piece))
         return pieces[piece]
 
-    for length in range(1, _LENGTH + 1):
+    longest = max(n for n in range(1, _LENGTH + 1) if len(alphabet) ** n <= _TEXTS)
+    for length in range(1, longest + 1):
         for letters in itertools.product(alphabet, repeat=length):
             text = "".join(letters)
             ways = [1] + [0] * length
