@@ -1003,12 +1003,22 @@ def rules_test(
     failed = [r for r in results if not r.passed]
     if as_json:
         emit_json(
-            [{"file": r.file, "example": r.name, "passed": r.passed, "problems": r.problems} for r in results]
+            [
+                {
+                    "file": r.file,
+                    "line": r.line,
+                    "example": r.name,
+                    "passed": r.passed,
+                    "problems": r.problems,
+                }
+                for r in results
+            ]
         )
     else:
         for result in results:
             mark = "[green]✓[/green]" if result.passed else "[red]✗[/red]"
-            out.print(f"{mark} {escape(Path(result.file).name)}: {escape(result.name)}")
+            at = f"{Path(result.file).name}:{result.line}" if result.line else Path(result.file).name
+            out.print(f"{mark} {escape(at)}: {escape(result.name)}")
             for problem in result.problems:
                 out.print(f"    {escape(problem)}")
         out.print(f"{len(results)} example(s), {len(failed)} failed")

@@ -267,3 +267,33 @@ def test_rules_new_without_a_hub_passes_check_for_every_family(
     assert "secret:c_7_" in path.read_text()
     checked = runner.invoke(app, ["rules", "check", str(path), "--json"])
     assert checked.exit_code == 0, checked.stdout
+
+
+def test_rules_test_and_check_catch_a_one_of_against_the_baselines_pattern(tmp_path: Path) -> None:
+    """Issue 20's first mistake end to end: green before, caught by both commands now."""
+    spec = profile_yaml("http://x.invalid")
+    spec["rules"] = [{"id": "acme-uom", "field": "lines[*].unit_of_measure", "one_of": ["ea", "hr"]}]
+    invoice = {"from": str(ROOT / "rules/baselines/examples/po-invoice.json")}
+    spec["examples"] = [
+        {
+            "name": "lower-case units",
+            "invoice": invoice
+            | {"set": {"lines[0].unit_of_measure": "ea", "lines[1].unit_of_measure": "hr"}},
+            "passes": ["acme-uom"],
+        }
+    ]
+    path = tmp_path / "acme-coupa.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    lines = path.read_text().splitlines()
+    rule_line = next(n for n, t in enumerate(lines, 1) if t == "- id: acme-uom")
+    example_line = next(n for n, t in enumerate(lines, 1) if t == "- name: lower-case units")
+    tested = runner.invoke(app, ["rules", "test", str(path), "--json"])
+    assert tested.exit_code == 1
+    [result] = json.loads(tested.stdout)
+    assert result["line"] == example_line
+    [problem] = result["problems"]
+    assert problem.startswith("breaks coupa-uom-code (") and "coupa-baseline.yaml:" in problem
+    assert f"acme-uom ({path}:{rule_line})" in problem
+    checked = json.loads(runner.invoke(app, ["rules", "check", str(path), "--json"]).stdout)
+    [contradiction] = checked["problems"]
+    assert contradiction.startswith(f"{path}:{rule_line}:") and "coupa-uom-code (" in contradiction
