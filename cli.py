@@ -1110,13 +1110,12 @@ def rules_schema(
         bool, typer.Option("--baseline", help="The schema of a baseline (no connection).")
     ] = False,
 ) -> None:
-    """Print the JSON Schema of a rules file, for editors (yaml-language-server, IDE schema mapping)."""
-    from rules.schema import RuleSet, RulesFile
+    """Print the JSON Schema of a rules file, for editors (yaml-language-server, IDE schema mapping):
+    every key described with an example, field paths completed, `connection:` typed per connector."""
+    from hub.registry import ConnectorRegistry
+    from hub.rules_schema import rules_schema
 
-    model = RuleSet if baseline else RulesFile
-    schema = model.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "portalhub baseline" if baseline else "portalhub rules file (customer portal profile)"
+    schema = rules_schema(ConnectorRegistry(), baseline)
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
 
 
@@ -1135,16 +1134,75 @@ def rules_test(
     failed = [r for r in results if not r.passed]
     if as_json:
         emit_json(
-            [{"file": r.file, "example": r.name, "passed": r.passed, "problems": r.problems} for r in results]
+            [
+                {
+                    "file": r.file,
+                    "line": r.line,
+                    "example": r.name,
+                    "passed": r.passed,
+                    "problems": r.problems,
+                }
+                for r in results
+            ]
         )
     else:
         for result in results:
             mark = "[green]✓[/green]" if result.passed else "[red]✗[/red]"
-            out.print(f"{mark} {escape(Path(result.file).name)}: {escape(result.name)}")
+            at = f"{Path(result.file).name}:{result.line}" if result.line else Path(result.file).name
+            out.print(f"{mark} {escape(at)}: {escape(result.name)}")
             for problem in result.problems:
                 out.print(f"    {escape(problem)}")
         out.print(f"{len(results)} example(s), {len(failed)} failed")
     raise typer.Exit(FOUND if failed or not results else OK)
+
+
+@rules_app.command("new")
+def rules_new(
+    connector: Annotated[
+        str, typer.Option("--connector", help="The connector of the portal (coupa, ariba, ...).")
+    ],
+    customer: Annotated[str, typer.Option("--customer", help="The AR customer id the file routes.")],
+    into: Annotated[
+        Path | None,
+        typer.Option("--out", help="The folder to write to (default: the hub's rules folder, else here)."),
+    ] = None,
+) -> None:
+    """Write a commented rules file for a new customer: the family's baseline, the connection keys with
+    placeholders and secret references, one example invoice from AR (when a hub config is found)."""
+    from hub.config import find_config
+    from hub.errors import ConfigError
+    from hub.registry import ConnectorRegistry
+    from hub.rules_new import ar_example, family_baseline, new_rules_file
+
+    invoice = None
+    folder = into
+    try:
+        find_config(_state["config"])
+        has_hub = True
+    except ConfigError:
+        has_hub = False
+    if has_hub:
+        with opened_hub() as hub:
+            invoice = ar_example(hub, customer, family_baseline(hub.registry, connector))
+            folder = folder or Path(hub.config.rules_dir)
+    try:
+        made = new_rules_file(ConnectorRegistry(), connector, customer, folder or Path.cwd(), invoice)
+    except ConfigError as exc:
+        fail(str(exc))
+    written = [made.path, *([made.example[0]] if made.example else [])]
+    existing = [p for p in written if p.exists()]
+    if existing:
+        fail(f"{existing[0]} exists already; pass --out to write elsewhere")
+    made.path.parent.mkdir(parents=True, exist_ok=True)
+    made.path.write_text(made.text, encoding="utf-8")
+    if made.example:
+        made.example[0].parent.mkdir(parents=True, exist_ok=True)
+        made.example[0].write_text(made.example[1], encoding="utf-8")
+    for path in written:
+        out.print(f"wrote {escape(str(path))}")
+    if invoice is None:
+        out.print("no AR invoice of this customer found: add an example invoice by hand")
+    out.print(f"next: replace the placeholders, then `portalhub rules check {escape(str(made.path))}`")
 
 
 @rules_app.command("suggest")
@@ -1172,6 +1230,7 @@ def rules_suggest(
                         "title": s.title,
                         "category": s.category,
                         "evidence": s.evidence,
+                        "wordings": s.wordings,
                         "snippet": s.snippet,
                         "reference_file": s.reference_file,
                     }
@@ -1191,6 +1250,10 @@ def rules_suggest(
         )
         for invoice_number, words in suggestion.evidence[:5]:
             out.print(f"   {escape(invoice_number)}: {escape(words)}")
+        if len(suggestion.evidence) > 5:
+            out.print(f"   ... and {len(suggestion.evidence) - 5} more")
+        said = "; ".join(f"{escape(w)} ({n})" for w, n in suggestion.wordings.items())
+        out.print(f"   [dim]recognised as: {said}[/dim]")
         out.print(escape(suggestion.snippet))
         if suggestion.reference_file:
             name, values = suggestion.reference_file

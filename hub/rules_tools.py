@@ -22,8 +22,9 @@ from hub.preflight import PlaceholderSecrets
 from hub.registry import ConnectorRegistry
 from hub.runtime import Hub, refs_root
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
-from rules.examples import ExampleResult, run_examples
-from rules.lint import Warning_, lint_file
+from rules.engine import compile_rules
+from rules.examples import ExampleResult, build_invoice, run_examples
+from rules.lint import Warning_, contradiction_problems, lint_file
 from rules.loader import (
     BASELINES_DIR,
     Problem,
@@ -32,6 +33,7 @@ from rules.loader import (
     load_ruleset,
     read_rules_file,
 )
+from rules.rule import Rule
 from rules.schema import Limits, Match, Profile, RulesFile
 from rules.suggest import Rejection, Suggestion, caught_share, suggest
 
@@ -50,6 +52,7 @@ def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckR
     report = CheckReport()
     files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
     owners: dict[str, str] = {}
+    said: set[str] = set()  # a baseline's contradiction is reported once, not again for each profile
     for path in files:
         report.files.append(str(path))
         try:
@@ -72,10 +75,94 @@ def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckR
                     Warning_(str(path), line, None, what)
                     for what in registry.get(profile.connector).profile_warnings(profile.connection)
                 )
+                report.problems.extend(_forbidden_document_conflicts(path, profile, registry))
             report.warnings.extend(lint_file(path, refs_root(), today))
+            for problem in contradiction_problems(path, refs_root()):
+                if problem.what not in said:
+                    said.add(problem.what)
+                    report.problems.append(problem)
         except RulesFileError as exc:
             report.problems.extend(exc.problems)
     return report
+
+
+def _forbidden_document_conflicts(path: Path, profile: Profile, registry: ConnectorRegistry) -> list[Problem]:
+    """Document rules that the file's forbidden fields make impossible: e.g. Coupa's baseline requires an
+    order reference *or* a master agreement in the document, and the profile forbids both the PO and the
+    contract number. Proved by rendering: a probe invoice passes the document rule with the forbidden
+    fields filled, fails it with them all empty, and passes again with any one of them back."""
+    forbidding = [
+        r
+        for r in profile.rules
+        if r.forbidden and r.when is None and r.severity == "error" and r.field and r.field.isidentifier()
+    ]
+    documents = [
+        r for r in profile.rules if r.document and r.required and r.when is None and r.severity == "error"
+    ]
+    # Proved by rendering: a maximal probe invoice passes the document rule, fails it with the forbidden
+    # fields emptied, and passes again with any one of them back.
+    if not forbidding or not documents:
+        return []
+    render = renderer(registry)
+    try:
+        probe = _probe_invoice(path)
+        # Every optional text field of the header filled: the document gets every reference it can, so
+        # when emptying the forbidden ones still breaks the rule, nothing else could have satisfied it.
+        filled = probe.model_copy(
+            update={
+                name: getattr(probe, name) or "PROBE-1"
+                for name, info in Invoice.model_fields.items()
+                if info.annotation == (str | None) and name not in ("original_invoice_number", "comments")
+            }
+        )
+        Invoice.model_validate(filled.model_dump())
+    except (OSError, ValueError):
+        return []  # no invoice to probe with: nothing proved, nothing said
+
+    def failing(invoice: Invoice) -> set[str]:
+        tree = render(invoice, profile.connector, profile.connection)
+        if tree is None:
+            return set()
+        rules = compile_rules(documents, profile.reference, profile.origins, profile.schema_files)
+        return {v.rule_id for v in rules.evaluate(invoice, invoice.invoice_date, tree)}
+
+    try:
+        before = failing(filled)
+        empty = filled.model_copy(update={r.field: None for r in forbidding if r.field})
+        after = failing(empty) - before
+        causes: dict[str, list[Rule]] = {rule_id: [] for rule_id in after}
+        for rule in forbidding:
+            assert rule.field is not None
+            one_back = empty.model_copy(update={rule.field: getattr(filled, rule.field)})
+            for rule_id in after - failing(one_back):
+                causes[rule_id].append(rule)
+    except Exception:  # a connector that cannot render the probe proves nothing
+        return []
+    problems = []
+    for rule_id, culprits in causes.items():
+        if not culprits:
+            continue
+        origin = profile.origins.get(rule_id, "?")
+        named = " and ".join(f"{r.id} ({profile.origins.get(r.id, '?')}) forbids {r.field}" for r in culprits)
+        file, _, line = profile.origins.get(culprits[-1].id, str(path)).rpartition(":")
+        problems.append(
+            Problem(
+                Path(file) if file else path,
+                int(line) if line.isdigit() else None,
+                f"[{', '.join([*(r.id for r in culprits), rule_id])}]",
+                f"contradiction: {named}, but {rule_id} ({origin}) requires the document to carry one of "
+                f"them ({documents[[d.id for d in documents].index(rule_id)].document}): no invoice can pass",
+            )
+        )
+    return problems
+
+
+def _probe_invoice(path: Path) -> Invoice:
+    """The file's first example invoice, else the shipped baseline example: for proofs by rendering."""
+    parsed = load_ruleset(path)
+    if parsed.examples:
+        return build_invoice(parsed.examples[0].invoice, path)
+    return build_invoice("examples/po-invoice.json", BASELINES_DIR / "x.yaml")
 
 
 def renderer(registry: ConnectorRegistry) -> Any:

@@ -1,8 +1,11 @@
 """`portalhub rules test`: the `examples:` a rules file carries, run against its effective rules.
 
-An example names an invoice (a canonical JSON file, optionally with fields overridden by path) and
-the rule ids it must pass and fail. Document rules need the rendered document: the caller passes a
-`render` function (the hub renders with the profile's connector and placeholder secrets).
+An example is a whole invoice (a canonical JSON file, optionally with fields overridden by path). It
+runs through the *whole* effective profile, baselines included: every rule it breaks must be listed
+in `fails`, and every rule in `passes` must hold. A rule the example does not expect to break fails
+the test, naming where that rule is written and the other rules on the same field, so a file whose
+rules contradict an inherited one cannot be green. Document rules need the rendered document: the
+caller passes a `render` function (the hub renders with the profile's connector and placeholder secrets).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from lxml import etree
 from pydantic import ValidationError
 
-from hub.model import Invoice
+from hub.model import Invoice, Violation
 from rules.engine import compile_rules
 from rules.loader import RulesFileError, effective_rules, read_rules_file, validate_rules_file
 from rules.rule import Rule
@@ -33,6 +36,7 @@ class ExampleResult:
     file: str
     name: str
     problems: list[str] = field(default_factory=list)
+    line: int | None = None  # where the example is written
 
     @property
     def passed(self) -> bool:
@@ -52,8 +56,8 @@ def run_examples(
     )
     connection = parsed.connection if isinstance(parsed, RulesFile) else None
     results = []
-    for example in parsed.examples:
-        result = ExampleResult(str(path), example.name)
+    for position, example in enumerate(parsed.examples):
+        result = ExampleResult(str(path), example.name, line=doc.line_of(["examples", position]))
         try:
             invoice = build_invoice(example.invoice, path)
         except (OSError, ValueError, ValidationError) as exc:
@@ -66,20 +70,48 @@ def run_examples(
         tree = render(invoice, connector, connection) if render is not None and connector else None
         if tree is not None:
             violations += compiled.evaluate(invoice, today, tree)
-        _judge(example, {v.rule_id for v in violations}, effective.rules, tree is not None, result)
+        _judge(example, violations, effective.rules, effective.origins, tree is not None, result)
         results.append(result)
     return results
 
 
 def _judge(
-    example: Example, broken: set[str], known: dict[str, Rule], rendered: bool, result: ExampleResult
+    example: Example,
+    violations: list[Violation],
+    known: dict[str, Rule],
+    origins: dict[str, str],
+    rendered: bool,
+    result: ExampleResult,
 ) -> None:
+    broken = {v.rule_id for v in violations}
     for rule_id in example.passes + example.fails:
         if rule_id not in known:
             result.problems.append(f"names rule {rule_id!r}, which the file (with its extends) does not have")
     for rule_id in example.passes:
         if rule_id in broken:
-            result.problems.append(f"should pass {rule_id} but breaks it")
+            result.problems.append(f"should pass {rule_id} ({origins.get(rule_id, '?')}) but breaks it")
+    reported: set[str] = set()
+    for violation in violations:
+        rule_id = violation.rule_id
+        if rule_id in example.fails or rule_id in example.passes or rule_id in reported:
+            continue
+        reported.add(rule_id)
+        rule = known.get(rule_id)
+        others = [
+            f"{other.id} ({origins.get(other.id, '?')})"
+            for other in known.values()
+            if rule is not None
+            and rule.field is not None
+            and other.id != rule_id
+            and other.field == rule.field
+        ]
+        beside = (
+            f"; other rules on {rule.field}: {', '.join(others)}" if rule and rule.field and others else ""
+        )
+        result.problems.append(
+            f"breaks {rule_id} ({origins.get(rule_id, violation.source or '?')}), which the example does "
+            f"not expect: {violation.field}: {violation.message} (found {violation.value!r}){beside}"
+        )
     for rule_id in example.fails:
         if rule_id in known and rule_id not in broken:
             rule = known[rule_id]

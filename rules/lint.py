@@ -17,8 +17,10 @@ from typing import Any
 
 import regex
 
+from rules.backtracking import ambiguous_repetitions
 from rules.conditions import field_path
-from rules.loader import effective_rules, read_rules_file, validate_rules_file
+from rules.contradictions import contradictions
+from rules.loader import Problem, effective_rules, read_rules_file, validate_rules_file
 from rules.rule import AllOf, AnyOf, Condition, FieldCondition, NotOf, Rule
 from rules.schema import RulesFile
 
@@ -120,6 +122,29 @@ def lint_file(path: Path, refs_dir: Path | None = None, today: date | None = Non
     return found
 
 
+def contradiction_problems(path: Path, refs_dir: Path | None = None) -> list[Problem]:
+    """Errors for rules of the file's effective profile (baselines included) that no invoice can satisfy
+    together (see rules/contradictions.py), each placed at the rule this file writes, naming both."""
+    path = Path(path).resolve()
+    doc = read_rules_file(path)
+    parsed = validate_rules_file(doc)
+    effective = effective_rules(doc, parsed, (path,), refs_dir)
+    problems = []
+    for found in contradictions(list(effective.rules.values()), effective.origins, effective.reference):
+        mine = [o for o in found.origins if o.rsplit(":", 1)[0] == str(path)]
+        at = (mine or list(found.origins))[-1]
+        file, _, line = at.rpartition(":")
+        problems.append(
+            Problem(
+                Path(file),
+                int(line) if line.isdigit() else None,
+                f"[{', '.join(found.rules)}]",
+                found.describe(),
+            )
+        )
+    return problems
+
+
 def _inherited_rules(doc: Any, parsed: Any, refs_dir: Path | None) -> dict[str, tuple[Rule, str]]:
     """Rules the file's `extends` bring in, with where they are written."""
     parent_only = parsed.model_copy(update={"rules": [], "reference": {}})
@@ -159,7 +184,12 @@ def _condition_patterns(condition: Condition) -> list[str]:
 
 
 def runaway(pattern: str) -> str | None:
-    """Why a pattern is catastrophic (it does not answer in time on adversarial input), or None."""
+    """Why a pattern is catastrophic, or None: first by proof (a repetition that splits one text in two
+    ways, rules/backtracking.py), then, as the last line of defence for what the proof does not cover,
+    by stopwatch (it does not answer in time on adversarial input)."""
+    proved = ambiguous_repetitions(pattern)
+    if proved:
+        return proved[0].describe(pattern)
     compiled = regex.compile(pattern)
     literals = {c for c in pattern if c.isalnum() or c in " -_./@"} or {"a"}
     for char in sorted(literals | {"a", "1", " "}):

@@ -11,10 +11,12 @@ breaks a limit, or whose patterns would not compile in bounded time, is a proble
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -238,13 +240,29 @@ def _where(location: Iterable[str | int]) -> str:
 
 def _problems_from(doc: _Document, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[Problem]:
     problems = []
-    for error in exc.errors():
+    errors = exc.errors()
+    # A misspelt required key is also reported missing: that name is the likeliest meant one.
+    missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"]]
+    for error in errors:
         location = prefix + tuple(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see `portalhub rules schema`)"
+            close = difflib.get_close_matches(str(location[-1]), [*missing, *_known_keys()], n=1)
+            if close:
+                message = f"unknown key: did you mean {close[0]!r}? (see `portalhub rules schema`)"
         problems.append(Problem(doc.path, doc.line_of(location), _where(location), message))
     return problems
+
+
+@lru_cache(maxsize=1)
+def _known_keys() -> tuple[str, ...]:
+    """Every key a rules file may have, at any depth (for "did you mean")."""
+    definitions = RulesFile.model_json_schema(by_alias=True)
+    keys = set(definitions.get("properties", {}))
+    for definition in definitions.get("$defs", {}).values():
+        keys.update(definition.get("properties", {}))
+    return tuple(sorted(keys))
 
 
 def validate_rules_file(doc: _Document) -> RuleSet:

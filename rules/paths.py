@@ -8,6 +8,7 @@ engine runs on every invoice, and getattr is what makes it cheap).
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 import typing
@@ -114,7 +115,11 @@ def parse(text: str, model: type[BaseModel]) -> FieldPath:
             fields = current.model_fields
             if name not in fields:
                 known = ", ".join(sorted(fields))
-                raise PathError(f"{text!r}: {current.__name__} has no field {name!r}; fields are: {known}")
+                close = difflib.get_close_matches(name, list(fields), n=1)
+                guess = f"did you mean {close[0]!r}? " if close else ""
+                raise PathError(
+                    f"{text!r}: {current.__name__} has no field {name!r}; {guess}fields are: {known}"
+                )
             current = _field_annotation(fields[name].annotation)
         elif typing.get_origin(current) is dict:
             current = _field_annotation(typing.get_args(current)[1])

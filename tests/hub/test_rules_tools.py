@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from hub.demo import DemoWorkspace, prepare, run_until_settled
-from hub.model import InvoiceState
+from hub.model import Invoice, InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.registry import ConnectorRegistry
@@ -171,3 +171,143 @@ def test_rules_check_warns_when_a_coupa_profile_cannot_read_statuses(tmp_path: P
     assert "connection has no `api`: Coupa statuses cannot be read" in warnings[0]
     strict = runner.invoke(app, ["rules", "check", "--strict", str(tmp_path / "blind-coupa.yaml")])
     assert strict.exit_code == 1
+
+
+def test_check_finds_a_profile_forbidding_every_way_to_the_baselines_order_reference(tmp_path: Path) -> None:
+    spec = profile_yaml("http://x.invalid")
+    spec["rules"] = [
+        {"id": "no-po", "field": "po_number", "forbidden": True},
+        {"id": "no-contract", "field": "contract_number", "forbidden": True},
+    ]
+    path = tmp_path / "acme-coupa.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = runner.invoke(app, ["rules", "check", str(path), "--json"])
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    lines = path.read_text().splitlines()
+    line = {
+        rid: next(n for n, t in enumerate(lines, 1) if t == f"- id: {rid}")
+        for rid in ("no-po", "no-contract")
+    }
+    assert problem.startswith(f"{path}:{line['no-contract']}:")
+    assert f"no-po ({path}:{line['no-po']}) forbids po_number" in problem
+    assert f"no-contract ({path}:{line['no-contract']}) forbids contract_number" in problem
+    assert "coupa-po-or-contract (" in problem and "coupa-baseline.yaml:" in problem
+    # forbidding only the PO leaves the contract: no contradiction
+    spec["rules"] = spec["rules"][:1]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert json.loads(runner.invoke(app, ["rules", "check", str(path), "--json"]).stdout)["problems"] == []
+
+
+def test_rules_schema_describes_completes_and_types_every_key() -> None:
+    from rules.editor_schema import model_paths, undescribed
+    from rules.paths import parse
+
+    schema = json.loads(runner.invoke(app, ["rules", "schema"]).stdout)
+    assert undescribed(schema) == []  # every key, connection keys included, has a description and an example
+    # `field` completes from the canonical model's paths (every one of which the loader accepts)
+    field = schema["$defs"]["Rule"]["properties"]["field"]
+    enum = field["anyOf"][0]["enum"]
+    assert {"po_number", "lines[*].unit_of_measure", "supplier.tax_id", "lines[*].taxes[*].amount"} <= set(
+        enum
+    )
+    for known in model_paths():
+        parse(known.replace(".*", ".CostCenter"), Invoice)
+    # `connection` is typed by `connector`, from each connector's own settings model
+    assert schema["properties"]["connector"]["enum"] == ConnectorRegistry().names
+    coupa = schema["$defs"]["coupa.connection"]["properties"]
+    assert {"invoice_url", "shared_secret", "api"} <= set(coupa)
+    assert schema["$defs"]["coupa.connection"]["additionalProperties"] is False
+    for shipped in (ROOT / "fixtures" / "rules").glob("*.yaml"):
+        jsonschema.validate(as_editor_sees(shipped), schema)
+    baseline_schema = json.loads(runner.invoke(app, ["rules", "schema", "--baseline"]).stdout)
+    assert undescribed(baseline_schema) == []
+    for shipped in (ROOT / "rules" / "baselines").glob("*.yaml"):
+        jsonschema.validate(as_editor_sees(shipped), baseline_schema)
+    typo = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(typo, dict)
+    typo["connection"]["invoce_url"] = typo["connection"].pop("invoice_url")
+    with pytest.raises(jsonschema.ValidationError, match="invoce_url"):
+        jsonschema.validate(typo, schema)
+    literal = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(literal, dict)
+    literal["connection"]["shared_secret"] = "hunter2"  # a secret written out, not referenced
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(literal, schema)
+    wrong_field = as_editor_sees(ROOT / "fixtures" / "rules" / "acme-coupa.yaml")
+    assert isinstance(wrong_field, dict)
+    wrong_field["rules"][0]["field"] = "po_numbr"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong_field, schema)
+    wrong_field["rules"][0]["field"] = "lines[0].unit_of_measure"  # fixed indices are paths too
+    jsonschema.validate(wrong_field, schema)
+
+
+def test_rules_new_writes_a_commented_file_that_passes_check_and_test(
+    settled_demo: DemoWorkspace, tmp_path: Path
+) -> None:
+    config = ["--config", str(settled_demo.config_path)]
+    made = runner.invoke(
+        app, [*config, "rules", "new", "--connector", "coupa", "--customer", "C-1001", "--out", str(tmp_path)]
+    )
+    assert made.exit_code == 0, made.stdout
+    path = tmp_path / "c-1001-coupa.yaml"
+    text = path.read_text()
+    assert "extends: [coupa-baseline]" in text and "shared_secret: secret:c_1001_coupa_shared_secret" in text
+    assert "# The cXML shared secret, by reference only." in text  # commented
+    spec = yaml.safe_load(text)
+    assert spec["buyer"].startswith("ACME Manufacturing") and spec["match"] == {"customer_id": ["C-1001"]}
+    [example] = spec["examples"]
+    invoice = Invoice.model_validate_json((tmp_path / example["invoice"]).read_text())
+    assert invoice.customer_id == "C-1001"
+    assert runner.invoke(app, ["rules", "check", str(path)]).exit_code == 0
+    tested = runner.invoke(app, ["rules", "test", str(path)])
+    assert tested.exit_code == 0, tested.stdout
+    again = runner.invoke(
+        app, [*config, "rules", "new", "--connector", "coupa", "--customer", "C-1001", "--out", str(tmp_path)]
+    )
+    assert again.exit_code != 0 and "exists already" in again.stderr
+
+
+@pytest.mark.parametrize("connector", ["ariba", "openinvoice", "webportal"])
+def test_rules_new_without_a_hub_passes_check_for_every_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, connector: str
+) -> None:
+    monkeypatch.delenv("PORTALHUB_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    made = runner.invoke(app, ["rules", "new", "--connector", connector, "--customer", "C-7"])
+    assert made.exit_code == 0, made.stdout
+    path = tmp_path / f"c-7-{connector}.yaml"
+    assert "secret:c_7_" in path.read_text()
+    checked = runner.invoke(app, ["rules", "check", str(path), "--json"])
+    assert checked.exit_code == 0, checked.stdout
+
+
+def test_rules_test_and_check_catch_a_one_of_against_the_baselines_pattern(tmp_path: Path) -> None:
+    """Issue 20's first mistake end to end: green before, caught by both commands now."""
+    spec = profile_yaml("http://x.invalid")
+    spec["rules"] = [{"id": "acme-uom", "field": "lines[*].unit_of_measure", "one_of": ["ea", "hr"]}]
+    invoice = {"from": str(ROOT / "rules/baselines/examples/po-invoice.json")}
+    spec["examples"] = [
+        {
+            "name": "lower-case units",
+            "invoice": invoice
+            | {"set": {"lines[0].unit_of_measure": "ea", "lines[1].unit_of_measure": "hr"}},
+            "passes": ["acme-uom"],
+        }
+    ]
+    path = tmp_path / "acme-coupa.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    lines = path.read_text().splitlines()
+    rule_line = next(n for n, t in enumerate(lines, 1) if t == "- id: acme-uom")
+    example_line = next(n for n, t in enumerate(lines, 1) if t == "- name: lower-case units")
+    tested = runner.invoke(app, ["rules", "test", str(path), "--json"])
+    assert tested.exit_code == 1
+    [result] = json.loads(tested.stdout)
+    assert result["line"] == example_line
+    [problem] = result["problems"]
+    assert problem.startswith("breaks coupa-uom-code (") and "coupa-baseline.yaml:" in problem
+    assert f"acme-uom ({path}:{rule_line})" in problem
+    checked = json.loads(runner.invoke(app, ["rules", "check", str(path), "--json"]).stdout)
+    [contradiction] = checked["problems"]
+    assert contradiction.startswith(f"{path}:{rule_line}:") and "coupa-uom-code (" in contradiction

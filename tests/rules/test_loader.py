@@ -556,3 +556,17 @@ def test_a_secret_inside_a_list_is_refused(tmp_path: Path) -> None:
         load_profile(path)
     assert "connection.fallbacks.0.password holds a secret" in str(raised.value)
     assert "pa55word-in-clear" not in str(raised.value)
+
+
+def test_unknown_keys_and_field_names_get_a_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "acme-rules.yaml"
+    path.write_text("id: acme-rules\nrules:\n  - id: r\n    field: po_number\n    requird: true\n")
+    with pytest.raises(RulesFileError) as caught:
+        load_ruleset(path)
+    [problem] = caught.value.problems
+    assert problem.line == 5 and "did you mean 'required'?" in problem.what
+    path.write_text("id: acme-rules\nrules:\n  - id: r\n    field: po_numbr\n    required: true\n")
+    with pytest.raises(RulesFileError) as caught:
+        load_ruleset(path)
+    [problem] = caught.value.problems
+    assert problem.line == 4 and "did you mean 'po_number'?" in problem.what

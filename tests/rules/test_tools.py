@@ -178,7 +178,8 @@ def test_build_invoice_sets_nested_paths() -> None:
 def test_alike_rejections_group_and_become_rules() -> None:
     accepted = [
         make_invoice("A-1", po="PO-100001"),
-        make_invoice("A-2", po="PO-100002", lines=[("P", "1", "HUR", "1.00")]),
+        make_invoice("A-2", po="PO-100001", lines=[("P", "1", "HUR", "1.00")]),
+        make_invoice("A-3", po="PO-100002", lines=[("P", "1", "HUR", "1.00")]),
     ]
     rejections = [
         Rejection(
@@ -223,15 +224,48 @@ def test_alike_rejections_group_and_become_rules() -> None:
     assert backdating.count == 2 and "within_days: {past: 2, future: 0}" in backdating.snippet
     assert [number for number, _ in backdating.evidence] == ["INV-1", "INV-2"]
     po = found["po_number values the buyer does not know"]
-    assert po.reference_file == ("acme-coupa-po-numbers.csv", ["PO-100001", "PO-100002"])
+    # PO-100002 and EA were accepted once each: an anecdote, not an allow-list
+    assert po.reference_file == ("acme-coupa-po-numbers.csv", ["PO-100001"])
     assert "CostCenter" in found["the buyer requires the CostCenter extrinsic"].snippet
-    assert "one_of: [EA, HUR]" in found["the buyer refuses units of measure that differ from the PO"].snippet
+    assert "one_of: [HUR]" in found["the buyer refuses units of measure that differ from the PO"].snippet
     assert found["invoice numbers already used at the portal"].snippet.startswith("# No rule")
     for suggestion in found.values():  # every proposed rule is valid YAML for a rules file
         parsed = yaml.safe_load(suggestion.snippet)
         rules = parsed["rules"] if isinstance(parsed, dict) else parsed
         for spec in rules or []:
             Rule.model_validate(spec)
+
+
+def test_the_same_rule_in_other_words_is_one_suggestion_with_its_evidence() -> None:
+    rejections = [
+        Rejection("INV-1", "dates", "Invoice date 2026-11-13 is back-dated more than 2 days.", None),
+        # an Ariba buyer's own code for the same fact (PORTALS.md: "can only be back-dated by two calendar days")
+        Rejection(
+            "INV-2",
+            "other",
+            "TRC-017: The invoice can only be back-dated by 2 calendar days (invoice date 2026-11-10).",
+            None,
+        ),
+        Rejection("INV-3", "other", "The invoice can only be back-dated by two calendar days", None),
+        Rejection("INV-4", "other", "INV-98: Tax ID is required. Provide your tax ID on the invoice.", None),
+        Rejection("INV-5", "po", "Invalid order/document reference.", None),
+        Rejection(
+            "INV-6", "po", "INV-13: Order PO-7 is obsolete or a duplicate; invoice the current order.", None
+        ),
+    ]
+    accepted = [make_invoice("A-1", po="PO-1"), make_invoice("A-2", po="PO-2")]
+    found = {s.title: s for s in suggest("trc-ariba", rejections, accepted)}
+    backdating = found["the buyer refuses invoices back-dated more than 2 days"]
+    assert [n for n, _ in backdating.evidence] == ["INV-1", "INV-2", "INV-3"]
+    assert backdating.wordings == {
+        "Coupa: back-dated more than N days": 1,
+        "Ariba buyer rule: can only be back-dated by N calendar days": 2,
+    }
+    assert "within_days: {past: 2, future: 0}" in backdating.snippet
+    assert "supplier.tax_id" in found["the buyer requires the supplier's tax ID"].snippet
+    po = found["po_number values the buyer does not know"]
+    assert po.count == 2 and po.reference_file is None  # PO-1 and PO-2 were each accepted once
+    assert "an allow-list of values seen" in po.snippet and "one_of" not in po.snippet
 
 
 def test_shape_masks_numbers_so_alike_texts_group() -> None:
