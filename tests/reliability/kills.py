@@ -98,7 +98,9 @@ def kill_in(scenario: Scenario, phase: str, rng: random.Random, wave: int = 20) 
                 time.sleep(rng.uniform(0.0, 0.05))
                 hit = _revision(scenario) != HEAD
         elif phase == "ingest":
-            if _wait(lambda: _count(scenario, "SELECT count(*) FROM invoices") > hub_invoices, daemon, deadline):
+            if _wait(
+                lambda: _count(scenario, "SELECT count(*) FROM invoices") > hub_invoices, daemon, deadline
+            ):
                 time.sleep(rng.uniform(0.0, 0.05))
                 hit = _count(scenario, "SELECT count(*) FROM invoices") < scenario.invoices
         elif phase in ("send", "poll"):

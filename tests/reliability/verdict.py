@@ -190,6 +190,9 @@ def judge(facts: Facts) -> Verdict:
         accepted = any(a.outcome in ACCEPTED for a in attempts_of[invoice.number])
         reached = invoice.state in AT_THE_PORTAL or (invoice.state == "REJECTED" and accepted)
         seen = ", ".join(r.outcome for r in got) or "nothing"
+        if invoice.state not in FINAL:
+            failures.append(f"unsettled: {invoice.number}: hub {invoice.state} (portal: {seen})")
+            continue
         if reached and created != 1:
             kind = "lost" if created == 0 else "duplicate"
             failures.append(
@@ -205,9 +208,7 @@ def judge(facts: Facts) -> Verdict:
                 failures.append(
                     f"wrongly settled: {invoice.number}: hub REJECTED, but the portal never refused its content ({seen})"
                 )
-        if invoice.state not in FINAL:
-            failures.append(f"unsettled: {invoice.number}: hub {invoice.state}")
-        elif facts.all_valid and invoice.state not in AT_THE_PORTAL:
+        if facts.all_valid and invoice.state not in AT_THE_PORTAL:
             failures.append(
                 f"not at the portal: {invoice.number}: hub {invoice.state}, every invoice of the run is valid"
             )
