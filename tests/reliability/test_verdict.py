@@ -10,7 +10,9 @@ The run is small and in-process (one daemon cycle at a time, no subprocess), so 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.workspace import hub_in
+from connectors.sandbox.server import Reply, Request
 from hub.daemon import Daemon
 from tests.reliability.harness import SECRET, Scenario, verify
 from tests.reliability.verdict import Facts, HubAttempt, HubInvoice, PortalReceipt, judge
@@ -26,18 +29,24 @@ from tests.reliability.verdict import Facts, HubAttempt, HubInvoice, PortalRecei
 INVOICES = 6
 
 
+def _settle(scenario: Scenario, cycles: int = 5) -> None:
+    """Daemon cycles in this process until every invoice is final and fed back to AR."""
+    with hub_in(scenario) as hub:
+        daemon = Daemon(hub)
+        for _ in range(cycles):
+            daemon.run_once()
+            if scenario.settled():
+                break
+            time.sleep(0.6)  # past `reconcile_after_seconds`: an invoice in doubt is looked up next cycle
+    assert scenario.settled(), scenario.progress()
+
+
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Scenario]:
     """A clean, settled run: every invoice sent once, created once, every event in AR."""
     scenario = Scenario(tmp_path, invoices=INVOICES, buyers=2)
     try:
-        with hub_in(scenario) as hub:
-            daemon = Daemon(hub)
-            for _ in range(5):
-                daemon.run_once()
-                if scenario.settled():
-                    break
-        assert scenario.settled()
+        _settle(scenario)
         yield scenario
     finally:
         scenario.close()
@@ -144,6 +153,32 @@ def test_a_status_event_written_twice_to_ar_under_two_ids_fails(run: Scenario) -
     duplicates = [f for f in verdict.failures if f.startswith("AR duplicate")]
     assert len(duplicates) == 1 and "R-000005: SUBMITTING -> SUBMITTED written twice" in duplicates[0]
     assert "evt-planted" in duplicates[0]
+
+
+def test_a_blind_lookup_that_resends_what_the_portal_created_fails(tmp_path: Path) -> None:
+    """The issue's case: the answer to a send is lost, the lookup (and the poll) find nothing although the
+    portal has the invoice, the hub sends it again (refused as a duplicate, then taken as received). The portal holds
+    one invoice, so counting what it holds passed; counting what it received fails."""
+    scenario = Scenario(tmp_path, invoices=3, buyers=1)
+    try:
+        server = scenario.sandbox.server
+        assert server is not None
+        portal = server.handler
+
+        def blind(request: Request) -> Reply:
+            if request.method == "GET" and request.path == "/api/v1/invoices":  # neither lookup nor poll sees
+                request = dataclasses.replace(request, query={**request.query, "invoice-number": ["none"]})
+            return portal(request)
+
+        server.handler = blind
+        server.faults.queue("drop_after", path_prefix="/b0/cxml")  # created, then the answer is lost
+        _settle(scenario, cycles=10)
+        verdict = verify(scenario)
+        assert verdict.created == 3 and verdict.received == 4 and verdict.numbers_created == {1: 3}
+        assert [f.split(":")[0] for f in verdict.failures] == ["resent although created"], verdict.failures
+        assert "R-000000: receipt 2 (refused-duplicate): in-doubt reconcile" in verdict.failures[0]
+    finally:
+        scenario.close()
 
 
 # --- the rules on their own: cases a short clean run cannot produce ----------------------------------------
