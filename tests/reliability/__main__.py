@@ -85,7 +85,11 @@ def _line(result: dict[str, object]) -> str:
         f"more {portal['created_twice_or_more']}, never {portal['never_created']}), received {portal['received']} "
         f"(extra {portal['extra_receipts']}: {reasons}); AR events {portal['ar_events']} (duplicates "
         f"{portal['ar_duplicates']}); failures {portal['failures']}"
+        + "".join(f"; {key} {value}" for key, value in result.items() if key not in _SHOWN)
     )
+
+
+_SHOWN = {"scenario", "seconds", "ok", "portal", "failures", "verdict"}
 
 
 def faults(invoices: int) -> dict[str, object]:

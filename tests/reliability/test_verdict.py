@@ -166,7 +166,8 @@ def test_a_blind_lookup_that_resends_what_the_portal_created_fails(tmp_path: Pat
         portal = server.handler
 
         def blind(request: Request) -> Reply:
-            if request.method == "GET" and request.path == "/api/v1/invoices":  # neither lookup nor poll sees
+            # Lookups and polls alike see nothing.
+            if request.method == "GET" and request.path == "/api/v1/invoices":
                 request = dataclasses.replace(request, query={**request.query, "invoice-number": ["none"]})
             return portal(request)
 
