@@ -346,7 +346,14 @@ def facts(scenario: Scenario) -> Facts:
                 )
             )
         ]
-        events = {f"evt-{event_id}" for (event_id,) in connection.execute(text("SELECT id FROM events"))}
+        # What the hub says the AR system has: every event it marked delivered (one recorded while the
+        # daemons were being stopped may still wait in the outbox; `settled()` saw it empty).
+        delivered = {
+            key
+            for (key,) in connection.execute(
+                text("SELECT event_key FROM feedback_outbox WHERE delivered_at IS NOT NULL")
+            )
+        }
     engine.dispose()
     ar = sqlite3.connect(scenario.root / "ar.db")
     try:
@@ -369,7 +376,7 @@ def facts(scenario: Scenario) -> Facts:
         attempts=attempts,
         receipts=receipts,
         ar_rows=ar_rows,
-        hub_event_ids=events,
+        hub_event_ids=delivered,
     )
 
 

@@ -11,8 +11,9 @@ The rules, per invoice number:
 - *received*: each receipt after the first must be explained by the hub's attempts (the send before it
   ended transient, or in doubt and the lookup found nothing, ...) and must not come after the portal had
   already created the invoice (a resend of an invoice the portal has is a fault, explained or not);
-- the AR system: every hub event written once; the same status change written twice under two event
-  ids (same invoice, same from/to, same words, one right after the other) is a duplicate.
+- the AR system: every event the hub marked delivered is there, written once; the same status change
+  written twice under two event ids (same invoice, same from/to, same words, one right after the other)
+  is a duplicate, which a count of distinct event ids cannot see.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Facts:
     attempts: list[HubAttempt]
     receipts: list[PortalReceipt]
     ar_rows: list[ArRow]
-    hub_event_ids: set[str]
+    hub_event_ids: set[str]  # the events the hub marked delivered to AR
     #: Every AR invoice of the scenario is valid for its portal: each must end created there.
     all_valid: bool = True
 
