@@ -115,6 +115,11 @@ class Verdict:
         return sum(count for times, count in self.numbers_created.items() if times > 1)
 
     @property
+    def lost(self) -> int:
+        """Invoices the hub says reached the portal that the portal never created."""
+        return sum(1 for failure in self.failures if failure.startswith("lost"))
+
+    @property
     def at_portal(self) -> int:
         return self.created
 
