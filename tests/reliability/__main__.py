@@ -83,8 +83,8 @@ def _line(result: dict[str, object]) -> str:
         f"{result['scenario']}: {'ok' if result['ok'] else 'FAILED'} in {result['seconds']} s; at the portal: "
         f"invoices {portal['invoices']}, created {portal['created']} (once {portal['created_once']}, twice or "
         f"more {portal['created_twice_or_more']}, never {portal['never_created']}), received {portal['received']} "
-        f"(extra {portal['extra_receipts']}: {reasons}); AR events {portal['ar_events']} (duplicates "
-        f"{portal['ar_duplicates']}); failures {portal['failures']}"
+        f"(extra {portal['extra_receipts']}: {reasons}; unreadable {portal['unreadable_receipts']}); "
+        f"AR events {portal['ar_events']} (duplicates {portal['ar_duplicates']}); failures {portal['failures']}"
         + "".join(f"; {key} {value}" for key, value in result.items() if key not in _SHOWN)
     )
 

@@ -98,6 +98,7 @@ class Verdict:
     states: Counter[str]
     ar_events: int
     ar_duplicates: int
+    unreadable: int = 0  # documents received that carried no readable number (cut by a kill mid-body)
     failures: list[str] = field(default_factory=list)
     # Filled in by the harness (not judged here):
     attempts: int = 0
@@ -133,6 +134,7 @@ class Verdict:
             "never_created": self.numbers_created.get(0, 0),
             "received": self.received,
             "extra_receipts": len(self.extra_receipts),
+            "unreadable_receipts": self.unreadable,
             "resend_reasons": dict(self.resend_reasons),
             "states": dict(self.states),
             "ar_events": self.ar_events,
@@ -146,8 +148,8 @@ class Verdict:
             f"invoices {self.invoices}; at the portal: created {self.created} (once "
             f"{self.numbers_created.get(1, 0)}, twice or more {self.duplicates}, never "
             f"{self.numbers_created.get(0, 0)}), received {self.received} (extra {len(self.extra_receipts)}: "
-            f"{reasons}); hub states {dict(self.states)}; attempts {self.attempts} (max "
-            f"{self.max_attempts_per_invoice} per invoice), by worker {self.attempts_by_worker}; faults "
+            f"{reasons}; unreadable {self.unreadable}); hub states {dict(self.states)}; attempts "
+            f"{self.attempts} (max {self.max_attempts_per_invoice} per invoice), by worker {self.attempts_by_worker}; faults "
             f"injected {self.faults}; AR events {self.ar_events} (duplicates {self.ar_duplicates}); "
             f"{'OK' if self.ok else f'FAILED ({len(self.failures)})'}"
         )
@@ -235,6 +237,7 @@ def judge(facts: Facts) -> Verdict:
         states=states,
         ar_events=len(facts.ar_rows),
         ar_duplicates=ar_duplicates,
+        unreadable=sum(1 for r in facts.receipts if not r.number),
         failures=failures,
     )
 
