@@ -264,3 +264,12 @@ def test_an_unsettled_invoice_and_an_ar_gap_fail() -> None:
         "unsettled",
         "AR missing 1 event(s), e.g. ['evt-1']",
     }
+
+
+def test_a_document_cut_by_a_kill_is_counted_and_fails_only_if_the_portal_created_something() -> None:
+    case = _clean()
+    case.receipts.append(PortalReceipt(3, "", "", "refused-content", "refused-content"))
+    verdict = judge(case)
+    assert verdict.ok and verdict.unreadable == 1 and verdict.received == 3
+    case.receipts[-1] = PortalReceipt(3, "", "", "created", "created")
+    assert [f.split(":")[0] for f in judge(case).failures] == ["unknown document"]
