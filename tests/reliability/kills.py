@@ -2,8 +2,11 @@
 
 Each kill starts the daemon, waits until the phase it aims at has begun (seen from outside: the
 daemon's log, the hub's store, the AR database, or the request arriving at the sandbox portal), waits
-a random instant more and kills it. Whether the kill landed inside the phase is recorded, so a report
-says how many kills hit each phase rather than how many were aimed at it.
+a random instant more and kills it. A report says how many kills landed, not only how many were aimed:
+for start-up, migration and ingest, landed means the phase was seen unfinished at the kill (no
+"running" line yet, the store not at its head revision, AR invoices not all taken in); for send, poll and
+feedback, that the phase was seen begun (the request at the portal, a new row in AR) within a few tens
+of milliseconds (send: up to 0.3 s) before the kill.
 
 - start-up: before the daemon's scheduler runs ("daemon ... running" not yet logged);
 - migration: while it upgrades the store (the store is taken back one revision first, so each life
