@@ -40,7 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webportal
 	$(BIN)/python -m bench.ar_files_memory --mb 50 --bad-every 1000
 
-## The long reliability run (kill -9 x50 over 1,000 invoices, the fault mix, 4 daemons x 5,000 on PostgreSQL).
+## The long reliability run (kill -9 x50 over 1,000 invoices, kill -9 in every phase, the fault mix, 4 daemons x
+## 5,000 on PostgreSQL): documents created/received at the portal per scenario; exits 1 when a verdict fails.
 reliability: $(STAMP)
 	$(BIN)/python -m tests.reliability
 

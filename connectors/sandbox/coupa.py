@@ -10,7 +10,7 @@
 - Invoices move pending_approval -> approved -> paid, or -> disputed with a reason, on a clock the
   caller controls; statuses are computed from that clock, so nothing runs in the background.
 - `/_sandbox/...`: control and inspection for tests and the demo (advance the clock, inject faults,
-  list everything the portal holds).
+  list everything the portal holds, and every invoice document it received with its answer).
 """
 
 from __future__ import annotations
@@ -141,9 +141,16 @@ class PortalInvoice:
 
 
 class _Refusal(Exception):
-    def __init__(self, code: int, text: str, detail: str = ""):
+    def __init__(self, code: int, text: str, detail: str = "", duplicate: bool = False):
         super().__init__(text)
         self.code, self.text, self.detail = code, text, detail
+        self.duplicate = duplicate  # the number is already used: the receipt log says refused-duplicate
+
+    @property
+    def outcome(self) -> str:
+        if self.duplicate:
+            return "refused-duplicate"
+        return "refused-access" if self.code in (401, 403) else "refused-content"
 
 
 class CoupaSandbox:
@@ -188,8 +195,23 @@ class CoupaSandbox:
 
     # --- serving --------------------------------------------------------------------------------------
     def serve(self, port: int = 0, faults: FaultPlan | None = None, latency: float = 0.0) -> SandboxServer:
-        self.server = SandboxServer(self.handle, port=port, faults=faults, latency=latency).start()
+        self.server = SandboxServer(
+            self.handle, port=port, faults=faults, latency=latency, identify=self.identify
+        ).start()
         return self.server
+
+    def identify(self, request: Request) -> tuple[str, str] | None:
+        """(invoice number, payloadID) of an invoice POST, read without judging it, for the receipt log
+        (a request refused before processing is a receipt too); ("", "") when unreadable."""
+        parts = [p for p in request.path.split("/") if p]
+        if request.method != "POST" or len(parts) != 3 or parts[1:] != ["cxml", "invoices"]:
+            return None
+        try:
+            root = read_document(_split_multipart(request)[0]).root
+        except Exception:  # whatever is wrong with it, the handler judges it; the log only notes it came
+            return ("", "")
+        head = root.find("Request/InvoiceDetailRequest/InvoiceDetailRequestHeader")
+        return (head.get("invoiceID", "") if head is not None else "", root.get("payloadID", ""))
 
     def handle(self, request: Request) -> Reply:
         parts = [p for p in request.path.split("/") if p]
@@ -212,16 +234,21 @@ class CoupaSandbox:
         try:
             buyer = self.buyers.get(instance)
             if buyer is None:
-                return Reply(404, b"no such Coupa instance")
+                return Reply(404, b"no such Coupa instance", outcome="refused-access")
             xml, attachments = _split_multipart(request)
             invoice = self._check(buyer, xml, now)
             invoice.attachments = attachments
             text = f"Successful - invoice id: {invoice.id}"
-            return _cxml_reply(render_response(200, "OK", payload, now, detail=text))
+            reply = _cxml_reply(render_response(200, "OK", payload, now, detail=text))
+            # A new invoice holds this very document; a cancel answers with the invoice it voided.
+            reply.outcome = "created" if invoice.document is xml else "cancelled"
+            return reply
         except _Refusal as refusal:
-            return _cxml_reply(
+            reply = _cxml_reply(
                 render_response(refusal.code, refusal.text, payload, now, detail=refusal.detail)
             )
+            reply.outcome = refusal.outcome
+            return reply
 
     def _check(self, buyer: CoupaBuyer, xml: bytes, now: datetime) -> PortalInvoice:
         invoice = self._read(xml)
@@ -241,7 +268,10 @@ class CoupaSandbox:
         with self._lock:
             if self._number_taken(buyer, number, now):
                 raise _Refusal(
-                    417, "Invalid attributes in document.", self.config.duplicate_text.format(number=number)
+                    417,
+                    "Invalid attributes in document.",
+                    self.config.duplicate_text.format(number=number),
+                    duplicate=True,
                 )
         if not invoice.orders or not all(o.names_a_po or o.names_a_contract for o in invoice.orders):
             raise _Refusal(
@@ -277,7 +307,10 @@ class CoupaSandbox:
             # Re-check under the lock: two concurrent sends of one number must still make one invoice.
             if self._number_taken(buyer, number, now):
                 raise _Refusal(
-                    417, "Invalid attributes in document.", self.config.duplicate_text.format(number=number)
+                    417,
+                    "Invalid attributes in document.",
+                    self.config.duplicate_text.format(number=number),
+                    duplicate=True,
                 )
             self.invoices.append(held)
         return held
@@ -497,6 +530,9 @@ class CoupaSandbox:
                 for i in list(self.invoices)
             ]
             return Reply(200, json.dumps(body).encode(), "application/json")
+        if parts == ["received"] and self.server is not None:
+            log = [{**vars(r), "at": r.at.isoformat(), "created": r.created} for r in self.server.receipts()]
+            return Reply(200, json.dumps(log).encode(), "application/json")
         if parts == ["clock"] and request.method == "POST":
             hours = float(json.loads(request.body or b"{}").get("hours", 0))
             return Reply(

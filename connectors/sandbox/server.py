@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +35,9 @@ FaultKind = Literal[
 ]
 BEFORE: frozenset[str] = frozenset({"error_500", "unavailable_503", "throttle_429", "drop_before"})
 MAX_BODY = 50 * 1024 * 1024
+
+#: What a portal did with a document it processed (`Reply.outcome`, `Received.processed`).
+PROCESSED = frozenset({"created", "cancelled", "refused-duplicate", "refused-content", "refused-access"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,35 @@ class Reply:
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    #: Set by a handler that processed a document (one of PROCESSED): the server's receipt log keeps it.
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    """One document that reached the portal, whatever became of it: the receipt log counts what a
+    portal *received* (a refused resend included), not only what it holds.
+
+    `outcome` is the answer as the sender met it: created / cancelled / refused-duplicate /
+    refused-content / refused-access, or fault-injected-before (not processed) / fault-injected-after
+    (processed, then the answer was lost or broken: `processed` says what the portal did)."""
+
+    seq: int  # arrival order at this server
+    at: datetime
+    path: str
+    number: str  # the document's invoice number ("" when it could not be read)
+    payload_id: str
+    outcome: str
+    processed: str  # one of PROCESSED, or "" when the portal did not process it
+    fault: str | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.processed == "created"
+
+
+#: Tells the server whether a request carries a document, and which: (invoice number, payloadID) or None.
+Identify = Callable[["Request"], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -147,8 +180,13 @@ class SandboxServer:
         faults: FaultPlan | None = None,
         latency: float = 0.0,
         ssl_context: ssl.SSLContext | None = None,
+        identify: Identify | None = None,
     ):
         self.handler = handler
+        self.identify = identify
+        self.received: list[Received] = []  # the receipt log (documents only), in arrival order
+        #: Called with each request as it arrives, before it is handled (a test kills a client there).
+        self.on_request: Callable[[Request], None] | None = None
         self.faults = faults or FaultPlan()
         self.latency = latency  # added to every answer: the benchmarks' fixed portal round trip
         self.requests: Counter[str] = Counter()
@@ -195,6 +233,39 @@ class SandboxServer:
         with self._counter_lock:
             self.requests[f"{method} {path}"] += 1
 
+    def receipts(self) -> list[Received]:
+        """A copy of the receipt log: every document received so far, in arrival order."""
+        with self._counter_lock:
+            return list(self.received)
+
+    def log_receipt(
+        self, request: Request, document: tuple[str, str] | None, reply: Reply | None, fault: Fault | None
+    ) -> None:
+        """Keep one line for a request that carried a document (or that the handler processed as one)."""
+        processed = reply.outcome if reply is not None and reply.outcome in PROCESSED else ""
+        if document is None and not processed:
+            return
+        number, payload_id = document or ("", "")
+        if fault is not None and fault.kind in BEFORE:
+            outcome = "fault-injected-before"
+        elif fault is not None:
+            outcome = "fault-injected-after"
+        else:
+            outcome = processed or "unanswered"
+        with self._counter_lock:
+            self.received.append(
+                Received(
+                    seq=len(self.received) + 1,
+                    at=datetime.now(UTC),
+                    path=request.path,
+                    number=number,
+                    payload_id=payload_id,
+                    outcome=outcome,
+                    processed=processed,
+                    fault=fault.kind if fault is not None else None,
+                )
+            )
+
 
 def _make_handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
@@ -222,11 +293,18 @@ def _make_handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 body=body,
             )
             server.count(request.method, request.path)
-            fault = server.faults.draw(request) if not request.path.startswith("/_sandbox") else None
+            if server.on_request is not None:
+                server.on_request(request)
+            control = request.path.startswith("/_sandbox")
+            document = server.identify(request) if server.identify and not control else None
+            fault = server.faults.draw(request) if not control else None
             if fault is not None and fault.kind in BEFORE:
+                server.log_receipt(request, document, None, fault)
                 self._fault_before(fault)
                 return
             reply = server.handler(request)
+            # Logged before answering: the portal has it even when the client is gone by then.
+            server.log_receipt(request, document, reply, fault)
             if server.latency:
                 time.sleep(server.latency)
             if fault is None:

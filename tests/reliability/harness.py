@@ -28,25 +28,25 @@ from sqlalchemy import create_engine, text
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.coupa import CoupaSandbox, CoupaSandboxConfig
 from connectors.sandbox.server import FaultKind, FaultPlan
+from tests.reliability.verdict import (
+    AT_THE_PORTAL,
+    FINAL,
+    ArRow,
+    Facts,
+    HubAttempt,
+    HubInvoice,
+    PortalReceipt,
+    Verdict,
+    judge,
+)
+
+__all__ = ["AT_THE_PORTAL", "FAULT_MIX", "FINAL", "ROOT", "Scenario", "Verdict", "verify"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPLIER = {"name": "Bluebonnet Industrial Supply LLC", "party_id": "123456789", "tax_id": "74-1234567"}
 PO_LINES = [("BRG-6205", "EA", "12.50"), ("SEAL-22", "EA", "4.20"), ("SVC-FIELD", "HUR", "95.00")]
 SECRET = "reliability-shared-secret"
 API_SECRET = "reliability-api-secret"
-FINAL = {
-    "SUBMITTED",
-    "PENDING_APPROVAL",
-    "APPROVED",
-    "PAID",
-    "DISPUTED",
-    "ON_HOLD",
-    "REJECTED",
-    "BLOCKED",
-    "CANCELLED",
-}
-AT_THE_PORTAL = {"SUBMITTED", "PENDING_APPROVAL", "APPROVED", "PAID", "DISPUTED", "ON_HOLD", "CANCELLED"}
-
 #: The issue's fault mix: 10% 5xx, 5% timeouts after the body was read, 2% dropped connections,
 #: 429 with Retry-After, malformed replies.
 FAULT_MIX: dict[FaultKind, float] = {
@@ -94,12 +94,23 @@ class Scenario:
         return self.sandbox.server.url
 
     def _write_ar(self) -> None:
-        rng = random.Random(self.seed)
         db = sqlite3.connect(self.root / "ar.db")
         db.executescript((ROOT / "fixtures" / "demo" / "ar_schema.sql").read_text())
         for b in range(self.buyers):
             db.execute("INSERT INTO ar_customers (customer_id, name) VALUES (?, ?)", (f"C-{b}", f"Buyer {b}"))
-        for n in range(self.invoices):
+        db.commit()
+        db.close()
+        self._insert_invoices(0, self.invoices)
+
+    def add_invoices(self, count: int) -> None:
+        """A new wave of AR invoices (the next ingest takes them in): a kill can then land in an ingest."""
+        self._insert_invoices(self.invoices, self.invoices + count)
+        self.invoices += count
+
+    def _insert_invoices(self, first: int, end: int) -> None:
+        db = sqlite3.connect(self.root / "ar.db", timeout=30)
+        for n in range(first, end):
+            rng = random.Random(self.seed * 1_000_003 + n)  # invoice n is the same whatever the waves
             lines = rng.sample(PO_LINES, rng.randint(1, 3))
             amounts = []
             for position, (part, uom, price) in enumerate(lines, 1):
@@ -189,7 +200,8 @@ class Scenario:
             env["PORTALHUB_WORKER_ID"] = worker
         log = (self.root / f"daemon-{worker or 'main'}.log").open("ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "cli", "--config", str(self.config), "run"],
+            # -v: INFO lines (alembic's "Running upgrade", the daemon's "running") mark the phases.
+            [sys.executable, "-m", "cli", "-v", "--config", str(self.config), "run"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -308,76 +320,82 @@ def _sandbox_config(buyers: int) -> CoupaSandboxConfig:
 
 
 # --- the verdict ---------------------------------------------------------------------------------------------
-@dataclass
-class Verdict:
-    invoices: int
-    at_portal: int
-    duplicates: int  # invoice numbers the portal holds more than once
-    lost: int  # invoices the hub says are at the portal that the portal does not have, or vice versa
-    unsettled: dict[str, int]  # invoices not in a final state, by state
-    mismatched: list[str]
-    attempts: int
-    attempts_by_worker: dict[str, int]
-    faults: dict[str, int]
-    max_attempts_per_invoice: int
-    ar_events: int
-    ar_duplicates: int
-
-    @property
-    def ok(self) -> bool:
-        return not (self.duplicates or self.lost or self.unsettled or self.mismatched or self.ar_duplicates)
-
-    def summary(self) -> str:
-        return (
-            f"invoices {self.invoices}, at the portal {self.at_portal}, duplicates {self.duplicates}, lost {self.lost}, "
-            f"unsettled {self.unsettled or 0}, mismatched {len(self.mismatched)}, attempts {self.attempts} "
-            f"(max {self.max_attempts_per_invoice} per invoice), by worker {self.attempts_by_worker}, "
-            f"faults injected {self.faults}, AR events {self.ar_events} (duplicates {self.ar_duplicates})"
-        )
+def facts(scenario: Scenario) -> Facts:
+    """What the run left: the hub's invoices and attempts, the portal's receipt log, the AR status rows."""
+    assert scenario.sandbox.server is not None
+    engine = scenario.store_engine()
+    with engine.connect() as connection:
+        invoices = [
+            HubInvoice(number=number, state=state)
+            for number, state in connection.execute(
+                text("SELECT coalesce(portal_invoice_number, invoice_number), state FROM invoices")
+            )
+        ]
+        attempts = [
+            HubAttempt(
+                id=row.id,
+                number=row.portal_invoice_number,
+                payload_id=row.payload_id,
+                outcome=row.outcome,
+                revision=row.revision,
+                answer=f"HTTP {row.http_status}" if row.http_status else (row.error or "")[:80],
+            )
+            for row in connection.execute(
+                text(
+                    "SELECT id, portal_invoice_number, payload_id, outcome, revision, http_status, error "
+                    "FROM attempts"
+                )
+            )
+        ]
+        # What the hub says the AR system has: every event it marked delivered (one recorded while the
+        # daemons were being stopped may still wait in the outbox; `settled()` saw it empty).
+        delivered = {
+            key
+            for (key,) in connection.execute(
+                text("SELECT event_key FROM feedback_outbox WHERE delivered_at IS NOT NULL")
+            )
+        }
+    engine.dispose()
+    ar = sqlite3.connect(scenario.root / "ar.db")
+    try:
+        ar_rows = [
+            ArRow(*row)
+            for row in ar.execute(
+                "SELECT rowid, event_id, invoice_number, previous_state, state, reason, raw_status, at "
+                "FROM ar_portal_status"
+            )
+        ]
+    finally:
+        ar.close()
+    receipts = [
+        PortalReceipt(r.seq, r.number, r.payload_id, r.outcome, r.processed)
+        for r in scenario.sandbox.server.receipts()
+    ]
+    return Facts(
+        expected_invoices=scenario.invoices,
+        invoices=invoices,
+        attempts=attempts,
+        receipts=receipts,
+        ar_rows=ar_rows,
+        hub_event_ids=delivered,
+    )
 
 
 def verify(scenario: Scenario) -> Verdict:
-    portal = Counter((i.instance, i.number) for i in scenario.sandbox.invoices if i.payload_id)
-    numbers = Counter(number for (_, number) in portal.elements())
+    """The verdict of a run, counted at the portal (tests/reliability/verdict.py says what fails)."""
+    verdict = judge(facts(scenario))
     engine = scenario.store_engine()
     with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT invoice_number, state, portal_invoice_id FROM invoices")
-        ).fetchall()
-        attempts = connection.execute(
+        by_worker = connection.execute(
             text("SELECT worker_id, count(*) FROM attempts GROUP BY worker_id")
         ).fetchall()
         per_invoice = connection.execute(
             text("SELECT max(c) FROM (SELECT count(*) AS c FROM attempts GROUP BY invoice_id) AS x")
         ).scalar()
     engine.dispose()
-    mismatched, lost = [], 0
-    states = Counter()
-    for number, state, _portal_id in rows:
-        states[state] += 1
-        held = numbers.get(number, 0)
-        if state in AT_THE_PORTAL and held != 1:
-            lost += 1
-            mismatched.append(f"{number}: hub {state}, portal holds {held}")
-        elif state not in AT_THE_PORTAL and held:
-            mismatched.append(f"{number}: hub {state}, but the portal holds it")
-    ar = sqlite3.connect(scenario.root / "ar.db")
-    ar_events, ar_distinct = ar.execute(
-        "SELECT count(*), count(DISTINCT event_id) FROM ar_portal_status"
-    ).fetchone()
-    ar.close()
     assert scenario.sandbox.server is not None
-    return Verdict(
-        invoices=len(rows),
-        at_portal=sum(portal.values()),
-        duplicates=sum(1 for count in numbers.values() if count > 1),
-        lost=lost + max(0, scenario.invoices - len(rows)),
-        unsettled={state: count for state, count in states.items() if state not in FINAL},
-        mismatched=mismatched,
-        attempts=sum(count for _, count in attempts),
-        attempts_by_worker={worker: count for worker, count in attempts},
-        faults=dict(scenario.sandbox.server.faults.injected),
-        max_attempts_per_invoice=int(per_invoice or 0),
-        ar_events=ar_events,
-        ar_duplicates=ar_events - ar_distinct,
-    )
+    verdict.attempts = sum(count for _, count in by_worker)
+    verdict.attempts_by_worker = {worker: count for worker, count in by_worker}
+    verdict.faults = dict(scenario.sandbox.server.faults.injected)
+    verdict.max_attempts_per_invoice = int(per_invoice or 0)
+    return verdict
