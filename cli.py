@@ -385,6 +385,8 @@ def status(as_json: JsonOption = False) -> None:
         out.print(f"[red]profile {escape(profile_id)}[/red] {escape(health['summary'])}")
     for customer, why in summary["contested_customers"].items():
         out.print(f"[red]customer {escape(customer)} held[/red]: {escape(why)}")
+    for profile_id, why in summary["portals_not_working"].items():
+        out.print(f"[red]profile {escape(profile_id)}[/red] {escape(why)}")
     for poll in summary["polls"]:
         if poll["last_error"]:
             out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")

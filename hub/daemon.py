@@ -253,11 +253,12 @@ class Daemon:
         )
 
     def _profile_health(self) -> dict[str, str | None]:
-        """profile id -> None when it can work, else why not (failing, held; hub/profile_health.py)."""
+        """profile id -> None when it can work, else why not (held, failing, refused, down)."""
+        from hub.services import portals_not_working
+
         health: dict[str, str | None] = dict.fromkeys(self.hub.profiles)
         with self.hub.store.session() as session:
-            for profile_id, state in profile_health.troubled(session).items():
-                health[profile_id] = state.describe()
+            health.update(portals_not_working(self.hub, session, self.hub.clock.now()))
         return health
 
     def stop_receiver(self) -> None:

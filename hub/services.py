@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from hub import profile_health, unplaced
 from hub.ar import describe_validation_error
@@ -87,6 +87,7 @@ def status_summary(hub: Hub) -> dict[str, Any]:
             select(func.count()).select_from(QuarantineRow).where(col(QuarantineRow.resolved_at).is_(None))
         ).one()
         cursors = session.exec(select(CursorRow)).all()
+        not_working = portals_not_working(hub, session, now)
     per_profile: dict[str, dict[str, int]] = {}
     for profile_id, state, count in counts:
         per_profile.setdefault(profile_id or "(no profile)", {})[state] = count
@@ -101,6 +102,9 @@ def status_summary(hub: Hub) -> dict[str, Any]:
             pid: h.as_json() | {"summary": h.describe()} for pid, h in sorted(troubled.items())
         },
         "contested_customers": dict(sorted(hub.contested.items())),
+        # Portals that refuse the credentials or have given no usable answer for `portal_down_minutes`
+        # (derived from the sends and polls, as the notification digests say it).
+        "portals_not_working": {pid: why for pid, why in not_working.items() if pid not in troubled},
         "attention": [asdict(a) for a in attention],
         "quarantined": int(quarantined),
         "polls": [
@@ -113,6 +117,20 @@ def status_summary(hub: Hub) -> dict[str, Any]:
             }
             for c in cursors
         ],
+    }
+
+
+def portals_not_working(hub: Hub, session: Session, now: datetime) -> dict[str, str]:
+    """profile id -> why it is not working now: held or failing (hub/profile_health.py), credentials
+    refused, or the portal down longer than `notifications.portal_down_minutes` (default 30)."""
+    from hub.notify.health import incidents
+
+    minutes = hub.config.notifications.portal_down_minutes if hub.config.notifications else 30
+    found = incidents(session, list(hub.profiles.values()), now, timedelta(minutes=minutes))
+    words = {"profile_auth": "credentials refused", "profile_down": "portal not working"}
+    return {
+        i.profile_id: f"{words.get(i.kind, i.kind)} since {i.since:%Y-%m-%d %H:%M} UTC: {i.detail}"
+        for i in found
     }
 
 

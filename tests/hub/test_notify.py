@@ -306,6 +306,27 @@ def test_a_portal_down_longer_than_the_limit_is_reported(
     assert "acme-coupa is not working since" in body(mail) and "503" in body(mail)
 
 
+def test_a_portal_down_or_refusing_shows_in_status_and_in_the_metrics(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox
+) -> None:
+    from hub.services import status_summary
+
+    assert coupa.server is not None and isinstance(hub.clock, ManualClock)
+    coupa.server.faults.set_rates({"unavailable_503": 1.0}, path_prefix="/acme/cxml")
+    send(hub, ar, make_invoice("INV-1"))
+    assert status_summary(hub)["portals_not_working"] == {}  # one failure is not an outage
+    hub.clock.advance(timedelta(minutes=45))
+    submit_profile(hub, hub.profile("acme-coupa"))
+    down = status_summary(hub)["portals_not_working"]
+    assert list(down) == ["acme-coupa"] and down["acme-coupa"].startswith("portal not working since")
+    assert Daemon(hub)._profile_health()["acme-coupa"] == down["acme-coupa"]  # portalhub_profile_up 0
+    coupa.server.faults.clear()
+    hub.clock.advance(timedelta(hours=2))  # the invoice's retry is due: the portal answers again
+    submit_profile(hub, hub.profile("acme-coupa"))
+    assert status_summary(hub)["portals_not_working"] == {}
+    assert Daemon(hub)._profile_health() == {"acme-coupa": None}
+
+
 def test_configuration_is_checked() -> None:
     with pytest.raises(ValueError, match="add `smtp:`"):
         NotificationsConfig.model_validate({"collectors": [{"name": "A", "email": "a@x.example"}]})
