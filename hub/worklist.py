@@ -24,6 +24,7 @@ from sqlmodel import col, or_, select
 
 from hub import unplaced
 from hub.model import InvoiceState, RejectionCategory
+from hub.money import amount_text
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class Group:
             "category": self.category,
             "label": self.label,
             "count": len(self.rows),
-            "totals": {currency: str(amount) for currency, amount in self.totals.items()},
+            "totals": {currency: amount_text(amount, currency) for currency, amount in self.totals.items()},
             "oldest_days": self.oldest_days,
             "invoices": self.rows,
         }
@@ -254,7 +255,7 @@ def _row(
         "category": category,
         "category_label": CATEGORY_LABELS[category],
         "reason_category": reason_category,
-        "amount": str(row.total),
+        "amount": amount_text(row.total, row.currency),
         "currency": row.currency,
         "since": since.isoformat(),
         "days": (now - since).days,
