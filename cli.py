@@ -615,12 +615,14 @@ def rejections(
                 title=f"{group.customer_id} - {group.label}: {len(group.rows)} invoice(s), {totals}",
                 title_justify="left",
             )
-            for column in ("Invoice", "Portal", "State", "Amount", "Days"):
-                table.add_column(column, overflow="fold")
-            # The words and the fix are the point of the command: wrapped in full, never cut (the
-            # widest columns, so rich gives them the room the others leave at 80 columns).
-            table.add_column("Portal said / rule", overflow="fold", ratio=3)
-            table.add_column("What to do", overflow="fold", ratio=2)
+            table.add_column("Invoice", overflow="fold", ratio=2)
+            table.add_column("Portal", overflow="fold", ratio=2)
+            for column in ("State", "Amount", "Days"):
+                table.add_column(column, no_wrap=True)
+            # The words and the fix are the point of the command: wrapped in full, never cut, and
+            # given the most room (at 80 columns the short columns keep their width, these wrap).
+            table.add_column("Portal said / rule", overflow="fold", ratio=4)
+            table.add_column("What to do", overflow="fold", ratio=4)
             for row in group.rows:
                 said = portal_said(row["portal_code"], row["portal_words"])
                 if row["rules"]:
