@@ -28,6 +28,7 @@ from hub.money import amount_text
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 if TYPE_CHECKING:
+    from hub.readonly import ReadOnlyHub
     from hub.runtime import Hub
 
 S = InvoiceState
@@ -135,7 +136,7 @@ def amounts_by_currency(rows: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
     return dict(sorted(totals.items()))
 
 
-def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]]:
+def worklist(hub: Hub | ReadOnlyHub, flt: WorklistFilter | None = None) -> list[dict[str, Any]]:
     """Open problems as rows, sorted by customer, category, then oldest first."""
     flt = flt or WorklistFilter()
     now = hub.clock.now()
