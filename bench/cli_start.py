@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,21 +42,27 @@ TARGET_MS = 150  # --help
 DEMO_TARGET_MS = 200
 BIG_TARGET_MS = 300
 DEMO_SHOW = "INV-24016"
+CPU_MS: dict[str, float] = {}
 
 
 def wall_ms(
     command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> tuple[float, float]:
     """Median and max wall time of `command` over RUNS runs (one warm-up run first). Exit codes 0 and 1
-    both answer (1: something to fix); anything else is a failure."""
-    times = []
+    both answer (1: something to fix); anything else is a failure. The median CPU time (user + system)
+    of the runs is kept in CPU_MS: on a loaded machine it moves far less than the wall time."""
+    times, cpu = [], []
     for n in range(RUNS + 1):
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, env={**os.environ, **(env or {})}, cwd=cwd)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
         if n:
             times.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
+    CPU_MS[" ".join(command)] = statistics.median(cpu) * 1000
     return statistics.median(times) * 1000, max(times) * 1000
 
 
@@ -105,6 +112,7 @@ def commands(config: Path, show: str, target: float, label: str) -> list[dict[st
                 "command": f"portalhub {' '.join(args)} ({label})",
                 "median ms": median,
                 "max ms": worst,
+                "cpu ms": CPU_MS[" ".join([str(SCRIPT), "-c", str(config), *args])],
                 "target": f"{'OK' if median <= target else 'MISSED'} (<= {target:.0f})",
             }
         )
@@ -131,6 +139,12 @@ def main() -> None:
             False,
         ),
         ("portalhub --help, TYPER_USE_RICH=0", [str(SCRIPT), "--help"], {"TYPER_USE_RICH": "0"}, False),
+        (
+            "python -c 'import sqlmodel' (the store's floor)",
+            [sys.executable, "-c", "import sqlmodel, sqlalchemy.orm"],
+            None,
+            False,
+        ),
     ]
     demo = demo_workspace(options.workspace)
     big = big_config(demo, options.invoices) if options.big else None
@@ -143,6 +157,7 @@ def main() -> None:
                 "command": name,
                 "median ms": median,
                 "max ms": worst,
+                "cpu ms": CPU_MS[" ".join(command)],
                 "target": f"{'OK' if median <= TARGET_MS else 'MISSED'} (<= {TARGET_MS})" if targeted else "",
             }
         )
@@ -150,7 +165,7 @@ def main() -> None:
     if big is not None:
         rows += commands(big[0], big[1], BIG_TARGET_MS, f"{options.invoices:,}-invoice store")
     print(f"load average (1, 5, 15 min): before {before}, after {load()}")
-    report("cli_start", rows, ["command", "median ms", "max ms", "target"])
+    report("cli_start", rows, ["command", "median ms", "max ms", "cpu ms", "target"])
     traced = subprocess.run(
         [
             sys.executable,
