@@ -62,6 +62,10 @@ class ReadOnlyHub:
                 continue
             if "connector" not in data:
                 continue  # a baseline, not a portal
+            problems = _schema_problems(path, data)
+            if problems:
+                broken[str(path)] = problems
+                continue
             match = data.get("match") or {}
             customers = match.get("customer_id") if isinstance(match, dict) else None
             profile_id = str(data.get("id") or path.stem)
@@ -80,9 +84,27 @@ class ReadOnlyHub:
 
     @property
     def broken_profiles(self) -> dict[str, list[str]]:
-        """Rules files that do not even parse. The full check (schema, field paths, XPaths, connection)
-        is `portalhub rules check` / `config check`, and the daemon logs what it cannot load."""
+        """Rules files that do not parse or do not fit the rules-file schema. The deeper checks (field
+        paths, XPaths, reference lists, the connector's connection settings) are `portalhub rules check`
+        and `config check`; the daemon logs what it cannot load."""
         return self._scan[1]
 
     def close(self) -> None:
         self.store.dispose()
+
+
+def _schema_problems(path: Path, data: dict[str, object]) -> list[str]:
+    """The rules-file schema's complaints (pydantic, already loaded with the configuration's models),
+    without the values: a misplaced secret must not be echoed."""
+    from pydantic import ValidationError
+
+    from rules.schema import RulesFile
+
+    try:
+        RulesFile.model_validate(data)
+    except ValidationError as exc:
+        return [
+            f"{path}: {'.'.join(str(part) for part in error['loc']) or '(file)'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+    return []
