@@ -86,16 +86,20 @@ def demo_workspace(folder: Path | None) -> Path:
     return workspace.config_path
 
 
-def big_config(demo_config: Path, invoices: int) -> tuple[Path, str]:
-    """A configuration beside the demo's whose store is the big one (bench/store_size.py's cache)."""
+def big_config(demo_config: Path, invoices: int, existing: Path | None) -> tuple[Path, str]:
+    """A configuration beside the demo's whose store is the big one: `existing` (a store file
+    bench/store_size.py made), else today's from its cache (built when missing)."""
     from bench import big_store
     from bench.store_size import SHOW, cached_store
     from tests.reliability.harness import Scenario
 
-    scenario = Scenario(
-        Path(tempfile.mkdtemp(prefix="bench-cli-big-")), invoices=1, buyers=big_store.PROFILES
-    )
-    store = cached_store(invoices, scenario)
+    if existing is not None:
+        store = existing.resolve()
+    else:
+        scenario = Scenario(
+            Path(tempfile.mkdtemp(prefix="bench-cli-big-")), invoices=1, buyers=big_store.PROFILES
+        )
+        store = cached_store(invoices, scenario)
     config = yaml.safe_load(demo_config.read_text())
     config["store_url"] = f"sqlite:///{store}"
     path = demo_config.with_name("portalhub-big.yaml")
@@ -125,6 +129,9 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, help="the demo workspace to use (made there if empty)")
     parser.add_argument("--big", action="store_true", help="also on the 100k-invoice store (slow to build)")
     parser.add_argument("--invoices", type=int, default=100_000, help="invoices in the big store")
+    parser.add_argument(
+        "--big-store", type=Path, help="with --big: this store file (bench/results/cache/store-*.db) as it is"
+    )
     parser.add_argument("--runs", type=int, default=RUNS)
     options = parser.parse_args()
     RUNS = options.runs
@@ -147,7 +154,7 @@ def main() -> None:
         ),
     ]
     demo = demo_workspace(options.workspace)
-    big = big_config(demo, options.invoices) if options.big else None
+    big = big_config(demo, options.invoices, options.big_store) if options.big else None
     rows: list[dict[str, object]] = []
     before = load()
     for name, command, env, targeted in cases:
