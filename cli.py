@@ -206,7 +206,7 @@ def demo(
             number,
             row["customer_id"],
             row["profile_id"] or "-",
-            f"{row['total']:,.2f} {row['currency']}",
+            money_text(row["total"], row["currency"]),
             f"[{colour.get(row['state'], 'white')}]{state}[/]",
             _short(row["reason"], 90),
         )
