@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from hub.readonly import ReadOnlyHub
     from hub.runtime import Hub
 
 OK, FOUND, USAGE = 0, 1, 2
@@ -121,6 +122,29 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
         hub.close()
 
 
+@contextmanager
+def opened_view() -> Iterator[ReadOnlyHub]:
+    """The store and configuration only, for commands that answer without sending (hub/readonly.py):
+    no connector, no compiled rules, no AR adapter, so no deployment secret is needed."""
+    from hub.config import find_config, load_config
+    from hub.errors import ConfigError
+    from hub.readonly import ReadOnlyHub
+    from hub.store.database import open_store
+
+    try:
+        config = load_config(find_config(_state["config"]))
+        _require_current_schema(config.store_url, False)
+        view = ReadOnlyHub(config, open_store(config.store_url, migrate=False))
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        yield view
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        view.close()
+
+
 def _require_current_schema(store_url: str, initialize: bool) -> None:
     from hub.store.database import HEAD, open_store
 
@@ -194,7 +218,7 @@ def demo(
             number,
             row["customer_id"],
             row["profile_id"] or "-",
-            f"{row['total']:,.2f} {row['currency']}",
+            money_text(row["total"], row["currency"]),
             f"[{colour.get(row['state'], 'white')}]{state}[/]",
             _short(row["reason"], 90),
         )
@@ -351,7 +375,7 @@ def status(as_json: JsonOption = False) -> None:
     """Invoices per portal and state, and everything that needs a person."""
     from hub.services import status_summary
 
-    with opened_hub() as hub:
+    with opened_view() as hub:
         summary = status_summary(hub)
     if as_json:
         emit_json(summary)
@@ -370,12 +394,12 @@ def status(as_json: JsonOption = False) -> None:
             attention.add_column(column, overflow="fold")
         for item in summary["attention"]:
             attention.add_row(
-                item["invoice_number"], item["state"], item["profile_id"] or "-", _short(item["why"])
+                item["invoice_number"], item["state"], item["profile_id"] or "-", escape(item["why"])
             )
         out.print(attention)
     if summary["quarantined"]:
         out.print(
-            f"[yellow]{summary['quarantined']} AR record(s) quarantined[/yellow] (not valid invoices; see the AR status table)"
+            f"[yellow]{summary['quarantined']} AR record(s) quarantined[/yellow] (not valid invoices: `portalhub quarantine` lists them with the reasons)"
         )
     for file, problems in summary["broken_rules_files"].items():
         out.print(f"[red]rules file {escape(file)} does not load[/red]; its customers' invoices wait:")
@@ -424,13 +448,21 @@ def _print_daemons(daemons: list[dict[str, Any]]) -> None:
 
 @app.command()
 def show(
-    invoice: Annotated[str, typer.Argument(help="Invoice number.")], as_json: JsonOption = False
+    invoice: Annotated[
+        str,
+        typer.Argument(
+            help="Invoice number: as in AR or as any portal got it (INV-1-R1), in any letter case."
+        ),
+    ],
+    as_json: JsonOption = False,
 ) -> None:
-    """One invoice's full timeline, with reasons and every send."""
-    from hub.services import timeline
+    """One invoice's full timeline, with reasons and every send; after a portal's refusal, what to
+    do next. A quarantined AR record is named with the reason."""
+    from hub.services import next_step, timeline
 
-    with opened_hub() as hub:
+    with opened_view() as hub:
         data = timeline(hub, invoice)
+        data["next_step"] = next_step(hub, data["invoice"])
     if as_json:
         emit_json(data)
         return
@@ -478,7 +510,7 @@ def show(
                 attempt["portal_invoice_number"],
                 attempt["outcome"],
                 str(attempt["duration_ms"] or ""),
-                _short(said, 80),
+                escape(said),
             )
         out.print(attempts)
     for link in data.get("corrections", []):
@@ -501,6 +533,14 @@ def show(
             f"{', resolved' if kept['resolved_at'] else ''}): {escape(kept['explanation'])}"
             + (f" - said: {escape(kept['comments'])}" if kept["comments"] else "")
         )
+    step = data["next_step"]
+    if step:
+        out.print(f"[bold]next step[/bold] ({escape(step['category_label'])}): {escape(step['sentence'])}")
+        if step.get("rules_file"):
+            out.print(
+                f"  a rule could have caught it before sending: add one at {escape(_relative(step['rules_file']))} "
+                f"(`{escape(step['suggest'])}` proposes it from the portal's refusals)"
+            )
 
 
 def violations_table(title: str, violations: list[dict[str, Any]]) -> Table:
@@ -572,10 +612,15 @@ def rejections(
     the portal's words and the fix. Exit 1 when there is anything to fix."""
     from decimal import Decimal, InvalidOperation
 
+    from hub.services import check_worklist_filter
     from hub.services import rejections as open_problems
     from hub.worklist import CATEGORY_LABELS, groups, to_csv
     from hub.worklist import said as portal_said
 
+    if as_csv and as_json:
+        fail("--csv and --json conflict: pick one (CSV for a spreadsheet, JSON for a script)")
+    if grouped and not as_json:
+        fail("--grouped shapes the JSON output: use it with --json (the table is always grouped)")
     unknown = sorted(set(category or ()) - set(CATEGORY_LABELS))
     if unknown:
         fail(f"unknown category {', '.join(unknown)}; use one of: {', '.join(CATEGORY_LABELS)}")
@@ -583,7 +628,8 @@ def rejections(
         least = Decimal(min_amount) if min_amount is not None else None
     except InvalidOperation:
         fail(f"--min-amount takes a number such as 1000 or 250.50, not {min_amount!r}")
-    with opened_hub() as hub:
+    with opened_view() as hub:
+        check_worklist_filter(hub, customer=customer, portal=portal)
         rows = open_problems(
             hub,
             customer=customer,
@@ -599,21 +645,19 @@ def rejections(
         emit_json([g.as_json() for g in groups(rows)] if grouped else rows)
     else:
         for group in groups(rows):
-            totals = ", ".join(f"{money(v)} {c}" for c, v in group.totals.items())
+            totals = ", ".join(money_text(v, c) for c, v in group.totals.items())
             table = Table(
                 title=f"{group.customer_id} - {group.label}: {len(group.rows)} invoice(s), {totals}",
                 title_justify="left",
             )
-            for column in (
-                "Invoice",
-                "Portal",
-                "State",
-                "Amount",
-                "Days",
-                "Portal said / rule",
-                "What to do",
-            ):
-                table.add_column(column, overflow="fold")
+            table.add_column("Invoice", overflow="fold", ratio=2)
+            table.add_column("Portal", overflow="fold", ratio=2)
+            for column in ("State", "Amount", "Days"):
+                table.add_column(column, no_wrap=True)
+            # The words and the fix are the point of the command: wrapped in full, never cut, and
+            # given the most room (at 80 columns the short columns keep their width, these wrap).
+            table.add_column("Portal said / rule", overflow="fold", ratio=4)
+            table.add_column("What to do", overflow="fold", ratio=4)
             for row in group.rows:
                 said = portal_said(row["portal_code"], row["portal_words"])
                 if row["rules"]:
@@ -625,21 +669,60 @@ def rejections(
                     number,
                     row["profile_id"] or "-",
                     row["state"],
-                    f"{money(row['amount'])} {row['currency']}",
+                    money_text(row["amount"], row["currency"]),
                     str(row["days"]),
-                    _short(said or row["reason"], 90),
-                    _short(f"{row['hint']} ({row['who']})", 70),
+                    escape(said or row["reason"] or ""),
+                    escape(f"{row['hint']} ({row['who']})"),
                 )
             out.print(table)
         out.print(f"[bold]{len(rows)} invoice(s) need fixing[/bold]")
     raise typer.Exit(FOUND if rows else OK)
 
 
-def money(value: Any) -> str:
-    """An amount with thousands separators, exact (Decimal)."""
-    from decimal import Decimal
+def money(value: Any, currency: str | None = None) -> str:
+    """An amount with thousands separators, in its currency's minor units (hub/money.py)."""
+    from hub.money import amount_text
 
-    return f"{Decimal(value):,.2f}"
+    return amount_text(value, currency, grouped=True)
+
+
+def money_text(value: Any, currency: str | None) -> str:
+    """`1,234.50 USD` (hub/money.py)."""
+    from hub.money import money_text as text
+
+    return text(value, currency)
+
+
+@app.command()
+def quarantine(
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Also the records fixed in AR since (taken in as invoices).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """AR records the hub quarantined: not valid invoices, so never sent; each with the reason, to fix
+    in the AR system (the hub takes a fixed record in at its next ingest). Exit 1 when there are any."""
+    from hub.services import quarantined
+
+    with opened_view() as hub:
+        rows = quarantined(hub, resolved=include_resolved)
+    if as_json:
+        emit_json(rows)
+    else:
+        table = Table(title="Quarantined AR records (not invoices; fix them in AR)")
+        for column in ("AR record", "Invoice", "Source", "First seen (UTC)", "Why"):
+            table.add_column(column, overflow="fold")
+        for q in rows:
+            table.add_row(
+                escape(q["ar_key"]),
+                escape(q["invoice_number"] or "-"),
+                escape(q["source"]),
+                q["first_seen"][:16].replace("T", " ") + (" (resolved)" if q["resolved_at"] else ""),
+                escape(q["reason"]),
+            )
+        out.print(table)
+        out.print(f"[bold]{len(rows)} AR record(s) quarantined[/bold]")
+    raise typer.Exit(FOUND if any(q["resolved_at"] is None for q in rows) else OK)
 
 
 @app.command()
@@ -650,31 +733,45 @@ def validate(
     profile: Annotated[
         str | None, typer.Option(help="Profile to check against (default: the customer's).")
     ] = None,
+    stored: Annotated[
+        bool,
+        typer.Option(
+            "--stored", help="Check the hub's stored copy instead of reading the invoice from AR now."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Pre-flight one invoice against a profile's rules and the document schema, without sending it."""
+    """Pre-flight one invoice against a profile's rules and the document schema, without sending it.
+    By number, the invoice is read from the AR system afresh (so a fix made in AR is what is checked);
+    --stored checks the hub's copy. The output says which was checked."""
     from hub.errors import DocumentError
-    from hub.services import validate_ref
+    from hub.services import validate_invoice
 
     with opened_hub() as hub:
         try:
-            checked, profile_id, result = validate_ref(hub, invoice, profile)
+            done = validate_invoice(hub, invoice, profile, stored=stored)
         except DocumentError as exc:
             fail(str(exc), FOUND)
+    checked, profile_id, result = done.invoice, done.profile_id, done.result
     if as_json:
         emit_json(
             {
                 "invoice_number": checked.invoice_number,
                 "profile": profile_id,
+                "checked": done.checked,
+                "read_from": done.where,
                 "passed": result.passed,
                 "violations": [v.model_dump(mode="json") for v in result.violations],
             }
         )
     elif result.violations:
-        title = f"{checked.invoice_number} against {profile_id}"
+        title = f"{checked.invoice_number} against {profile_id}, as read from {done.where}"
         out.print(violations_table(title, [v.model_dump(mode="json") for v in result.violations]))
     else:
-        out.print(f"[green]{checked.invoice_number} passes pre-flight for {profile_id}[/green]")
+        out.print(
+            f"[green]{checked.invoice_number} passes pre-flight for {profile_id}[/green] "
+            f"(checked: {escape(done.where)})"
+        )
     raise typer.Exit(OK if result.passed else FOUND)
 
 
@@ -710,6 +807,7 @@ def resubmit(
         bool,
         typer.Option("--force", help="Send it even if unchanged since the portal refused its content."),
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Re-read a fixed invoice from AR, validate it again and send it now as a correction (a new
@@ -718,6 +816,7 @@ def resubmit(
     from hub.corrections import ResubmitRefused
     from hub.corrections import resubmit as correct
 
+    _confirm(f"Re-read {invoice} from AR and send it to its portal now as a correction", yes)
     with opened_hub() as hub:
         try:
             result = correct(hub, invoice, force=force)
@@ -739,6 +838,23 @@ def resubmit(
                 f"{refused['state'].lower()} on {refused['at'][:16]} ({refused['category_label']})"
             )
     raise typer.Exit(OK if result.ok else FOUND)
+
+
+def _interactive() -> bool:
+    """Is a person at a terminal to answer a question (standard input and error both terminals)?"""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _confirm(action: str, yes: bool) -> None:
+    """Ask before a command that changes what a portal holds. With --yes, no question. Without a
+    terminal and without --yes, refuse (exit 2): a script must say it means it."""
+    if yes:
+        return
+    if not _interactive():
+        fail(f"{action}: not done. This changes what the portal holds; without a terminal to ask, pass --yes")
+    if not typer.confirm(f"{action}?", default=False, err=True):
+        err.print("nothing done")
+        raise typer.Exit(USAGE)
 
 
 @app.command("resolve-status")
@@ -775,6 +891,7 @@ def confirm(
 def cancel(
     invoice: Annotated[str, typer.Argument(help="Invoice number the portal holds.")],
     reason: Annotated[str | None, typer.Option(help="Why (kept on the timeline).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Withdraw an invoice at its portal with the portal's own cancel (where the portal supports it).
@@ -782,6 +899,7 @@ def cancel(
     from hub.corrections import PortalBusy
     from hub.corrections import cancel as withdraw
 
+    _confirm(f"Withdraw {invoice} at its portal (the portal's own cancel; it cannot be undone)", yes)
     with opened_hub() as hub:
         try:
             result = withdraw(hub, invoice, reason=reason)
@@ -815,6 +933,7 @@ def report(
     """Report a period: first-pass acceptance per portal and customer, problems by category, share
     caught before sending, median days to submission, approval and payment, amount outstanding.
     Prints a summary and writes an HTML page with charts plus CSV files."""
+    from hub.money import amount_text
     from hub.reports import build_report, write_report
 
     start = _since(since)
@@ -838,7 +957,9 @@ def report(
                 "caught_by_portal": data.caught_by_portal,
                 "preflight_share": data.preflight_share,
                 "cycle_times": [c.__dict__ for c in data.cycle_times],
-                "outstanding": [{**o.__dict__, "amount": str(o.amount)} for o in data.outstanding],
+                "outstanding": [
+                    {**o.__dict__, "amount": amount_text(o.amount, o.currency)} for o in data.outstanding
+                ],
                 "html": str(written.html),
                 "csv": [str(p) for p in written.csvs],
             }
@@ -865,7 +986,7 @@ def report(
         out.print(
             f"Median days from invoice date to {cycle.milestone}: {cycle.median_days if cycle.median_days is not None else 'n/a'} (n={cycle.invoices})"
         )
-    totals = ", ".join(f"{money(v)} {cur}" for cur, v in data.outstanding_totals().items()) or "nothing"
+    totals = ", ".join(money_text(v, cur) for cur, v in data.outstanding_totals().items()) or "nothing"
     out.print(f"Outstanding at the end of the period: {totals}")
     out.print(f"Written: {written.html} and {len(written.csvs)} CSV file(s) in {folder}")
 

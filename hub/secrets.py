@@ -15,7 +15,6 @@ from pathlib import Path
 
 import yaml
 
-from connectors.base import MASK, redact
 from hub.errors import ConfigError
 
 
@@ -34,6 +33,10 @@ class Redactor:
     def __call__(self, text: str) -> str:
         with self._lock:
             values = sorted(self._values, key=len, reverse=True)
+        # The connectors' redaction (cXML SharedSecret too), imported on the first message masked: the
+        # read-only commands configure logging but must not load connectors (httpx, lxml) to do it.
+        from connectors.base import redact
+
         return redact(text, values)
 
 
@@ -85,6 +88,8 @@ class RedactingFilter(logging.Filter):
     """Masks resolved secrets in every log record, whatever logger or argument carries them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from connectors.base import MASK
+
         message = record.getMessage()
         masked = REDACTOR(message)
         if masked != message or MASK in masked:

@@ -14,35 +14,36 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
 from hub import profile_health, unplaced
-from hub.ar import describe_validation_error
-from hub.corrections import correction_links, related_documents
+from hub.corrections import InvoiceNotFound, correction_links, find_invoice, related_documents
 from hub.errors import ConfigError, DocumentError
 from hub.model import Invoice, InvoiceState, RejectionCategory
-from hub.pipeline.submit import SubmitReport, submit_profile
-from hub.preflight import PreflightResult, preflight
-from hub.runtime import Hub
+from hub.money import amount_text
 from hub.store.tables import AttemptRow, CursorRow, EventRow, InvoiceRow, QuarantineRow
-from hub.worklist import WorklistFilter, latest_violations, worklist
+from hub.worklist import CATEGORY_LABELS, WorklistFilter, latest_violations, worklist
+
+if TYPE_CHECKING:
+    # Sending and pre-flight (connectors, mappings, the rules engine) are imported where they are used:
+    # the read-only questions (`status`, `show`, `rejections`) must not load them (hub/readonly.py).
+    from hub.pipeline.submit import SubmitReport
+    from hub.preflight import PreflightResult
+    from hub.readonly import ReadOnlyHub
+    from hub.runtime import Hub
 
 S = InvoiceState
 
+#: The invoice asked for is not in the store (nor quarantined: see `find_invoice`).
+NotFound = InvoiceNotFound
 
-class NotFound(ConfigError):
-    """The invoice asked for is not in the store."""
 
-
-def _invoice_row(hub: Hub, number: str) -> InvoiceRow:
+def _invoice_row(hub: Hub | ReadOnlyHub, number: str) -> InvoiceRow:
+    """The invoice by any number the buyer sees, case-insensitively (hub/corrections/common.py)."""
     with hub.store.session() as session:
-        rows = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).all()
-    if not rows:
-        raise NotFound(f"no invoice {number!r} in the store (is it posted in the AR system and ingested?)")
-    return rows[0]
+        return find_invoice(session, number)
 
 
 # --- status --------------------------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ class Attention:
     why: str
 
 
-def status_summary(hub: Hub) -> dict[str, Any]:
+def status_summary(hub: Hub | ReadOnlyHub) -> dict[str, Any]:
     now = hub.clock.now()
     with hub.store.session() as session:
         counts = session.exec(
@@ -120,13 +121,13 @@ def status_summary(hub: Hub) -> dict[str, Any]:
     }
 
 
-def portals_not_working(hub: Hub, session: Session, now: datetime) -> dict[str, str]:
+def portals_not_working(hub: Hub | ReadOnlyHub, session: Session, now: datetime) -> dict[str, str]:
     """profile id -> why it is not working now: held or failing (hub/profile_health.py), credentials
     refused, or the portal down longer than `notifications.portal_down_minutes` (default 30)."""
-    from hub.notify.health import incidents
+    from hub.notify.health import incidents_of
 
     minutes = hub.config.notifications.portal_down_minutes if hub.config.notifications else 30
-    found = incidents(session, list(hub.profiles.values()), now, timedelta(minutes=minutes))
+    found = incidents_of(session, customers_by_profile(hub), now, timedelta(minutes=minutes))
     words = {"profile_auth": "credentials refused", "profile_down": "portal not working"}
     return {
         i.profile_id: f"{words.get(i.kind, i.kind)} since {i.since:%Y-%m-%d %H:%M} UTC: {i.detail}"
@@ -134,7 +135,16 @@ def portals_not_working(hub: Hub, session: Session, now: datetime) -> dict[str, 
     }
 
 
-def profile_health_of(hub: Hub, profile_id: str | None) -> dict[str, Any] | None:
+def customers_by_profile(hub: Hub | ReadOnlyHub) -> dict[str, tuple[str, ...]]:
+    """profile id -> the AR customers it matches, from the full hub's profiles or the read-only outlines."""
+    from hub.readonly import ReadOnlyHub
+
+    if isinstance(hub, ReadOnlyHub):
+        return {pid: outline.customers for pid, outline in hub.profile_outlines.items()}
+    return {pid: tuple(profile.match.customer_id) for pid, profile in hub.profiles.items()}
+
+
+def profile_health_of(hub: Hub | ReadOnlyHub, profile_id: str | None) -> dict[str, Any] | None:
     """The profile's health when it is not working (None when it works or there is no profile)."""
     if profile_id is None:
         return None
@@ -151,7 +161,7 @@ def release_profile(hub: Hub, profile_id: str, actor: str) -> profile_health.Hea
 
 
 # --- show ----------------------------------------------------------------------------------------------------
-def timeline(hub: Hub, number: str) -> dict[str, Any]:
+def timeline(hub: Hub | ReadOnlyHub, number: str) -> dict[str, Any]:
     row = _invoice_row(hub, number)
     with hub.store.session() as session:
         events = session.exec(
@@ -172,7 +182,7 @@ def timeline(hub: Hub, number: str) -> dict[str, Any]:
             "profile_id": row.profile_id,
             "state": row.state,
             "purpose": row.purpose,
-            "total": str(row.total),
+            "total": amount_text(row.total, row.currency),
             "currency": row.currency,
             "invoice_date": row.invoice_date.isoformat(),
             "revision": row.revision,
@@ -235,9 +245,44 @@ def _evidence(details: str | None) -> dict[str, Any]:
     return {**data.get("evidence", {}), "unverified": bool(data.get("unverified"))}
 
 
+def next_step(hub: Hub | ReadOnlyHub, head: dict[str, Any]) -> dict[str, Any] | None:
+    """After a portal's refusal (REJECTED or DISPUTED): what to do next (hub/next_steps.py), and where a
+    rule could have caught it before sending; None for any other state."""
+    from hub import next_steps
+
+    if head["state"] not in next_steps.REFUSED:
+        return None
+    # A dispute is the buyer's call whatever its reason (as on the worklist).
+    disputed = head["state"] == S.DISPUTED.value
+    category = (RejectionCategory.DISPUTED.value if disputed else head["category"]) or "other"
+    step: dict[str, Any] = {
+        "category": category,
+        "category_label": CATEGORY_LABELS.get(category, category),
+        "sentence": next_steps.sentence(category),
+        "rules_file": None,
+        "suggest": None,
+    }
+    profile_id = head["profile_id"]
+    if profile_id and category in next_steps.CAUGHT_BY_A_RULE:
+        file = _rules_file_of(hub, profile_id)
+        if file:
+            step["rules_file"] = next_steps.rules_line(file)
+            step["suggest"] = f"portalhub rules suggest --profile {profile_id}"
+    return step
+
+
+def _rules_file_of(hub: Hub | ReadOnlyHub, profile_id: str) -> str | None:
+    outlines = getattr(hub, "profile_outlines", None)
+    if outlines is not None:
+        outline = outlines.get(profile_id)
+        return outline.file if outline else None
+    profile = getattr(hub, "profiles", {}).get(profile_id)
+    return str(profile.sources[0]) if profile is not None and profile.sources else None
+
+
 # --- rejections ----------------------------------------------------------------------------------------------
 def rejections(
-    hub: Hub,
+    hub: Hub | ReadOnlyHub,
     *,
     customer: str | None = None,
     portal: str | None = None,
@@ -260,8 +305,73 @@ def rejections(
     )
 
 
+def check_worklist_filter(hub: Hub | ReadOnlyHub, *, customer: str | None, portal: str | None) -> None:
+    """A filter naming no known profile or customer is a typo, not "nothing to do": ConfigError with
+    the closest names. Known profiles are those of the rules folder and those invoices were routed to;
+    known customers, those the store holds invoices of and those a profile matches."""
+    import difflib
+
+    outlines = getattr(hub, "profile_outlines", None)
+    if outlines is not None:
+        profiles = set(outlines)
+        matched = {c for o in outlines.values() for c in o.customers}
+    else:
+        loaded = getattr(hub, "profiles", {})
+        profiles = set(loaded)
+        matched = {c for p in loaded.values() for c in p.match.customer_id}
+    with hub.store.session() as session:
+        if portal is not None and portal not in profiles:
+            stored = {p for p in session.exec(select(InvoiceRow.profile_id).distinct()) if p}
+            known = profiles | stored
+            if portal not in known:
+                raise ConfigError(_unknown("profile", portal, known, difflib))
+        if customer is not None and customer not in matched:
+            held = session.exec(
+                select(InvoiceRow.id).where(col(InvoiceRow.customer_id) == customer).limit(1)
+            ).first()
+            if held is None:
+                known = matched | set(session.exec(select(InvoiceRow.customer_id).distinct()))
+                raise ConfigError(_unknown("customer", customer, known, difflib))
+
+
+def _unknown(what: str, given: str, known: set[str], difflib: Any) -> str:
+    by_case = {k.casefold(): k for k in known}
+    close = [by_case[given.casefold()]] if given.casefold() in by_case else []
+    close = close or difflib.get_close_matches(given, sorted(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    listed = ", ".join(sorted(known)[:20]) + (" ..." if len(known) > 20 else "")
+    return f"no {what} {given!r} is known to this hub{hint} ({what}s: {listed or 'none yet'})"
+
+
+# --- quarantine ----------------------------------------------------------------------------------------------
+def quarantined(hub: Hub | ReadOnlyHub, *, resolved: bool = False) -> list[dict[str, Any]]:
+    """AR records the hub quarantined (not valid invoices), newest first, with the reason each is not
+    one; `resolved` adds those fixed since (taken in as invoices)."""
+    query = select(QuarantineRow).order_by(col(QuarantineRow.last_seen).desc(), col(QuarantineRow.id))
+    if not resolved:
+        query = query.where(col(QuarantineRow.resolved_at).is_(None))
+    with hub.store.session() as session:
+        rows = session.exec(query).all()
+    return [
+        {
+            "ar_key": q.ar_key,
+            "source": q.source,
+            "invoice_number": q.invoice_number,
+            "reason": q.reason,
+            "first_seen": q.first_seen.isoformat(),
+            "last_seen": q.last_seen.isoformat(),
+            "resolved_at": q.resolved_at.isoformat() if q.resolved_at else None,
+        }
+        for q in rows
+    ]
+
+
 # --- validate and submit -------------------------------------------------------------------------------------
 def load_invoice_file(path: Path) -> Invoice:
+    from pydantic import ValidationError
+
+    from hub.ar import describe_validation_error
+
     try:
         return Invoice.model_validate_json(path.read_bytes())
     except OSError as exc:
@@ -271,29 +381,75 @@ def load_invoice_file(path: Path) -> Invoice:
 
 
 def validate_ref(hub: Hub, ref: str, profile_id: str | None) -> tuple[Invoice, str, PreflightResult]:
-    """Pre-flight an invoice given by file path or invoice number, against a profile (or its routed one)."""
+    """Pre-flight an invoice given by file path or invoice number (the hub's stored copy), against a
+    profile (or its routed one)."""
+    checked = validate_invoice(hub, ref, profile_id, stored=True)
+    return checked.invoice, checked.profile_id, checked.result
+
+
+@dataclass
+class Validated:
+    """What `validate` checked: the invoice, where it was read, against which profile, and the verdict."""
+
+    invoice: Invoice
+    profile_id: str
+    result: PreflightResult
+    checked: str  # file | ar | stored
+    where: (
+        str  # the words for it: "the AR system (read now, record 1016)", "the hub's stored copy (revision 2)"
+    )
+
+
+def validate_invoice(hub: Hub, ref: str, profile_id: str | None, *, stored: bool = False) -> Validated:
+    """Pre-flight an invoice without sending it: a JSON file, or an invoice number. By number it is
+    read from the AR system afresh (as `resubmit` does), so "fix in AR, then check" checks the fix;
+    `stored` checks the hub's copy instead (what the hub would send now)."""
+    from hub.preflight import preflight
+
     path = Path(ref)
     if path.suffix.lower() == ".json" or path.exists():
-        invoice = load_invoice_file(path)
+        invoice, checked, where = load_invoice_file(path), "file", f"the file {path}"
     else:
-        invoice = Invoice.model_validate_json(_invoice_row(hub, ref).document)
+        row = _invoice_row(hub, ref)
+        if stored:
+            invoice = Invoice.model_validate_json(row.document)
+            checked, where = "stored", f"the hub's stored copy (revision {row.revision})"
+        else:
+            invoice = _read_from_ar(hub, row)
+            checked, where = "ar", f"the AR system (read now, record {row.ar_key})"
     profile = hub.profile(profile_id) if profile_id else hub.route(invoice.customer_id)
     if profile is None:
         raise ConfigError(f"no profile takes customer {invoice.customer_id!r}; pass --profile")
-    return (
-        invoice,
-        profile.id,
-        preflight(invoice, profile, hub.preflight_connector(profile), hub.schemas, hub.clock.now()),
-    )
+    result = preflight(invoice, profile, hub.preflight_connector(profile), hub.schemas, hub.clock.now())
+    return Validated(invoice, profile.id, result, checked, where)
+
+
+def _read_from_ar(hub: Hub, row: InvoiceRow) -> Invoice:
+    records = list(hub.ar_source.pull(keys=[row.ar_key]))
+    if not records:
+        raise ConfigError(
+            f"the AR system does not offer {row.invoice_number} (record {row.ar_key}) any more: is it still "
+            "posted? (`validate --stored` checks the hub's copy)"
+        )
+    record = records[0]
+    if record.invoice is None:
+        raise DocumentError(
+            f"the AR record of {row.invoice_number} (record {row.ar_key}), read now, is not a valid invoice: "
+            f"{record.error}; fix it in the AR system"
+        )
+    return record.invoice
 
 
 def submit_now(hub: Hub, number: str) -> SubmitReport:
     """Send one READY invoice now (ignoring its backoff); refuses other states with the reason."""
+    from hub.pipeline.submit import submit_profile
+
     row = _invoice_row(hub, number)
     if row.state != S.READY.value or row.profile_id is None:
         raise ConfigError(f"{number} is {row.state}, not READY: {row.last_reason or ''}".rstrip(": "))
     return submit_profile(hub, hub.profile(row.profile_id), limit=1, invoice_id=row.id)
 
 
-def money(value: Decimal | str) -> str:
-    return f"{Decimal(value):,.2f}"
+def money(value: Decimal | str, currency: str | None = None) -> str:
+    """An amount for people, in its currency's minor units (hub/money.py)."""
+    return amount_text(value, currency, grouped=True)

@@ -27,9 +27,11 @@ from sqlmodel import col, or_, select
 
 from hub import profile_health, unplaced
 from hub.model import InvoiceState, RejectionCategory
+from hub.money import amount_text
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 if TYPE_CHECKING:
+    from hub.readonly import ReadOnlyHub
     from hub.runtime import Hub
 
 S = InvoiceState
@@ -128,7 +130,7 @@ class Group:
             "category": self.category,
             "label": self.label,
             "count": len(self.rows),
-            "totals": {currency: str(amount) for currency, amount in self.totals.items()},
+            "totals": {currency: amount_text(amount, currency) for currency, amount in self.totals.items()},
             "oldest_days": self.oldest_days,
             "invoices": self.rows,
         }
@@ -143,7 +145,7 @@ def amounts_by_currency(rows: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
     return dict(sorted(totals.items()))
 
 
-def worklist(hub: Hub, flt: WorklistFilter | None = None) -> list[dict[str, Any]]:
+def worklist(hub: Hub | ReadOnlyHub, flt: WorklistFilter | None = None) -> list[dict[str, Any]]:
     """Open problems as rows, sorted by customer, category, then oldest first."""
     flt = flt or WorklistFilter()
     now = hub.clock.now()
@@ -300,7 +302,7 @@ def _row(
         "category": category,
         "category_label": CATEGORY_LABELS[category],
         "reason_category": reason_category,
-        "amount": str(row.total),
+        "amount": amount_text(row.total, row.currency),
         "currency": row.currency,
         "since": since.isoformat(),
         "days": (now - since).days,

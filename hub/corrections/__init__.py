@@ -19,16 +19,55 @@ them, whoever triggered the correction (a collector's resubmit or the daemon pic
 
 from __future__ import annotations
 
-from hub.corrections.cancel import CancelResult, cancel
-from hub.corrections.common import NotApplicable, PortalBusy, ResubmitRefused, cli_actor, find_invoice
-from hub.corrections.confirm import confirm_received
+import sys
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from hub.corrections.common import (
+    InvoiceNotFound,
+    NotApplicable,
+    PortalBusy,
+    Quarantined,
+    ResubmitRefused,
+    cli_actor,
+    find_invoice,
+)
 from hub.corrections.links import Refusal, correction_links, refusals, related_documents
-from hub.corrections.resubmit import ResubmitResult, resubmit
+
+if TYPE_CHECKING:
+    from hub.corrections.cancel import CancelResult, cancel
+    from hub.corrections.confirm import confirm_received
+    from hub.corrections.resubmit import ResubmitResult, resubmit
+
+# resubmit and cancel send (pipeline, connectors): imported on first use, so that reading a timeline
+# (`show`, which needs only the links) does not load what sending needs.
+_SENDING = {
+    "CancelResult": "hub.corrections.cancel",
+    "cancel": "hub.corrections.cancel",
+    "ResubmitResult": "hub.corrections.resubmit",
+    "resubmit": "hub.corrections.resubmit",
+    "confirm_received": "hub.corrections.confirm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SENDING:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import_module(_SENDING[name])
+    # Importing the submodule `resubmit` (or `cancel`) binds the package attribute of that name to the
+    # module: bind the functions and results over it, as the eager imports used to.
+    for exported, where in _SENDING.items():
+        if where in sys.modules:
+            globals()[exported] = getattr(sys.modules[where], exported)
+    return globals()[name]
+
 
 __all__ = [
     "CancelResult",
+    "InvoiceNotFound",
     "NotApplicable",
     "PortalBusy",
+    "Quarantined",
     "Refusal",
     "ResubmitRefused",
     "ResubmitResult",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from hub.errors import ConfigError, DocumentError, PortalhubError
 from hub.model import RejectionCategory
-from hub.store.tables import InvoiceRow
+from hub.store.tables import AttemptRow, InvoiceRow, QuarantineRow
 
 #: Refusals that say nothing about the invoice's content: sending it unchanged again is right.
 NOT_CONTENT = frozenset({RejectionCategory.CREDENTIALS.value, RejectionCategory.CONFIG.value})
@@ -37,14 +38,61 @@ def cli_actor() -> str:
     return f"cli:{user}"
 
 
+class InvoiceNotFound(NotApplicable):
+    """No invoice in the store answers to the number asked for."""
+
+
+class Quarantined(InvoiceNotFound):
+    """The number is an AR record the hub quarantined: not a valid invoice, so not in the store."""
+
+
 def find_invoice(session: Session, number: str) -> InvoiceRow:
-    """An invoice by its AR number, or by the number the portal got (`INV-1-R1`)."""
-    row = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == number)).first()
-    row = (
-        row or session.exec(select(InvoiceRow).where(col(InvoiceRow.portal_invoice_number) == number)).first()
+    """The one invoice lookup every command uses: by any number the buyer sees, case-insensitively:
+    its AR number, the number the portal got (`INV-1-R1`), or the number of any earlier send.
+
+    Exact matches are tried first (indexed); the case-insensitive search only runs when they miss.
+    A number the AR system posted but the hub quarantined raises `Quarantined` with the reason; a
+    number nobody knows raises `InvoiceNotFound`."""
+    wanted = number.strip()
+    row = _first(session, col(InvoiceRow.invoice_number) == wanted) or _first(
+        session, col(InvoiceRow.portal_invoice_number) == wanted
     )
     if row is None:
-        raise NotApplicable(
-            f"no invoice {number!r} in the store (is it posted in the AR system and ingested?)"
+        folded = wanted.upper()
+        row = (
+            _first(session, func.upper(col(InvoiceRow.invoice_number)) == folded)
+            or _first(session, func.upper(col(InvoiceRow.portal_invoice_number)) == folded)
+            or _sent_as(session, folded)
         )
-    return row
+    if row is not None:
+        return row
+    held = session.exec(
+        select(QuarantineRow)
+        .where(
+            (func.upper(col(QuarantineRow.invoice_number)) == wanted.upper())
+            | (col(QuarantineRow.ar_key) == wanted)
+        )
+        .order_by(col(QuarantineRow.resolved_at).is_not(None), col(QuarantineRow.last_seen).desc())
+    ).first()
+    if held is not None and held.resolved_at is None:
+        raise Quarantined(
+            f"{wanted} is quarantined: its AR record {held.ar_key} ({held.source}) is not a valid invoice: "
+            f"{held.reason} (first seen {held.first_seen:%Y-%m-%d %H:%M} UTC). Fix the record in the AR "
+            "system; the hub takes it in at its next ingest (`portalhub quarantine` lists them all)"
+        )
+    raise InvoiceNotFound(
+        f"no invoice {number!r} in the store, by AR number or any number sent to a portal, and no "
+        "quarantined AR record of that number (is it posted in the AR system and ingested?)"
+    )
+
+
+def _first(session: Session, condition: object) -> InvoiceRow | None:
+    return session.exec(select(InvoiceRow).where(condition).order_by(col(InvoiceRow.id))).first()  # type: ignore[arg-type]
+
+
+def _sent_as(session: Session, folded: str) -> InvoiceRow | None:
+    """An invoice by the number of an earlier send (a correction renumbered again since)."""
+    invoice_id = session.exec(
+        select(AttemptRow.invoice_id).where(func.upper(col(AttemptRow.portal_invoice_number)) == folded)
+    ).first()
+    return session.get(InvoiceRow, invoice_id) if invoice_id is not None else None

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from hub.corrections.common import NOT_CONTENT
 from hub.model import InvoiceState, RejectionCategory
+from hub.money import amount_text
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 from hub.worklist import CATEGORY_LABELS, event_words
 
@@ -134,7 +135,7 @@ def related_documents(session: Session, row: InvoiceRow) -> list[dict[str, Any]]
                 "invoice_number": other.invoice_number,
                 "purpose": other.purpose,
                 "state": other.state,
-                "total": str(other.total),
+                "total": amount_text(other.total, other.currency),
                 "currency": other.currency,
             }
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from hub.money import money_text
 from hub.notify.config import Collector, NotificationsConfig, WebhookTarget
 from hub.store.tables import InvoiceRow, NotificationRow
 from hub.worklist import CATEGORY_LABELS, said
@@ -161,7 +162,7 @@ def compose_text(
                 if item.get("portal_invoice_number") and item["portal_invoice_number"] != number:
                     number += f" (sent as {item['portal_invoice_number']})"
                 lines.append(
-                    f"    {number} {item['state']} {item['amount']} {item['currency']} "
+                    f"    {number} {item['state']} {money_text(item['amount'], item['currency'])} "
                     f"via {item.get('profile_id') or '(no profile)'}"
                 )
                 if item.get("portal_words"):
@@ -200,7 +201,7 @@ def _totals(items: Sequence[dict[str, Any]]) -> str:
     totals: dict[str, Decimal] = {}
     for item in items:
         totals[item["currency"]] = totals.get(item["currency"], Decimal(0)) + Decimal(item["amount"])
-    return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items()))
+    return ", ".join(money_text(amount, currency) for currency, amount in sorted(totals.items()))
 
 
 def _category_order(category: str) -> int:

@@ -15,6 +15,7 @@ often it is looked at, and a new outage after a recovery is a new incident.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -48,25 +49,30 @@ class Incident:
 
 
 def incidents(
-    session: Session, profiles: list[Profile], now: datetime, down_after: timedelta
+    session: Session, profiles: Iterable[Profile], now: datetime, down_after: timedelta
 ) -> list[Incident]:
     """Every profile that is not working now, with since when and the portal's last words."""
+    return incidents_of(session, {p.id: tuple(p.match.customer_id) for p in profiles}, now, down_after)
+
+
+def incidents_of(
+    session: Session, customers_of: Mapping[str, tuple[str, ...]], now: datetime, down_after: timedelta
+) -> list[Incident]:
+    """`incidents` for profiles known by id and customers only (the read-only hub's outlines)."""
     found: list[Incident] = []
     marked = profile_health.troubled(session)
-    known = {profile.id: profile for profile in profiles}
     for profile_id, health in sorted(marked.items()):
-        # Also for a profile whose rules file does not load (not among `profiles`): said once, with why.
-        customers = tuple(known[profile_id].match.customer_id) if profile_id in known else ()
+        # Also for a profile whose rules file does not load (not among the profiles): said once, with why.
+        customers = customers_of.get(profile_id, ())
         if health.since is not None:
             kind = _SAME_AS_DERIVED.get(health.kind or "", f"profile_{health.kind}")
             found.append(Incident(profile_id, kind, health.since, health.reason or "", customers))
-    for profile in profiles:
-        if profile.id in marked:
+    for profile_id, customers in customers_of.items():
+        if profile_id in marked:
             continue
-        customers = tuple(profile.match.customer_id)
-        incident = _send_incident(session, profile.id, now, down_after, customers)
+        incident = _send_incident(session, profile_id, now, down_after, customers)
         if incident is None:
-            incident = _poll_incident(session, profile.id, now, down_after, customers)
+            incident = _poll_incident(session, profile_id, now, down_after, customers)
         if incident is not None:
             found.append(incident)
     return found

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from hub.model import InvoiceState
+from hub.money import amount_text
 from hub.notify.config import NotificationsConfig, Topic, channel, recipient_key
 from hub.notify.health import Incident
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow, NotificationRow
@@ -147,7 +148,7 @@ def invoice_item(event: EventRow, invoice: InvoiceRow, attempt: AttemptRow | Non
         "state": event.to_state,
         "category": category,
         "category_label": CATEGORY_LABELS.get(category, category),
-        "amount": str(invoice.total),
+        "amount": amount_text(invoice.total, invoice.currency),
         "currency": invoice.currency,
         "reason": event.reason,
         "portal_code": code,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
+from hub.money import amount_text, money_text
 from hub.reports.metrics import AGE_BUCKETS, Acceptance, Report
 
 GOOD, BAD, NEUTRAL = "#2e7d32", "#c62828", "#90a4ae"
@@ -64,7 +65,7 @@ def _percent(value: float | None) -> str:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
+    return money_text(amount, currency)
 
 
 def _acceptance(title: str, rows: Sequence[Acceptance]) -> str:
@@ -250,7 +251,10 @@ def write_csvs(report: Report, folder: Path) -> list[Path]:
         ),
         "outstanding.csv": (
             ("state", "age", "currency", "invoices", "amount"),
-            [(o.state, o.bucket, o.currency, o.invoices, str(o.amount)) for o in report.outstanding],
+            [
+                (o.state, o.bucket, o.currency, o.invoices, amount_text(o.amount, o.currency))
+                for o in report.outstanding
+            ],
         ),
     }
     written = []

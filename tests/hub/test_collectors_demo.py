@@ -200,26 +200,26 @@ def test_report_page_in_chromium(workspace: DemoWorkspace, tmp_path: Path, chrom
 
 # --- cancel and resubmit from the command line (these change the workspace: last) -------------------------
 def test_cancel_is_refused_where_the_portal_takes_none(workspace: DemoWorkspace) -> None:
-    code, _, error = invoke(workspace, "cancel", "INV-30005")
+    code, _, error = invoke(workspace, "cancel", "INV-30005", "--yes")
     assert code == 2 and "leog-openinvoice (openinvoice) takes no cancellation from the hub" in error
 
 
 def test_resubmit_and_cancel_cli(workspace: DemoWorkspace) -> None:
-    code, _, error = invoke(workspace, "resubmit", "INV-24016")
+    code, _, error = invoke(workspace, "resubmit", "INV-24016", "--yes")
     assert code == 1 and "unchanged in the AR system" in error and "PO-100199" in error
     ar = sqlite3.connect(workspace.ar_path)
     with ar:
         ar.execute("UPDATE ar_invoices SET po_number = 'PO-100101' WHERE invoice_number = 'INV-24016'")
     ar.close()
-    code, output, _ = invoke(workspace, "resubmit", "INV-24016", "--json")
+    code, output, _ = invoke(workspace, "resubmit", "INV-24016", "--json", "--yes")
     result = json.loads(output)
     assert code == 0 and result["state"] == "SUBMITTED" and result["ar"] == "corrected"
     assert result["corrects"]["category"] == "po"
     code, output, _ = invoke(workspace, "show", "INV-24016")
     assert code == 0 and "correction: send #" in output and "missing/invalid PO" in output
-    code, output, _ = invoke(workspace, "cancel", "INV-24016", "--reason", "sent to the wrong buyer")
+    code, output, _ = invoke(workspace, "cancel", "INV-24016", "--reason", "sent to the wrong buyer", "--yes")
     assert code == 0 and "cancelled" in output
     shown = json.loads(invoke(workspace, "show", "INV-24016", "--json")[1])
     assert shown["invoice"]["state"] == "CANCELLED" and shown["attempts"][-1]["outcome"] == "cancelled"
-    code, _, error = invoke(workspace, "resubmit", "INV-24016")
+    code, _, error = invoke(workspace, "resubmit", "INV-24016", "--yes")
     assert code == 2 and "cancelled at the portal" in error
