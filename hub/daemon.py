@@ -155,6 +155,16 @@ class Daemon:
             health[f"file:{file}"] = "; ".join(problems) or "broken"
         return health
 
+    def _start_web(self) -> Any:
+        """The collectors' pages and API (hub/web) when `web:` is configured; None otherwise."""
+        if self.hub.config.web is None:
+            return None
+        from hub.web import start_web
+
+        server = start_web(self.hub)
+        log.info("web pages and API on %s", server.url)
+        return server
+
     def stop_receiver(self) -> None:
         if self.receiver is not None:
             self.receiver.stop()
@@ -212,6 +222,7 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop.set())
         self.start_listener()  # before the scheduler: a listener that cannot listen stops the start-up
+        web = self._start_web()
         self.heartbeat.beat(start)
         scheduler.start()
         log.info(
@@ -229,6 +240,8 @@ class Daemon:
             log.info("stopping: finishing the requests in flight, starting no new one")
             scheduler.shutdown(wait=True)
             self.stop_receiver()
+            if web is not None:
+                web.stop()
             self.heartbeat.stopped(self.hub.clock.now())
             log.info("daemon %s stopped", self.hub.worker_id)
 

@@ -236,3 +236,8 @@ class DaemonRow(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     heartbeat_seconds: float
     jobs: str = Field(default="{}", sa_type=Text)
+
+
+# The web's users, API tokens and follow-ups live in their own module; imported here so every reader of
+# the metadata (migrations, the schema check) sees them.
+from hub.store.accounts import FollowUpRow, TokenRow, UserRow  # noqa: E402, F401
