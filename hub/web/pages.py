@@ -127,6 +127,10 @@ def routes(web: Web) -> list[Route]:
     async def confirm_cancel(request: Request) -> Response:
         who = await page_user(web, request)
         data = await _invoice(web, request.path_params["number"])
+        if not who.can_act_on(data["invoice"]["customer_id"]):
+            raise Refused(
+                403, "Forbidden", f"{who.name} ({who.role}) may not cancel invoices of this customer"
+            )
         return render(web, request, "cancel.html", who, data=data)
 
     async def act(request: Request) -> Response:

@@ -41,15 +41,24 @@ def csrf_ok(session: dict[str, Any], sent: object) -> bool:
 
 
 class LoginThrottle:
-    """At most `attempts` failed logins per user name and per client address within `window` seconds;
-    past that, logins from there (or for that name) are refused until the oldest failure ages out."""
+    """At most `attempts` failed logins per user name, and `address_attempts` per client address (an
+    office behind one NAT address shares it), within `window` seconds; past that, logins for that name
+    (or from there) are refused until the oldest failure ages out. Keys: `user:<name>`, `ip:<address>`."""
 
     def __init__(
-        self, attempts: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic
+        self,
+        attempts: int = 5,
+        window: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        address_attempts: int = 50,
     ) -> None:
         self.attempts, self.window, self.clock = attempts, window, clock
+        self.address_attempts = address_attempts
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def _limit(self, key: str) -> int:
+        return self.address_attempts if key.startswith("ip:") else self.attempts
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.setdefault(key, deque())
@@ -63,8 +72,8 @@ class LoginThrottle:
         with self._lock:
             waits = [
                 self.window - (now - failures[0])
-                for failures in (self._recent(k, now) for k in keys)
-                if len(failures) >= self.attempts
+                for key, failures in ((k, self._recent(k, now)) for k in keys)
+                if len(failures) >= self._limit(key)
             ]
         return int(max(waits)) + 1 if waits else 0
 

@@ -4,6 +4,7 @@ resent) served by the web app on a real socket, with a user and a token of every
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,16 @@ class Served:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
-    def login(self, who: str) -> httpx.Client:
+    @contextmanager
+    def login(self, who: str) -> Iterator[httpx.Client]:
         """A browser-like client logged in as `who` (cookies kept, redirects not followed)."""
-        client = httpx.Client(base_url=self.url, timeout=60)
-        page = client.get("/login")
-        client.post("/login", data={"csrf": csrf_of(page.text), "name": who, "password": PASSWORD})
-        return client
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            page = client.get("/login")
+            answer = client.post(
+                "/login", data={"csrf": csrf_of(page.text), "name": who, "password": PASSWORD}
+            )
+            assert answer.status_code == 303, answer.text
+            yield client
 
 
 def csrf_of(html: str) -> str:
@@ -72,7 +77,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 by="test",
                 now=now,
             )
-            tokens[name] = create_token(ws.hub.store, f"{name}-token", user=name, role=None, by="test", now=now)
+            tokens[name] = create_token(
+                ws.hub.store, f"{name}-token", user=name, role=None, by="test", now=now
+            )
         _strip_role(ws, "nobody")
         tokens["erp"] = create_token(ws.hub.store, "erp", user=None, role="viewer", by="test", now=now)
         server = start_web(ws.hub, port=0)
