@@ -13,6 +13,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,8 +166,18 @@ def templates() -> Jinja2Templates:
         autoescape=True,  # everything from the store or a portal is text, never markup
         undefined=jinja2.StrictUndefined,
     )
-    environment.filters["money"] = lambda value: f"{float(value):,.2f}" if value is not None else ""
+    environment.filters["money"] = lambda value: f"{Decimal(value):,.2f}" if value is not None else ""
+    environment.filters["rule_source"] = rule_source
     return Jinja2Templates(env=environment)
+
+
+def rule_source(source: str | None) -> str:
+    """Where a rule is written, as the folder and file and line (`rules.d/acme-coupa.yaml:29`): the
+    absolute path says nothing more to a collector, and tells the world where the hub is installed."""
+    if not source:
+        return ""
+    path = Path(source)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def create_app(
