@@ -214,6 +214,13 @@ def demo(
     )
     if keep or workspace is not None:
         out.print(f"Workspace kept: {root}\n  try: portalhub -c {root}/portalhub.yaml show INV-24017")
+        if outcome.web_login:
+            name, password = outcome.web_login
+            out.print(
+                f"Web worklist: portalhub -c {root}/portalhub.yaml web, then open http://127.0.0.1:8780/ "
+                f"and log in as {name} / {password}",
+                soft_wrap=True,
+            )
 
 
 @app.command()
