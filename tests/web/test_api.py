@@ -65,11 +65,11 @@ def test_problems_filter_as_the_cli_and_page_by_offset(served: Served) -> None:
 
 def test_one_invoice_with_its_timeline_and_sends(served: Served) -> None:
     with served.api("vic") as client:
-        data = client.get("/api/invoices/INV-24017").json()
+        data = client.get("/api/invoices/INV-24016").json()
         missing = client.get("/api/invoices/INV-0000")
-    assert data["id"] == "INV-24017" and data["invoice"]["state"] == "REJECTED"
+    assert data["id"] == "INV-24016" and data["invoice"]["state"] == "REJECTED"
     assert data["events"] and data["attempts"][0]["request_document"].startswith("<?xml")
-    assert data["ar_record"]["invoice_number"] == "INV-24017"
+    assert data["ar_record"]["invoice_number"] == "INV-24016"
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 

@@ -4,7 +4,9 @@ token, CSRF refused, roles enforced, no secret in any answer, injection in filte
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from sqlmodel import col, func, select
 
 from hub.store.accounts import TokenRow, UserRow
@@ -180,3 +182,30 @@ def test_sql_and_html_in_filters_and_notes_are_inert(served: Served) -> None:
         assert answer.status_code == 200 and answer.json()["items"] == []
     with served.workspace.hub.store.session() as session:
         assert session.exec(select(func.count()).select_from(UserRow)).one() == 5
+
+
+def test_evidence_screenshots_are_shown_and_nothing_else_is_served(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = served.workspace.hub
+    folder = tmp_path / "acme-coupa" / "INV-24016"
+    folder.mkdir(parents=True)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    (folder / "20261206T120000-0001-submitted.png").write_bytes(png)
+    (folder / "20261206T120000-0001-submitted.html").write_text("<html>page</html>")
+    monkeypatch.setattr(hub, "config", hub.config.model_copy(update={"evidence_dir": tmp_path}))
+    with served.login("vic") as browser:
+        page = browser.get("/invoices/INV-24016").text
+        assert 'alt="Screenshot 20261206T120000-0001-submitted.png"' in page
+        image = browser.get("/invoices/INV-24016/evidence/20261206T120000-0001-submitted.png")
+        assert image.status_code == 200 and image.content == png
+        for name in (
+            "20261206T120000-0001-submitted.html",
+            "..%2F..%2F..%2Fsecrets.yaml",
+            "%2E%2E%2Fportalhub.yaml",
+        ):
+            assert browser.get(f"/invoices/INV-24016/evidence/{name}").status_code == 404, name
+        # Another invoice's evidence is not reachable through this one.
+        assert (
+            browser.get("/invoices/INV-24015/evidence/20261206T120000-0001-submitted.png").status_code == 404
+        )
