@@ -62,7 +62,7 @@ def routes(web: Web) -> list[Route]:
             limit, offset = parse_paging(params)
         except BadFilter as exc:
             raise Refused(400, "Bad filter", str(exc)) from exc
-        page = await run_in_threadpool(views.problems, web.hub, filters, limit, offset)
+        page = await run_in_threadpool(views.problems, web.hub, filters, limit, offset, web.worklists)
         return JSONResponse(
             {
                 "items": page.rows,

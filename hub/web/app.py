@@ -33,7 +33,7 @@ from hub.errors import ConfigError, DocumentError
 from hub.web import actions
 from hub.web.accounts import Principal
 from hub.web.security import SECURITY_HEADERS, LoginThrottle
-from hub.web.views import ReportCache
+from hub.web.views import ReportCache, WorklistCache
 
 if TYPE_CHECKING:
     from hub.runtime import Hub
@@ -60,6 +60,7 @@ class Web:
     templates: Jinja2Templates
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     reports: ReportCache | None = None
+    worklists: WorklistCache = field(default_factory=WorklistCache)
 
     def __post_init__(self) -> None:
         self.reports = self.reports or ReportCache(self.hub)

@@ -87,7 +87,7 @@ def routes(web: Web) -> list[Route]:
             limit, offset = parse_paging(params, default=PAGE_ROWS)
         except BadFilter as exc:
             raise Refused(400, "Bad filter", str(exc)) from exc
-        page = await run_in_threadpool(views.problems, web.hub, filters, limit, offset)
+        page = await run_in_threadpool(views.problems, web.hub, filters, limit, offset, web.worklists)
         query = filters.as_query()
         return render(
             web,

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as sa_select
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from hub import services
 from hub.reports import build_report
 from hub.reports.metrics import Report
-from hub.store.tables import AttemptRow, InvoiceRow, QuarantineRow
+from hub.store.tables import AttemptRow, EventRow, InvoiceRow, QuarantineRow
 from hub.web.actions import follow_ups
 from hub.web.filters import Filters
 from hub.web.security import masked
@@ -49,9 +49,38 @@ class ProblemPage:
         return self.offset + self.limit if self.offset + self.limit < self.total else None
 
 
-def problems(hub: Hub, filters: Filters, limit: int, offset: int) -> ProblemPage:
-    """The worklist (hub.services.rejections) cut to one page, with owners and follow-ups."""
-    rows = services.rejections(hub, **filters.as_kwargs())
+class WorklistCache:
+    """The worklist per filter, kept while no event is appended (every change of an invoice's state or
+    reasons is an event, and events are append-only: the newest event id says whether anything
+    changed) and for at most `max_age` seconds (the rows' ages in days). Paging through the worklist,
+    or several collectors looking at it, then costs one computation, not one per page view."""
+
+    def __init__(self, max_age: float = 60.0, size: int = 32) -> None:
+        self.max_age, self.size = max_age, size
+        self._entries: dict[Filters, tuple[int, float, list[dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, hub: Hub, filters: Filters) -> list[dict[str, Any]]:
+        with hub.store.session() as session:
+            head = session.exec(select(func.max(EventRow.id))).one() or 0
+        with self._lock:
+            entry = self._entries.get(filters)
+        if entry is not None and entry[0] == head and time.monotonic() - entry[1] < self.max_age:
+            return entry[2]
+        rows = services.rejections(hub, **filters.as_kwargs())
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.pop(min(self._entries, key=lambda k: self._entries[k][1]))
+            self._entries[filters] = (head, time.monotonic(), rows)
+        return rows
+
+
+def problems(
+    hub: Hub, filters: Filters, limit: int, offset: int, cache: WorklistCache | None = None
+) -> ProblemPage:
+    """The worklist (hub.services.rejections) cut to one page, with owners and follow-ups (read
+    fresh: they change without an event of the invoice's state)."""
+    rows = cache.rows(hub, filters) if cache is not None else services.rejections(hub, **filters.as_kwargs())
     page = rows[offset : offset + limit]
     kept = follow_ups(hub, [r["invoice_number"] for r in page])
     page = [{**r, **kept.get(r["invoice_number"], {"owner": None, "follow_up_on": None})} for r in page]

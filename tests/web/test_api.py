@@ -124,3 +124,19 @@ def test_report_and_status_figures(served: Served) -> None:
     assert 0 <= report["preflight_share"] <= 1
     assert [c["milestone"] for c in report["cycle_times"]] == ["submission", "approval", "payment"]
     assert "acme-coupa" in status["profiles"] and status["quarantined"] >= 1
+
+
+def test_the_worklist_is_recomputed_as_soon_as_an_event_is_appended(served: Served) -> None:
+    from hub.web.actions import add_note
+    from hub.web.filters import Filters
+    from hub.web.views import WorklistCache
+
+    hub = served.workspace.hub
+    cache = WorklistCache()
+    first = cache.rows(hub, Filters())
+    assert cache.rows(hub, Filters()) is first  # nothing changed: the same rows
+    assert cache.rows(hub, Filters(categories=("po",))) is not first  # each filter its own
+    add_note(hub, "INV-24016", "a change", actor="test")
+    again = cache.rows(hub, Filters())
+    assert again is not first and again == first  # recomputed (a note changes no row)
+    assert WorklistCache(max_age=0).rows(hub, Filters()) == first
