@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## The main job on the embedded default: SQLite + the sandbox portals + 80 demo AR records.
+## The main job on the embedded default: SQLite + the sandbox portals + 80 demo AR records; the
+## workspace is kept, and the last line says how to browse it (`portalhub web`) and the demo login.
 demo: $(STAMP)
-	$(BIN)/portalhub demo
+	$(BIN)/portalhub demo --keep
 
 ## The whole test suite, with the static checks the code is held to.
 test: $(STAMP) lint unit
@@ -39,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.cli_start
 	$(BIN)/python -m bench.webportal
 	$(BIN)/python -m bench.ar_files_memory --mb 50 --bad-every 1000
+	$(BIN)/python -m bench.web_pages
 
 ## The long reliability run (kill -9 x50 over 1,000 invoices, kill -9 in every phase, the fault mix, 4 daemons x
 ## 5,000 on PostgreSQL): documents created/received at the portal per scenario; exits 1 when a verdict fails.

@@ -54,6 +54,11 @@ recipe_app = typer.Typer(
     help="Web portals' recipes: try one without sending, or print its schema.", no_args_is_help=True
 )
 app.add_typer(recipe_app, name="recipe")
+users_app = typer.Typer(
+    help="Who may use the web pages and the API: users (viewer, collector, admin) and API tokens.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
 
 # Tables are for people; piped into a file or CI log they should not fold at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -245,6 +250,13 @@ def demo(
     )
     if keep or workspace is not None:
         out.print(f"Workspace kept: {root}\n  try: portalhub -c {root}/portalhub.yaml show INV-24017")
+        if outcome.web_login:
+            name, password = outcome.web_login
+            out.print(
+                f"Web worklist: portalhub -c {root}/portalhub.yaml web, then open http://127.0.0.1:8780/ "
+                f"and log in as {name} / {password}",
+                soft_wrap=True,
+            )
 
 
 @app.command()
@@ -1522,6 +1534,128 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}")
+
+
+@app.command()
+def web(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: web.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: web.port, 8780).")] = None,
+) -> None:
+    """Serve the collectors' web pages and the HTTP API (docs/web.md) until Ctrl-C."""
+    import uvicorn
+
+    from hub.config import WebConfig
+    from hub.web import session_secret
+    from hub.web.app import create_app
+
+    with opened_hub() as hub:
+        settings = hub.config.web or WebConfig()
+        app_ = create_app(hub, secret_key=session_secret(hub), secure_cookies=settings.secure_cookies)
+        bind, listen = host or settings.host, settings.port if port is None else port
+        err.print(f"portalhub web on http://{bind}:{listen}/ (Ctrl-C stops it)")
+        uvicorn.run(app_, host=bind, port=listen, log_level="warning")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    role: Annotated[str, typer.Option(help="viewer, collector or admin.")] = "viewer",
+    customer: Annotated[
+        list[str] | None,
+        typer.Option(help="A collector acts on this customer's invoices only (repeatable; none: all)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+) -> None:
+    """Add a user who logs in to the web pages (the password is asked, or read with --password-stdin)."""
+    from hub.corrections import cli_actor
+    from hub.web.accounts import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with opened_hub() as hub:
+        add_user(
+            hub.store,
+            name,
+            password,
+            role,
+            customers=tuple(customer or ()),
+            by=cli_actor(),
+            now=hub.clock.now(),
+        )
+    out.print(f"user {name} added ({role})")
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOption = False) -> None:
+    """Users (role, customers, disabled, tokens) and API tokens; never a password or a token."""
+    from hub.web.accounts import list_tokens, list_users
+
+    with opened_hub() as hub:
+        users, tokens = list_users(hub.store), list_tokens(hub.store)
+    if as_json:
+        emit_json({"users": users, "tokens": tokens})
+        return
+    table = Table(title="Users")
+    for column in ("User", "Role", "Customers", "State", "Tokens"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(
+            u["name"],
+            u["role"] or "(none)",
+            " ".join(u["customers"]) or "all",
+            "disabled" if u["disabled"] else "active",
+            " ".join(u["tokens"]),
+        )
+    out.print(table)
+    tokens_table = Table(title="API tokens")
+    for column in ("Token", "User", "Role", "Last used", "State"):
+        tokens_table.add_column(column)
+    for t in tokens:
+        tokens_table.add_row(
+            t["name"],
+            t["user"] or "(system)",
+            t["role"] or "(the user's)",
+            t["last_used_at"] or "never",
+            "revoked" if t["revoked"] else "active",
+        )
+    out.print(tokens_table)
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="The login name.")]) -> None:
+    """Disable a user: no login; open sessions and the user's tokens stop working at once."""
+    from hub.web.accounts import disable_user
+
+    with opened_hub() as hub:
+        disable_user(hub.store, name, hub.clock.now())
+    out.print(f"user {name} disabled")
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The token's name (recorded as api:<name> on every action).")],
+    user: Annotated[str | None, typer.Option(help="A user's token: it acts with the user's role.")] = None,
+    role: Annotated[str | None, typer.Option(help="A system's token with its own role.")] = None,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Revoke the token of this name.")] = False,
+) -> None:
+    """Make an API token (printed once; only its hash is kept), or revoke one with --revoke."""
+    from hub.corrections import cli_actor
+    from hub.web.accounts import create_token, revoke_token
+
+    with opened_hub() as hub:
+        if revoke:
+            revoke_token(hub.store, name, hub.clock.now())
+            out.print(f"token {name} revoked")
+            return
+        token = create_token(hub.store, name, user=user, role=role, by=cli_actor(), now=hub.clock.now())
+    err.print(f"token {name} made; it is shown once, keep it in a secret store:")
+    sys.stdout.write(token + "\n")
 
 
 def main() -> None:

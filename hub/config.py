@@ -182,6 +182,20 @@ class AuditConfig(_Strict):
     """Also send a summary of each checkpoint to the local syslog (/dev/log)."""
 
 
+class WebConfig(_Strict):
+    """The collectors' web pages and the HTTP API (docs/web.md): served by `portalhub web`, and by the
+    daemon while it runs when this section is present."""
+
+    host: str = "127.0.0.1"
+    """The address to listen on (keep 127.0.0.1 behind a reverse proxy that terminates TLS)."""
+    port: int = Field(default=8780, ge=0, le=65535)
+    """The port to listen on (0: any free port, for tests)."""
+    session_secret: str | None = None
+    """A secret reference (env:NAME, file:/path, secret:name) that signs session cookies; unset: a random one per process (everyone logs in again after a restart)."""
+    secure_cookies: bool = False
+    """Send the session cookie over HTTPS only (set it when the proxy serves HTTPS)."""
+
+
 class HubConfig(_Strict):
     """The hub's configuration file, `portalhub.yaml` (relative paths are relative to this file)."""
 
@@ -218,6 +232,8 @@ class HubConfig(_Strict):
     """Who is told about blocked, rejected and disputed invoices and broken profiles (hub/notify)."""
     audit: AuditConfig | None = None
     """Anchors of the audit chain outside the database (null: `audit verify` checks the chains only)."""
+    web: WebConfig | None = None
+    """The collectors' web pages and API (null: `portalhub web` uses its defaults, the daemon serves none)."""
 
     def resolved(self, base: Path) -> HubConfig:
         """Paths made absolute against `base` (the config file's folder); env overrides applied."""

@@ -156,7 +156,7 @@ def _check_secret_references(config: HubConfig, profiles: dict[str, Any], report
     places: list[tuple[str, str, str]] = []  # (subject, place, reference)
     for profile_id, profile in sorted(profiles.items()):
         places += [(f"profile {profile_id}", p, r) for p, r in _references(profile.connection, "connection")]
-    own = config.model_dump(mode="json", include={"ar", "feedback", "notifications", "audit"})
+    own = config.model_dump(mode="json", include={"ar", "feedback", "notifications", "audit", "web"})
     places += [("portalhub.yaml", p, r) for p, r in _references(own, "")]
     for subject, place, reference in places:
         try:

@@ -261,6 +261,16 @@ class Daemon:
             health.update(portals_not_working(self.hub, session, self.hub.clock.now()))
         return health
 
+    def _start_web(self) -> Any:
+        """The collectors' pages and API (hub/web) when `web:` is configured; None otherwise."""
+        if self.hub.config.web is None:
+            return None
+        from hub.web import start_web
+
+        server = start_web(self.hub)
+        log.info("web pages and API on %s", server.url)
+        return server
+
     def stop_receiver(self) -> None:
         if self.receiver is not None:
             self.receiver.stop()
@@ -320,6 +330,7 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop.set())
         self.start_listener()  # before the scheduler: a listener that cannot listen stops the start-up
+        web = self._start_web()
         self.heartbeat.beat(start)
         scheduler.start()
         log.info(
@@ -343,6 +354,8 @@ class Daemon:
             stopping.join(grace)
             self._scheduler = None
             self.stop_receiver()
+            if web is not None:
+                web.stop()
             self.heartbeat.stopped(self.hub.clock.now())
         if stopping.is_alive():
             running = sorted(self._running)

@@ -176,6 +176,8 @@ class DemoOutcome:
     faults: dict[str, int] = field(default_factory=dict)
     dtd_checked: bool = False
     xsd_checked: bool = False  # pre-flight validates PIDX invoices against the official XSD
+    #: A collector who can log in to the web pages of the kept workspace (`portalhub web`): name, password.
+    web_login: tuple[str, str] | None = None
 
 
 def run_demo(root: Path | None = None, keep: bool = False) -> tuple[DemoOutcome, Path]:
@@ -189,11 +191,21 @@ def run_demo(root: Path | None = None, keep: bool = False) -> tuple[DemoOutcome,
         outcome = collect(workspace)
         outcome.cycles = cycles
         outcome.corrected = corrected
+        outcome.web_login = demo_login(workspace)
         return outcome, workdir
     finally:
         workspace.close()
         if not keep and root is None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def demo_login(workspace: DemoWorkspace) -> tuple[str, str]:
+    """A collector `demo` with a fresh random password, for the web pages of the kept workspace."""
+    from hub.web.accounts import add_user
+
+    password = token_generator.token_urlsafe(12)
+    add_user(workspace.hub.store, "demo", password, "collector", by="demo", now=workspace.hub.clock.now())
+    return "demo", password
 
 
 def collect(workspace: DemoWorkspace) -> DemoOutcome:

@@ -22,7 +22,7 @@ from hub.errors import ConfigError
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest migration (tests/store checks it against the scripts). A store already there is not
 #: handed to Alembic at all: importing it and reading the scripts cost a CLI command ~0.3 s.
-HEAD = "0008"
+HEAD = "0009"
 #: The advisory lock key that serialises migrations on PostgreSQL ("portalhb" in ASCII).
 MIGRATION_LOCK = 0x706F7274616C6862
 

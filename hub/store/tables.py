@@ -290,3 +290,8 @@ class ProfileHealthRow(SQLModel, table=True):
     next_try_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     released_by: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(sa_column=_instant())
+
+
+# The web's users, API tokens and follow-ups live in their own module; imported here so every reader of
+# the metadata (migrations, the schema check) sees them.
+from hub.store.accounts import FollowUpRow, TokenRow, UserRow  # noqa: E402, F401
