@@ -1,6 +1,7 @@
 """The pages as a collector uses them, in Debian's Chromium (Playwright): log in, filter the worklist,
 open an invoice, resubmit the one fixed in AR and see the daemon follow it, and be refused an action
-without the role. Writes docs/screenshots/worklist.png and invoice.png (shown in README and docs/web.md)."""
+without the role. Writes worklist.png and invoice.png to build/screenshots/ (PORTALHUB_SCREENSHOTS_DIR=docs/screenshots
+refreshes the ones README and docs/web.md show)."""
 
 from __future__ import annotations
 
