@@ -16,8 +16,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -268,22 +269,41 @@ def number_holder(session: Session, row: InvoiceRow) -> InvoiceRow | None:
     if row.profile_id is None or row.purpose == cancel:
         return None
     number = row.portal_invoice_number or row.invoice_number
-    base = select(InvoiceRow).where(
-        col(InvoiceRow.profile_id) == row.profile_id,
-        col(InvoiceRow.id) != row.id,
-        col(InvoiceRow.state) != S.CANCELLED.value,
-        col(InvoiceRow.purpose) != cancel,
-    )
-    if row.id is not None:
-        base = base.where(col(InvoiceRow.id) < row.id)  # the record taken in first keeps the number
-    for same in (
-        col(InvoiceRow.portal_invoice_number) == number,
-        (col(InvoiceRow.invoice_number) == number) & col(InvoiceRow.portal_invoice_number).is_(None),
-    ):
-        holder = session.exec(base.where(same).order_by(col(InvoiceRow.id))).first()
+    params = {"profile_id": row.profile_id, "row_id": row.id, "number": number}
+    for query in _holder_queries(row.id is not None):
+        holder = session.exec(query, params=params).first()
         if holder is not None:
             return holder
     return None
+
+
+_HOLDER_QUERIES: dict[bool, tuple[Any, Any]] = {}
+
+
+def _holder_queries(saved: bool) -> tuple[Any, Any]:
+    """number_holder's two SELECTs (by portal number, then by AR number where no portal number was
+    given), built once per process with bound parameters: building them cost more than running them."""
+    if saved in _HOLDER_QUERIES:
+        return _HOLDER_QUERIES[saved]
+    cancel = InvoicePurpose.CANCEL.value
+    base = select(InvoiceRow).where(
+        col(InvoiceRow.profile_id) == bindparam("profile_id"),
+        col(InvoiceRow.state) != S.CANCELLED.value,
+        col(InvoiceRow.purpose) != cancel,
+    )
+    if saved:
+        # the record taken in first keeps the number
+        base = base.where(col(InvoiceRow.id) < bindparam("row_id"))
+    number: Any = bindparam("number")
+    queries = tuple(
+        base.where(same).order_by(col(InvoiceRow.id))
+        for same in (
+            col(InvoiceRow.portal_invoice_number) == number,
+            (col(InvoiceRow.invoice_number) == number) & col(InvoiceRow.portal_invoice_number).is_(None),
+        )
+    )
+    _HOLDER_QUERIES[saved] = (queries[0], queries[1])
+    return _HOLDER_QUERIES[saved]
 
 
 def _duplicate_number(row: InvoiceRow, holder: InvoiceRow, profile_id: str) -> Violation:
