@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -77,6 +77,12 @@ def take(hub: Hub, session: Session, record: ArRecord) -> str:
     return _take(hub, session, record)
 
 
+#: The invoice an AR record became, if any (built once, executed with parameters).
+_BY_AR_KEY = select(InvoiceRow).where(
+    col(InvoiceRow.source) == bindparam("source"), col(InvoiceRow.ar_key) == bindparam("key")
+)
+
+
 def _take(hub: Hub, session: Session, record: ArRecord) -> str:
     source = hub.ar_source.name
     now = hub.clock.now()
@@ -84,9 +90,7 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
         return _quarantine(session, source, record, now)
     invoice = record.invoice
     digest = invoice.content_hash()
-    row = session.exec(
-        select(InvoiceRow).where(InvoiceRow.source == source, InvoiceRow.ar_key == record.key)
-    ).first()
+    row = session.exec(_BY_AR_KEY, params={"source": source, "key": record.key}).first()
     _resolve_quarantine(session, source, record.key, now)
     if row is None:
         row = InvoiceRow(
@@ -440,16 +444,23 @@ def _quarantine(session: Session, source: str, record: ArRecord, now: datetime) 
     return "quarantined"
 
 
+_QUARANTINE = QuarantineRow.__table__  # type: ignore[attr-defined]
+#: Built once (see _holder_queries); one UPDATE instead of loading the rows to change one column.
+_RESOLVE_QUARANTINE = (
+    update(_QUARANTINE)
+    .where(
+        _QUARANTINE.c.source == bindparam("in_source"),
+        _QUARANTINE.c.ar_key == bindparam("key"),
+        _QUARANTINE.c.resolved_at.is_(None),
+    )
+    .values(resolved_at=bindparam("now"))
+)
+
+
 def _resolve_quarantine(session: Session, source: str, key: str, now: datetime) -> None:
-    for row in session.exec(
-        select(QuarantineRow).where(
-            QuarantineRow.source == source,
-            QuarantineRow.ar_key == key,
-            col(QuarantineRow.resolved_at).is_(None),
-        )
-    ):
-        row.resolved_at = now
-        session.add(row)
+    """A record that now reads well resolves its earlier quarantine entries (none pending in this
+    session: a record is taken in its own transaction, and a quarantined one returns before this)."""
+    session.connection().execute(_RESOLVE_QUARANTINE, {"in_source": source, "key": key, "now": now})
 
 
 def _hash(raw: dict[str, object]) -> str:
