@@ -58,6 +58,8 @@ _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
 # Built once and executed with parameters on the session's connection: compiled once per process, and
 # without the ORM's autoflush (the invoice's own changes are flushed once, at commit).
 _INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
+#: The invoice as the store has it now (housekeeping may have moved it while we waited for the portal).
+_INVOICE_BY_ID = select(InvoiceRow).where(col(InvoiceRow.id) == bindparam("invoice_id"))
 _ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
 
 
@@ -335,8 +337,7 @@ def record_outcome(
     now = hub.clock.now()
     daemon = hub.config.daemon
     with hub.store.session() as session:
-        row = session.get(InvoiceRow, invoice_id)
-        assert row is not None
+        row = session.exec(_INVOICE_BY_ID, params={"invoice_id": invoice_id}).one()
         # The attempt is written with one UPDATE of the answer's columns, not loaded and flushed through
         # the ORM (it is only read back on the rare duplicate path, which needs the object).
         answer: dict[str, Any] = {"finished_at": now, "duration_ms": elapsed_ms, **_answer(result)}
