@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.preflight
 	$(BIN)/python -m bench.end_to_end
 	$(BIN)/python -m bench.end_to_end --latency 0.1
+	$(BIN)/python -m bench.many_profiles
 	$(BIN)/python -m bench.polling
 	$(BIN)/python -m bench.claims_pg
 	$(BIN)/python -m bench.store_size

@@ -55,3 +55,30 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
     return "" if value is None else str(value)
+
+
+def target(what: str, measured: float, limit: float, *, at_least: bool = False, unit: str = "") -> bool:
+    """Print one target of issue 21 as `TARGET <what>: <measured> vs <limit> (ratio) OK|MISSED` and
+    keep it in bench/results/targets.json (one entry per target, the latest run). The ratio is
+    measured / limit, so <= 1 meets an upper bound; for a lower bound (`at_least`) it is limit /
+    measured, so <= 1 always means met."""
+    ratio = (limit / measured if measured else float("inf")) if at_least else measured / limit
+    ok = ratio <= 1
+    sign = ">=" if at_least else "<="
+    print(
+        f"TARGET {what}: {_fmt(measured)}{unit} (target {sign} {_fmt(limit)}{unit}) ratio {ratio:.2f} "
+        f"{'OK' if ok else 'MISSED'}"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "targets.json"
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    kept[what] = {
+        "measured": measured,
+        "limit": limit,
+        "at_least": at_least,
+        "ratio": ratio,
+        "ok": ok,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    path.write_text(json.dumps(kept, indent=2))
+    return ok

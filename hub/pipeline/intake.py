@@ -16,8 +16,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -76,6 +77,12 @@ def take(hub: Hub, session: Session, record: ArRecord) -> str:
     return _take(hub, session, record)
 
 
+#: The invoice an AR record became, if any (built once, executed with parameters).
+_BY_AR_KEY = select(InvoiceRow).where(
+    col(InvoiceRow.source) == bindparam("source"), col(InvoiceRow.ar_key) == bindparam("key")
+)
+
+
 def _take(hub: Hub, session: Session, record: ArRecord) -> str:
     source = hub.ar_source.name
     now = hub.clock.now()
@@ -83,9 +90,7 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
         return _quarantine(session, source, record, now)
     invoice = record.invoice
     digest = invoice.content_hash()
-    row = session.exec(
-        select(InvoiceRow).where(InvoiceRow.source == source, InvoiceRow.ar_key == record.key)
-    ).first()
+    row = session.exec(_BY_AR_KEY, params={"source": source, "key": record.key}).first()
     _resolve_quarantine(session, source, record.key, now)
     if row is None:
         row = InvoiceRow(
@@ -268,22 +273,41 @@ def number_holder(session: Session, row: InvoiceRow) -> InvoiceRow | None:
     if row.profile_id is None or row.purpose == cancel:
         return None
     number = row.portal_invoice_number or row.invoice_number
-    base = select(InvoiceRow).where(
-        col(InvoiceRow.profile_id) == row.profile_id,
-        col(InvoiceRow.id) != row.id,
-        col(InvoiceRow.state) != S.CANCELLED.value,
-        col(InvoiceRow.purpose) != cancel,
-    )
-    if row.id is not None:
-        base = base.where(col(InvoiceRow.id) < row.id)  # the record taken in first keeps the number
-    for same in (
-        col(InvoiceRow.portal_invoice_number) == number,
-        (col(InvoiceRow.invoice_number) == number) & col(InvoiceRow.portal_invoice_number).is_(None),
-    ):
-        holder = session.exec(base.where(same).order_by(col(InvoiceRow.id))).first()
+    params = {"profile_id": row.profile_id, "row_id": row.id, "number": number}
+    for query in _holder_queries(row.id is not None):
+        holder = session.exec(query, params=params).first()
         if holder is not None:
             return holder
     return None
+
+
+_HOLDER_QUERIES: dict[bool, tuple[Any, Any]] = {}
+
+
+def _holder_queries(saved: bool) -> tuple[Any, Any]:
+    """number_holder's two SELECTs (by portal number, then by AR number where no portal number was
+    given), built once per process with bound parameters: building them cost more than running them."""
+    if saved in _HOLDER_QUERIES:
+        return _HOLDER_QUERIES[saved]
+    cancel = InvoicePurpose.CANCEL.value
+    base = select(InvoiceRow).where(
+        col(InvoiceRow.profile_id) == bindparam("profile_id"),
+        col(InvoiceRow.state) != S.CANCELLED.value,
+        col(InvoiceRow.purpose) != cancel,
+    )
+    if saved:
+        # the record taken in first keeps the number
+        base = base.where(col(InvoiceRow.id) < bindparam("row_id"))
+    number: Any = bindparam("number")
+    queries = tuple(
+        base.where(same).order_by(col(InvoiceRow.id))
+        for same in (
+            col(InvoiceRow.portal_invoice_number) == number,
+            (col(InvoiceRow.invoice_number) == number) & col(InvoiceRow.portal_invoice_number).is_(None),
+        )
+    )
+    _HOLDER_QUERIES[saved] = (queries[0], queries[1])
+    return _HOLDER_QUERIES[saved]
 
 
 def _duplicate_number(row: InvoiceRow, holder: InvoiceRow, profile_id: str) -> Violation:
@@ -420,16 +444,23 @@ def _quarantine(session: Session, source: str, record: ArRecord, now: datetime) 
     return "quarantined"
 
 
+_QUARANTINE = QuarantineRow.__table__  # type: ignore[attr-defined]
+#: Built once (see _holder_queries); one UPDATE instead of loading the rows to change one column.
+_RESOLVE_QUARANTINE = (
+    update(_QUARANTINE)
+    .where(
+        _QUARANTINE.c.source == bindparam("in_source"),
+        _QUARANTINE.c.ar_key == bindparam("key"),
+        _QUARANTINE.c.resolved_at.is_(None),
+    )
+    .values(resolved_at=bindparam("now"))
+)
+
+
 def _resolve_quarantine(session: Session, source: str, key: str, now: datetime) -> None:
-    for row in session.exec(
-        select(QuarantineRow).where(
-            QuarantineRow.source == source,
-            QuarantineRow.ar_key == key,
-            col(QuarantineRow.resolved_at).is_(None),
-        )
-    ):
-        row.resolved_at = now
-        session.add(row)
+    """A record that now reads well resolves its earlier quarantine entries (none pending in this
+    session: a record is taken in its own transaction, and a quarantined one returns before this)."""
+    session.connection().execute(_RESOLVE_QUARANTINE, {"in_source": source, "key": key, "now": now})
 
 
 def _hash(raw: dict[str, object]) -> str:

@@ -21,7 +21,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Table, bindparam, insert, update
 from sqlmodel import Session, col, select
 from tenacity import RetryCallState, Retrying, wait_random_exponential
 
@@ -52,6 +54,13 @@ S = InvoiceState
 HOSTNAME = socket.gethostname()
 #: After the portal refuses our credentials, leave the profile's invoices alone this long.
 AUTH_BACKOFF = timedelta(minutes=15)
+_ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
+# Built once and executed with parameters on the session's connection: compiled once per process, and
+# without the ORM's autoflush (the invoice's own changes are flushed once, at commit).
+_INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
+#: The invoice as the store has it now (housekeeping may have moved it while we waited for the portal).
+_INVOICE_BY_ID = select(InvoiceRow).where(col(InvoiceRow.id) == bindparam("invoice_id"))
+_ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
 
 
 def new_payload_id(now: datetime) -> str:
@@ -228,19 +237,27 @@ def _prepare(
                     category=RejectionCategory.DOCUMENT,
                 )
                 continue
-            attempt = AttemptRow(
-                invoice_id=row.id,  # type: ignore[arg-type]
-                revision=row.revision,
-                payload_id=envelope.payload_id,
-                profile_id=profile.id,
-                connector=connector.name,
-                portal_invoice_number=envelope.invoice_number,
-                worker_id=hub.worker_id,
-                started_at=now,
-                request_document=_stored(document),
+            # One INSERT ... RETURNING id (an ORM object and its flush cost more than the rest of the step)
+            attempt_id = (
+                session.connection()
+                .execute(
+                    _INSERT_ATTEMPT,
+                    dict.fromkeys(_ATTEMPT_COLUMNS)
+                    | {
+                        "invoice_id": row.id,
+                        "revision": row.revision,
+                        "payload_id": envelope.payload_id,
+                        "profile_id": profile.id,
+                        "connector": connector.name,
+                        "portal_invoice_number": envelope.invoice_number,
+                        "worker_id": hub.worker_id,
+                        "started_at": now,
+                        "outcome": "pending",
+                        "request_document": _stored(document),
+                    },
+                )
+                .scalar_one()
             )
-            session.add(attempt)
-            session.flush()
             move(
                 session,
                 row,
@@ -248,10 +265,10 @@ def _prepare(
                 actor=hub.actor,
                 now=now,
                 reason=f"sending to {profile.id} as payloadID {envelope.payload_id}",
-                attempt_id=attempt.id,
+                attempt_id=attempt_id,
             )
-            assert row.id is not None and attempt.id is not None
-            return row.id, attempt.id, document
+            assert row.id is not None
+            return row.id, attempt_id, document
 
 
 def _stored(document: OutboundDocument) -> str:
@@ -320,31 +337,25 @@ def record_outcome(
     now = hub.clock.now()
     daemon = hub.config.daemon
     with hub.store.session() as session:
-        row = session.get(InvoiceRow, invoice_id)
-        attempt = session.get(AttemptRow, attempt_id)
-        assert row is not None and attempt is not None
-        attempt.finished_at = now
-        attempt.duration_ms = elapsed_ms
-        _answer(attempt, result)
+        row = session.exec(_INVOICE_BY_ID, params={"invoice_id": invoice_id}).one()
+        # The attempt is written with one UPDATE of the answer's columns, not loaded and flushed through
+        # the ORM (it is only read back on the rare duplicate path, which needs the object).
+        answer: dict[str, Any] = {"finished_at": now, "duration_ms": elapsed_ms, **_answer(result)}
         if row.state != S.SUBMITTING.value or not work.holds_lease(row, hub.worker_id, now):
             # Housekeeping decided we were dead and moved the invoice on; the attempt keeps the answer,
             # and reconciliation (which asks the portal) settles the invoice.
-            attempt.outcome = f"late-{_outcome_name(result)}"[:20]
-            session.add(attempt)
+            _write_attempt(session, attempt_id, answer, f"late-{_outcome_name(result)}"[:20])
             log.warning(
                 "answer for %s arrived after its lease expired; left to reconciliation", row.invoice_number
             )
             return "late"
         work.release(row)
         outcome = _outcome_name(result)
-        attempt.outcome = outcome
-        session.add(attempt)
         name = profile.id
         if isinstance(result, ProfileUnavailableError):
             # Nothing reached the portal: the invoice waits in READY (no rejection, nothing for AR) and the
             # whole profile is held until its files change or an operator releases it.
-            attempt.outcome = "not_sent"
-            session.add(attempt)
+            _write_attempt(session, attempt_id, answer, "not_sent")
             move(
                 session,
                 row,
@@ -356,6 +367,22 @@ def record_outcome(
             )
             _hold(session, profile, result, now)
             return "held"
+        if (
+            isinstance(result, PermanentPortalError)
+            and result.duplicate
+            and _had_uncertain_attempt(session, row, attempt_id)
+        ):
+            attempt = session.get(AttemptRow, attempt_id)
+            assert attempt is not None
+            for column, value in answer.items():
+                setattr(attempt, column, value)
+            attempt.outcome = outcome
+            session.add(attempt)
+            duplicate_of_our_send(
+                hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
+            )
+            return outcome
+        _write_attempt(session, attempt_id, answer, outcome)
         if isinstance(result, Receipt):
             row.portal_invoice_id = result.portal_invoice_id or row.portal_invoice_id
             row.transient_failures = 0
@@ -373,14 +400,6 @@ def record_outcome(
                 reason=reason,
                 raw_status=result.portal_code,
                 attempt_id=attempt_id,
-            )
-        elif (
-            isinstance(result, PermanentPortalError)
-            and result.duplicate
-            and _had_uncertain_attempt(session, row, attempt_id)
-        ):
-            duplicate_of_our_send(
-                hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
             )
         elif isinstance(result, PermanentPortalError):
             move(
@@ -479,22 +498,50 @@ def _kept(body: str | None) -> str | None:
     return body
 
 
-def _answer(attempt: AttemptRow, result: Receipt | BaseException) -> None:
+def _answer(result: Receipt | BaseException) -> dict[str, Any]:
+    """The attempt's columns that say what came back."""
     if isinstance(result, Receipt):
-        attempt.http_status = result.http_status
-        attempt.portal_code = result.portal_code
-        attempt.portal_text = _kept(result.portal_text)
-        attempt.response_document = _kept(result.response_body)
-        return
-    attempt.error = _kept(f"{type(result).__name__}: {result}")
+        return {
+            "http_status": result.http_status,
+            "portal_code": result.portal_code,
+            "portal_text": _kept(result.portal_text),
+            "response_document": _kept(result.response_body),
+        }
+    answer: dict[str, Any] = {"error": _kept(f"{type(result).__name__}: {result}")}
     if isinstance(result, PortalError):
-        attempt.http_status = result.http_status
-        attempt.portal_code = (result.portal_code or "")[:50] or None
-        attempt.portal_text = _kept(result.portal_text)
-        attempt.response_document = _kept(result.response_body)
+        answer["http_status"] = result.http_status
+        answer["portal_code"] = (result.portal_code or "")[:50] or None
+        answer["portal_text"] = _kept(result.portal_text)
+        answer["response_document"] = _kept(result.response_body)
     elif isinstance(result, InDoubtError):
-        attempt.http_status = result.http_status
-        attempt.response_document = _kept(result.response_body)
+        answer["http_status"] = result.http_status
+        answer["response_document"] = _kept(result.response_body)
+    return answer
+
+
+_ANSWER_COLUMNS = (
+    "finished_at",
+    "duration_ms",
+    "http_status",
+    "portal_code",
+    "portal_text",
+    "error",
+    "response_document",
+    "outcome",
+)
+_UPDATE_ATTEMPT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values({name: bindparam(f"new_{name}") for name in _ANSWER_COLUMNS})
+)
+
+
+def _write_attempt(session: Session, attempt_id: int, answer: dict[str, Any], outcome: str) -> None:
+    """One UPDATE of the answer's columns (those the answer does not give are written as NULL, as they
+    were: an attempt is answered once)."""
+    values = dict.fromkeys(_ANSWER_COLUMNS) | answer | {"outcome": outcome}
+    params = {f"new_{name}": value for name, value in values.items()}
+    session.connection().execute(_UPDATE_ATTEMPT, params | {"attempt_id": attempt_id})
 
 
 def _had_uncertain_attempt(session: Session, row: InvoiceRow, current_attempt: int) -> bool:
