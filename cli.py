@@ -112,10 +112,11 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
     from hub.config import find_config, load_config
     from hub.errors import ConfigError
     from hub.runtime import build_hub
+    from hub.store_schema import require_current_schema
 
     try:
         config = load_config(find_config(_state["config"]))
-        _require_current_schema(config.store_url, initialize)
+        require_current_schema(config.store_url, initialize=initialize)
         hub = build_hub(config, migrate=False)
     except ConfigError as exc:
         fail(str(exc))
@@ -133,13 +134,10 @@ def opened_view() -> Iterator[ReadOnlyHub]:
     no connector, no compiled rules, no AR adapter, so no deployment secret is needed."""
     from hub.config import find_config, load_config
     from hub.errors import ConfigError
-    from hub.readonly import ReadOnlyHub
-    from hub.store.database import open_store
+    from hub.store_schema import open_view
 
     try:
-        config = load_config(find_config(_state["config"]))
-        _require_current_schema(config.store_url, False)
-        view = ReadOnlyHub(config, open_store(config.store_url, migrate=False))
+        view = open_view(load_config(find_config(_state["config"])))
     except ConfigError as exc:
         fail(str(exc))
     try:
@@ -148,28 +146,6 @@ def opened_view() -> Iterator[ReadOnlyHub]:
         fail(str(exc))
     finally:
         view.close()
-
-
-def _require_current_schema(store_url: str, initialize: bool) -> None:
-    from hub.store.database import HEAD, open_store
-
-    store = open_store(store_url, migrate=False)
-    try:
-        revision = store.revision()
-        if revision == HEAD:
-            return
-        if revision is None and initialize:
-            store.migrate()
-            return
-        where = store.display_url()
-    finally:
-        store.dispose()
-    if revision is None:
-        fail(f"the store {where} has no portalhub tables yet: run `portalhub migrate` (or start the daemon)")
-    fail(
-        f"the store {where} is at schema revision {revision}; this portalhub needs {HEAD}: back it up, then "
-        "run `portalhub migrate` (docs/operations.md)"
-    )
 
 
 def emit_json(data: Any) -> None:
@@ -352,24 +328,18 @@ def migrate(as_json: JsonOption = False) -> None:
     PostgreSQL: migrations there are serialised and additive)."""
     from hub.config import find_config, load_config
     from hub.errors import ConfigError
-    from hub.store.database import HEAD, open_store
+    from hub.store_schema import migrate_store
 
     try:
-        store = open_store(load_config(find_config(_state["config"])).store_url, migrate=False)
+        done = migrate_store(load_config(find_config(_state["config"])).store_url)
     except ConfigError as exc:
         fail(str(exc))
-    try:
-        before = store.revision()
-        store.migrate()
-        after = store.revision()
-    finally:
-        store.dispose()
     if as_json:
-        emit_json({"store": store.display_url(), "from": before, "to": after, "head": HEAD})
-    elif before == after:
-        out.print(f"{store.display_url()}: already at schema revision {after}")
+        emit_json(done.as_json())
+    elif done.before == done.after:
+        out.print(f"{done.store}: already at schema revision {done.after}")
     else:
-        out.print(f"{store.display_url()}: schema revision {before or '(new store)'} -> {after}")
+        out.print(f"{done.store}: schema revision {done.before or '(new store)'} -> {done.after}")
 
 
 def _refuse_fatal_configuration(hub: Hub) -> None:
