@@ -252,6 +252,7 @@ def test_an_unknown_type_is_noted_and_shown_with_the_invoice(
         yield hub
 
     monkeypatch.setattr(cli, "opened_hub", this_hub)
+    monkeypatch.setattr(cli, "opened_view", this_hub)  # `show` and `rejections` read through the view
     shown = CliRunner().invoke(cli.app, ["show", "INV-1"])
     assert shown.exit_code == 0, shown.output
     assert "portal status not applied" in shown.stdout and "Waiting for the receipt." in shown.stdout
