@@ -356,7 +356,10 @@ class Daemon:
             self.stop_receiver()
             if web is not None:
                 web.stop()
-            self.heartbeat.stopped(self.hub.clock.now())
+            try:
+                self.heartbeat.stopped(self.hub.clock.now())
+            except Exception as exc:  # a store gone at shutdown must not hide why the daemon stopped
+                log.warning("could not record the stop in the store: %s", exc)
         if stopping.is_alive():
             running = sorted(self._running)
             log.error("stopped without waiting for job(s) still running after %g s: %s", grace, running)
