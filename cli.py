@@ -295,12 +295,12 @@ def sandbox(
 def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle and exit.")] = False) -> None:
     """Run the daemon: ingest, validate, submit, poll, feed back (SIGTERM stops it cleanly)."""
     from hub.daemon import Daemon
-    from hub.store.single_daemon import only_daemon
+    from hub.runtime import as_the_only_daemon
 
     clean = True
     if not _state.get("verbose"):
         _configure_logging(logging.INFO)  # the daemon says what it does by default (hub/logs.py)
-    with opened_hub(initialize=True) as hub, only_daemon(hub.store):
+    with opened_hub(initialize=True) as hub, as_the_only_daemon(hub):
         _refuse_fatal_configuration(hub)
         daemon = Daemon(hub)
         if once:

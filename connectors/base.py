@@ -12,7 +12,6 @@ IN_DOUBT attempt can be reconciled before any resend.
 
 from __future__ import annotations
 
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -27,6 +26,10 @@ from pydantic import BaseModel, ValidationError
 
 from hub.errors import ConfigError
 from hub.model import Invoice, PortalStatusUpdate
+
+# Redaction lives with the secrets at the bottom; the contract offers it to connectors as before.
+from hub.secrets import MASK as MASK
+from hub.secrets import redact as redact
 from mappings.xml_safety import parse_untrusted
 from rules.schema import Profile
 
@@ -138,19 +141,6 @@ class PageWalk:
     steps: list[CheckedStep] = field(default_factory=list)
     problem: str | None = None  # names the step and what was expected, with the evidence
     submitted: Receipt | None = None  # only against a sandbox
-
-
-_SHARED_SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.DOTALL)
-MASK = "********"
-
-
-def redact(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
-    """Mask known secret values and every cXML SharedSecret, whatever its value."""
-    text = _SHARED_SECRET.sub(rf"\1{MASK}\3", text)
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, MASK)
-    return text
 
 
 class Connector(ABC):

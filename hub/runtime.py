@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,3 +314,10 @@ def build_hub(
     )
     hub.reload_profiles()
     return hub
+
+
+def as_the_only_daemon(hub: Hub) -> AbstractContextManager[None]:
+    """Hold the store's single-daemon lock while the block runs (SQLite; several daemons share PostgreSQL)."""
+    from hub.store.single_daemon import only_daemon
+
+    return only_daemon(hub.store)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,18 @@ from pathlib import Path
 import yaml
 
 from hub.errors import ConfigError
+
+_SHARED_SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.DOTALL)
+MASK = "********"
+
+
+def redact(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """Mask known secret values and every cXML SharedSecret, whatever its value."""
+    text = _SHARED_SECRET.sub(rf"\1{MASK}\3", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
 
 
 class Redactor:
@@ -33,10 +46,6 @@ class Redactor:
     def __call__(self, text: str) -> str:
         with self._lock:
             values = sorted(self._values, key=len, reverse=True)
-        # The connectors' redaction (cXML SharedSecret too), imported on the first message masked: the
-        # read-only commands configure logging but must not load connectors (httpx, lxml) to do it.
-        from connectors.base import redact
-
         return redact(text, values)
 
 
@@ -88,8 +97,6 @@ class RedactingFilter(logging.Filter):
     """Masks resolved secrets in every log record, whatever logger or argument carries them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from connectors.base import MASK
-
         message = record.getMessage()
         masked = REDACTOR(message)
         if masked != message or MASK in masked:

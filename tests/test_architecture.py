@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The hub's core that the lower layers may use (model and errors for everyone; store/lifecycle for status_sync).
-BOTTOM = {"hub.model", "hub.errors"}
+#: The hub's core that the lower layers may use (model, errors and secrets for everyone; store/lifecycle for
+#: status_sync). Secrets sit at the bottom with the model and errors (../shared/architecture.json).
+BOTTOM = {"hub.model", "hub.errors", "hub.secrets"}
 ALLOWED = {
     "mappings": BOTTOM | {"mappings"},
     "rules": BOTTOM | {"rules"},
@@ -28,7 +29,7 @@ ALLOWED = {
         "hub.clock",
     },
 }
-#: hub.model and hub.errors are the bottom: they import nothing of the project.
+#: hub.model, hub.errors and hub.secrets are the bottom: they import nothing of the project but each other.
 BOTTOM_ALLOWED: set[str] = {"hub.errors", "hub.model"}
 
 
@@ -62,7 +63,7 @@ def test_layers_import_only_downwards(package: str) -> None:
 
 
 def test_model_and_errors_import_nothing_of_the_project() -> None:
-    for module in ("model", "errors"):
+    for module in ("model", "errors", "secrets"):
         assert _project_imports(ROOT / "hub" / f"{module}.py") <= BOTTOM_ALLOWED
 
 
