@@ -29,7 +29,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
-from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector, SecretRef
+from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector
 from connectors.http import retry_after_seconds, send_read
 from hub.errors import (
     ConfigError,
@@ -40,6 +40,8 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import PortalStatusUpdate, RejectionCategory
+from hub.profile import PortalProfile
+from hub.secrets import SecretRef
 from mappings.ariba_vocabulary import (
     Outcome,
     classify_response,
@@ -48,7 +50,6 @@ from mappings.ariba_vocabulary import (
     with_document_id,
 )
 from mappings.cxml_response import StatusUpdateRequest, parse_response
-from rules.schema import Profile
 
 NETWORK_ID = "networkid"
 _GATEWAY = frozenset({429, 502, 503, 504})
@@ -133,7 +134,7 @@ class AribaConnector(CxmlConnector):
     supports_cancel = True
     refuses_reused_number = True  # INVOICE_DUPLICATE
 
-    def can_lookup(self, profile: Profile) -> bool:
+    def can_lookup(self, profile: PortalProfile) -> bool:
         settings: AribaConnection = self.settings(profile)
         return settings.listing is not None
 
@@ -199,7 +200,7 @@ class AribaConnector(CxmlConnector):
         )
 
     # --- pushed statuses (the receiver's side of the contract) ---------------------------------------------
-    def inbound(self, profile: Profile) -> InboundCredential | None:
+    def inbound(self, profile: PortalProfile) -> InboundCredential | None:
         """The credential the network pushes this profile's statuses with; None when push is off."""
         settings: AribaConnection = self.settings(profile)
         if settings.status_mode == "poll" or settings.inbound is None:
@@ -217,7 +218,7 @@ class AribaConnector(CxmlConnector):
         return from_status_request(request, received_at)
 
     # --- status listing -----------------------------------------------------------------------------------
-    def _listing(self, profile: Profile) -> tuple[AribaConnection, AribaListing]:
+    def _listing(self, profile: PortalProfile) -> tuple[AribaConnection, AribaListing]:
         settings: AribaConnection = self.settings(profile)
         if settings.listing is None:
             raise ConfigError(
@@ -258,7 +259,7 @@ class AribaConnector(CxmlConnector):
             raise TransientPortalError("Ariba status listing answered without a list of invoices")
         return records
 
-    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+    def lookup(self, profile: PortalProfile, invoice_number: str) -> PortalRecord | None:
         settings, listing = self._listing(profile)
         records = self._get(
             settings, listing, {"buyer": settings.to.identity, "invoiceNumber": invoice_number}
@@ -270,7 +271,7 @@ class AribaConnector(CxmlConnector):
                 return with_document_id(update, record)
         return None
 
-    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+    def poll(self, profile: PortalProfile, cursor: str | None) -> PollResult:
         settings: AribaConnection = self.settings(profile)
         if settings.status_mode == "push":
             # Statuses come to the receiver; asking the network as well would only cost requests.

@@ -26,21 +26,16 @@ from pydantic import BaseModel, ValidationError
 
 from hub.errors import ConfigError
 from hub.model import Invoice, PortalStatusUpdate
+from hub.profile import PortalProfile
 
 # Redaction lives with the secrets at the bottom; the contract offers it to connectors as before.
 from hub.secrets import MASK as MASK
+from hub.secrets import SecretResolver as SecretResolver
 from hub.secrets import redact as redact
 from mappings.xml_safety import parse_untrusted
-from rules.schema import Profile
 
 #: The portal's current record of one invoice (what `lookup` returns).
 PortalRecord = PortalStatusUpdate
-
-
-class SecretResolver(Protocol):
-    def resolve(self, reference: str) -> str:
-        """The secret a reference (`env:NAME`, `file:/path`, `secret:name`) points to; ConfigError if none."""
-        ...
 
 
 class Leases(Protocol):
@@ -186,7 +181,7 @@ class Connector(ABC):
         portal's recipe), by kind; for editors."""
         return {}
 
-    def settings(self, profile: Profile) -> Any:
+    def settings(self, profile: PortalProfile) -> Any:
         try:
             return self.connection_model.model_validate(profile.connection)
         except ValidationError as exc:  # load_profiles checks this first; this guards direct callers
@@ -196,29 +191,29 @@ class Connector(ABC):
         return self.context.secrets.resolve(reference)
 
     @abstractmethod
-    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
         """The document for this invoice and send; raises MappingError if it cannot be expressed."""
 
     @abstractmethod
-    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+    def submit(self, document: OutboundDocument, profile: PortalProfile) -> Receipt:
         """Send one document in one request. Raises PortalError subclasses or InDoubtError, nothing else."""
 
-    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+    def poll(self, profile: PortalProfile, cursor: str | None) -> PollResult:
         """Status changes since `cursor` (None: from the beginning the connector chooses)."""
         raise NotImplementedError(f"{self.name} does not poll")
 
-    def can_lookup(self, profile: Profile) -> bool:
+    def can_lookup(self, profile: PortalProfile) -> bool:
         """Whether `lookup` works for this profile (a portal family may need a status API section
         the profile lacks)."""
         return self.supports_lookup
 
-    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+    def lookup(self, profile: PortalProfile, invoice_number: str) -> PortalRecord | None:
         """The portal's record of an invoice by number, or None if the portal has none. The record
         carries what the portal shows of the document's identity (`payload_id`) and content
         (`content`), so the hub can tell its own document from another one under the same number."""
         raise NotImplementedError(f"{self.name} cannot look invoices up")
 
-    def walk(self, profile: Profile, document: OutboundDocument, submit: bool = False) -> PageWalk:
+    def walk(self, profile: PortalProfile, document: OutboundDocument, submit: bool = False) -> PageWalk:
         """For connectors that drive a portal's pages: sign in, fill the form with `document` up to (not
         including) the submit click, read the invoice list; each step with a screenshot. `submit` goes
         on through the submit click (callers allow it only against a sandbox)."""

@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
-from connectors.cxml import CxmlConnection, CxmlConnector, SecretRef
+from connectors.cxml import CxmlConnection, CxmlConnector
 from connectors.http import retry_after_seconds, send_read
 from hub.errors import (
     ConfigError,
@@ -34,10 +34,11 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import RejectionCategory
+from hub.profile import PortalProfile
+from hub.secrets import SecretRef
 from mappings.coupa_api_xml import records_from_xml
 from mappings.coupa_vocabulary import API_FIELDS, Outcome, classify_status, parse_invoice_record
 from mappings.cxml_response import parse_response
-from rules.schema import Profile
 
 _INVOICE_ID = re.compile(r"invoice id:\s*(\S+)", re.IGNORECASE)
 _GATEWAY = frozenset({502, 503, 504})
@@ -91,7 +92,7 @@ class CoupaConnector(CxmlConnector):
             "confirm (docs/rules.md, 'Unanswered sends'). Add connection.api (Coupa Supplier Portal API)."
         ]
 
-    def can_lookup(self, profile: Profile) -> bool:
+    def can_lookup(self, profile: PortalProfile) -> bool:
         settings: CoupaConnection = self.settings(profile)
         return settings.api is not None
 
@@ -167,7 +168,7 @@ class CoupaConnector(CxmlConnector):
         )
 
     # --- status API ---------------------------------------------------------------------------------------
-    def _api(self, profile: Profile) -> CoupaApiSettings:
+    def _api(self, profile: PortalProfile) -> CoupaApiSettings:
         settings: CoupaConnection = self.settings(profile)
         if settings.api is None:
             raise ConfigError(
@@ -239,7 +240,7 @@ class CoupaConnector(CxmlConnector):
             raise TransientPortalError("Coupa API answered with something other than a list of invoices")
         return records
 
-    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+    def lookup(self, profile: PortalProfile, invoice_number: str) -> PortalRecord | None:
         api = self._api(profile)
         # Newest first: a voided invoice's number can be reused; the live invoice is the one to report.
         params = {
@@ -253,7 +254,7 @@ class CoupaConnector(CxmlConnector):
         records = self._get(api, params)
         return parse_invoice_record(records[0]) if records else None
 
-    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+    def poll(self, profile: PortalProfile, cursor: str | None) -> PollResult:
         api = self._api(profile)
         watermark = datetime.fromisoformat(cursor) if cursor else None
         base: dict[str, Any] = {

@@ -9,26 +9,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import Connector, Envelope, OutboundDocument, Receipt
 from connectors.http import send_submission
 from hub.model import Invoice
+from hub.profile import PortalProfile
+from hub.secrets import SecretRef
 from mappings import cxml_invoice
-from rules.schema import SECRET_REFERENCE, Profile
-
-
-def _secret_reference(value: str) -> str:
-    if not SECRET_REFERENCE.match(value):
-        raise ValueError("must reference a secret (env:NAME, file:/path or secret:name), never hold it")
-    return value
-
-
-SecretRef = Annotated[str, AfterValidator(_secret_reference)]
 
 
 class CredentialSettings(BaseModel):
@@ -74,7 +66,7 @@ class CxmlConnector(Connector):
     connection_model = CxmlConnection
     supports_attachments = True
 
-    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+    def submit(self, document: OutboundDocument, profile: PortalProfile) -> Receipt:
         """One POST of the document to the profile's invoice URL; the portal family reads the answer."""
         settings: CxmlConnection = self.settings(profile)
         response = send_submission(
@@ -100,7 +92,7 @@ class CxmlConnector(Connector):
             "shared_secret": "env:PLACEHOLDER_NEVER_SENT",
         }
 
-    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
         settings: CxmlConnection = self.settings(profile)
         secret = self.secret(settings.shared_secret)
         content_ids = {

@@ -309,7 +309,7 @@ def load_config(path: Path) -> HubConfig:
 def config_problems(path: Path, exc: ValidationError) -> list[str]:
     """One line per problem: `file:line: key.path: what is wrong` (+ a suggestion for an unknown key)."""
     # The node tree is read only when something is wrong: a good file loads without it.
-    from rules.yaml_source import RulesFileError, read_yaml
+    from mappings.yaml_safety import RulesFileError, read_yaml
 
     try:
         document = read_yaml(path)

@@ -11,7 +11,6 @@ but not a reason to keep the others from working.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,11 +19,11 @@ from typing import Any, Literal
 
 from hub.config import HubConfig, load_config
 from hub.errors import ConfigError, PortalAuthError, PortalError, PortalhubError
+from hub.secrets import SECRET_REFERENCE
 
 Severity = Literal["error", "warning", "ok"]
 
 # The same shape rules files are held to (rules/schema.py): env:NAME, file:/path, secret:name.
-_SECRET_REFERENCE = re.compile(r"^(env|file|secret):\S+$")
 #: Asked of portals that can look an invoice up: a number no supplier uses, so the answer is "none".
 PROBE_NUMBER = "PORTALHUB-CONNECTION-CHECK"
 
@@ -145,7 +144,7 @@ def _references(value: Any, where: str) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from _references(item, f"{where}[{index}]")
-    elif isinstance(value, str) and _SECRET_REFERENCE.match(value) and not value.startswith("file:/dev"):
+    elif isinstance(value, str) and SECRET_REFERENCE.match(value) and not value.startswith("file:/dev"):
         yield where, value
 
 

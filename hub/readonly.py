@@ -20,7 +20,7 @@ from pathlib import Path
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
 from hub.store.database import Store
-from rules.yaml_source import RulesFileError, read_yaml
+from mappings.yaml_safety import RulesFileError, read_yaml
 
 
 @dataclass(frozen=True)

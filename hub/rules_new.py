@@ -14,9 +14,9 @@ from hub.errors import ConfigError
 from hub.model import Invoice
 from hub.registry import ConnectorRegistry
 from hub.runtime import Hub, refs_root
+from hub.secrets import SECRET_KEY
 from rules.engine import compile_rules
 from rules.loader import BASELINES_DIR, effective_rules, read_rules_file, validate_rules_file
-from rules.schema import SECRET_KEY
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Any
 
 from hub.connection_keys import GLOSSARY
 from hub.registry import ConnectorRegistry
+from hub.secrets import SECRET_KEY, SECRET_REFERENCE
 from rules.editor_schema import editor_schema
-from rules.schema import SECRET_KEY, SECRET_REFERENCE
 
 
 def rules_schema(registry: ConnectorRegistry, baseline: bool = False) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
 from hub.errors import ConfigError
 from hub.preflight import DocumentSchemas, PlaceholderSecrets
+from hub.profile import PortalProfile
 from hub.refs import cxml_refs_dir
 from hub.registry import ConnectorRegistry
 from hub.secrets import SecretsResolver
@@ -101,7 +102,7 @@ class Hub:
     def actor(self) -> str:
         return f"daemon:{self.worker_id}"
 
-    def connector(self, profile: Profile) -> Connector:
+    def connector(self, profile: PortalProfile) -> Connector:
         """The live connector for a profile (one instance per connector family)."""
         if profile.connector not in self._connectors:
             cls = self.registry.get(profile.connector)
@@ -120,7 +121,7 @@ class Hub:
     def _interruptible_sleep(self, seconds: float) -> None:
         self.stopping.wait(seconds)
 
-    def preflight_connector(self, profile: Profile) -> Connector:
+    def preflight_connector(self, profile: PortalProfile) -> Connector:
         """A connector that renders with placeholder secrets, for checks only."""
         if profile.connector not in self._preflight_connectors:
             cls = self.registry.get(profile.connector)

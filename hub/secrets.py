@@ -13,10 +13,61 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any, Protocol
 
 import yaml
+from pydantic import AfterValidator
 
 from hub.errors import ConfigError
+
+#: A reference to a secret: the only form a secret may take in a rules file or configuration.
+SECRET_REFERENCE = re.compile(r"^(env|file|secret):\S+$")
+#: Keys that hold secrets (the key ends with one of these words, e.g. shared_secret, client_secret,
+#: access_token, totp_seed); their values must be references, never the secret itself.
+SECRET_KEY = re.compile(
+    r"(^|_)(secret|password|passphrase|totp|seed|private_key|client_key|api_key|token|mac_key)$", re.I
+)
+
+
+def _secret_reference(value: str) -> str:
+    if not SECRET_REFERENCE.match(value):
+        raise ValueError("must reference a secret (env:NAME, file:/path or secret:name), never hold it")
+    return value
+
+
+#: A settings field that holds a secret reference (`env:NAME`, `file:/path`, `secret:name`).
+SecretRef = Annotated[str, AfterValidator(_secret_reference)]
+
+
+def literal_secrets(value: Any, location: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """(location, value) of every secret-named key whose value is not a secret reference."""
+    found: list[tuple[tuple[str, ...], Any]] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            here = (*location, str(key))
+            if SECRET_KEY.search(str(key)) and not isinstance(inner, dict):
+                if not (isinstance(inner, str) and SECRET_REFERENCE.match(inner)):
+                    found.append((here, inner))
+            else:
+                found.extend(literal_secrets(inner, here))
+    elif isinstance(value, list):
+        for position, inner in enumerate(value):
+            found.extend(literal_secrets(inner, (*location, str(position))))
+    return found
+
+
+def secret_message(location: tuple[str, ...]) -> str:
+    return (
+        f"connection.{'.'.join(location)} holds a secret; a rules file may only reference it, e.g. "
+        "'env:ACME_COUPA_SECRET' (environment) or 'secret:acme_coupa' (the secrets file)"
+    )
+
+
+class SecretResolver(Protocol):
+    """Turns a secret reference into its value (and registers the value with the redactor)."""
+
+    def resolve(self, reference: str) -> str: ...
+
 
 _SHARED_SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.DOTALL)
 MASK = "********"

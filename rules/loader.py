@@ -3,7 +3,7 @@
 Every problem names the file, the line and the place in the file, and says what is wrong, so AR
 operations can fix a rules file from the error alone. All problems of a file are reported at once.
 
-Every rules file (and recipe) is untrusted input, read in bounded time and memory (rules/yaml_source.py:
+Every rules file (and recipe) is untrusted input, read in bounded time and memory (mappings/yaml_safety.py:
 size, depth, aliases and their expansion are limited). A file that breaks a limit, or whose patterns
 would not compile in bounded time, is a problem *of that file*.
 """
@@ -22,15 +22,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.errors import ConfigError
-from rules.engine import check_rule_paths
-from rules.reference import ReferenceError, load_reference
-from rules.schema import Profile, Rule, RuleSet, RulesFile, literal_secrets, secret_message
-from rules.yaml_source import (
+from hub.secrets import literal_secrets, secret_message
+from mappings.yaml_safety import (
     Problem,
     RulesFileError,
     _Document,
     read_yaml,
 )
+from rules.engine import check_rule_paths
+from rules.reference import ReferenceError, load_reference
+from rules.schema import Profile, Rule, RuleSet, RulesFile
 
 BASELINES_DIR = Path(__file__).parent / "baselines"
 #: Called with (connector name, connection mapping); raises ValidationError or ConfigError if wrong.

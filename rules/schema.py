@@ -7,27 +7,19 @@ Baselines (`rules/baselines/*.yaml`) carry portal-wide rules and are pulled in w
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from hub.profile import Limits, Match, PortalProfile, Strict
+from hub.secrets import literal_secrets, secret_message
 from rules.rule import RULE_ID, Rule
 
-SECRET_REFERENCE = re.compile(r"^(env|file|secret):\S+$")
-#: Keys under `connection` that hold secrets (the key ends with one of these words, e.g. shared_secret,
-#: client_secret, access_token, totp_seed); their values must be references, never the secret itself.
-SECRET_KEY = re.compile(
-    r"(^|_)(secret|password|passphrase|totp|seed|private_key|client_key|api_key|token|mac_key)$", re.I
-)
+__all__ = ["Example", "ExampleInvoice", "Limits", "Match", "Profile", "ReferenceList", "RuleSet", "RulesFile"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class ReferenceList(_Strict):
+class ReferenceList(Strict):
     """Values a rule may check against (`one_of_ref`), from a CSV or YAML file beside the rules file
     (a CSV's `column`, its first one by default) or written inline as `values`."""
 
@@ -42,7 +34,7 @@ class ReferenceList(_Strict):
         return self
 
 
-class ExampleInvoice(_Strict):
+class ExampleInvoice(Strict):
     """An example's invoice: a canonical JSON file (`from`, relative to the rules file) with fields
     overridden by path (`set`, e.g. {"lines[0].unit_of_measure": "bx"})."""
 
@@ -50,7 +42,7 @@ class ExampleInvoice(_Strict):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
-class Example(_Strict):
+class Example(Strict):
     """A rule test carried by the rules file: this whole invoice, run through every rule of the profile
     (baselines included), breaks exactly the rules in `fails` (none when `fails` is empty)."""
 
@@ -69,7 +61,7 @@ class Example(_Strict):
         return self
 
 
-class RuleSet(_Strict):
+class RuleSet(Strict):
     """A baseline: rules without a connection, shared by every profile of a portal family."""
 
     id: str = Field(pattern=RULE_ID)
@@ -93,18 +85,8 @@ class RuleSet(_Strict):
         return rules
 
 
-class Match(_Strict):
-    """Which AR invoices this profile takes."""
-
-    customer_id: list[str] = Field(min_length=1)
-
-
-class Limits(_Strict):
-    per_minute: int = Field(default=30, ge=1, le=6000)
-
-
 class RulesFile(RuleSet):
-    """A customer portal profile: a rule set plus who, where and how."""
+    """A customer portal profile as written: a rule set plus who, where and how."""
 
     buyer: str
     connector: str
@@ -120,43 +102,11 @@ class RulesFile(RuleSet):
         return connection
 
 
-def literal_secrets(value: Any, location: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    """(location, value) of every secret-named key whose value is not a secret reference."""
-    found: list[tuple[tuple[str, ...], Any]] = []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            here = (*location, str(key))
-            if SECRET_KEY.search(str(key)) and not isinstance(inner, dict):
-                if not (isinstance(inner, str) and SECRET_REFERENCE.match(inner)):
-                    found.append((here, inner))
-            else:
-                found.extend(literal_secrets(inner, here))
-    elif isinstance(value, list):
-        for position, inner in enumerate(value):
-            found.extend(literal_secrets(inner, (*location, str(position))))
-    return found
+class Profile(PortalProfile):
+    """A rules file with its `extends` resolved: the portal profile (who, where, how) plus the effective
+    rules, in order, and where they came from."""
 
-
-def secret_message(location: tuple[str, ...]) -> str:
-    return (
-        f"connection.{'.'.join(location)} holds a secret; a rules file may only reference it, e.g. "
-        "'env:ACME_COUPA_SECRET' (environment) or 'secret:acme_coupa' (the secrets file)"
-    )
-
-
-class Profile(_Strict):
-    """A rules file with its `extends` resolved: the effective rules, in order, and where they came from."""
-
-    id: str
-    buyer: str
-    connector: str
-    match: Match
-    connection: dict[str, Any]
-    limits: Limits
     rules: list[Rule]
-    version: str | None = None
-    effective_from: date | None = None
-    sources: list[str]  # files, most specific first
     fingerprint: str  # hash of the effective rules: records which rules validated an invoice
     #: rule id -> "file:line" where the effective version of the rule is written
     origins: dict[str, str] = Field(default_factory=dict)

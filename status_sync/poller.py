@@ -16,10 +16,10 @@ from sqlmodel import col, func, select
 
 from connectors.base import Connector
 from hub.errors import ConfigError, PortalError, ProfileUnavailableError
+from hub.profile import PortalProfile
 from hub.store import work
 from hub.store.database import Store
 from hub.store.tables import AttemptRow, CursorRow
-from rules.schema import Profile
 from status_sync.apply import apply_update
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,13 @@ class PollReport:
 
 
 def poll_profile(
-    store: Store, profile: Profile, connector: Connector, *, worker: str, now: datetime, lease_seconds: float
+    store: Store,
+    profile: PortalProfile,
+    connector: Connector,
+    *,
+    worker: str,
+    now: datetime,
+    lease_seconds: float,
 ) -> PollReport:
     report = PollReport(profile.id)
     if not connector.supports_poll:

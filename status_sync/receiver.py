@@ -42,10 +42,10 @@ from sqlalchemy.exc import IntegrityError
 from connectors.base import Connector, SecretResolver
 from hub.errors import ConfigError, MappingError
 from hub.model import PortalStatusUpdate
+from hub.profile import PortalProfile
 from hub.store.database import Store
 from hub.store.tables import InvoiceRow
 from mappings.cxml_response import StatusEnvelope, StatusUpdateRequest, read_status_update, render_response
-from rules.schema import Profile
 from status_sync import unplaced
 from status_sync.apply import Applied, apply_update, find_invoice
 
@@ -67,7 +67,7 @@ class InboundCredential(Protocol):
 class PushingConnector(Protocol):
     """A connector whose portal pushes statuses (connectors/ariba.py implements it)."""
 
-    def inbound(self, profile: Profile) -> InboundCredential | None: ...
+    def inbound(self, profile: PortalProfile) -> InboundCredential | None: ...
 
     def status_from_push(self, request: StatusUpdateRequest, received_at: datetime) -> PortalStatusUpdate: ...
 
@@ -86,8 +86,8 @@ class StatusReceiver:
         self,
         *,
         store: Store,
-        profiles: Callable[[], Mapping[str, Profile]],
-        connector: Callable[[Profile], Connector],
+        profiles: Callable[[], Mapping[str, PortalProfile]],
+        connector: Callable[[PortalProfile], Connector],
         secrets: SecretResolver,
         now: Callable[[], datetime],
         path: str = "/cxml/status",
@@ -145,12 +145,14 @@ class StatusReceiver:
             return self._answer(200, "OK", "received; kept for review: it could not be applied", "kept")
         return self._answer(200, "OK", "", outcome)
 
-    def _authenticated(self, envelope: StatusEnvelope) -> list[tuple[Profile, PushingConnector, tzinfo]]:
+    def _authenticated(
+        self, envelope: StatusEnvelope
+    ) -> list[tuple[PortalProfile, PushingConnector, tzinfo]]:
         """The profiles this sender may update, with the zone each reads zone-less timestamps in:
         credential and shared secret both match. Where the `From` credential names a profile's buyer,
         only that buyer's profiles."""
         given = (envelope.shared_secret or "").encode()
-        matches: list[tuple[Profile, PushingConnector, tzinfo, str | None]] = []
+        matches: list[tuple[PortalProfile, PushingConnector, tzinfo, str | None]] = []
         for profile in list(self.profiles().values()):
             try:
                 connector = self.connector(profile)
@@ -180,7 +182,7 @@ class StatusReceiver:
         self,
         body: bytes,
         request: StatusUpdateRequest,
-        senders: list[tuple[Profile, PushingConnector, tzinfo]],
+        senders: list[tuple[PortalProfile, PushingConnector, tzinfo]],
         now: datetime,
     ) -> str:
         """Apply the status to the invoice it names (the first authenticated profile that has it);
@@ -243,7 +245,7 @@ class StatusReceiver:
         body: bytes,
         envelope: StatusEnvelope,
         request: StatusUpdateRequest | None,
-        senders: list[tuple[Profile, PushingConnector, tzinfo]],
+        senders: list[tuple[PortalProfile, PushingConnector, tzinfo]],
         problem: str,
         explanation: str,
         now: datetime,

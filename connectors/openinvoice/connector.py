@@ -30,9 +30,9 @@ from connectors.openinvoice.rest import RestGateway
 from connectors.openinvoice.settings import OpenInvoiceConnection, profile_folder
 from hub.errors import MappingError, TransientPortalError
 from hub.model import Invoice
+from hub.profile import PortalProfile
 from mappings import pidx_invoice
 from mappings.openinvoice_status import parse_status_record
-from rules.schema import Profile
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -66,7 +66,7 @@ class OpenInvoiceConnector(Connector):
         self._gateways: dict[tuple[str, str], Gateway] = {}
         self._lock = threading.Lock()
 
-    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
         settings: OpenInvoiceConnection = self.settings(profile)
         ids = content_ids(invoice.attachments)
         pidx_envelope = pidx_invoice.PidxEnvelope(
@@ -88,7 +88,7 @@ class OpenInvoiceConnector(Connector):
             xml=xml,
         )
 
-    def _gateway(self, profile: Profile) -> Gateway:
+    def _gateway(self, profile: PortalProfile) -> Gateway:
         settings: OpenInvoiceConnection = self.settings(profile)
         key = (profile.id, settings.model_dump_json())
         with self._lock:
@@ -108,10 +108,10 @@ class OpenInvoiceConnector(Connector):
                 self._gateways[key] = gateway
             return gateway
 
-    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+    def submit(self, document: OutboundDocument, profile: PortalProfile) -> Receipt:
         return self._gateway(profile).submit(document)
 
-    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+    def lookup(self, profile: PortalProfile, invoice_number: str) -> PortalRecord | None:
         record = self._gateway(profile).lookup(invoice_number)
         if record is None:
             return None
@@ -123,7 +123,7 @@ class OpenInvoiceConnector(Connector):
                 f"OpenInvoice record for {invoice_number} is unreadable: {exc}"
             ) from exc
 
-    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+    def poll(self, profile: PortalProfile, cursor: str | None) -> PollResult:
         settings: OpenInvoiceConnection = self.settings(profile)
         gateway = self._gateway(profile)
         transport = settings.rest if settings.transport == "rest" else settings.soap

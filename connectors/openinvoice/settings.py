@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.cxml import SecretRef
-from rules.schema import Profile
+from hub.profile import PortalProfile
+from hub.secrets import SecretRef
 
 
 class _Strict(BaseModel):
@@ -102,7 +102,7 @@ class OpenInvoiceConnection(_Strict):
         return self
 
 
-def profile_folder(profile: Profile) -> Path | None:
+def profile_folder(profile: PortalProfile) -> Path | None:
     """The folder of the profile's own rules file: relative file names in its connection start there."""
     return Path(profile.sources[0]).parent if profile.sources else None
 

@@ -28,7 +28,6 @@ from connectors.base import (
     PortalRecord,
     Receipt,
 )
-from connectors.cxml import SecretRef
 from connectors.webportal import form as webform
 from connectors.webportal import reading, submitting
 from connectors.webportal.browser import (
@@ -53,7 +52,8 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import Invoice, InvoicePurpose
-from rules.schema import Profile
+from hub.profile import PortalProfile
+from hub.secrets import SecretRef
 
 T = TypeVar("T")
 #: A browser that cannot start is a machine problem: look again in a while, not in a tight loop.
@@ -106,19 +106,19 @@ class WebPortalConnector(Connector):
     def file_schemas(cls) -> dict[str, dict[str, Any]]:
         return {"recipe": recipe_schema()}
 
-    def recipe_path(self, profile: Profile) -> Path:
+    def recipe_path(self, profile: PortalProfile) -> Path:
         settings: WebPortalConnection = self.settings(profile)
         path = Path(settings.recipe)
         if not path.is_absolute():
             path = Path(profile.sources[0]).parent / path if profile.sources else path.resolve()
         return path
 
-    def recipe(self, profile: Profile) -> Recipe:
+    def recipe(self, profile: PortalProfile) -> Recipe:
         """The profile's recipe (ConfigError with file:line and field when it does not load)."""
         return _RECIPES.get(self.recipe_path(profile))
 
     # --- the contract ---------------------------------------------------------------------------------
-    def render(self, invoice: Invoice, profile: Profile, envelope: Envelope) -> OutboundDocument:
+    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
         settings: WebPortalConnection = self.settings(profile)
         if invoice.purpose is not InvoicePurpose.INVOICE:
             raise MappingError(
@@ -139,7 +139,7 @@ class WebPortalConnector(Connector):
             body=body,
         )
 
-    def _check_values(self, form: webform.WebForm, profile: Profile) -> None:
+    def _check_values(self, form: webform.WebForm, profile: PortalProfile) -> None:
         """Values the recipe's maps cannot write for the portal block the invoice before sending (a
         recipe that does not load is left to `submit`, which holds the profile)."""
         try:
@@ -150,7 +150,7 @@ class WebPortalConnector(Connector):
             for key, text in values.items():
                 portal_value(recipe, key, text)
 
-    def submit(self, document: OutboundDocument, profile: Profile) -> Receipt:
+    def submit(self, document: OutboundDocument, profile: PortalProfile) -> Receipt:
         form = webform.decode(document.content_type, document.body)
         portal = self._portal(profile, holding=True)
 
@@ -168,7 +168,7 @@ class WebPortalConnector(Connector):
                     raise TransientPortalError(str(exc)) from exc
         raise AssertionError("unreachable")
 
-    def walk(self, profile: Profile, document: OutboundDocument, submit: bool = False) -> PageWalk:
+    def walk(self, profile: PortalProfile, document: OutboundDocument, submit: bool = False) -> PageWalk:
         """Sign in, fill the form up to the submit click (through it only with `submit`), read the
         list; each step with a screenshot (see check.py)."""
         from connectors.webportal import check
@@ -177,7 +177,7 @@ class WebPortalConnector(Connector):
         portal = self._portal(profile)
         return self._run(profile, lambda browsing: check.walk(browsing, portal, form, submit), sending=submit)
 
-    def poll(self, profile: Profile, cursor: str | None) -> PollResult:
+    def poll(self, profile: PortalProfile, cursor: str | None) -> PollResult:
         settings: WebPortalConnection = self.settings(profile)
         portal = self._portal(profile)
         return self._read(
@@ -187,14 +187,14 @@ class WebPortalConnector(Connector):
             lambda browsing: reading.poll(browsing, portal, cursor, settings.overlap_seconds),
         )
 
-    def lookup(self, profile: Profile, invoice_number: str) -> PortalRecord | None:
+    def lookup(self, profile: PortalProfile, invoice_number: str) -> PortalRecord | None:
         portal = self._portal(profile)
         return self._read(
             profile, portal, invoice_number, lambda browsing: reading.lookup(browsing, portal, invoice_number)
         )
 
     # --- plumbing -------------------------------------------------------------------------------------
-    def _portal(self, profile: Profile, holding: bool = False) -> Portal:
+    def _portal(self, profile: PortalProfile, holding: bool = False) -> Portal:
         """What a task needs; `holding`: a recipe that does not load holds the profile (for `submit`)."""
         settings: WebPortalConnection = self.settings(profile)
         try:
@@ -227,7 +227,7 @@ class WebPortalConnector(Connector):
         pool = self.context.extras.get("browser_pool")
         return pool if isinstance(pool, BrowserPool) else default_pool()
 
-    def _run(self, profile: Profile, task: Callable[[Browsing], T], sending: bool = False) -> T:
+    def _run(self, profile: PortalProfile, task: Callable[[Browsing], T], sending: bool = False) -> T:
         settings: WebPortalConnection = self.settings(profile)
         options = LaunchOptions(
             executable=settings.browser.executable,
@@ -249,7 +249,7 @@ class WebPortalConnector(Connector):
             raise TransientPortalError(str(exc)) from exc
 
     def _exclusive(
-        self, profile: Profile, settings: WebPortalConnection, task: Callable[[Browsing], T]
+        self, profile: PortalProfile, settings: WebPortalConnection, task: Callable[[Browsing], T]
     ) -> Callable[[Browsing], T]:
         """`task` under the profile's `browser:<profile>` lease, so that only one browser at a time, in
         all the daemons on the store, works in the portal as the supplier's user: portals end a user's
@@ -283,7 +283,7 @@ class WebPortalConnector(Connector):
 
         return exclusive
 
-    def _read(self, profile: Profile, portal: Portal, subject: str, work: Callable[[Browsing], T]) -> T:
+    def _read(self, profile: PortalProfile, portal: Portal, subject: str, work: Callable[[Browsing], T]) -> T:
         """Run a reading task (poll, lookup): read-only, so a session that ended or a browser that died
         under it is simply tried once more."""
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.errors import PortalhubError
 from hub.model import Invoice, Supplier
+from hub.secrets import SecretResolver
 
 if TYPE_CHECKING:
     import httpx
@@ -62,18 +63,12 @@ class ArUnavailableError(PortalhubError):
     keeps them and tries again later with backoff; nothing is lost."""
 
 
-class SecretReferences(Protocol):
-    """Resolves `env:NAME`, `file:/path` or `secret:name` (hub.secrets.SecretsResolver)."""
-
-    def resolve(self, reference: str) -> str: ...
-
-
 @dataclass(frozen=True)
 class ArContext:
     """What the hub hands an adapter it builds from the configuration."""
 
     supplier: Supplier  # the hub's own supplier details (`supplier:` in portalhub.yaml)
-    secrets: SecretReferences  # secrets only by reference; resolved values are masked in logs
+    secrets: SecretResolver  # secrets only by reference; resolved values are masked in logs
     base_dir: Path  # relative paths in the adapter's settings are relative to this folder
     http: httpx.Client | None = None  # the hub's shared HTTP client, for adapters that talk HTTP
 

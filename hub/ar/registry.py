@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
-from hub.ar import ArAdapter, ArContext, ArSink, ArSource, SecretReferences
+from hub.ar import ArAdapter, ArContext, ArSink, ArSource
 from hub.config import AdapterConfig
 from hub.errors import ConfigError
 from hub.model import Supplier
+from hub.secrets import SecretResolver
 
 if TYPE_CHECKING:
     import httpx
@@ -89,7 +90,7 @@ def build_ar(
     *,
     registry: ArAdapterRegistry,
     supplier: Supplier,
-    secrets: SecretReferences,
+    secrets: SecretResolver,
     http: httpx.Client | None = None,
 ) -> tuple[ArSource, ArSink]:
     """The hub's source (from `ar:`) and sink (from `feedback:`, else the same adapter as the source)."""

@@ -30,20 +30,11 @@ Secrets (the SMTP password, each webhook's signing key) are references, resolved
 from __future__ import annotations
 
 import enum
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rules.schema import SECRET_REFERENCE
+from hub.secrets import SecretRef
 
-
-def _secret_reference(value: str) -> str:
-    if not SECRET_REFERENCE.match(value):
-        raise ValueError("must reference a secret (env:NAME, file:/path or secret:name), never hold it")
-    return value
-
-
-SecretRef = Annotated[str, AfterValidator(_secret_reference)]
 EVERY_CUSTOMER = "*"
 
 

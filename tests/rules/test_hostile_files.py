@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mappings.yaml_safety import MAX_FILE_BYTES
 from rules.loader import RulesFileError, load_profile, load_profile_set
 from rules.rule import compile_pattern
-from rules.yaml_source import MAX_FILE_BYTES
 from tests.rules.test_loader import profile_text
 
 ROOT = Path(__file__).resolve().parents[2]

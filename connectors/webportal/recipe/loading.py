@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from connectors.webportal.recipe.model import Recipe
 from hub.errors import ConfigError
-from rules.loader import RulesFileError, read_yaml
+from mappings.yaml_safety import RulesFileError, read_yaml
 
 
 class RecipeError(ConfigError):

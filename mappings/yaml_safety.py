@@ -1,4 +1,5 @@
-"""Reading a YAML file kept by AR operations (a rules file, a web portal's recipe) as untrusted input.
+"""Reading a YAML file kept by AR operations (a rules file, a web portal's recipe) as untrusted input,
+like `xml_safety` for XML from outside.
 
 In bounded time and memory: at most `MAX_FILE_BYTES`, nested at most `MAX_DEPTH` deep, at most
 `MAX_ALIASES` aliases, and at most `MAX_VALUES` values once aliases are expanded (a 1 KB alias bomb
