@@ -65,13 +65,20 @@ def for_invoice(session: Session, invoice: InvoiceRow) -> list[UnplacedStatusRow
     )
 
 
+def open_statuses(session: Session) -> list[UnplacedStatusRow]:
+    """Kept portal statuses nobody has resolved yet (few: each one is a person's work)."""
+    return list(
+        session.exec(
+            select(UnplacedStatusRow)
+            .where(col(UnplacedStatusRow.resolved_at).is_(None))
+            .order_by(col(UnplacedStatusRow.id))
+        ).all()
+    )
+
+
 def worklist_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Open unplaced statuses as worklist rows (the keys of hub/worklist.py `_row`)."""
-    found = session.exec(
-        select(UnplacedStatusRow)
-        .where(col(UnplacedStatusRow.resolved_at).is_(None))
-        .order_by(col(UnplacedStatusRow.id))
-    ).all()
+    found = open_statuses(session)
     ids = {row.invoice_id for row in found if row.invoice_id is not None}
     invoices = (
         {i.id: i for i in session.exec(select(InvoiceRow).where(col(InvoiceRow.id).in_(ids))).all()}

@@ -45,6 +45,7 @@ class Topic(enum.StrEnum):
     REJECTED = "rejected"  # the portal refused it
     DISPUTED = "disputed"  # the buyer disputed it
     PROFILE = "profile"  # a portal profile stopped working (refused logins, portal down)
+    UNPLACED = "unplaced"  # a portal pushed a status the hub could not apply to any invoice
 
 
 class _Strict(BaseModel):
@@ -78,7 +79,7 @@ class Recipient(_Strict):
     customers: list[str] = Field(default_factory=lambda: [EVERY_CUSTOMER], min_length=1)
     """The AR customer ids whose problems this recipient hears about ("*": every customer)."""
     events: list[Topic] = Field(default_factory=lambda: list(Topic), min_length=1)
-    """What to be told about: blocked, rejected, disputed, profile (default: all four)."""
+    """What to be told about: blocked, rejected, disputed, profile, unplaced (default: all of them)."""
 
     def wants(self, topic: Topic, customers: list[str]) -> bool:
         if topic not in self.events:

@@ -129,13 +129,16 @@ def compose_text(
     """(subject, body) of an e-mail digest: portals not working first, then each customer's problems
     by category, with the portal's words and the fix."""
     incidents = [i for i in items if i["kind"].startswith("profile_")]
-    invoices = [i for i in items if not i["kind"].startswith("profile_")]
+    unplaced = [i for i in items if i["kind"] == "unplaced"]
+    invoices = [i for i in items if not i["kind"].startswith("profile_") and i["kind"] != "unplaced"]
     customers = sorted({i["customer_id"] for i in invoices})
     parts = []
     if invoices:
         parts.append(f"{len(invoices)} invoice problem(s) for {len(customers)} customer(s)")
     if incidents:
         parts.append(f"{len(incidents)} portal profile(s) not working")
+    if unplaced:
+        parts.append(f"{len(unplaced)} portal status(es) not placed")
     subject = "portalhub: " + ", ".join(parts)
     lines = [
         f"Hello {recipient.name},",
@@ -151,6 +154,21 @@ def compose_text(
                 f"{since:%Y-%m-%d %H:%M} UTC: {item['detail']}"
             )
             lines.append(f"    customers waiting: {', '.join(item['customers'])}")
+    if unplaced:
+        lines += ["", "PORTAL STATUSES NOT PLACED (the portal said something the hub could not apply)"]
+        for item in unplaced:
+            received = datetime.fromisoformat(item["received_at"])
+            named = f"invoice {item['invoice_number']}" if item.get("invoice_number") else "no invoice number"
+            lines.append(
+                f"  #{item['unplaced_id']} from {item.get('profile_id') or '(unknown profile)'} at "
+                f"{received:%Y-%m-%d %H:%M} UTC: {named}, {item['problem_words']}"
+            )
+            if item.get("status_type"):
+                lines.append(f"    status: {item['status_type']}")
+            if item.get("comments"):
+                lines.append(f"    portal said: {' / '.join(item['comments'].splitlines())}")
+            lines.append(f"    why: {item['explanation']}")
+            lines.append(f"    what to do: {item['hint']}")
     for customer in customers:
         mine = [i for i in invoices if i["customer_id"] == customer]
         lines += ["", f"CUSTOMER {customer}: {len(mine)} invoice(s), {_totals(mine)}"]

@@ -17,11 +17,12 @@ from hub.notify.channels import DeliveryError, post_webhook, send_email
 from hub.notify.config import Collector, NotificationsConfig, WebhookTarget
 from hub.notify.digest import claim, compose_json, compose_text, due_recipients
 from hub.notify.health import incidents
-from hub.notify.outbox import collect_events, collect_incidents
+from hub.notify.outbox import collect_events, collect_incidents, collect_unplaced, unplaced_key
 from hub.runtime import Hub
 from hub.secrets import REDACTOR
 from hub.store import work
 from hub.store.tables import NotificationRow
+from hub.unplaced import open_statuses
 
 log = logging.getLogger(__name__)
 NOTIFY_LEASE = "notify"
@@ -52,11 +53,16 @@ def notify(hub: Hub) -> NotifyReport:
             current = incidents(
                 session, list(hub.profiles.values()), now, timedelta(minutes=config.portal_down_minutes)
             )
-            report.queued = collect_events(session, config, now) + collect_incidents(
-                session, config, current, now
+            unplaced = open_statuses(session)
+            customers_of = {p.id: tuple(p.match.customer_id) for p in hub.profiles.values()}
+            report.queued = (
+                collect_events(session, config, now)
+                + collect_incidents(session, config, current, now)
+                + collect_unplaced(session, config, unplaced, customers_of, now)
             )
             due = due_recipients(session, config, now)
-        live = {incident.key for incident in current}
+        # Incidents still going on and statuses not yet resolved: their queued items still matter.
+        live = {incident.key for incident in current} | {unplaced_key(row) for row in unplaced}
         for key in due:
             _send_digest(hub, config, key, live, report)
     finally:

@@ -4,7 +4,9 @@ Invoice events are read from the append-only event log past a watermark (the new
 considered, kept in the outbox itself); each event into BLOCKED, REJECTED or DISPUTED becomes a row for
 every recipient who follows that customer (or one `unrouted` row when nobody does, so the watermark
 moves on). Profile incidents (refused logins, a portal down) are keyed by profile, kind and start, so
-one outage is one row per recipient however often it is looked at. The unique (event, recipient)
+one outage is one row per recipient however often it is looked at. A status a portal pushed that the
+hub could not place (status_sync/unplaced.py) is told once per kept status, to whoever follows the
+customers of the profile that received it, until someone resolves it. The unique (event, recipient)
 constraint makes collecting idempotent: two daemons, or a crash and a rerun, never queue twice.
 """
 
@@ -20,7 +22,8 @@ from hub.model import InvoiceState
 from hub.money import amount_text
 from hub.notify.config import NotificationsConfig, Topic, channel, recipient_key
 from hub.notify.health import Incident
-from hub.store.tables import AttemptRow, EventRow, InvoiceRow, NotificationRow
+from hub.store.tables import AttemptRow, EventRow, InvoiceRow, NotificationRow, UnplacedStatusRow
+from hub.unplaced import HINT, PROBLEMS
 from hub.worklist import CATEGORY_LABELS, DEFAULT_HINT, PORTAL_HINTS, event_words
 
 S = InvoiceState
@@ -91,6 +94,66 @@ def collect_incidents(
         added += _queue(
             session, config, incident.key, Topic.PROFILE, list(incident.customers), item, now, None, None
         )
+    return added
+
+
+def unplaced_key(row: UnplacedStatusRow) -> str:
+    return f"unplaced-{row.id}"
+
+
+def collect_unplaced(
+    session: Session,
+    config: NotificationsConfig,
+    rows: list[UnplacedStatusRow],
+    customers_of: dict[str, tuple[str, ...]],
+    now: datetime,
+) -> int:
+    """Queue each open unplaced status once per recipient; returns how many rows were added. Routed by
+    the customers of the profile that received it (or of the invoice it names, when the hub found one)."""
+    if not rows:
+        return 0
+    known = set(
+        session.exec(
+            select(NotificationRow.event_key).where(
+                col(NotificationRow.event_key).in_([unplaced_key(row) for row in rows])
+            )
+        ).all()
+    )
+    named = {row.invoice_id for row in rows if row.invoice_id is not None}
+    invoice_customer = (
+        dict(
+            session.exec(
+                select(InvoiceRow.id, InvoiceRow.customer_id).where(col(InvoiceRow.id).in_(named))
+            ).all()
+        )
+        if named
+        else {}
+    )
+    added = 0
+    for row in rows:
+        key = unplaced_key(row)
+        if key in known:
+            continue
+        if row.invoice_id in invoice_customer:
+            customers = [invoice_customer[row.invoice_id]]
+        else:
+            customers = list(customers_of.get(row.profile_id or "", ()))
+        item = {
+            "kind": "unplaced",
+            "event_key": key,
+            "unplaced_id": row.id,
+            "profile_id": row.profile_id,
+            "customers": customers,
+            "received_at": row.received_at.isoformat(),
+            "problem": row.problem,
+            "problem_words": PROBLEMS.get(row.problem, row.problem),
+            "explanation": row.explanation,
+            "hint": HINT.format(id=row.id),
+            "invoice_number": row.invoice_number,
+            "status_type": row.status_type,
+            "comments": row.comments,
+        }
+        added += _queue(session, config, key, Topic.UNPLACED, customers, item, now, None, None)
     return added
 
 

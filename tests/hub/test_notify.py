@@ -32,7 +32,8 @@ from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.runtime import Hub
 from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from hub.store.tables import NotificationRow
+from hub.store.tables import NotificationRow, UnplacedStatusRow
+from hub.unplaced import resolve
 from tests.factories import SECRET, T0, ListAr, make_hub, make_invoice
 
 #: The loopback test server takes AUTH without TLS (aiosmtpd warns about it); production uses starttls.
@@ -371,3 +372,58 @@ def test_a_held_profile_is_said_once_in_the_digest(
         notify(hub)
     assert len(mails_to(smtp, "arops@bluebonnet.example")) == 1
     assert len(mails_to(smtp, "dana@bluebonnet.example")) == 1
+
+
+def _unplaced(hub: Hub, number: str, comments: str) -> int:
+    """A status the receiver kept because it names no invoice of ours (status_sync/unplaced.py)."""
+    row = UnplacedStatusRow(
+        dedupe_key=f"AribaNetworkUserId:sender|payload-{number}",
+        received_at=hub.clock.now(),
+        profile_id="acme-coupa",
+        problem="unknown-invoice",
+        explanation=f"no invoice {number} was sent through acme-coupa",
+        invoice_number=number,
+        status_kind="InvoiceStatus",
+        status_type="paid",
+        comments=comments,
+        details="{}",
+    )
+    with hub.store.session() as session:
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        return row.id
+
+
+def test_a_status_the_hub_could_not_place_is_told_once_until_resolved(
+    hub: Hub, smtp: SmtpServer, receiver: Receiver
+) -> None:
+    first = _unplaced(hub, "INV-404", "Paid in full\nRemittance 88")
+    report = notify(hub)
+    assert report.failures == {} and report.digests == {"Dana Lopez": 1}  # C-1 is acme-coupa's customer
+    [mail] = mails_to(smtp, "dana@bluebonnet.example")
+    text = body(mail)
+    assert mail["Subject"] == "portalhub: 1 portal status(es) not placed"
+    assert (
+        f"#{first} from acme-coupa at 2026-11-20 15:00 UTC: invoice INV-404, names no invoice of ours" in text
+    )
+    assert "status: paid" in text and "portal said: Paid in full / Remittance 88" in text
+    assert f"portalhub resolve-status {first}" in text and "CUSTOMER" not in text
+    # Other customers' collector, AR operations (profile incidents only) and the webhook (rejected and
+    # disputed only) are not told.
+    assert len(smtp.inbox.messages) == 1 and receiver.requests == []
+    assert notify(hub).digests == {}  # told once
+
+    second = _unplaced(hub, "INV-405", "Short paid")
+    assert notify(hub).digests == {}  # queued for Dana's next digest, an hour after the last one
+    with hub.store.session() as session:
+        assert resolve(session, [second], hub.clock.now()) == [second]
+        session.commit()
+    assert isinstance(hub.clock, ManualClock)
+    hub.clock.advance(timedelta(hours=2))
+    assert notify(hub).digests == {}  # resolved before that digest: dropped, not sent
+    with hub.store.session() as session:
+        rows = session.exec(
+            select(NotificationRow).where(col(NotificationRow.event_key) == f"unplaced-{second}")
+        )
+        assert [row.status for row in rows] == ["resolved"]
