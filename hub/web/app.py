@@ -191,7 +191,7 @@ def create_app(
 ) -> Starlette:
     """The web pages and the API for `hub`. `secret_key` signs session cookies (random when None:
     sessions then end with the process); `secure_cookies` sends them over HTTPS only."""
-    from hub.web import api, pages
+    from hub.web import admin, api, pages
 
     web = Web(hub=hub, templates=templates(), throttle=throttle or LoginThrottle())
     if warm_report and web.reports is not None:
@@ -210,6 +210,7 @@ def create_app(
     routes = [
         *api.routes(web),
         *pages.routes(web),
+        *admin.routes(web),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=pages.exception_handlers(web))

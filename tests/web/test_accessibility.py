@@ -15,6 +15,7 @@ PAGES = (
     "/invoices/INV-24016/cancel",
     "/status",
     "/quarantine",
+    "/admin/users",
 )
 
 
