@@ -212,6 +212,9 @@ HEAVY = (
     "httpx",
     "alembic",
 )
+#: The bounded YAML reader (rules files in outline) sits in mappings beside the safe XML parsing; it loads
+#: PyYAML and the error tree only.
+LIGHT = ("mappings", "mappings.yaml_safety")
 
 
 @pytest.mark.parametrize(
@@ -233,7 +236,9 @@ def test_read_only_commands_do_not_import_connectors_or_the_rules_engine(
     )
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert "cli" in loaded
-    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    heavy = sorted(
+        m for m in loaded if m not in LIGHT and any(m == h or m.startswith(h + ".") for h in HEAVY)
+    )
     assert heavy == [], f"{command} loaded {heavy}"
     if command[0] != "--help":
         assert "sqlalchemy" in loaded  # it did answer from the store
