@@ -128,6 +128,9 @@ class InboundCredential(BaseModel):
 
 
 class AribaConnector(CxmlPushes, CxmlConnector):
+    """SAP Ariba Network: cXML invoices POSTed to the network; statuses pushed to the hub's receiver
+    (StatusUpdateRequests) or polled from the network's status listing."""
+
     name = "ariba"
     connection_model = AribaConnection
     supports_poll = True
