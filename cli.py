@@ -292,6 +292,27 @@ def sandbox(
 
 
 @app.command()
+def connectors(as_json: JsonOption = False) -> None:
+    """The installed portal families (built-in and third-party): document format, transports and what
+    each can do (`Connector.describe`; docs/connectors.md says how to write one)."""
+    from hub.registry import ConnectorRegistry
+
+    registry = ConnectorRegistry()
+    described = [registry.get(name).describe() for name in registry.names]
+    if as_json:
+        emit_json([d.as_dict() for d in described])
+        return
+    table = Table(title="Installed portal families")
+    for column in ("Family", "Document", "Transports", "Can", "What it is"):
+        table.add_column(column, overflow="fold")
+    for d in described:
+        table.add_row(
+            d.name, d.document_format, ", ".join(d.transports), ", ".join(d.capabilities), escape(d.summary)
+        )
+    out.print(table)
+
+
+@app.command()
 def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle and exit.")] = False) -> None:
     """Run the daemon: ingest, validate, submit, poll, feed back (SIGTERM stops it cleanly)."""
     from hub.daemon import Daemon

@@ -1,5 +1,5 @@
 """SAP Ariba Network: cXML invoices POSTed to the network; statuses pushed back as StatusUpdateRequests
-(the hub's inbound receiver, status_sync/receiver.py), or polled from the network's status listing.
+(to the hub's receiver, read by connectors/cxml_push.py), or polled from the network's status listing.
 
 Header conventions (refs/PORTALS.md, "SAP Ariba Network"): `From` is the supplier's Ariba Network ID
 (domain NetworkID), `To` the buyer's, `Sender` the supplier's NetworkID with the shared secret;
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector
+from connectors.cxml_push import CxmlPushes
 from connectors.http import retry_after_seconds, send_read
 from hub.errors import (
     ConfigError,
@@ -116,7 +117,7 @@ class AribaConnection(CxmlConnection):
 
 
 class InboundCredential(BaseModel):
-    """Who may push statuses for one profile (status_sync.receiver asks the connector for it)."""
+    """Who may push statuses for one profile (connectors/cxml_push.py checks a push against it)."""
 
     model_config = ConfigDict(frozen=True)
     domain: str
@@ -126,7 +127,10 @@ class InboundCredential(BaseModel):
     timezone: str = "UTC"  # where a pushed timestamp without a zone was written
 
 
-class AribaConnector(CxmlConnector):
+class AribaConnector(CxmlPushes, CxmlConnector):
+    """SAP Ariba Network: cXML invoices POSTed to the network; statuses pushed to the hub's receiver
+    (StatusUpdateRequests) or polled from the network's status listing."""
+
     name = "ariba"
     connection_model = AribaConnection
     supports_poll = True
@@ -199,7 +203,7 @@ class AribaConnector(CxmlConnector):
             http_status=http_status,
         )
 
-    # --- pushed statuses (the receiver's side of the contract) ---------------------------------------------
+    # --- pushed statuses: connectors/cxml_push.py reads and authenticates them with these -----------------
     def inbound(self, profile: PortalProfile) -> InboundCredential | None:
         """The credential the network pushes this profile's statuses with; None when push is off."""
         settings: AribaConnection = self.settings(profile)

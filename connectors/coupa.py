@@ -73,6 +73,8 @@ class _Token:
 
 
 class CoupaConnector(CxmlConnector):
+    """Coupa: cXML invoices POSTed to the buyer's instance; statuses from the Coupa Supplier Portal API."""
+
     name = "coupa"
     connection_model = CoupaConnection
     supports_poll = True

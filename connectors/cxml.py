@@ -15,9 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connectors.base import Connector, Envelope, OutboundDocument, Receipt
+from connectors.base import (
+    Connector,
+    Envelope,
+    OutboundDocument,
+    Receipt,
+    SchemaFiles,
+    schema_violations,
+)
 from connectors.http import send_submission
-from hub.model import Invoice
+from hub.model import Invoice, Violation
 from hub.profile import PortalProfile
 from hub.secrets import SecretRef
 from mappings import cxml_invoice
@@ -57,6 +64,8 @@ class CxmlConnection(BaseModel):
 
 
 _FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+#: The schema file (portalhub.yaml `cxml_dtd`) pre-flight checks every rendered cXML invoice against.
+DTD_SETTING = "cxml_dtd"
 
 
 class CxmlConnector(Connector):
@@ -64,7 +73,22 @@ class CxmlConnector(Connector):
 
     document_format = "cxml"
     connection_model = CxmlConnection
+    transports = ("cXML over HTTPS",)
     supports_attachments = True
+
+    def check_document(self, document: OutboundDocument, schemas: SchemaFiles) -> list[Violation]:
+        """The cXML against InvoiceDetail.dtd, when portalhub.yaml names it (`cxml_dtd`)."""
+        dtd = schemas.get(DTD_SETTING)
+        if dtd is None or document.tree is None:
+            return []
+        return schema_violations(
+            document.tree,
+            dtd,
+            "dtd",
+            name=f"the cXML DTD {dtd}",
+            rule_id="cxml-dtd",
+            what="the cXML does not follow InvoiceDetail.dtd",
+        )
 
     def submit(self, document: OutboundDocument, profile: PortalProfile) -> Receipt:
         """One POST of the document to the profile's invoice URL; the portal family reads the answer."""

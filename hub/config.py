@@ -134,10 +134,11 @@ class DaemonConfig(_Strict):
 
 
 class ReceiverConfig(_Strict):
-    """The inbound status receiver (cXML StatusUpdateRequests pushed by a network such as SAP Ariba).
+    """The inbound status receiver: statuses a portal pushes (for the families that take pushes, e.g.
+    SAP Ariba's StatusUpdateRequests); the profile's connector reads and authenticates each one.
 
     The daemon serves plain HTTP on `host:port`; put TLS in front of it with a reverse proxy and give
-    the network the proxy's public URL for `path`."""
+    the portal the proxy's public URL for `path`."""
 
     enabled: bool = True
     """Serve the receiver while the daemon runs."""
@@ -146,7 +147,7 @@ class ReceiverConfig(_Strict):
     port: int = Field(default=8480, ge=0, le=65535)
     """The port to listen on (0: any free port, for tests)."""
     path: str = Field(default="/cxml/status", pattern=r"^/")
-    """The URL path the network posts StatusUpdateRequests to."""
+    """The URL path the portal posts its statuses to."""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """A larger request body is refused with 413 before it is read."""
     max_concurrent_uploads: int = Field(default=32, ge=1)
@@ -212,6 +213,8 @@ class HubConfig(_Strict):
     """InvoiceDetail.dtd: when set, pre-flight validates every rendered cXML document against it."""
     pidx_xsd: Path | None = None
     """SCHEMA_PIDX_1.61_Invoice.xsd: when set, pre-flight validates every rendered PIDX invoice against it."""
+    document_schemas: dict[str, Path] = Field(default_factory=dict)
+    """More schema files for pre-flight's document check, by the name a portal family reads (its docs say which); `cxml_dtd` and `pidx_xsd` are two such names."""
     supplier: Supplier
     """Who sends the invoices: the supplier's name, identifiers, tax id and remit-to address."""
     ar: AdapterConfig
@@ -235,6 +238,11 @@ class HubConfig(_Strict):
     web: WebConfig | None = None
     """The collectors' web pages and API (null: `portalhub web` uses its defaults, the daemon serves none)."""
 
+    def schema_files(self) -> dict[str, Path]:
+        """Every configured schema file by name, for the families' `check_document` (pre-flight)."""
+        named = {"cxml_dtd": self.cxml_dtd, "pidx_xsd": self.pidx_xsd, **self.document_schemas}
+        return {name: path for name, path in named.items() if path is not None}
+
     def resolved(self, base: Path) -> HubConfig:
         """Paths made absolute against `base` (the config file's folder); env overrides applied."""
 
@@ -249,6 +257,10 @@ class HubConfig(_Strict):
                 "secrets_file": absolute(self.secrets_file),
                 "cxml_dtd": absolute(self.cxml_dtd),
                 "pidx_xsd": absolute(self.pidx_xsd),
+                "document_schemas": {
+                    name: path if path.is_absolute() else (base / path).resolve()
+                    for name, path in self.document_schemas.items()
+                },
                 "evidence_dir": absolute(self.evidence_dir),
                 "ar": self.ar.resolved(base),
                 "feedback": self.feedback.resolved(base) if self.feedback is not None else None,

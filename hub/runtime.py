@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from connectors.base import Connector, ConnectorContext
+from connectors.base import Connector, ConnectorContext, SchemaFiles, SharedBrowsers
 from connectors.http import DEFAULT_TIMEOUT
 from hub.ar import ArSink, ArSource
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
 from hub.errors import ConfigError
-from hub.preflight import DocumentSchemas, PlaceholderSecrets
+from hub.preflight import PlaceholderSecrets
 from hub.profile import PortalProfile
 from hub.refs import cxml_refs_dir
 from hub.registry import ConnectorRegistry
@@ -86,8 +86,10 @@ class Hub:
     clock: Clock = field(default_factory=SystemClock)
     worker_id: str = field(default_factory=default_worker_id)
     secrets: SecretsResolver = field(default_factory=SecretsResolver)
-    schemas: DocumentSchemas = field(default_factory=DocumentSchemas)
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: The schema files pre-flight hands to each family's `check_document` (HubConfig.schema_files()).
+    schemas: SchemaFiles = field(default_factory=dict)
+    #: The browsers web-portal connectors share (None: the process's own pool); set before first use.
+    browser_pool: SharedBrowsers | None = None
     #: Set on SIGTERM: no new request starts, and retry waits inside connectors end at once.
     stopping: threading.Event = field(default_factory=threading.Event)
     broken_profiles: dict[str, list[str]] = field(default_factory=dict)  # file -> problems
@@ -112,7 +114,7 @@ class Hub:
                 now=self.clock.now,
                 sleep=self._interruptible_sleep,
                 evidence_dir=self.config.evidence_dir,
-                extras=self.extras,
+                browser_pool=self.browser_pool,
                 leases=StoreLeases(self.store, self.worker_id, self.clock),
             )
             self._connectors[profile.connector] = cls(context)
@@ -126,7 +128,10 @@ class Hub:
         if profile.connector not in self._preflight_connectors:
             cls = self.registry.get(profile.connector)
             context = ConnectorContext(
-                http=self.http, secrets=PlaceholderSecrets(), now=self.clock.now, extras=self.extras
+                http=self.http,
+                secrets=PlaceholderSecrets(),
+                now=self.clock.now,
+                browser_pool=self.browser_pool,
             )
             self._preflight_connectors[profile.connector] = cls(context)
         return self._preflight_connectors[profile.connector]
@@ -311,7 +316,7 @@ def build_hub(
         clock=clock or SystemClock(),
         worker_id=worker_id or config.worker_id or default_worker_id(),
         secrets=secrets,
-        schemas=DocumentSchemas(config.cxml_dtd, config.pidx_xsd),
+        schemas=config.schema_files(),
     )
     hub.reload_profiles()
     return hub

@@ -18,11 +18,12 @@ import regex
 from lxml import etree
 
 from hub.model import Invoice, RejectionCategory, Violation
+from mappings.xml_schema import schema_errors
 from rules import paths
 from rules.checks import run_attachments, run_check
 from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
 from rules.constraints import Finding, check_value, compile_checks, duplicates
-from rules.documents import schema_errors, values, xpath, xpath_problem
+from rules.documents import values, xpath, xpath_problem
 from rules.rule import Rule
 from rules.schema import Profile
 

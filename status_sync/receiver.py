@@ -1,19 +1,21 @@
-"""The inbound status receiver: an HTTP endpoint where a network (SAP Ariba) pushes cXML
-StatusUpdateRequests. The daemon serves it (hub/daemon.py); TLS is a reverse proxy's job.
+"""The inbound status receiver: an HTTP endpoint where a portal pushes statuses (SAP Ariba pushes cXML
+StatusUpdateRequests). The daemon serves it (hub/daemon.py); TLS is a reverse proxy's job.
 
-For each POST: parse safely (mappings.cxml_response: no entities, no DTD, no network) -> 400 with
-nothing recorded when the body is not a cXML StatusUpdateRequest at all (not XML, entity tricks, another
-document); authenticate the Sender credential and shared secret against the profiles whose connector
-takes pushes (`inbound(profile)`) -> 401 with nothing recorded; find the invoice by DocumentReference
-payloadID, InvoiceIDInfo invoiceID (+ invoiceDate) or DocumentInfo documentID (an invoice type), read a
-zone-less timestamp in the profile's `inbound.timezone`, and record the status with
-status_sync.apply.apply_update (one event per status: a network's retry of the same document is
-recorded once) -> cXML Response 200. An invoice being sent right now answers 503, so the network
-retries. A status that cannot be placed (no invoice of ours, an invoice status type with no canonical
+The receiver is HTTP, authentication and dispatch; what a document means is the family's, asked through
+the connector contract (`supports_push` and the push hooks of connectors/base.py). For each POST: the
+connector of every profile that takes pushes reads the body (`read_push`; connectors/cxml_push.py for
+cXML: no entities, no DTD, no network) -> 400 with nothing recorded when no family reads it as a status
+document at all (not XML, entity tricks, another document); the family says whether the document carries
+a profile's inbound credential (`push_sender`) -> 401 with nothing recorded when it carries none; the
+family reads the status in each such profile's terms (`pushed_status`), and the receiver finds the
+invoice it names and records it with status_sync.apply.apply_update (one event per status: a portal's
+retry of the same document is recorded once) -> 200. An invoice being sent right now answers 503, so
+the portal retries. A status that cannot be placed (no invoice of ours, a status type with no canonical
 meaning, an identification or value that cannot be read) answers 200 and is kept for a person
-(status_sync/unplaced.py): a 4xx would only make the network send it again and again.
+(status_sync/unplaced.py): a 4xx would only make the portal send it again and again. Every answer body
+is in the family's own form (`push_reply`: a cXML Response).
 
-The document itself is never stored or logged: it carries the shared secret.
+The document itself is never stored or logged: it may carry the shared secret.
 
 Uploads are read before anyone is authenticated, so what a stranger can hold is bounded: at most
 `max_concurrent_uploads` bodies are read at once (one more is answered 503 with Retry-After at once,
@@ -24,28 +26,23 @@ closed). An upload abandoned or stalled mid-body is one log line, never a traceb
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import math
-import secrets as token_generator
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from connectors.base import Connector, SecretResolver
+from connectors.base import Connector, Push, PushedStatus, SecretResolver
 from hub.errors import ConfigError, MappingError
-from hub.model import PortalStatusUpdate
 from hub.profile import PortalProfile
 from hub.store.database import Store
 from hub.store.tables import InvoiceRow
-from mappings.cxml_response import StatusEnvelope, StatusUpdateRequest, read_status_update, render_response
 from status_sync import unplaced
 from status_sync.apply import Applied, apply_update, find_invoice
 
@@ -54,22 +51,11 @@ DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_UPLOADS = 32
 DEFAULT_BODY_TIMEOUT = 30.0
 SATURATION_LOG_SECONDS = 60.0
+#: The path when none is given (hub/config.py ReceiverConfig.path has the same default).
+DEFAULT_PATH = "/cxml/status"
 
-
-class InboundCredential(Protocol):
-    domain: str
-    identity: str
-    shared_secret: str  # a secret reference
-    buyer_identity: str | None  # the `From` identity of the profile's buyer
-
-
-@runtime_checkable
-class PushingConnector(Protocol):
-    """A connector whose portal pushes statuses (connectors/ariba.py implements it)."""
-
-    def inbound(self, profile: PortalProfile) -> InboundCredential | None: ...
-
-    def status_from_push(self, request: StatusUpdateRequest, received_at: datetime) -> PortalStatusUpdate: ...
+#: A profile whose portal pushes, with its connector.
+Pusher = tuple[PortalProfile, Connector]
 
 
 @dataclass(frozen=True)
@@ -77,6 +63,7 @@ class Answer:
     http_status: int
     body: bytes
     outcome: str  # what happened, for logs and tests (never carries the document)
+    content_type: str = "text/plain; charset=UTF-8"
 
 
 class StatusReceiver:
@@ -90,11 +77,12 @@ class StatusReceiver:
         connector: Callable[[PortalProfile], Connector],
         secrets: SecretResolver,
         now: Callable[[], datetime],
-        path: str = "/cxml/status",
+        path: str = DEFAULT_PATH,
         max_body_bytes: int = DEFAULT_MAX_BODY,
         max_concurrent_uploads: int = DEFAULT_MAX_UPLOADS,
         body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT,
     ):
+        """`secrets` resolves the profiles' inbound secret references (the families compare them)."""
         self.store = store
         self.profiles = profiles
         self.connector = connector
@@ -110,107 +98,117 @@ class StatusReceiver:
         self._said_saturated = -math.inf
 
     # --- the decision -------------------------------------------------------------------------------------
-    def receive(self, body: bytes) -> Answer:
+    def receive(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         now = self.now()
+        pushers = self._pushers()
         try:
-            envelope, request, unreadable = read_status_update(body)
+            push, family = self._read(body, headers or {}, pushers)
         except MappingError as exc:
-            # Not a cXML StatusUpdateRequest at all (not XML, entities, another document): nothing to
-            # keep for anyone. Safe to echo: the parser names what it refused, never an entity's content.
-            return self._answer(400, "Bad Request", f"not a usable StatusUpdateRequest: {exc}", "unparseable")
-        senders = self._authenticated(envelope)
+            # No status document of any family here (not XML, entities, another document): nothing to
+            # keep for anyone. Safe to echo: the parsers name what they refused, never an entity's content.
+            return self._answer(400, "Bad Request", f"not a usable status document: {exc}", "unparseable")
+        senders = self._authenticated(push, [(p, c) for p, c in pushers if c.name == family.name])
         if not senders:
-            log.warning(
-                "status update %s refused: sender %s/%s is not authorised",
-                envelope.payload_id,
-                envelope.sender_domain,
-                envelope.sender_identity,
+            log.warning("pushed status %s refused: sender %s is not authorised", push.payload_id, push.sender)
+            return self._answer(
+                401, "Unauthorized", "the sender's credentials are not valid", "unauthorized", family
             )
-            return self._answer(401, "Unauthorized", "the sender's credentials are not valid", "unauthorized")
         try:
-            if request is None or request.identification_problem:
-                problem = unreadable or (request.identification_problem if request else None) or "unreadable"
-                local = request.in_zone(senders[0][2]) if request is not None else None
-                outcome = self._keep(body, envelope, local, senders, unplaced.UNREADABLE, problem, now)
+            profile, connector = senders[0]
+            first = connector.pushed_status(profile, push, now)
+            if first.update is None:
+                problem = first.problem or "unreadable"
+                outcome = self._keep(push, first, profile.id, unplaced.UNREADABLE, problem, now)
             else:
-                outcome = self._record(body, request, senders, now)
-        except Exception:  # the store is down: nothing is recorded, and the network tries again later
-            log.exception("status update %s could not be recorded", envelope.payload_id)
-            return self._answer(500, "Internal Server Error", "the status could not be recorded", "error")
-        log.info("status update %s: %s", envelope.payload_id, outcome)
+                outcome = self._record(push, first, senders, now)
+        except Exception:  # the store is down: nothing is recorded, and the portal tries again later
+            log.exception("pushed status %s could not be recorded", push.payload_id)
+            return self._answer(
+                500, "Internal Server Error", "the status could not be recorded", "error", family
+            )
+        log.info("pushed status %s: %s", push.payload_id, outcome)
         if outcome == Applied.BUSY.value:
-            return self._answer(503, "Service Unavailable", "the invoice is being sent; try again", "busy")
+            return self._answer(
+                503, "Service Unavailable", "the invoice is being sent; try again", "busy", family
+            )
         if outcome == "kept":
-            # 200: the network has delivered; retrying the same document cannot place it.
-            return self._answer(200, "OK", "received; kept for review: it could not be applied", "kept")
-        return self._answer(200, "OK", "", outcome)
+            # 200: the portal has delivered; retrying the same document cannot place it.
+            return self._answer(
+                200, "OK", "received; kept for review: it could not be applied", "kept", family
+            )
+        return self._answer(200, "OK", "", outcome, family)
 
-    def _authenticated(
-        self, envelope: StatusEnvelope
-    ) -> list[tuple[PortalProfile, PushingConnector, tzinfo]]:
-        """The profiles this sender may update, with the zone each reads zone-less timestamps in:
-        credential and shared secret both match. Where the `From` credential names a profile's buyer,
-        only that buyer's profiles."""
-        given = (envelope.shared_secret or "").encode()
-        matches: list[tuple[PortalProfile, PushingConnector, tzinfo, str | None]] = []
+    def _pushers(self) -> list[Pusher]:
+        """The profiles whose connector takes pushed statuses."""
+        found: list[Pusher] = []
         for profile in list(self.profiles().values()):
             try:
                 connector = self.connector(profile)
-                if not isinstance(connector, PushingConnector):
-                    continue
-                credential = connector.inbound(profile)
-                if credential is None or (credential.domain.lower(), credential.identity) != (
-                    (envelope.sender_domain or "").lower(),
-                    envelope.sender_identity,
-                ):
-                    continue
-                expected = self.secrets.resolve(credential.shared_secret).encode()
-                zone = ZoneInfo(getattr(credential, "timezone", None) or "UTC")
-            except (ConfigError, ZoneInfoNotFoundError, ValueError) as exc:
+            except ConfigError as exc:
                 log.error("profile %s cannot check pushed statuses: %s", profile.id, exc)
                 continue
-            if not expected:
-                # An empty secret would let in any request that carries none.
-                log.error("profile %s: the inbound shared secret is empty; pushes are refused", profile.id)
-                continue
-            if hmac.compare_digest(expected, given):
-                matches.append((profile, connector, zone, credential.buyer_identity))
-        buyers = [(p, c, z) for p, c, z, buyer in matches if buyer and buyer == envelope.from_identity]
-        return buyers or [(p, c, z) for p, c, z, _ in matches]
+            if connector.supports_push:
+                found.append((profile, connector))
+        return found
 
-    def _record(
-        self,
-        body: bytes,
-        request: StatusUpdateRequest,
-        senders: list[tuple[PortalProfile, PushingConnector, tzinfo]],
-        now: datetime,
-    ) -> str:
+    @staticmethod
+    def _read(body: bytes, headers: Mapping[str, str], pushers: list[Pusher]) -> tuple[Push, Connector]:
+        """The document as the first family that reads it reads it; MappingError when none does."""
+        problem: MappingError = MappingError("no portal that pushes statuses is configured")
+        tried: set[str] = set()
+        for _, connector in pushers:
+            if connector.name in tried:
+                continue
+            tried.add(connector.name)
+            try:
+                return connector.read_push(body, headers), connector
+            except MappingError as exc:
+                problem = exc
+        raise problem
+
+    def _authenticated(self, push: Push, pushers: list[Pusher]) -> list[Pusher]:
+        """The profiles this sender may update: the family finds its credential in the document.
+        Where the document names a profile's buyer as well, only that buyer's profiles."""
+        matches: list[tuple[PortalProfile, Connector, bool]] = []
+        for profile, connector in pushers:
+            try:
+                sender = connector.push_sender(profile, push, self.secrets)
+            except (ConfigError, ValueError) as exc:
+                log.error("profile %s cannot check pushed statuses: %s", profile.id, exc)
+                continue
+            if sender is not None:
+                matches.append((profile, connector, sender.names_buyer))
+        buyers = [(p, c) for p, c, names_buyer in matches if names_buyer]
+        return buyers or [(p, c) for p, c, _ in matches]
+
+    def _record(self, push: Push, first: PushedStatus, senders: list[Pusher], now: datetime) -> str:
         """Apply the status to the invoice it names (the first authenticated profile that has it);
         'kept' when no profile has it, or when its type has no canonical meaning."""
-        for profile, connector, zone in senders:
-            local = request.in_zone(zone)
-            update = connector.status_from_push(local, now)
+        for index, (profile, connector) in enumerate(senders):
+            status = first if index == 0 else connector.pushed_status(profile, push, now)
+            update = status.update
+            if update is None:
+                continue
             try:
                 with self.store.session() as session:
                     row = find_invoice(session, profile.id, update)
-                    if row is None or not self._same_invoice(local, row):
+                    if row is None or not self._same_invoice(status, row):
                         continue
                     if update.invoice_number is None:
                         # The number the portal knows: a pushed and a polled status of one change then
-                        # share one dedupe key, whichever reference the network used.
+                        # share one dedupe key, whichever reference the portal used.
                         update = update.model_copy(
                             update={"invoice_number": row.portal_invoice_number or row.invoice_number}
                         )
                     outcome = apply_update(session, profile.id, update, actor=f"portal:{profile.id}", now=now)
-                    if outcome in (Applied.NOTED, Applied.DUPLICATE) and not local.type_is_known():
+                    if outcome in (Applied.NOTED, Applied.DUPLICATE) and not status.type_known:
                         # Noted on the invoice's timeline, and in the worklist: someone must say what it means.
                         unplaced.keep(
                             session,
-                            key=unplaced.dedupe_key(local.envelope, body),
-                            envelope=local.envelope,
-                            request=local,
+                            push=push,
+                            status=status,
                             problem=unplaced.UNKNOWN_TYPE,
-                            explanation=f"{local.kind} type {local.status_type!r} has no meaning portalhub "
+                            explanation=f"{status.kind} type {status.status_type!r} has no meaning portalhub "
                             f"knows; the invoice's state was not changed",
                             profile_id=profile.id,
                             now=now,
@@ -220,32 +218,30 @@ class StatusReceiver:
             except IntegrityError:
                 # The same document delivered twice at once: the other delivery's event is the one.
                 return Applied.DUPLICATE.value
-        named = request.invoice_number or request.document_payload_id
-        local = request.in_zone(senders[0][2])
+        named = (first.update.invoice_number if first.update else None) or first.document_payload_id
         return self._keep(
-            body,
-            local.envelope,
-            local,
-            senders,
+            push,
+            first,
+            senders[0][0].id,
             unplaced.UNKNOWN_INVOICE,
-            f"no invoice of profile(s) {', '.join(p.id for p, _, _ in senders)} is {named!r}",
+            f"no invoice of profile(s) {', '.join(p.id for p, _ in senders)} is {named!r}",
             now,
         )
 
     @staticmethod
-    def _same_invoice(request: StatusUpdateRequest, row: InvoiceRow) -> bool:
-        """InvoiceIDInfo's invoiceDate, when given, must be the invoice's date (a day either way: the
-        network may have written it in another zone): a number reused years later is another invoice."""
-        if request.invoice_date is None or not request.invoice_id:
+    def _same_invoice(status: PushedStatus, row: InvoiceRow) -> bool:
+        """The invoice date the document gives with the number, when it gives one, must be the invoice's
+        (a day either way: the portal may have written it in another zone): a number reused years later
+        is another invoice."""
+        if status.invoice_date is None:
             return True
-        return abs((request.invoice_date.date() - row.invoice_date).days) <= 1
+        return abs((status.invoice_date - row.invoice_date).days) <= 1
 
     def _keep(
         self,
-        body: bytes,
-        envelope: StatusEnvelope,
-        request: StatusUpdateRequest | None,
-        senders: list[tuple[PortalProfile, PushingConnector, tzinfo]],
+        push: Push,
+        status: PushedStatus,
+        profile_id: str,
         problem: str,
         explanation: str,
         now: datetime,
@@ -253,25 +249,31 @@ class StatusReceiver:
         with self.store.session() as session:
             unplaced.keep(
                 session,
-                key=unplaced.dedupe_key(envelope, body),
-                envelope=envelope,
-                request=request,
+                push=push,
+                status=status,
                 problem=problem,
                 explanation=explanation,
-                profile_id=senders[0][0].id,
+                profile_id=profile_id,
                 now=now,
             )
-        log.warning("status update %s kept for review (%s): %s", envelope.payload_id, problem, explanation)
+        log.warning("pushed status %s kept for review (%s): %s", push.payload_id, problem, explanation)
         return "kept"
 
-    def _answer(self, code: int, text: str, detail: str, outcome: str) -> Answer:
-        now = self.now()
-        payload = f"{int(now.timestamp())}.{token_generator.token_hex(6)}@portalhub.receiver"
-        return Answer(code, render_response(code, text, payload, now, detail=detail), outcome)
+    def _answer(
+        self, code: int, text: str, detail: str, outcome: str, family: Connector | None = None
+    ) -> Answer:
+        """The answer in the family's form: the one that read the document, else the first configured
+        one (before a body is read), else plain text (no portal pushes here)."""
+        if family is None:
+            family = next((c for _, c in self._pushers()), None)
+        if family is None:
+            return Answer(code, f"{code} {text}: {detail}".encode(), outcome)
+        reply = family.push_reply(code, text, detail, self.now())
+        return Answer(code, reply.body, outcome, reply.content_type)
 
     # --- HTTP ---------------------------------------------------------------------------------------------
     def app(self) -> Any:
-        """The Starlette application: POST `path` takes a StatusUpdateRequest."""
+        """The Starlette application: POST `path` takes a pushed status document."""
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
         from starlette.requests import ClientDisconnect, Request
@@ -282,7 +284,7 @@ class StatusReceiver:
             return Response(
                 answer.body,
                 status_code=answer.http_status,
-                media_type="text/xml; charset=UTF-8",
+                media_type=answer.content_type,
                 headers=headers or None,
             )
 
@@ -345,7 +347,7 @@ class StatusReceiver:
                     self._answer(413, "Request Entity Too Large", "the document is too large", "too-large")
                 )
             # The store is synchronous: keep it off the event loop.
-            return respond(await run_in_threadpool(self.receive, bytes(body)))
+            return respond(await run_in_threadpool(self.receive, bytes(body), dict(request.headers)))
 
         return Starlette(routes=[Route(self.path, endpoint, methods=["POST"])])
 

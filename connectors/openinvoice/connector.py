@@ -23,13 +23,15 @@ from connectors.base import (
     PollResult,
     PortalRecord,
     Receipt,
+    SchemaFiles,
+    schema_violations,
 )
 from connectors.openinvoice.packaging import content_ids, pack
 from connectors.openinvoice.polling import poll_changes
 from connectors.openinvoice.rest import RestGateway
 from connectors.openinvoice.settings import OpenInvoiceConnection, profile_folder
 from hub.errors import MappingError, TransientPortalError
-from hub.model import Invoice
+from hub.model import Invoice, Violation
 from hub.profile import PortalProfile
 from mappings import pidx_invoice
 from mappings.openinvoice_status import parse_status_record
@@ -50,10 +52,17 @@ class Gateway(Protocol):
     def close(self) -> None: ...
 
 
+#: The schema file (portalhub.yaml `pidx_xsd`: SCHEMA_PIDX_1.61_Invoice.xsd) pre-flight checks against.
+XSD_SETTING = "pidx_xsd"
+
+
 class OpenInvoiceConnector(Connector):
+    """OpenInvoice (oil and gas): PIDX 1.61 invoices over SOAP or REST, statuses polled."""
+
     name = "openinvoice"
     document_format = "pidx"
     connection_model = OpenInvoiceConnection
+    transports = ("PIDX over SOAP", "PIDX over REST (mutual TLS)")
     supports_poll = True
     supports_lookup = True
     supports_cancel = False  # OpenInvoice takes cancellations in its UI; credit memos travel as PIDX
@@ -86,6 +95,20 @@ class OpenInvoiceConnector(Connector):
             content_type=content_type,
             body=body,
             xml=xml,
+        )
+
+    def check_document(self, document: OutboundDocument, schemas: SchemaFiles) -> list[Violation]:
+        """The PIDX invoice against the official 1.61 Invoice XSD, when portalhub.yaml names it (`pidx_xsd`)."""
+        xsd = schemas.get(XSD_SETTING)
+        if xsd is None or document.tree is None:
+            return []
+        return schema_violations(
+            document.tree,
+            xsd,
+            "xsd",
+            name=f"the PIDX schema {xsd}",
+            rule_id="pidx-xsd",
+            what=f"the PIDX invoice does not follow {xsd.name}",
         )
 
     def _gateway(self, profile: PortalProfile) -> Gateway:

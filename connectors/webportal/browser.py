@@ -278,7 +278,7 @@ _default_lock = threading.Lock()
 
 
 def default_pool() -> BrowserPool:
-    """The process's pool, for hubs that do not put one in `ConnectorContext.extras["browser_pool"]`."""
+    """The process's pool, for hubs that do not put one in `ConnectorContext.browser_pool`."""
     global _default
     with _default_lock:
         if _default is None:

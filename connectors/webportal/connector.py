@@ -95,6 +95,7 @@ class WebPortalConnector(Connector):
     name = "webportal"
     document_format = webform.FORMAT
     connection_model = WebPortalConnection
+    transports = ("browser (Chromium)",)
     supports_poll = True
     supports_lookup = True
     supports_attachments = True
@@ -223,8 +224,8 @@ class WebPortalConnector(Connector):
         )
 
     def pool(self) -> BrowserPool:
-        """The hub's browser pool (`extras["browser_pool"]`), or the process's own."""
-        pool = self.context.extras.get("browser_pool")
+        """The hub's browser pool (`ConnectorContext.browser_pool`), or the process's own."""
+        pool = self.context.browser_pool
         return pool if isinstance(pool, BrowserPool) else default_pool()
 
     def _run(self, profile: PortalProfile, task: Callable[[Browsing], T], sending: bool = False) -> T:

@@ -210,7 +210,7 @@ def demo_login(workspace: DemoWorkspace) -> tuple[str, str]:
 
 def collect(workspace: DemoWorkspace) -> DemoOutcome:
     outcome = DemoOutcome(
-        dtd_checked=workspace.dtd is not None, xsd_checked=workspace.hub.schemas.pidx_xsd_path is not None
+        dtd_checked=workspace.dtd is not None, xsd_checked="pidx_xsd" in workspace.hub.schemas
     )
     with workspace.hub.store.session() as session:
         for row in session.exec(select(InvoiceRow).order_by(col(InvoiceRow.invoice_number))):

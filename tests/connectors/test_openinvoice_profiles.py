@@ -19,7 +19,7 @@ from connectors.base import ConnectorContext, OutboundDocument
 from connectors.openinvoice import OpenInvoiceConnector
 from connectors.openinvoice.settings import OpenInvoiceConnection
 from hub.errors import ConfigError
-from hub.preflight import DocumentSchemas, PlaceholderSecrets, preflight
+from hub.preflight import PlaceholderSecrets, preflight
 from hub.registry import ConnectorRegistry
 from rules.loader import RulesFileError, load_profile
 from rules.schema import Profile
@@ -75,7 +75,7 @@ def test_the_connection_model_needs_the_section_of_its_transport() -> None:
 
 def test_preflight_runs_pidx_document_rules_of_the_profile(connector: OpenInvoiceConnector) -> None:
     profile = fixture_profile("caprock-openinvoice")
-    schemas = DocumentSchemas()
+    schemas: dict[str, Path] = {}
     good = oil_invoice("INV-P-1", lines=[oil_line(cost_center="CC-CAP-GATHER")], customer_id="C-5002")
     assert preflight(good, profile, connector, schemas, T0).blocking == []
     wrong = oil_invoice("INV-P-2", lines=[oil_line(cost_center="CC-CAP-MAINT")], customer_id="C-5002")
@@ -87,7 +87,7 @@ def test_preflight_runs_pidx_document_rules_of_the_profile(connector: OpenInvoic
 def test_preflight_runs_the_buyers_field_rules(connector: OpenInvoiceConnector) -> None:
     profile = fixture_profile("leog-openinvoice")
     invoice = oil_invoice("INV-P-3", lines=[oil_line(afe_number=None, field_ticket_number=None)])
-    rule_ids = {v.rule_id for v in preflight(invoice, profile, connector, DocumentSchemas(), T0).blocking}
+    rule_ids = {v.rule_id for v in preflight(invoice, profile, connector, {}, T0).blocking}
     assert rule_ids == {"leog-afe", "leog-field-ticket"}
 
 
@@ -96,8 +96,8 @@ def test_preflight_validates_pidx_against_the_official_xsd(
 ) -> None:
     profile = fixture_profile("leog-openinvoice")
     document = connector.render(oil_invoice("INV-P-4"), profile, envelope("INV-P-4"))
-    schemas = DocumentSchemas(pidx_xsd=pidx_invoice_xsd_path)
-    assert schemas.check(document) == []
+    schemas = {"pidx_xsd": pidx_invoice_xsd_path}
+    assert connector.check_document(document, schemas) == []
     tree = document.tree
     properties = tree.find(f"{{{etree.QName(tree).namespace}}}InvoiceProperties")
     properties.insert(0, properties[-1])  # something late moved to the front
@@ -111,12 +111,12 @@ def test_preflight_validates_pidx_against_the_official_xsd(
         body=damaged_xml,
         xml=damaged_xml,
     )
-    violations = schemas.check(damaged)
+    violations = connector.check_document(damaged, schemas)
     assert violations and {v.rule_id for v in violations} == {"pidx-xsd"}
     assert all(v.category.value == "document" for v in violations)
     assert "SCHEMA_PIDX_1.61_Invoice.xsd" in violations[0].message
     # Without a configured schema there is no schema check (as for the cXML DTD).
-    assert DocumentSchemas().check(damaged) == []
+    assert connector.check_document(damaged, {}) == []
 
 
 def test_a_missing_pidx_schema_file_is_a_config_error(
@@ -125,7 +125,7 @@ def test_a_missing_pidx_schema_file_is_a_config_error(
     profile = fixture_profile("leog-openinvoice")
     document = connector.render(oil_invoice("INV-P-5"), profile, envelope("INV-P-5"))
     with pytest.raises(ConfigError, match="PIDX schema"):
-        DocumentSchemas(pidx_xsd=tmp_path / "missing.xsd").check(document)
+        connector.check_document(document, {"pidx_xsd": tmp_path / "missing.xsd"})
 
 
 def test_zeep_is_loaded_only_when_a_profile_uses_soap() -> None:

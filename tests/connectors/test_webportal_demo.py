@@ -17,7 +17,7 @@ from hub.ar.sql import SqlArAdapter
 from hub.config import ArConfig
 from hub.demo.webportal import WebPortalDemoPortal
 from hub.model import Invoice
-from hub.preflight import DocumentSchemas, PlaceholderSecrets, preflight
+from hub.preflight import PlaceholderSecrets, preflight
 from hub.registry import ConnectorRegistry
 from rules.loader import load_profile
 from tests.factories import SUPPLIER, T0
@@ -79,7 +79,7 @@ def test_without_chromium_the_demo_blocks_northwinds_invoices_with_that_reason(t
         connector = WebPortalConnector(
             ConnectorContext(http=None, secrets=PlaceholderSecrets(), now=lambda: T0)
         )  # type: ignore[arg-type]
-        result = preflight(invoice, profile, connector, DocumentSchemas(), datetime.now(UTC))
+        result = preflight(invoice, profile, connector, {}, datetime.now(UTC))
         [blocking] = [v for v in result.blocking if v.rule_id == "demo-no-chromium"]
         assert "no Chromium" in blocking.message and "apt-get install -y chromium" in (blocking.hint or "")
     finally:

@@ -102,7 +102,7 @@ class World:
         self.ar = ListAr()
         self.hub_clock = ManualClock(T0)
         self.hub: Hub = build_hub(config, clock=self.hub_clock, ar=self.ar, worker_id=worker_id)
-        self.hub.extras["browser_pool"] = pool
+        self.hub.browser_pool = pool
         self.daemon = Daemon(self.hub)
         self.root = root
         self.owns_portal = beside is None

@@ -14,7 +14,7 @@ from hub.errors import ConfigError
 from hub.model import InvoicePurpose, InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
-from hub.preflight import DocumentSchemas, preflight
+from hub.preflight import preflight
 from hub.registry import ConnectorRegistry
 from hub.services import timeline
 from tests.factories import SUPPLIER, T0, ListAr, make_hub, make_invoice, profile_yaml
@@ -30,19 +30,23 @@ def test_preflight_needs_no_real_secret(tmp_path: Path, coupa) -> None:  # type:
     hub.close()
 
 
-def test_dtd_violations_block_with_the_dtd_words(invoice_dtd_path: Path) -> None:
-    schemas = DocumentSchemas(invoice_dtd_path)
+def test_dtd_violations_block_with_the_dtd_words(tmp_path: Path, coupa, invoice_dtd_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hub = make_hub(tmp_path, coupa.server.url)
+    connector = hub.preflight_connector(hub.profile("acme-coupa"))
     broken = b'<cXML payloadID="x" timestamp="2026-01-01T00:00:00+00:00"><Header/></cXML>'
     document = OutboundDocument(
         payload_id="x", invoice_number="I", format="cxml", content_type="text/xml", body=broken, xml=broken
     )
-    [first, *_] = schemas.check(document)
+    [first, *_] = connector.check_document(document, {"cxml_dtd": invoice_dtd_path})
     assert first.rule_id == "cxml-dtd" and first.blocking and "Header" in first.message
+    # Without the DTD named in the configuration, there is no DTD check.
+    assert connector.check_document(document, {}) == []
+    hub.close()
 
 
 def test_hub_runs_the_dtd_check_when_configured(tmp_path: Path, coupa, invoice_dtd_path: Path) -> None:  # type: ignore[no-untyped-def]
     hub = make_hub(tmp_path, coupa.server.url, dtd=invoice_dtd_path)
-    assert hub.schemas.cxml_dtd_path == invoice_dtd_path
+    assert hub.schemas == {"cxml_dtd": invoice_dtd_path}
     profile = hub.profile("acme-coupa")
     result = preflight(
         make_invoice(tax_rate="8.25"), profile, hub.preflight_connector(profile), hub.schemas, T0
@@ -51,9 +55,10 @@ def test_hub_runs_the_dtd_check_when_configured(tmp_path: Path, coupa, invoice_d
     hub.close()
 
 
-def test_an_unreadable_dtd_is_a_config_error(tmp_path: Path) -> None:
+def test_an_unreadable_dtd_is_a_config_error(tmp_path: Path, coupa) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "bad.dtd").write_text("<!ELEMENT broken")
-    schemas = DocumentSchemas(tmp_path / "bad.dtd")
+    hub = make_hub(tmp_path, coupa.server.url)
+    connector = hub.preflight_connector(hub.profile("acme-coupa"))
     document = OutboundDocument(
         payload_id="x",
         invoice_number="I",
@@ -62,8 +67,9 @@ def test_an_unreadable_dtd_is_a_config_error(tmp_path: Path) -> None:
         body=b"<cXML/>",
         xml=b"<cXML/>",
     )
-    with pytest.raises(ConfigError, match="cannot load the cXML DTD"):
-        schemas.check(document)
+    with pytest.raises(ConfigError, match=r"the cXML DTD .*bad\.dtd is unusable"):
+        connector.check_document(document, {"cxml_dtd": tmp_path / "bad.dtd"})
+    hub.close()
 
 
 def test_cancel_of_an_invoice_never_sent_is_blocked_with_the_reason(tmp_path: Path, coupa) -> None:  # type: ignore[no-untyped-def]

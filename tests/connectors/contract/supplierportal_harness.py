@@ -102,7 +102,7 @@ class SupplierPortalCase:
                 secrets=DictSecrets(secrets),
                 now=lambda: T0,
                 evidence_dir=self.evidence,
-                extras={"browser_pool": pool},
+                browser_pool=pool,
             )
         )
         settings = {"username": EMAIL, **connection}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from connectors.base import Envelope, OutboundDocument, Receipt
+from connectors.base import Connector, Envelope, OutboundDocument, Receipt
 from hub.errors import InDoubtError, PermanentPortalError, PortalError, TransientPortalError
 from hub.registry import ConnectorRegistry
 from tests.connectors.contract.harness import ConnectorHarness
@@ -48,8 +48,27 @@ def test_declares_what_it_is(harness: ConnectorHarness) -> None:
     assert cls.name == harness.name and ConnectorRegistry().get(harness.name) is cls
     assert cls.document_format
     assert issubclass(cls.connection_model, BaseModel)
-    for flag in ("supports_poll", "supports_lookup", "supports_cancel", "supports_attachments"):
+    for flag in (
+        "supports_poll",
+        "supports_lookup",
+        "supports_cancel",
+        "supports_attachments",
+        "supports_push",
+    ):
         assert isinstance(getattr(cls, flag), bool), flag
+    described = cls.describe()
+    assert (described.name, described.document_format) == (cls.name, cls.document_format)
+    assert described.transports and described.summary
+    assert ("push" in described.capabilities) == cls.supports_push
+    assert ("cancel" in described.capabilities) == cls.supports_cancel
+    if cls.supports_push:  # the receiver dispatches to these: a family that pushes implements every one
+        for hook in ("read_push", "push_sender", "pushed_status", "push_reply"):
+            assert getattr(cls, hook) is not getattr(Connector, hook), hook
+
+
+def test_checks_its_own_documents_and_nothing_without_a_schema_file(harness: ConnectorHarness) -> None:
+    # Pre-flight asks the family; with no schema file configured there is nothing to check against.
+    assert harness.connector.check_document(render(harness, "INV-C-SCHEMA"), {}) == []
 
 
 def test_renders_one_document_per_invoice_without_secrets_in_its_stored_form(

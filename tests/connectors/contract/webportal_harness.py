@@ -144,7 +144,7 @@ class WebPortalCase:
                 secrets=DictSecrets(secrets),
                 now=lambda: T0,
                 evidence_dir=self.evidence,
-                extras={"browser_pool": pool},
+                browser_pool=pool,
             )
         )
         self.profile = write_profile(folder / "rules.d", self.server.url, recipe, **connection)
