@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from hub.errors import ConfigError
 
@@ -23,9 +23,8 @@ class EntryPointRegistry(Generic[P]):
     """The installed plugins of one kind, by name. `points` is the injection seam for tests (and
     embedders): without it, the entry points of the installed distributions."""
 
-    def __init__(
-        self, points: Iterable[EntryPoint] | None, *, group: str, base: type[P], noun: str, key: str
-    ):
+    def __init__(self, points: Iterable[EntryPoint] | None, *, group: str, base: type, noun: str, key: str):
+        # `base` is P's class (abstract ones too, which `type[P]` would refuse).
         self._base = base
         self._noun = noun  # what a plugin is called in messages: "connector", "AR adapter"
         self._key = key  # the class attribute that holds the plugin's name: "name", "kind"
@@ -63,8 +62,9 @@ class EntryPointRegistry(Generic[P]):
                 raise ConfigError(
                     f"entry point {name!r} loads {cls.__name__}, whose {self._key} is {getattr(cls, self._key)!r}"
                 )
-            self._check_class(cls)
-            self._loaded[name] = cls
+            plugin = cast("type[P]", cls)  # checked just above: a subclass of the base
+            self._check_class(plugin)
+            self._loaded[name] = plugin
         return self._loaded[name]
 
     def _check_class(self, cls: type[P]) -> None:
