@@ -108,9 +108,7 @@ def stage_cpu(invoices: int) -> list[dict[str, object]]:
                 "submit (claim, attempt, render, send, outcome)": lambda: [
                     submit_profile(hub, p) for p in hub.profiles.values()
                 ],
-                "feedback (events to AR)": lambda: deliver(
-                    hub.store, hub.ar_sink, hub.clock.now(), rounds=10**6
-                ),
+                "feedback (events to AR)": lambda: deliver(hub, rounds=10**6),
             }
             for step, run in steps.items():
                 start = time.thread_time()

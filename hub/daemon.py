@@ -136,14 +136,7 @@ class Daemon:
         if not isinstance(profile, Profile):
             return PollReport(profile_id=profile_id, skipped=profile)
         try:
-            return poll_profile(
-                self.hub.store,
-                profile,
-                self.hub.connector(profile),
-                worker=self.hub.worker_id,
-                now=self.hub.clock.now(),
-                lease_seconds=self.hub.config.daemon.lease_seconds,
-            )
+            return poll_profile(self.hub, profile)
         except ProfileUnavailableError as exc:
             now = self.hub.clock.now()
             with self.hub.store.session() as session:
@@ -182,13 +175,7 @@ class Daemon:
         return profile
 
     def feedback(self) -> FeedbackReport:
-        return deliver(
-            self.hub.store,
-            self.hub.ar_sink,
-            self.hub.clock.now(),
-            worker=self.hub.worker_id,
-            lease_seconds=self.hub.config.daemon.lease_seconds,  # a dead holder blocks no longer than this
-        )
+        return deliver(self.hub)
 
     def notify(self) -> NotifyReport:
         """Tell collectors and webhooks what went wrong, in digests (hub/notify)."""

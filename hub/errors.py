@@ -1,23 +1,38 @@
 """One exception tree, grouped by what happens next.
 
 - `ConfigError`: fix the configuration; never retried.
-- `DocumentError`: fix the invoice; it is never sent (`RuleViolationError`, `MappingError`).
+- `DocumentError`: fix the invoice; it is never sent (`MappingError`; a rule's violations block the invoice
+  in pre-flight, recorded as `hub.model.Violation`s, not raised).
 - `PortalError`: the portal said no or could not be reached.
     - `TransientPortalError`: retried later with backoff (the portal did not process the request).
     - `PermanentPortalError`: shown to collectors with the portal's words; retrying will not help.
     - `PortalAuthError`: credentials or permissions; the profile needs attention.
 - `InDoubtError`: the request may have been processed; reconcile with the portal before any resend.
+- `ProfileUnavailableError`: the profile cannot work until a person acts; nothing was sent.
 
 Connectors raise nothing else: every transport failure is mapped at the boundary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hub.model import RejectionCategory, Violation
+    from hub.model import RejectionCategory
+
+#: What AR adapters and connectors outside this repository may import (docs/public-api.md).
+__all__ = [
+    "ConfigError",
+    "DocumentError",
+    "InDoubtError",
+    "MappingError",
+    "PermanentPortalError",
+    "PortalAuthError",
+    "PortalError",
+    "PortalhubError",
+    "ProfileUnavailableError",
+    "TransientPortalError",
+]
 
 
 class PortalhubError(Exception):
@@ -30,12 +45,6 @@ class ConfigError(PortalhubError):
 
 class DocumentError(PortalhubError):
     """The invoice cannot be sent as it is; the fix is in the AR system."""
-
-
-class RuleViolationError(DocumentError):
-    def __init__(self, violations: Sequence[Violation]):
-        self.violations = list(violations)
-        super().__init__("; ".join(v.describe() for v in self.violations) or "rule violations")
 
 
 class MappingError(DocumentError):
@@ -91,10 +100,6 @@ class InDoubtError(PortalhubError):
         super().__init__(message)
         self.response_body = response_body
         self.http_status = http_status
-
-
-class LeaseLostError(PortalhubError):
-    """Another worker owns the work this worker was about to finish; it must not touch it."""
 
 
 class ProfileUnavailableError(PortalhubError):

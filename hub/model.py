@@ -20,6 +20,28 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+#: What AR adapters and connectors outside this repository may import (docs/public-api.md).
+__all__ = [
+    "Address",
+    "Attachment",
+    "Charge",
+    "ChargeKind",
+    "Invoice",
+    "InvoiceLine",
+    "InvoicePurpose",
+    "InvoiceState",
+    "Party",
+    "PaymentTerms",
+    "PortalContent",
+    "PortalStatusUpdate",
+    "PurchaseOrderInfo",
+    "RejectionCategory",
+    "ServicePeriod",
+    "Supplier",
+    "TaxLine",
+    "Violation",
+]
+
 #: Line amounts may differ from quantity x unit price by at most this much (rounding of the AR system).
 LINE_TOLERANCE = Decimal("0.01")
 #: Sums (subtotal, tax total, total) may differ by at most one cent per line they add up.

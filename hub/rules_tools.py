@@ -29,6 +29,7 @@ from rules.loader import (
     BASELINES_DIR,
     Problem,
     RulesFileError,
+    contests,
     load_profile,
     load_ruleset,
     read_rules_file,
@@ -51,7 +52,7 @@ def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckR
     """Load every file (profiles with their connection checked), then lint the ones that load."""
     report = CheckReport()
     files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
-    owners: dict[str, str] = {}
+    profiles: list[Profile] = []
     said: set[str] = set()  # a baseline's contradiction is reported once, not again for each profile
     for path in files:
         report.files.append(str(path))
@@ -59,17 +60,7 @@ def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckR
             profile_or_set: Any = load_ruleset(path)
             if isinstance(profile_or_set, RulesFile):
                 profile = load_profile(path, registry.check_connection, refs_root())
-                for customer in profile.match.customer_id:
-                    if customer in owners:
-                        report.problems.append(
-                            Problem(
-                                path,
-                                None,
-                                "match.customer_id",
-                                f"customer {customer!r} is also matched by {owners[customer]}",
-                            )
-                        )
-                    owners[customer] = str(path)
+                profiles.append(profile)
                 line = read_rules_file(path).line_of(["connection"])
                 report.warnings.extend(
                     Warning_(str(path), line, None, what)
@@ -83,6 +74,8 @@ def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckR
                     report.problems.append(problem)
         except RulesFileError as exc:
             report.problems.extend(exc.problems)
+    # The loader's one-customer-per-profile check, in its words: what the daemon would hold, said here first.
+    report.problems.extend(contest.problem() for contest in contests(profiles).values())
     return report
 
 

@@ -20,6 +20,11 @@ from pydantic import AfterValidator
 
 from hub.errors import ConfigError
 
+#: What AR adapters and connectors outside this repository may import (docs/public-api.md): a settings
+#: field that takes a secret reference, the resolver they are handed, and masking. The rest (the concrete
+#: resolver, the log filter, the rules files' secret checks) serves the hub itself.
+__all__ = ["MASK", "REDACTOR", "SecretRef", "SecretResolver", "redact"]
+
 #: A reference to a secret: the only form a secret may take in a rules file or configuration.
 SECRET_REFERENCE = re.compile(r"^(env|file|secret):\S+$")
 #: Keys that hold secrets (the key ends with one of these words, e.g. shared_secret, client_secret,

@@ -305,9 +305,19 @@ class Contest:
     customer_id: str
     claims: dict[str, Problem]  # profile id -> where its file names the customer
 
+    def conflict(self) -> str:
+        """The problem, naming every claim: what the loader and `portalhub rules check` report."""
+        where = "; ".join(f"{pid} ({_at(p)})" for pid, p in sorted(self.claims.items()))
+        return f"customer {self.customer_id!r} is matched by several profiles: {where}"
+
+    def problem(self) -> Problem:
+        """The conflict as a problem of a rules file: named at the file changed last (most likely the
+        newcomer), with every claim in the words."""
+        newest = max(self.claims.values(), key=lambda p: _mtime(p.file))
+        return Problem(newest.file, newest.line, newest.where, self.conflict())
+
     def describe(self, newcomer: str | None = None) -> str:
         """A sentence for the hold's reason; `newcomer` is the profile that claimed it last, when known."""
-        where = "; ".join(f"{pid} ({_at(p)})" for pid, p in sorted(self.claims.items()))
         if newcomer is not None and newcomer in self.claims:
             others = ", ".join(sorted(pid for pid in self.claims if pid != newcomer))
             return (
@@ -316,9 +326,25 @@ class Contest:
                 "so that exactly one profile matches it"
             )
         return (
-            f"customer {self.customer_id!r} is matched by several profiles: {where}; its invoices wait until "
-            "a person edits the files so that exactly one profile matches it"
+            f"{self.conflict()}; its invoices wait until a person edits the files so that exactly one "
+            "profile matches it"
         )
+
+
+def contests(profiles: Iterable[Profile]) -> dict[str, Contest]:
+    """The one-customer-per-profile check: every AR customer that two or more profiles claim
+    (`match.customer_id`), with where each file names it."""
+    claims: dict[str, dict[str, Problem]] = {}
+    for profile in profiles:
+        path = Path(profile.sources[0])
+        doc: _Document | None = None
+        for position, customer in enumerate(profile.match.customer_id):
+            if doc is None:
+                doc = read_rules_file(path)
+            where = f"match.customer_id[{position}]"
+            line = doc.line_of(["match", "customer_id", position])
+            claims.setdefault(customer, {})[profile.id] = Problem(path, line, where, "")
+    return {customer: Contest(customer, by) for customer, by in claims.items() if len(by) > 1}
 
 
 def _at(problem: Problem) -> str:
@@ -340,12 +366,7 @@ class ProfileSet:
 
     def raise_if_broken(self) -> None:
         problems = [p for found in self.broken.values() for p in found]
-        for contest in self.contested.values():
-            # Named at the file changed last (most likely the newcomer), with every claim in the words.
-            newest = max(contest.claims.values(), key=lambda p: _mtime(p.file))
-            problems.append(
-                Problem(newest.file, newest.line, newest.where, contest.describe().split("; its invoices")[0])
-            )
+        problems.extend(contest.problem() for contest in self.contested.values())
         if problems:
             raise RulesFileError(problems)
 
@@ -381,19 +402,7 @@ def load_profile_set(
                 result.claimed_by_broken[customer] = str(path)
             continue
         result.profiles[profile.id] = profile
-    claims: dict[str, dict[str, Problem]] = {}
-    for profile in result.profiles.values():
-        path = Path(profile.sources[0])
-        doc: _Document | None = None
-        for position, customer in enumerate(profile.match.customer_id):
-            if doc is None:
-                doc = read_rules_file(path)
-            where = f"match.customer_id[{position}]"
-            line = doc.line_of(["match", "customer_id", position])
-            claims.setdefault(customer, {})[profile.id] = Problem(path, line, where, "")
-    for customer, by in claims.items():
-        if len(by) > 1:
-            result.contested[customer] = Contest(customer, by)
+    result.contested = contests(result.profiles.values())
     return result
 
 

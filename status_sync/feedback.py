@@ -3,14 +3,14 @@
 Events are queued in the same transaction as the state change (hub.lifecycle.move). Delivery is in
 order, in batches; a batch is marked delivered only after the sink accepted it, and the sink ignores
 an event id it has seen, so a crash between the two costs a harmless repeat, never a gap.
+
+A step like the pipeline's: it takes the hub (status_sync/sync_hub.py), whose AR sink receives the events.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from hub.ar import ArSink
 from hub.store import work
 from hub.store.database import Store
 from hub.store.tables import OutboxRow
+from status_sync.sync_hub import SyncHub
 
 log = logging.getLogger(__name__)
 RETRY = timedelta(minutes=1)
@@ -34,21 +35,14 @@ class FeedbackReport:
     error: str | None = None
 
 
-def deliver(
-    store: Store,
-    sink: ArSink,
-    now: datetime,
-    batch: int = 200,
-    rounds: int = 50,
-    worker: str | None = None,
-    lease_seconds: float = 300,
-) -> FeedbackReport:
-    """Deliver due events in order. One daemon at a time (the `feedback` lease), so events reach the AR
-    system in order and are not written by two daemons at once."""
-    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+def deliver(hub: SyncHub, batch: int = 200, rounds: int = 50) -> FeedbackReport:
+    """Deliver due events to the hub's AR sink, in order. One daemon at a time (the `feedback` lease,
+    held at most `daemon.lease_seconds` by a holder that died), so events reach the AR system in order
+    and are not written by two daemons at once."""
+    store, sink, worker, now = hub.store, hub.ar_sink, hub.worker_id, hub.clock.now()
     report = FeedbackReport()
     with store.session() as session:
-        if not work.acquire_lease(session, LEASE, worker, now, lease_seconds):
+        if not work.acquire_lease(session, LEASE, worker, now, hub.config.daemon.lease_seconds):
             report.error = "another daemon is delivering"
             return report
     try:

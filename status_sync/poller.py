@@ -3,6 +3,8 @@
 One poll at a time per profile across all daemons (`poll:<profile>` lease). The connector asks the
 portal only for changes since the cursor; updates and the new cursor are committed together, so a
 crash re-reads the same page and dedupe keys make that harmless.
+
+A step like the pipeline's: it takes the hub (status_sync/sync_hub.py) and the profile.
 """
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import col, func, select
 
-from connectors.base import Connector
 from hub.errors import ConfigError, PortalError, ProfileUnavailableError
 from hub.profile import PortalProfile
 from hub.store import work
-from hub.store.database import Store
 from hub.store.tables import AttemptRow, CursorRow
 from status_sync.apply import apply_update
+from status_sync.sync_hub import SyncHub
 
 log = logging.getLogger(__name__)
 #: Start the first poll this far before the profile's first send (portals and our clock disagree).
@@ -36,22 +37,17 @@ class PollReport:
     skipped: str | None = None
 
 
-def poll_profile(
-    store: Store,
-    profile: PortalProfile,
-    connector: Connector,
-    *,
-    worker: str,
-    now: datetime,
-    lease_seconds: float,
-) -> PollReport:
+def poll_profile(hub: SyncHub, profile: PortalProfile) -> PollReport:
+    """Apply the portal's changes since the profile's cursor, and move the cursor on."""
     report = PollReport(profile.id)
+    connector = hub.connector(profile)
     if not connector.supports_poll:
         report.skipped = "connector does not poll"
         return report
+    store, worker, now = hub.store, hub.worker_id, hub.clock.now()
     lease = f"poll:{profile.id}"
     with store.session() as session:
-        if not work.acquire_lease(session, lease, worker, now, lease_seconds):
+        if not work.acquire_lease(session, lease, worker, now, hub.config.daemon.lease_seconds):
             report.skipped = "another worker is polling this portal"
             return report
         cursor_row = session.get(CursorRow, profile.id) or CursorRow(profile_id=profile.id)

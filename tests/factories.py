@@ -13,12 +13,15 @@ from typing import Any
 import httpx
 import yaml
 
+from connectors.base import Connector
 from connectors.sandbox.coupa import CoupaSandboxConfig
-from hub.ar import ArRecord
+from hub.ar import ArRecord, ArSink
 from hub.clock import ManualClock
-from hub.config import HubConfig
+from hub.config import DaemonConfig, HubConfig
 from hub.model import Address, Invoice, InvoiceLine, InvoicePurpose, Party, Supplier, TaxLine
+from hub.profile import PortalProfile
 from hub.runtime import Hub, build_hub
+from hub.store.database import Store
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 SECRET = "acme-shared-secret-0123"
@@ -188,6 +191,26 @@ class ListAr:
             raise ConnectionError("AR database unavailable")
         seen = {e["event_id"] for e in self.events}
         self.events.extend(e for e in events if e["event_id"] not in seen)
+
+
+@dataclass
+class SyncSettings:
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+
+
+@dataclass
+class FeedbackHub:
+    """The parts of the hub the feedback step uses (status_sync.sync_hub.SyncHub), for tests of an AR
+    sink on a bare store, without a rules folder or portals."""
+
+    store: Store
+    ar_sink: ArSink
+    clock: ManualClock = field(default_factory=lambda: ManualClock(T0))
+    worker_id: str = "test-worker"
+    config: SyncSettings = field(default_factory=SyncSettings)
+
+    def connector(self, profile: PortalProfile) -> Connector:
+        raise AssertionError(f"the feedback step needs no connector (asked for {profile.id})")
 
 
 def make_hub(

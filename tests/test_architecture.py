@@ -1,5 +1,11 @@
-"""Which way imports go (DESIGN.md): cli -> hub -> connectors, status_sync -> mappings, rules ->
-hub.model / hub.errors. Checked on the source, so a wrong import fails here before it tangles."""
+"""Which way imports go (DESIGN.md, ../shared/architecture.json): cli -> hub -> connectors, status_sync ->
+mappings, rules -> hub.model / hub.errors. Checked on the source, so a wrong import fails here before it
+tangles.
+
+The status sync is a step like the pipeline's, one layer below the daemon that runs it: it takes the hub
+(as the narrow `status_sync.sync_hub.SyncHub`, which the assembled `hub.runtime.Hub` satisfies) and
+uses the store, the lifecycle, the AR sink, the clock and the connector contract; never the assembled
+hub, the pipeline, the daemon, the rules language or a portal family."""
 
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ ALLOWED = {
     # families' document checks: both live with the safe XML parsing.
     "rules": BOTTOM | {"rules", "mappings.yaml_safety", "mappings.xml_schema"},
     "connectors": BOTTOM | {"connectors", "mappings"},
+    # A step below the daemon: the hub's store, lifecycle, AR sink and clock, and portals only through the
+    # connector contract (status_sync/sync_hub.py says what it needs of the hub).
     "status_sync": BOTTOM
     | {
         "status_sync",
@@ -27,7 +35,6 @@ ALLOWED = {
         "hub.store",
         "hub.lifecycle",
         "hub.ar",
-        "hub.secrets",
         "hub.clock",
     },
 }
@@ -100,6 +107,35 @@ def test_the_family_import_check_sees_a_family_import(tmp_path: Path) -> None:
 def test_model_and_errors_import_nothing_of_the_project() -> None:
     for module in ("model", "errors", "secrets", "profile"):
         assert _project_imports(ROOT / "hub" / f"{module}.py") <= BOTTOM_ALLOWED
+
+
+#: Who runs the status sync steps: the daemon. The web server borrows the receiver's HTTP server class.
+STATUS_SYNC_RUNNERS = {"hub/daemon.py", "hub/web/__init__.py"}
+
+
+def test_only_the_daemon_runs_the_status_sync() -> None:
+    importers = {
+        str(p.relative_to(ROOT))
+        for package in ("hub", "connectors", "mappings", "rules")
+        for p in (ROOT / package).rglob("*.py")
+        if any(name.split(".")[0] == "status_sync" for name in _project_imports(p))
+    }
+    assert importers <= STATUS_SYNC_RUNNERS
+
+
+def test_the_sync_steps_take_the_hub_like_the_pipeline_steps() -> None:
+    # mypy checks that the daemon's hub satisfies the protocol; this checks that the steps take it first.
+    import inspect
+
+    from hub.runtime import Hub
+    from status_sync import feedback, poller
+    from status_sync.sync_hub import SyncHub
+
+    for step in (poller.poll_profile, feedback.deliver):
+        first = next(iter(inspect.signature(step).parameters.values()))
+        assert (first.name, first.annotation) == ("hub", "SyncHub")
+    wanted = {name for name in vars(SyncHub) if not name.startswith("_")}
+    assert "connector" in wanted and wanted <= set(Hub.__dataclass_fields__) | set(vars(Hub))
 
 
 def test_nothing_imports_the_cli() -> None:

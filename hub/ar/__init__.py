@@ -25,6 +25,17 @@ from hub.secrets import SecretResolver
 if TYPE_CHECKING:
     import httpx
 
+#: What AR adapters outside this repository may import (docs/public-api.md).
+__all__ = [
+    "ArAdapter",
+    "ArContext",
+    "ArRecord",
+    "ArSink",
+    "ArSource",
+    "ArUnavailableError",
+    "describe_validation_error",
+]
+
 
 @dataclass(frozen=True)
 class ArRecord:

@@ -1,5 +1,5 @@
 """AR adapters are found through the `portalhub.ar_adapters` entry-point group, the same mechanism as
-connectors (hub.registry): the built-ins (sql, files, webhook) register there exactly like third-party
+connectors (hub/entry_points.py): the built-ins (sql, files, webhook) register there exactly like third-party
 packages do, and two adapters with one name stop the hub at start-up.
 
 `build_ar` turns the `ar:` block (and the optional `feedback:` block) of portalhub.yaml into the hub's
@@ -9,7 +9,7 @@ source of invoices and sink of status events.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.ar import ArAdapter, ArContext, ArSink, ArSource
 from hub.config import AdapterConfig
+from hub.entry_points import EntryPointRegistry
 from hub.errors import ConfigError
 from hub.model import Supplier
 from hub.secrets import SecretResolver
@@ -27,45 +28,18 @@ if TYPE_CHECKING:
 GROUP = "portalhub.ar_adapters"
 
 
-class ArAdapterRegistry:
-    """The installed AR adapters by name. `points` is the injection seam for tests (and embedders):
-    without it, the entry points of the installed distributions."""
+class ArAdapterRegistry(EntryPointRegistry[ArAdapter]):
+    """The installed AR adapters by kind (`get` imports an adapter on first use). `points` is the
+    injection seam for tests (and embedders): without it, the entry points of the installed
+    distributions."""
 
     def __init__(self, points: Iterable[EntryPoint] | None = None):
-        found = list(entry_points(group=GROUP)) if points is None else list(points)
-        self._points: dict[str, EntryPoint] = {}
-        for point in found:
-            if point.name in self._points and self._points[point.name].value != point.value:
-                raise ConfigError(
-                    f"AR adapter name {point.name!r} is registered twice: by {self._points[point.name].value} "
-                    f"and by {point.value}; uninstall one of the packages"
-                )
-            self._points[point.name] = point
-        self._loaded: dict[str, type[ArAdapter]] = {}
+        super().__init__(points, group=GROUP, base=ArAdapter, noun="AR adapter", key="kind")
 
-    @property
-    def names(self) -> list[str]:
-        return sorted(self._points)
-
-    def get(self, kind: str) -> type[ArAdapter]:
-        """The adapter class (imported on first use, so an unused adapter costs nothing)."""
-        if kind not in self._loaded:
-            point = self._points.get(kind)
-            if point is None:
-                known = ", ".join(self.names) or "none"
-                raise ConfigError(f"no AR adapter of kind {kind!r} is installed (installed: {known})")
-            cls = point.load()
-            if not (isinstance(cls, type) and issubclass(cls, ArAdapter)):
-                raise ConfigError(
-                    f"entry point {point.value} for AR adapter {kind!r} is not an ArAdapter subclass"
-                )
-            if cls.kind != kind:
-                raise ConfigError(f"entry point {kind!r} loads {cls.__name__}, whose kind is {cls.kind!r}")
-            model = getattr(cls, "settings_model", None)
-            if not (isinstance(model, type) and issubclass(model, BaseModel)):
-                raise ConfigError(f"AR adapter {cls.__name__} has no settings_model (a pydantic model)")
-            self._loaded[kind] = cls
-        return self._loaded[kind]
+    def _check_class(self, cls: type[ArAdapter]) -> None:
+        model = getattr(cls, "settings_model", None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ConfigError(f"AR adapter {cls.__name__} has no settings_model (a pydantic model)")
 
     def build(self, block: AdapterConfig, context: ArContext, where: str = "ar") -> ArAdapter:
         """The adapter a config block describes, its settings checked by the adapter's own model."""

@@ -16,10 +16,17 @@ from hub.corrections.common import NotApplicable, PortalBusy, cli_actor, find_in
 from hub.errors import ConfigError, InDoubtError, PermanentPortalError, PortalAuthError, PortalError
 from hub.lifecycle import move, note
 from hub.model import Invoice, InvoicePurpose, InvoiceState
-from hub.pipeline.submit import new_payload_id
+from hub.pipeline.attempts import (
+    ACCEPTED,
+    latest_attempt,
+    new_payload_id,
+    portal_lease,
+    release_portal_lease,
+    start_attempt,
+    take_portal_lease,
+)
 from hub.runtime import Hub
 from hub.secrets import REDACTOR
-from hub.store import work
 from hub.store.tables import AttemptRow, RevisionRow
 
 S = InvoiceState
@@ -72,11 +79,7 @@ def cancel(hub: Hub, number: str, *, reason: str | None = None, actor: str | Non
             raise NotApplicable(
                 f"{row.invoice_number} is {state}: the portal does not hold it (or its send is not settled yet)"
             )
-        accepted = session.exec(
-            select(AttemptRow)
-            .where(col(AttemptRow.invoice_id) == row.id, col(AttemptRow.outcome).in_(("accepted", "found")))
-            .order_by(col(AttemptRow.id).desc())
-        ).first()
+        accepted = latest_attempt(session, row.id, ACCEPTED)
         if accepted is None:
             raise NotApplicable(
                 f"{row.invoice_number} was never accepted by {profile.id}: it holds nothing to cancel"
@@ -98,8 +101,10 @@ def cancel(hub: Hub, number: str, *, reason: str | None = None, actor: str | Non
     except ValueError as exc:
         raise NotApplicable(f"cannot express the cancel of {row.invoice_number}: {exc}") from exc
     connector = hub.connector(profile)
-    lease = f"submit:{profile.id}"
-    _take_lease(hub, lease)
+    if not take_portal_lease(hub, profile.id, wait_seconds=LEASE_WAIT_SECONDS):
+        raise PortalBusy(
+            f"another worker is talking to the portal ({portal_lease(profile.id)}); try again in a minute"
+        )
     try:
         now = hub.clock.now()
         envelope = Envelope(
@@ -111,21 +116,18 @@ def cancel(hub: Hub, number: str, *, reason: str | None = None, actor: str | Non
         document = connector.render(withdrawal, profile, envelope)
         with hub.store.session() as session:
             row = find_invoice(session, number)
-            attempt = AttemptRow(
-                invoice_id=row.id,  # type: ignore[arg-type]
+            attempt_id = start_attempt(
+                hub,
+                session,
+                row,
+                envelope,
                 revision=accepted.revision,
-                payload_id=envelope.payload_id,
                 profile_id=profile.id,
                 connector=connector.name,
-                portal_invoice_number=envelope.invoice_number,
-                worker_id=hub.worker_id,
                 outcome="cancel-pending",
-                started_at=now,
                 request_document=document.redacted(),
+                now=now,
             )
-            session.add(attempt)
-            session.flush()
-            attempt_id = attempt.id
             note(
                 session,
                 row,
@@ -147,28 +149,14 @@ def cancel(hub: Hub, number: str, *, reason: str | None = None, actor: str | Non
             hub, number, profile.id, attempt_id, accepted.payload_id, result, elapsed, actor, reason
         )
     finally:
-        with hub.store.session() as session:
-            work.release_lease(session, lease, hub.worker_id)
-
-
-def _take_lease(hub: Hub, lease: str) -> None:
-    deadline = time.monotonic() + LEASE_WAIT_SECONDS
-    while True:
-        with hub.store.session() as session:
-            if work.acquire_lease(
-                session, lease, hub.worker_id, hub.clock.now(), hub.config.daemon.lease_seconds
-            ):
-                return
-        if time.monotonic() >= deadline:
-            raise PortalBusy(f"another worker is talking to the portal ({lease}); try again in a minute")
-        time.sleep(0.5)
+        release_portal_lease(hub, profile.id)
 
 
 def _record_cancel(
     hub: Hub,
     number: str,
     profile_id: str,
-    attempt_id: int | None,
+    attempt_id: int,
     original_payload_id: str,
     result: Receipt | BaseException,
     elapsed_ms: int,

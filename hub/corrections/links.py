@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from hub.corrections.common import NOT_CONTENT
 from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
+from hub.pipeline.attempts import attempts_of
 from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 from hub.worklist import CATEGORY_LABELS, event_words
 
@@ -115,10 +116,7 @@ def history(session: Session, row: InvoiceRow) -> tuple[list[EventRow], list[Att
     events = session.exec(
         select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
     ).all()
-    attempts = session.exec(
-        select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
-    ).all()
-    return list(events), list(attempts)
+    return list(events), attempts_of(session, row.id)
 
 
 def related_documents(session: Session, row: InvoiceRow) -> list[dict[str, Any]]:

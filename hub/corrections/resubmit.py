@@ -27,10 +27,11 @@ from hub.corrections.common import (
 from hub.corrections.links import Refusal, correction_links, history, refusals
 from hub.lifecycle import note
 from hub.model import Invoice, InvoiceState
+from hub.pipeline.attempts import latest_attempt
 from hub.pipeline.intake import take, validate
 from hub.pipeline.submit import submit_profile
 from hub.runtime import Hub
-from hub.store.tables import AttemptRow, InvoiceRow, RevisionRow
+from hub.store.tables import InvoiceRow, RevisionRow
 from hub.worklist import CATEGORY_LABELS
 
 S = InvoiceState
@@ -159,11 +160,7 @@ def resubmit(hub: Hub, number: str, *, force: bool = False, actor: str | None = 
     if profile_id is not None:
         report = submit_profile(hub, hub.profile(profile_id), limit=1, invoice_id=row_id)
         with hub.store.session() as session:
-            sent = session.exec(
-                select(AttemptRow)
-                .where(col(AttemptRow.invoice_id) == row_id)
-                .order_by(col(AttemptRow.id).desc())
-            ).first()
+            sent = latest_attempt(session, row_id)
             if report.sent and sent is not None:
                 payload_id = sent.payload_id
     with hub.store.session() as session:

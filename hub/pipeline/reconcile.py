@@ -22,23 +22,22 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from connectors.base import Connector
 from hub.errors import ConfigError, PortalError
 from hub.lifecycle import move, note
 from hub.model import Invoice, InvoiceState
+from hub.pipeline.attempts import UNANSWERED, abandon_pending, attempts_of
 from hub.pipeline.evidence import settle_found
 from hub.runtime import Hub
 from hub.store import work
-from hub.store.tables import AttemptRow, InvoiceRow
+from hub.store.tables import InvoiceRow
 from mappings.portal_match import match_record
 from rules.schema import Profile
 
 log = logging.getLogger(__name__)
 S = InvoiceState
-#: Attempt outcomes that mean "sent, answer unknown".
-UNANSWERED = ("in_doubt", "abandoned")
 
 
 def expire_leases(hub: Hub) -> int:
@@ -48,15 +47,7 @@ def expire_leases(hub: Hub) -> int:
     with hub.store.session() as session:
         for row in work.expired_leases(session, S.SUBMITTING, now):
             owner = row.lease_owner
-            pending = session.exec(
-                select(AttemptRow).where(
-                    col(AttemptRow.invoice_id) == row.id, col(AttemptRow.outcome) == "pending"
-                )
-            ).all()
-            for attempt in pending:
-                attempt.outcome = "abandoned"
-                attempt.finished_at = now
-                session.add(attempt)
+            pending = abandon_pending(session, row.id, now)
             work.release(row)
             row.next_attempt_at = now
             move(
@@ -119,7 +110,7 @@ def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: i
             if not work.holds_lease(row, hub.worker_id, hub.clock.now()):
                 continue
             work.release(row)
-            attempts = _attempts(session, row)
+            attempts = attempts_of(session, row.id)
             latest = attempts[-1] if attempts else None
             if record is not None and record.state is S.CANCELLED and row.purpose != "cancel":
                 # A voided invoice under this number is an earlier one, not the send we are unsure of.
@@ -147,14 +138,6 @@ def reconcile_profile(hub: Hub, profile: Profile, connector: Connector, limit: i
     return settled
 
 
-def _attempts(session: Session, row: InvoiceRow) -> list[AttemptRow]:
-    return list(
-        session.exec(
-            select(AttemptRow).where(col(AttemptRow.invoice_id) == row.id).order_by(col(AttemptRow.id))
-        ).all()
-    )
-
-
 def _without_lookup(
     hub: Hub,
     session: Session,
@@ -167,7 +150,7 @@ def _without_lookup(
     """The portal cannot be asked: resend under the same number where the portal refuses a number it
     holds; otherwise (or after too many unanswered resends) wait for a person. Returns 1 if moved."""
     daemon = hub.config.daemon
-    attempts = _attempts(session, row)
+    attempts = attempts_of(session, row.id)
     unanswered = sum(1 for a in attempts if a.outcome in UNANSWERED and a.portal_invoice_number == number)
     latest = attempts[-1] if attempts else None
     if connector.refuses_reused_number and unanswered <= daemon.in_doubt_resends:

@@ -54,14 +54,6 @@ def release_lease(session: Session, name: str, owner: str) -> None:
     )
 
 
-def _due(profile_id: str, state: InvoiceState, now: datetime):  # type: ignore[no-untyped-def]
-    return and_(
-        col(InvoiceRow.profile_id) == profile_id,
-        col(InvoiceRow.state) == state.value,
-        or_(col(InvoiceRow.next_attempt_at).is_(None), col(InvoiceRow.next_attempt_at) <= now),
-    )
-
-
 def claim_due(
     session: Session,
     profile_id: str,

@@ -45,9 +45,9 @@ def test_the_example_adapter_feeds_the_hub_and_gets_each_event_once(tmp_path: Pa
         assert isinstance(hub.ar_source, ExampleAdapter) and hub.ar_sink is hub.ar_source
         report = ingest(hub)
         assert (report.counts["new"], report.counts["quarantined"]) == (1, 1)
-        assert deliver(hub.store, hub.ar_sink, T0).delivered >= 2
+        assert deliver(hub).delivered >= 2
         assert ingest(hub).counts["unchanged"] == 1  # read again: nothing new
-        deliver(hub.store, hub.ar_sink, T0)
+        deliver(hub)
     finally:
         hub.close()
     events = json.loads((tmp_path / "events.json").read_text(encoding="utf-8"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from hub.store.database import Store
 from hub.store.tables import OutboxRow
 from status_sync.feedback import deliver
 from tests.ar.support import files_adapter
-from tests.factories import T0
+from tests.factories import T0, FeedbackHub
 
 
 def event(n: int, **over: Any) -> dict[str, Any]:
@@ -93,7 +92,8 @@ def test_a_folder_that_cannot_be_written_keeps_the_events_in_the_outbox(
     with sqlite_store.session() as session:
         for n in (1, 2):
             session.add(OutboxRow(event_key=f"evt-{n}", payload=json.dumps(event(n)), created_at=T0))
-    report = deliver(sqlite_store, adapter, T0)
+    feedback = FeedbackHub(sqlite_store, adapter)
+    report = deliver(feedback)
     assert (report.delivered, report.failed) == (0, 2)
     assert report.error is not None and report.error.startswith(f"cannot write status files to {tmp_path}")
     with sqlite_store.session() as session:
@@ -101,6 +101,6 @@ def test_a_folder_that_cannot_be_written_keeps_the_events_in_the_outbox(
         assert all(r.delivered_at is None and r.attempts == 1 for r in rows)
         assert all(r.next_attempt_at is not None and r.next_attempt_at > T0 for r in rows)
     (tmp_path / "ar" / "status").unlink()  # the AR side fixes its folder
-    later = T0 + timedelta(minutes=5)
-    assert deliver(sqlite_store, adapter, later).delivered == 2
+    feedback.clock.advance(minutes=5)
+    assert deliver(feedback).delivered == 2
     assert [r["event_id"] for r in status_rows(tmp_path / "ar")] == ["evt-1", "evt-2"]

@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from hub.store.tables import OutboxRow
 from status_sync.feedback import deliver
 from tests.ar.support import ROOT, context, hub_config
 from tests.ar.test_files_status import event
-from tests.factories import T0
+from tests.factories import T0, FeedbackHub
 
 SECRET = "whsec-8f2b1c9e0d7a4b3c"
 
@@ -110,8 +109,9 @@ def test_events_stay_in_the_outbox_until_the_receiver_acknowledges_them(
         for n in (1, 2, 3):
             session.add(OutboxRow(event_key=f"evt-{n}", payload=json.dumps(event(n)), created_at=T0))
     target.fail_with, target.fail_event = 503, "evt-2"  # the AR side fails half-way through the batch
+    feedback = FeedbackHub(sqlite_store, hook)
     with caplog.at_level(logging.WARNING):
-        report = deliver(sqlite_store, hook, T0)
+        report = deliver(feedback)
     assert (report.delivered, report.failed) == (0, 3)
     assert report.error == (
         f"the webhook receiver {server.url}/events answered HTTP 503 to event evt-2 "
@@ -123,8 +123,10 @@ def test_events_stay_in_the_outbox_until_the_receiver_acknowledges_them(
         assert all(r.last_error == report.error for r in kept)
     assert SECRET not in caplog.text and "abc123" not in caplog.text
     target.fail_with = None
-    assert deliver(sqlite_store, hook, T0 + timedelta(seconds=30)).delivered == 0  # backoff: not due yet
-    assert deliver(sqlite_store, hook, T0 + timedelta(minutes=2)).delivered == 3
+    feedback.clock.advance(seconds=30)
+    assert deliver(feedback).delivered == 0  # backoff: not due yet
+    feedback.clock.advance(seconds=90)  # two minutes after the failure
+    assert deliver(feedback).delivered == 3
     assert [e["event_id"] for e in target.events] == ["evt-1", "evt-2", "evt-3"]
     # evt-1 was acknowledged the first time: the retry did not post it again.
     assert target.posts == ["evt-1", "evt-2", "evt-2", "evt-3"]

@@ -62,9 +62,7 @@ def submit(hub: Hub) -> dict[str, int]:
 
 def poll(hub: Hub) -> PollReport:
     profile = hub.profile("acme-ariba")
-    return poll_profile(
-        hub.store, profile, hub.connector(profile), worker="w1", now=hub.clock.now(), lease_seconds=60
-    )
+    return poll_profile(hub, profile)
 
 
 def record(hub: Hub, number: str = "INV-1") -> dict[str, Any]:

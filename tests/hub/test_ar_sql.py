@@ -230,7 +230,7 @@ def test_two_ar_records_with_one_number_one_send_one_block_and_the_accepted_row_
     try:
         ingest(hub)
         assert submit_profile(hub, hub.profile("acme-coupa")).outcomes == {"accepted": 1}
-        deliver(hub.store, adapter, hub.clock.now())
+        deliver(hub)
     finally:
         hub.close()
     assert [i.number for i in coupa.invoices] == ["INV-77"] and coupa.received == 1

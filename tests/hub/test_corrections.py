@@ -49,9 +49,7 @@ def send(hub: Hub, ar: ListAr, *invoices: object) -> None:
 
 def poll(hub: Hub) -> None:
     profile = hub.profile("acme-coupa")
-    poll_profile(
-        hub.store, profile, hub.connector(profile), worker="w", now=hub.clock.now(), lease_seconds=60
-    )
+    poll_profile(hub, profile)
 
 
 def attempts(hub: Hub, number: str) -> list[dict[str, object]]:

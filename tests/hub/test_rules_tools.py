@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import jsonschema
@@ -18,8 +19,9 @@ from hub.model import Invoice, InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.registry import ConnectorRegistry
-from hub.rules_tools import run_tests, suggest_for
+from hub.rules_tools import check, run_tests, suggest_for
 from hub.services import status_summary, timeline
+from rules.loader import RulesFileError, load_profiles
 from tests.factories import ListAr, make_hub, make_invoice, profile_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,6 +173,18 @@ def test_rules_check_warns_when_a_coupa_profile_cannot_read_statuses(tmp_path: P
     assert "connection has no `api`: Coupa statuses cannot be read" in warnings[0]
     strict = runner.invoke(app, ["rules", "check", "--strict", str(tmp_path / "blind-coupa.yaml")])
     assert strict.exit_code == 1
+
+
+def test_rules_check_and_the_loader_say_the_same_about_a_customer_two_profiles_claim(tmp_path: Path) -> None:
+    (tmp_path / "acme-coupa.yaml").write_text(yaml.safe_dump(profile_yaml("http://x.invalid")))
+    other = profile_yaml("http://x.invalid", profile_id="acme-second")  # the same customer, C-1
+    (tmp_path / "acme-second.yaml").write_text(yaml.safe_dump(other))
+    with pytest.raises(RulesFileError) as loading:
+        load_profiles(tmp_path, ConnectorRegistry().check_connection)
+    [loaded] = loading.value.problems
+    assert "'C-1' is matched by several profiles: acme-coupa (" in loaded.what
+    [checked] = check([tmp_path], ConnectorRegistry(), date(2026, 11, 20)).problems
+    assert str(checked) == str(loaded)
 
 
 def test_check_finds_a_profile_forbidding_every_way_to_the_baselines_order_reference(tmp_path: Path) -> None:

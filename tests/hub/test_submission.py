@@ -402,9 +402,7 @@ def test_correction_of_a_disputed_invoice_gets_a_new_number(
     send(hub)
     sandbox_clock.advance(hours=25)
     profile = hub.profile("acme-coupa")
-    poll_profile(
-        hub.store, profile, hub.connector(profile), worker="w", now=hub.clock.now(), lease_seconds=60
-    )
+    poll_profile(hub, profile)
     assert row(hub, "INV-1").state == S.DISPUTED
     ar.add(make_invoice("INV-1", lines=(("BRG-6205", "10", "EA", "12.50"),)))
     ingest(hub)

@@ -223,9 +223,7 @@ def test_a_foreign_invoice_under_our_number_is_a_conflict_not_a_success(
 
     # The foreign invoice's statuses are not ours.
     profile = hub.profile("acme-coupa")
-    report = poll_profile(
-        hub.store, profile, hub.connector(profile), worker="w", now=clock.now(), lease_seconds=60
-    )
+    report = poll_profile(hub, profile)
     assert report.applied.get("moved", 0) == 0 and head(hub)["state"] == S.REJECTED
     [row] = worklist(hub)
     assert row["category"] == "duplicate" and row["reason"].startswith("number conflict")

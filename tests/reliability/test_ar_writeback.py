@@ -4,12 +4,12 @@ in the outbox and arrive once, in order, when the AR system is back."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
 
 from hub.ar.sql import SqlArAdapter
+from hub.clock import ManualClock
 from hub.config import ArConfig
 from hub.store.tables import OutboxRow
 from status_sync.feedback import deliver
@@ -40,23 +40,24 @@ def test_a_locked_ar_database_delays_events_and_they_arrive_once(tmp_path: Path,
     source = ListAr()
     for n in range(3):
         source.add(make_invoice(f"INV-{n}"))
-    hub = make_hub(tmp_path, coupa.server.url, ar=source)
+    clock = ManualClock(T0)
+    hub = make_hub(tmp_path, coupa.server.url, ar=source, clock=clock)
     from hub.pipeline.intake import ingest
 
     ingest(hub)
-    sink = _ar(tmp_path / "ar.db")
+    hub.ar_sink = _ar(tmp_path / "ar.db")
     blocker = sqlite3.connect(tmp_path / "ar.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another program holds the AR database
-    report = deliver(hub.store, sink, T0)
+    report = deliver(hub)
     assert report.delivered == 0 and report.failed > 0 and "locked" in (report.error or "")
     waiting = _pending(hub)
     assert waiting == report.failed
     blocker.execute("ROLLBACK")
     blocker.close()
-    assert deliver(hub.store, sink, T0).delivered == 0  # not before its retry time
-    later = T0 + timedelta(minutes=2)
-    assert deliver(hub.store, sink, later).delivered == waiting
-    assert deliver(hub.store, sink, later).delivered == 0
+    assert deliver(hub).delivered == 0  # not before its retry time
+    clock.advance(minutes=2)
+    assert deliver(hub).delivered == waiting
+    assert deliver(hub).delivered == 0
     db = sqlite3.connect(tmp_path / "ar.db")
     count, distinct = db.execute("SELECT count(*), count(DISTINCT event_id) FROM ar_portal_status").fetchone()
     db.close()
@@ -67,19 +68,21 @@ def test_a_locked_ar_database_delays_events_and_they_arrive_once(tmp_path: Path,
 def test_a_missing_ar_table_keeps_every_event_until_it_is_back(tmp_path: Path, coupa) -> None:  # type: ignore[no-untyped-def]
     source = ListAr()
     source.add(make_invoice("INV-1"))
-    hub = make_hub(tmp_path, coupa.server.url, ar=source)
+    clock = ManualClock(T0)
+    hub = make_hub(tmp_path, coupa.server.url, ar=source, clock=clock)
     from hub.pipeline.intake import ingest
 
     ingest(hub)
-    sink = _ar(tmp_path / "ar.db")
+    hub.ar_sink = _ar(tmp_path / "ar.db")
     db = sqlite3.connect(tmp_path / "ar.db")
     db.execute("ALTER TABLE ar_portal_status RENAME TO ar_portal_status_away")  # a migration half done
     db.commit()
-    failed = deliver(hub.store, sink, T0)
+    failed = deliver(hub)
     assert failed.delivered == 0 and "ar_portal_status" in (failed.error or "")
     db.execute("ALTER TABLE ar_portal_status_away RENAME TO ar_portal_status")
     db.commit()
     db.close()
-    assert deliver(hub.store, sink, T0 + timedelta(hours=1)).delivered == failed.failed
+    clock.advance(hours=1)
+    assert deliver(hub).delivered == failed.failed
     assert _pending(hub) == 0
     hub.close()

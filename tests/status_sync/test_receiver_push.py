@@ -186,9 +186,7 @@ def test_push_and_poll_of_the_same_change_are_recorded_once(
         sandbox.advance(hours=25)
         assert state(hub, "INV-1") == S.APPROVED
         before = event_count(hub)
-        report = poll_profile(
-            hub.store, profile, hub.connector(profile), worker="w", now=hub.clock.now(), lease_seconds=60
-        )
+        report = poll_profile(hub, profile)
         assert report.applied == {"duplicate": 1} and event_count(hub) == before
     finally:
         daemon.stop_receiver()

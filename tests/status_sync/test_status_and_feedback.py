@@ -44,9 +44,7 @@ def hub(tmp_path: Path, coupa: CoupaSandbox, ar: ListAr) -> Iterator[Hub]:
 
 def poll(hub: Hub) -> PollReport:
     profile = hub.profile("acme-coupa")
-    return poll_profile(
-        hub.store, profile, hub.connector(profile), worker="w1", now=hub.clock.now(), lease_seconds=60
-    )
+    return poll_profile(hub, profile)
 
 
 def state(hub: Hub, number: str) -> str:
@@ -174,9 +172,9 @@ def test_every_event_reaches_the_ar_system_once(hub: Hub, ar: ListAr, sandbox_cl
     submitted(hub, ar, make_invoice("INV-1"), make_invoice("INV-2", po="PO-999999"))
     sandbox_clock.advance(hours=80)
     poll(hub)
-    first = deliver(hub.store, ar, hub.clock.now())
+    first = deliver(hub)
     assert first.delivered == len(ar.events) > 0
-    assert deliver(hub.store, ar, hub.clock.now()).delivered == 0
+    assert deliver(hub).delivered == 0
     by_invoice = {}
     for event in ar.events:
         by_invoice.setdefault(event["invoice_number"], []).append(event["state"])
@@ -191,14 +189,16 @@ def test_every_event_reaches_the_ar_system_once(hub: Hub, ar: ListAr, sandbox_cl
 def test_ar_outage_keeps_events_until_they_are_accepted(hub: Hub, ar: ListAr) -> None:
     submitted(hub, ar, make_invoice("INV-1"))
     ar.fail_writes = True
-    report = deliver(hub.store, ar, hub.clock.now())
+    report = deliver(hub)
     assert report.failed > 0 and report.delivered == 0 and ar.events == []
     with hub.store.session() as session:
         pending = session.exec(select(OutboxRow).where(col(OutboxRow.delivered_at).is_(None))).all()
     assert len(pending) == report.failed and all(row.next_attempt_at for row in pending)
     ar.fail_writes = False
-    assert deliver(hub.store, ar, hub.clock.now()).delivered == 0  # not due yet
-    assert deliver(hub.store, ar, hub.clock.now() + timedelta(minutes=2)).delivered == report.failed
+    assert deliver(hub).delivered == 0  # not due yet
+    assert isinstance(hub.clock, ManualClock)
+    hub.clock.advance(minutes=2)
+    assert deliver(hub).delivered == report.failed
 
 
 def test_redelivery_after_a_crash_changes_nothing_in_ar(hub: Hub, ar: ListAr) -> None:
@@ -210,14 +210,14 @@ def test_redelivery_after_a_crash_changes_nothing_in_ar(hub: Hub, ar: ListAr) ->
         payloads = [json.loads(row.payload) for row in session.exec(select(OutboxRow))]
     ar.write(payloads)
     count = len(ar.events)
-    deliver(hub.store, ar, hub.clock.now())
+    deliver(hub)
     assert len(ar.events) == count
 
 
 def test_blocked_reasons_go_back_to_ar_at_once(hub: Hub, ar: ListAr) -> None:
     ar.add(make_invoice("INV-1", lines=((None, "1", "EA", "12.50"),)))  # no supplier part: coupa-baseline
     ingest(hub)
-    deliver(hub.store, ar, hub.clock.now())
+    deliver(hub)
     blocked = [e for e in ar.events if e["state"] == "BLOCKED"]
     assert len(blocked) == 1 and "coupa-supplier-part" in blocked[0]["reason"]
     with hub.store.session() as session:
