@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from connectors.base import (
     Connector,
@@ -52,7 +52,7 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import Invoice, InvoicePurpose
-from hub.profile import PortalProfile
+from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 
 T = TypeVar("T")
@@ -63,16 +63,13 @@ LEASE_POLL_SECONDS = 0.5
 _RECIPES = RecipeCache()
 
 
-class BrowserSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class BrowserSettings(Strict):
     executable: str = "/usr/bin/chromium"  # Debian's chromium; Playwright's own download is not used
     extra_args: list[str] = Field(default_factory=list)
 
 
-class WebPortalConnection(BaseModel):
+class WebPortalConnection(Strict):
     """The `connection:` block of a web-portal profile."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str = Field(pattern=r"^https?://")  # the recipe's page paths are relative to it
     recipe: str = Field(min_length=1)  # the recipe file, relative to the rules file

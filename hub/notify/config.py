@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import enum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from hub.profile import DocumentedStrict
 from hub.secrets import SecretRef
 
 EVERY_CUSTOMER = "*"
@@ -47,11 +48,7 @@ class Topic(enum.StrEnum):
     PROFILE = "profile"  # a portal profile stopped working (refused logins, portal down)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class SmtpSettings(_Strict):
+class SmtpSettings(DocumentedStrict):
     """The mail server digests are sent through."""
 
     host: str = Field(min_length=1)
@@ -70,7 +67,7 @@ class SmtpSettings(_Strict):
     """Give up on the server after this long (the digest is tried again later)."""
 
 
-class Recipient(_Strict):
+class Recipient(DocumentedStrict):
     """Someone (or something) told about some customers' problems."""
 
     name: str = Field(min_length=1, max_length=150)
@@ -100,7 +97,7 @@ class WebhookTarget(Recipient):
     """Give up on the endpoint after this long (the digest is tried again later)."""
 
 
-class NotificationsConfig(_Strict):
+class NotificationsConfig(DocumentedStrict):
     enabled: bool = True
     """Send notifications (false: keep the configuration but send nothing)."""
     digest_minutes: float = Field(default=60, ge=0)

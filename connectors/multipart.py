@@ -1,8 +1,8 @@
-"""The PIDX document with its attachments, as one body: MIME multipart/related, files by Content-ID.
+"""An XML invoice with its files, as one body: MIME multipart/related, each file named by a Content-ID.
 
-The invoice names each file in `Attachment/AttachmentLocation` as `cid:<content id>`. Both transports
-take the same rendered body: REST posts it as it is (the mac covers every byte); SOAP unpacks it and
-carries each file as a base64 `Attachment` element of the SubmitInvoice call. The boundary starts with
+cXML's attachment rule and PIDX's both take this shape: the document is the first (`start`) part and
+refers to each file as `cid:<content id>`; each file follows it, base64. The Content-IDs are stable (the
+same file gets the same id), so a resend renders the same document. The boundary starts with
 `portalhub-` so the hub stores the document without the files (hub/pipeline/submit.py).
 """
 
@@ -20,12 +20,17 @@ from dataclasses import dataclass, field
 from hub.errors import MappingError
 from hub.model import Attachment
 
-XML_CONTENT_TYPE = "application/xml; charset=UTF-8"
+__all__ = ["Part", "content_ids", "pack", "unpack"]
+
+#: What a file name may keep in a Content-ID or a Content-Disposition header (anything else becomes
+#: `_`, so no name can break the header it stands in).
 _FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
 class Part:
+    """One file of a multipart body."""
+
     content_id: str
     filename: str
     content_type: str
@@ -40,15 +45,17 @@ def content_ids(attachments: Sequence[Attachment]) -> dict[str, str]:
 
 
 def pack(
-    payload_id: str, xml: bytes, attachments: Sequence[Attachment], ids: dict[str, str]
+    payload_id: str, xml: bytes, attachments: Sequence[Attachment], ids: dict[str, str], *, xml_type: str
 ) -> tuple[str, bytes]:
-    """(content type, body): the XML alone, or multipart/related with the XML first."""
+    """(content type, body): the XML alone, or multipart/related with the XML first. `xml_type` is the
+    document's media type (`text/xml` for cXML, `application/xml` for PIDX)."""
+    xml_content_type = f"{xml_type}; charset=UTF-8"
     if not attachments:
-        return XML_CONTENT_TYPE, xml
+        return xml_content_type, xml
     boundary = "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
     start = f"<{payload_id}>"
     parts = [
-        f"--{boundary}\r\nContent-Type: {XML_CONTENT_TYPE}\r\nContent-ID: {start}\r\n\r\n".encode()
+        f"--{boundary}\r\nContent-Type: {xml_content_type}\r\nContent-ID: {start}\r\n\r\n".encode()
         + xml
         + b"\r\n"
     ]
@@ -64,7 +71,7 @@ def pack(
             + b"\r\n"
         )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    content_type = f'multipart/related; boundary="{boundary}"; type="application/xml"; start="{start}"'
+    content_type = f'multipart/related; boundary="{boundary}"; type="{xml_type}"; start="{start}"'
     return content_type, body
 
 
