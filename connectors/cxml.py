@@ -14,7 +14,7 @@ from pydantic import Field
 
 from connectors.base import Connector, Envelope, OutboundDocument, Receipt
 from connectors.http import send_submission
-from connectors.multipart import content_ids, pack
+from connectors.multipart import content_ids, xml_document
 from connectors.settings import TimeZoneName
 from hub.model import Invoice
 from hub.profile import PortalProfile, Strict
@@ -93,14 +93,13 @@ class CxmlConnector(Connector):
             attachment_ids=ids,
         )
         xml = cxml_invoice.render(invoice, cxml_envelope)
-        content_type, body = pack(envelope.payload_id, xml, invoice.attachments, ids, xml_type="text/xml")
-        return OutboundDocument(
-            payload_id=envelope.payload_id,
-            invoice_number=envelope.invoice_number,
-            format=self.document_format,
-            content_type=content_type,
-            body=body,
-            xml=xml,
+        return xml_document(
+            envelope,
+            self.document_format,
+            xml,
+            invoice.attachments,
+            ids,
+            xml_type="text/xml",
             secrets=(secret,),
         )
 

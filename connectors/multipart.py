@@ -17,10 +17,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from connectors.base import Envelope, OutboundDocument
 from hub.errors import MappingError
 from hub.model import Attachment
 
-__all__ = ["Part", "content_ids", "pack", "unpack"]
+__all__ = ["Part", "content_ids", "pack", "unpack", "xml_document"]
 
 #: What a file name may keep in a Content-ID or a Content-Disposition header (anything else becomes
 #: `_`, so no name can break the header it stands in).
@@ -73,6 +74,29 @@ def pack(
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     content_type = f'multipart/related; boundary="{boundary}"; type="{xml_type}"; start="{start}"'
     return content_type, body
+
+
+def xml_document(
+    envelope: Envelope,
+    document_format: str,
+    xml: bytes,
+    attachments: Sequence[Attachment],
+    ids: dict[str, str],
+    *,
+    xml_type: str,
+    secrets: tuple[str, ...] = (),
+) -> OutboundDocument:
+    """The document to send for this envelope: the XML with its files packed as `pack` does."""
+    content_type, body = pack(envelope.payload_id, xml, attachments, ids, xml_type=xml_type)
+    return OutboundDocument(
+        payload_id=envelope.payload_id,
+        invoice_number=envelope.invoice_number,
+        format=document_format,
+        content_type=content_type,
+        body=body,
+        xml=xml,
+        secrets=secrets,
+    )
 
 
 def unpack(content_type: str, body: bytes) -> tuple[bytes, list[Part]]:

@@ -24,7 +24,7 @@ from connectors.base import (
     PortalRecord,
     Receipt,
 )
-from connectors.multipart import content_ids, pack
+from connectors.multipart import content_ids, xml_document
 from connectors.openinvoice.polling import poll_changes
 from connectors.openinvoice.rest import RestGateway
 from connectors.openinvoice.settings import OpenInvoiceConnection, profile_folder
@@ -79,17 +79,9 @@ class OpenInvoiceConnector(Connector):
         xml = pidx_invoice.render(invoice, pidx_envelope)
         # One body for both transports: REST posts it as it is (the mac covers every byte); SOAP unpacks
         # it and carries each file as a base64 `Attachment` element of the SubmitInvoice call.
-        content_type, body = pack(
-            envelope.payload_id, xml, invoice.attachments, ids, xml_type="application/xml"
-        )
         # Nothing secret travels in a PIDX document: credentials are the transport's (mTLS, mac, WS-Security).
-        return OutboundDocument(
-            payload_id=envelope.payload_id,
-            invoice_number=envelope.invoice_number,
-            format=self.document_format,
-            content_type=content_type,
-            body=body,
-            xml=xml,
+        return xml_document(
+            envelope, self.document_format, xml, invoice.attachments, ids, xml_type="application/xml"
         )
 
     def _gateway(self, profile: PortalProfile) -> Gateway:

@@ -19,6 +19,7 @@ from typing import Any
 
 from hub.errors import MappingError
 from hub.model import Invoice
+from mappings.document_values import plain_decimal
 
 FORMAT = "webform"
 JSON_TYPE = "application/json"
@@ -39,15 +40,11 @@ class WebForm:
     files: list[FormFile] = field(default_factory=list)
 
 
-def _money(value: Decimal) -> str:
-    return format(value, "f")
-
-
 def _put(target: dict[str, str], key: str, value: Any) -> None:
     if value is None or value == "":
         return
     if isinstance(value, Decimal):
-        value = _money(value)
+        value = plain_decimal(value)
     target[key] = str(value)
 
 
