@@ -22,7 +22,7 @@ from hub.model import (
     Party,
     TaxLine,
 )
-from mappings.document_values import day_as_instant, plain_decimal
+from mappings.portal_values import day_as_instant, plain_decimal
 from mappings.xml_writer import XmlWriter
 
 CXML_VERSION = "1.2.037"

@@ -18,7 +18,7 @@ from typing import TypeAlias
 from lxml import etree
 
 from hub.errors import MappingError
-from mappings.document_values import plain_decimal
+from mappings.portal_values import plain_decimal
 
 PIDX_NS = "http://www.pidx.org/schemas/v1.61"
 PIDX_VERSION = "1.61"

@@ -37,7 +37,6 @@ from hub.model import (
     ServicePeriod,
     TaxLine,
 )
-from mappings.document_values import day_as_instant, plain_decimal
 from mappings.pidx_codes import (
     AP_CONTACT,
     AR_CONTACT,
@@ -48,6 +47,7 @@ from mappings.pidx_codes import (
     tax_type_code,
 )
 from mappings.pidx_elements import PIDX_VERSION, TRANSACTION_PURPOSE, VERSION, leaf, money, node
+from mappings.portal_values import day_as_instant, plain_decimal
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,16 @@ same body as a MIME part, so the stored copy keeps the fields and leaves the fil
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
 import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from connectors.multipart import unpack
 from hub.errors import MappingError
 from hub.model import Invoice
-from mappings.document_values import plain_decimal
+from mappings.portal_values import plain_decimal
 
 FORMAT = "webform"
 JSON_TYPE = "application/json"
@@ -124,28 +123,10 @@ def encode(form: WebForm, payload_id: str) -> tuple[str, bytes]:
 
 def decode(content_type: str, body: bytes) -> WebForm:
     """The form back from a rendered body (MappingError if it is not one of ours)."""
-    files: list[FormFile] = []
-    if content_type.startswith("multipart/"):
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body
-        )
-        parts = list(message.iter_parts())
-        if not parts:
-            raise MappingError("the web-form document has no parts")
-        raw = parts[0].get_payload(decode=True)
-        for part in parts[1:]:
-            content = part.get_payload(decode=True)
-            files.append(
-                FormFile(
-                    part.get_filename() or "invoice.pdf",
-                    part.get_content_type(),
-                    content if isinstance(content, bytes) else b"",
-                )
-            )
-    else:
-        raw = body
+    raw, parts = unpack(content_type, body)
+    files = [FormFile(part.filename, part.content_type, part.content) for part in parts]
     try:
-        data = json.loads(raw if isinstance(raw, bytes) else b"")
+        data = json.loads(raw)
         return WebForm(str(data["invoice_number"]), dict(data["header"]), list(data["lines"]), files)
     except (ValueError, KeyError, TypeError) as exc:
         raise MappingError(f"the web-form document cannot be read back: {exc}") from exc
