@@ -21,7 +21,7 @@ from connectors.base import Envelope, OutboundDocument
 from hub.errors import MappingError
 from hub.model import Attachment
 
-__all__ = ["Part", "content_ids", "pack", "unpack", "xml_document"]
+__all__ = ["Part", "boundary_for", "content_ids", "join_parts", "pack", "unpack", "xml_document"]
 
 #: What a file name may keep in a Content-ID or a Content-Disposition header (anything else becomes
 #: `_`, so no name can break the header it stands in).
@@ -32,7 +32,7 @@ _FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 class Part:
     """One file of a multipart body."""
 
-    content_id: str
+    content_id: str  # "" where the body names its files by file name only
     filename: str
     content_type: str
     content: bytes = field(repr=False)
@@ -53,27 +53,38 @@ def pack(
     xml_content_type = f"{xml_type}; charset=UTF-8"
     if not attachments:
         return xml_content_type, xml
-    boundary = "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
+    boundary = boundary_for(payload_id)
     start = f"<{payload_id}>"
-    parts = [
-        f"--{boundary}\r\nContent-Type: {xml_content_type}\r\nContent-ID: {start}\r\n\r\n".encode()
-        + xml
-        + b"\r\n"
+    files = [
+        Part(ids[a.filename], _FILENAME_SAFE.sub("_", a.filename), a.content_type, a.content)
+        for a in attachments
     ]
-    for attachment in attachments:
-        parts.append(
-            (
-                f"--{boundary}\r\nContent-Type: {attachment.content_type}\r\n"
-                f"Content-Transfer-Encoding: base64\r\n"
-                f'Content-Disposition: attachment; filename="{_FILENAME_SAFE.sub("_", attachment.filename)}"\r\n'
-                f"Content-ID: <{ids[attachment.filename]}>\r\n\r\n"
-            ).encode()
-            + base64.encodebytes(attachment.content)
-            + b"\r\n"
-        )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    body = join_parts(boundary, f"Content-Type: {xml_content_type}\r\nContent-ID: {start}", xml, files)
     content_type = f'multipart/related; boundary="{boundary}"; type="{xml_type}"; start="{start}"'
     return content_type, body
+
+
+def boundary_for(payload_id: str) -> str:
+    """The MIME boundary of one send's body: stable for a payloadID, and starting with `portalhub-`,
+    which is how the hub finds where the files begin when it stores the body without them."""
+    return "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
+
+
+def join_parts(boundary: str, head: str, document: bytes, files: Sequence[Part]) -> bytes:
+    """A multipart body: the document first under its `head` (header lines), then each file, base64,
+    with its Content-ID where it has one."""
+    parts = [f"--{boundary}\r\n{head}\r\n\r\n".encode() + document + b"\r\n"]
+    for file in files:
+        content_id = f"Content-ID: <{file.content_id}>\r\n" if file.content_id else ""
+        parts.append(
+            (
+                f"--{boundary}\r\nContent-Type: {file.content_type}\r\nContent-Transfer-Encoding: base64\r\n"
+                f'Content-Disposition: attachment; filename="{file.filename}"\r\n{content_id}\r\n'
+            ).encode()
+            + base64.encodebytes(file.content)
+            + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
 def xml_document(

@@ -8,14 +8,12 @@ same body as a MIME part, so the stored copy keeps the fields and leaves the fil
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from connectors.multipart import unpack
+from connectors.multipart import Part, boundary_for, join_parts, unpack
 from hub.errors import MappingError
 from hub.model import Invoice
 from mappings.portal_values import plain_decimal
@@ -102,23 +100,10 @@ def encode(form: WebForm, payload_id: str) -> tuple[str, bytes]:
     if not form.files:
         return f"{JSON_TYPE}; charset=utf-8", fields
     # The stored copy of a multipart request keeps what precedes the second `--portalhub-` boundary.
-    boundary = "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
-    parts = [
-        f'--{boundary}\r\nContent-Type: {JSON_TYPE}; charset=utf-8\r\nContent-Disposition: form-data; name="form"\r\n\r\n'.encode()
-        + fields
-        + b"\r\n"
-    ]
-    for upload in form.files:
-        parts.append(
-            (
-                f"--{boundary}\r\nContent-Type: {upload.content_type}\r\nContent-Transfer-Encoding: base64\r\n"
-                f'Content-Disposition: attachment; filename="{upload.filename}"\r\n\r\n'
-            ).encode()
-            + base64.encodebytes(upload.content)
-            + b"\r\n"
-        )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return f'multipart/mixed; boundary="{boundary}"', body
+    boundary = boundary_for(payload_id)
+    head = f'Content-Type: {JSON_TYPE}; charset=utf-8\r\nContent-Disposition: form-data; name="form"'
+    files = [Part("", upload.filename, upload.content_type, upload.content) for upload in form.files]
+    return f'multipart/mixed; boundary="{boundary}"', join_parts(boundary, head, fields, files)
 
 
 def decode(content_type: str, body: bytes) -> WebForm:
