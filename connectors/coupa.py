@@ -27,6 +27,7 @@ from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CxmlConnection, CxmlConnector
 from connectors.http import retry_after_seconds, send_read
 from connectors.polling import offset_pages, poll_changes
+from connectors.settings import OverlapSeconds
 from hub.errors import (
     ConfigError,
     InDoubtError,
@@ -55,8 +56,7 @@ class CoupaApiSettings(Strict):
     client_secret: SecretRef
     scope: str = "core.invoice.read"
     page_size: int = Field(default=50, ge=1, le=50)
-    #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
-    overlap_seconds: int = Field(default=60, ge=0)
+    overlap_seconds: OverlapSeconds = 60
     #: Extra query parameters for the invoices listing, e.g. {"customer[name]": "ACME Manufacturing"}. The
     #: supplier API serves every customer of the supplier: without a filter, each profile's poll reads
     #: every customer's invoices (and the hub discards the others').

@@ -23,7 +23,7 @@ from connectors.base import PollResult
 from hub.errors import MappingError
 from hub.model import PortalStatusUpdate
 
-__all__ = ["CannotPage", "ReadPages", "offset_pages", "poll_changes"]
+__all__ = ["CannotPage", "ReadPages", "newest_change", "offset_pages", "poll_changes", "watermark_window"]
 
 #: since (None: from the beginning) -> the pages of records changed since then, oldest change first;
 #: each page is one request.
@@ -59,8 +59,7 @@ def poll_changes(
 
     `parse` reads one record (MappingError: unreadable); `id_key` names the record's id in the portal,
     for the message about a record that cannot be read."""
-    watermark = datetime.fromisoformat(cursor) if cursor else None
-    since = watermark - overlap if watermark is not None else None
+    watermark, since = watermark_window(cursor, overlap)
     updates: list[PortalStatusUpdate] = []
     unreadable: list[str] = []
     seen: set[str] = set()
@@ -87,11 +86,25 @@ def poll_changes(
                 shifted = shifted or key in seen
                 seen.add(key)
             updates.append(update)
+    newest = newest_change(updates, watermark)
+    next_cursor = cursor if shifted else (newest.isoformat() if newest else None)
+    return PollResult(updates=updates, next_cursor=next_cursor, requests=requests, unreadable=unreadable)
+
+
+def watermark_window(cursor: str | None, overlap: timedelta) -> tuple[datetime | None, datetime | None]:
+    """(watermark, since): the cursor read back, and where this poll starts reading (`overlap` before it);
+    both None without a cursor (from the beginning)."""
+    watermark = datetime.fromisoformat(cursor) if cursor else None
+    return watermark, (watermark - overlap if watermark is not None else None)
+
+
+def newest_change(updates: Iterable[PortalStatusUpdate], watermark: datetime | None) -> datetime | None:
+    """The next watermark: the newest change read, never before the current one (the overlap re-reads
+    older changes)."""
     newest = max((u.occurred_at for u in updates), default=watermark)
     if watermark is not None and newest is not None:
         newest = max(newest, watermark)
-    next_cursor = cursor if shifted else (newest.isoformat() if newest else None)
-    return PollResult(updates=updates, next_cursor=next_cursor, requests=requests, unreadable=unreadable)
+    return newest
 
 
 def _record_id(record: Any, key: str) -> str:

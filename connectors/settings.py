@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
-__all__ = ["TimeZoneName"]
+__all__ = ["OverlapSeconds", "TimeZoneName"]
 
 
 def _known_zone(value: str) -> str:
@@ -25,3 +25,7 @@ def _known_zone(value: str) -> str:
 #: An IANA time zone name (`America/Chicago`, `UTC`), refused when the profile loads if the system does not
 #: know it, so `portalhub rules check` finds a misspelt zone rather than the first send.
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+#: How far before the watermark a poll reads again (connectors/polling.py): a change the portal commits
+#: late is still seen; what was already read is dropped by event key.
+OverlapSeconds = Annotated[int, Field(ge=0)]

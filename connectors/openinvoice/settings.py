@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from connectors.settings import TimeZoneName
+from connectors.settings import OverlapSeconds, TimeZoneName
 from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 
@@ -75,8 +75,7 @@ class OpenInvoiceConnection(Strict):
     soap: SoapSettings | None = None
     timezone: TimeZoneName = "UTC"  # the supplier's zone: invoice dates are midnight there
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
-    #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
-    overlap_seconds: int = Field(default=60, ge=0)
+    overlap_seconds: OverlapSeconds = 60
 
     @model_validator(mode="after")
     def _transport_configured(self) -> OpenInvoiceConnection:

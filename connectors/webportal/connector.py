@@ -28,6 +28,7 @@ from connectors.base import (
     PortalRecord,
     Receipt,
 )
+from connectors.settings import OverlapSeconds
 from connectors.webportal import form as webform
 from connectors.webportal import reading, submitting
 from connectors.webportal.browser import (
@@ -83,7 +84,7 @@ class WebPortalConnection(Strict):
     #: How long a task waits while another daemon's browser works in this portal, before giving up as
     #: "not started" (transient); at most half of `task_timeout_seconds`, see `_exclusive`.
     lease_wait_seconds: float = Field(default=60, gt=0, le=600)
-    overlap_seconds: int = Field(default=60, ge=0)  # polls re-read this far before the cursor
+    overlap_seconds: OverlapSeconds = 60
     max_pages: int = Field(default=50, ge=1, le=1000)  # of the invoice list, per poll
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
 
