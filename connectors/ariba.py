@@ -21,17 +21,19 @@ The listing also serves `lookup`, so an IN_DOUBT send is reconciled before any r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector
 from connectors.cxml_push import CxmlPushes
 from connectors.http import retry_after_seconds, send_read
+from connectors.polling import CannotPage, poll_changes
+from connectors.settings import TimeZoneName
 from hub.errors import (
     ConfigError,
     InDoubtError,
@@ -41,7 +43,7 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import PortalStatusUpdate, RejectionCategory
-from hub.profile import PortalProfile
+from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 from mappings.ariba_vocabulary import (
     Outcome,
@@ -56,34 +58,21 @@ NETWORK_ID = "networkid"
 _GATEWAY = frozenset({429, 502, 503, 504})
 
 
-class AribaInbound(BaseModel):
+class AribaInbound(Strict):
     """How the network authenticates the StatusUpdateRequests it pushes for this profile."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     sender: CredentialSettings  # the Sender credential the network pushes with
     shared_secret: SecretRef | None = None  # defaults to the profile's shared_secret
     #: The zone a pushed timestamp written without one is read in (an IANA name, e.g. America/Chicago).
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"timezone {value!r} is not an IANA time zone name (e.g. America/Chicago, UTC)"
-            ) from None
-        return value
+    timezone: TimeZoneName = "UTC"
 
 
-class AribaListing(BaseModel):
+class AribaListing(Strict):
     """The network's invoice status listing for suppliers (shape *unverified*: keep it configurable).
 
     `GET <url>?buyer=<ANID>&updatedFrom=<ISO>&afterId=<id>&limit=<n>` or `?invoiceNumber=<n>`, with
     the `apiKey` and `X-ARIBA-NETWORK-ID` headers; answers `{"invoices": [...]}` oldest change first."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     url: str = Field(pattern=r"^https?://")
     api_key: SecretRef
     page_size: int = Field(default=100, ge=1, le=500)
@@ -281,45 +270,24 @@ class AribaConnector(CxmlPushes, CxmlConnector):
             # Statuses come to the receiver; asking the network as well would only cost requests.
             return PollResult(updates=[], next_cursor=cursor, requests=0)
         settings, listing = self._listing(profile)
-        watermark = datetime.fromisoformat(cursor) if cursor else None
-        # Inclusive of the watermark: a change at that very second is read again (and deduplicated)
-        # rather than lost. Within one poll, paging is by (updatedAt, documentId), never by offset, so
-        # a record that changes while we page moves forward instead of shifting another one out of view.
-        params: dict[str, Any] = {"buyer": settings.to.identity, "limit": listing.page_size}
-        if watermark is not None:
-            params["updatedFrom"] = watermark.isoformat()
-        updates: list[PortalStatusUpdate] = []
-        unreadable: list[str] = []
-        newest = watermark
-        requests = 0
-        while True:
-            page = self._get(settings, listing, params)
-            requests += 1
-            for record in page:
-                try:
-                    update = parse_listing_record(record)
-                except MappingError as exc:
-                    # One record we cannot read must not stop every later poll of this buyer.
-                    unreadable.append(f"record {_record_id(record)}: {exc}")
-                    continue
-                updates.append(update)
-                newest = max(newest, update.occurred_at) if newest else update.occurred_at
-            if len(page) < listing.page_size:
-                break
-            last = page[-1] if isinstance(page[-1], dict) else {}
-            keyset = {"updatedFrom": last.get("updatedAt"), "afterId": last.get("documentId")}
-            if None in keyset.values() or all(params.get(k) == v for k, v in keyset.items()):
-                # No way to ask for the next page: what was read is kept, the next poll goes on from it.
-                unreadable.append("the listing's last record has no updatedAt/documentId to page from")
-                break
-            params = {**params, **keyset}
-        return PollResult(
-            updates=updates,
-            next_cursor=newest.isoformat() if newest else cursor,
-            requests=requests,
-            unreadable=unreadable,
-        )
 
+        def pages(since: datetime | None) -> Iterator[list[Any]]:
+            # Inclusive of the watermark: a change at that very second is read again (and deduplicated)
+            # rather than lost. Within one poll, paging is by (updatedAt, documentId), never by offset,
+            # so a record that changes while we page moves forward instead of shifting another one out
+            # of view.
+            params: dict[str, Any] = {"buyer": settings.to.identity, "limit": listing.page_size}
+            if since is not None:
+                params["updatedFrom"] = since.isoformat()
+            while True:
+                page = self._get(settings, listing, params)
+                yield page
+                if len(page) < listing.page_size:
+                    return
+                last = page[-1] if isinstance(page[-1], dict) else {}
+                keyset = {"updatedFrom": last.get("updatedAt"), "afterId": last.get("documentId")}
+                if None in keyset.values() or all(params.get(k) == v for k, v in keyset.items()):
+                    raise CannotPage("the listing's last record has no updatedAt/documentId to page from")
+                params = {**params, **keyset}
 
-def _record_id(record: Any) -> str:
-    return str(record.get("documentId", "?")) if isinstance(record, dict) else "?"
+        return poll_changes(pages, parse_listing_record, cursor, id_key="documentId", pages_can_shift=False)

@@ -16,15 +16,18 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
 from connectors.cxml import CxmlConnection, CxmlConnector
 from connectors.http import retry_after_seconds, send_read
+from connectors.polling import offset_pages, poll_changes
+from connectors.settings import OverlapSeconds
 from hub.errors import (
     ConfigError,
     InDoubtError,
@@ -34,7 +37,7 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import RejectionCategory
-from hub.profile import PortalProfile
+from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 from mappings.coupa_api_xml import records_from_xml
 from mappings.coupa_vocabulary import API_FIELDS, Outcome, classify_status, parse_invoice_record
@@ -44,18 +47,16 @@ _INVOICE_ID = re.compile(r"invoice id:\s*(\S+)", re.IGNORECASE)
 _GATEWAY = frozenset({502, 503, 504})
 
 
-class CoupaApiSettings(BaseModel):
+class CoupaApiSettings(Strict):
     """The Coupa Supplier Portal REST API (OAuth 2.0 client credentials)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     invoices_url: str = Field(pattern=r"^https?://")  # e.g. https://supplier.coupahost.com/api/v1/invoices
     token_url: str = Field(pattern=r"^https?://")
     client_id: str
     client_secret: SecretRef
     scope: str = "core.invoice.read"
     page_size: int = Field(default=50, ge=1, le=50)
-    #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
-    overlap_seconds: int = Field(default=60, ge=0)
+    overlap_seconds: OverlapSeconds = 60
     #: Extra query parameters for the invoices listing, e.g. {"customer[name]": "ACME Manufacturing"}. The
     #: supplier API serves every customer of the supplier: without a filter, each profile's poll reads
     #: every customer's invoices (and the hub discards the others').
@@ -258,7 +259,6 @@ class CoupaConnector(CxmlConnector):
 
     def poll(self, profile: PortalProfile, cursor: str | None) -> PollResult:
         api = self._api(profile)
-        watermark = datetime.fromisoformat(cursor) if cursor else None
         base: dict[str, Any] = {
             **api.filters,
             "fields": API_FIELDS,
@@ -266,38 +266,23 @@ class CoupaConnector(CxmlConnector):
             "order_by": "updated-at",
             "dir": "asc",
         }
-        if watermark is not None:
-            base["updated-at[gt]"] = (watermark - timedelta(seconds=api.overlap_seconds)).isoformat()
-        updates = []
-        unreadable: list[str] = []
-        seen: set[str] = set()
-        shifted = False
-        requests = 0
-        offset = 0
-        while True:
-            page = self._get(api, {**base, "offset": offset})
-            requests += 1
-            for record in page:
-                try:
-                    update = parse_invoice_record(record)
-                except MappingError as exc:
-                    # One record we cannot read must not stop every later poll of this portal.
-                    unreadable.append(f"record {record.get('id', '?')}: {exc}")
-                    continue
-                assert update.portal_invoice_id is not None
-                # A record seen twice moved to the end while we paged: offsets shifted and one record
-                # may have been skipped, so the watermark must not advance past this poll's start.
-                shifted = shifted or update.portal_invoice_id in seen
-                seen.add(update.portal_invoice_id)
-                updates.append(update)
-            if len(page) < api.page_size:
-                break
-            offset += len(page)
-        newest = max((u.occurred_at for u in updates), default=watermark)
-        if watermark is not None and newest is not None:
-            newest = max(newest, watermark)  # the overlap re-reads older changes: never move backwards
-        next_cursor = cursor if shifted else (newest.isoformat() if newest else None)
-        return PollResult(updates=updates, next_cursor=next_cursor, requests=requests, unreadable=unreadable)
+
+        def pages(since: datetime | None) -> Iterator[Sequence[Any]]:
+            params = base if since is None else {**base, "updated-at[gt]": since.isoformat()}
+
+            def fetch(offset: int) -> tuple[list[dict[str, Any]], bool]:
+                page = self._get(api, {**params, "offset": offset})
+                return page, len(page) >= api.page_size
+
+            return offset_pages(fetch)
+
+        return poll_changes(
+            pages,
+            parse_invoice_record,
+            cursor,
+            id_key="id",
+            overlap=timedelta(seconds=api.overlap_seconds),
+        )
 
 
 def _records(response: httpx.Response) -> Any:

@@ -19,16 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub.errors import ConfigError
 from hub.model import Supplier
 from hub.notify.config import NotificationsConfig
+from hub.profile import DocumentedStrict
 
 DEFAULT_CONFIG_NAME = "portalhub.yaml"
 
 
-class _Strict(BaseModel):
-    # Attribute docstrings become the JSON Schema's descriptions (editor completion, docs/configuration.md).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class SqlArColumns(_Strict):
+class SqlArColumns(DocumentedStrict):
     """Where the SQL adapter finds invoices, lines and customers, and where it writes statuses back.
 
     The defaults are the demo AR schema (fixtures/demo/ar_schema.sql); docs/ar-adapters.md has the
@@ -60,7 +56,7 @@ class SqlArColumns(_Strict):
     """The status table's column for the AR record's key (written when the table has it; the demo schema does). Without it a status row names its invoice by number only."""
 
 
-class ArConfig(_Strict):
+class ArConfig(DocumentedStrict):
     """The SQL adapter's settings (`ar: {kind: sql, url: ..., tables: {...}}`)."""
 
     kind: Literal["sql"] = "sql"
@@ -98,7 +94,7 @@ class AdapterConfig(BaseModel):
         return AdapterConfig.model_validate({**settings, "kind": self.kind, "base_dir": base_dir or base})
 
 
-class DaemonConfig(_Strict):
+class DaemonConfig(DocumentedStrict):
     """How often the daemon runs each step, and how it waits after failures (all in seconds)."""
 
     ingest_seconds: float = Field(default=60, gt=0)
@@ -133,7 +129,7 @@ class DaemonConfig(_Strict):
     """An invoice IN_DOUBT this long is in the collectors' worklist (`portalhub rejections`)."""
 
 
-class ReceiverConfig(_Strict):
+class ReceiverConfig(DocumentedStrict):
     """The inbound status receiver: statuses a portal pushes (for the families that take pushes, e.g.
     SAP Ariba's StatusUpdateRequests); the profile's connector reads and authenticates each one.
 
@@ -156,7 +152,7 @@ class ReceiverConfig(_Strict):
     """A body must arrive within this many seconds (else 408): a stalled upload holds no slot longer."""
 
 
-class ListenerConfig(_Strict):
+class ListenerConfig(DocumentedStrict):
     """The daemon's HTTP listener: `/healthz` and `/metrics` (docs/operations.md). With `receiver:`
     set, the receiver's host and port are the listener's, and it serves all three."""
 
@@ -168,7 +164,7 @@ class ListenerConfig(_Strict):
     """The port to listen on (0: any free port; a second daemon on one machine needs its own)."""
 
 
-class AuditConfig(_Strict):
+class AuditConfig(DocumentedStrict):
     """Signed checkpoints of the audit chain kept outside the database (hub/audit_anchors.py)."""
 
     anchor_key: str = Field(pattern=r"^(env|file|secret):.+")
@@ -183,7 +179,7 @@ class AuditConfig(_Strict):
     """Also send a summary of each checkpoint to the local syslog (/dev/log)."""
 
 
-class WebConfig(_Strict):
+class WebConfig(DocumentedStrict):
     """The collectors' web pages and the HTTP API (docs/web.md): served by `portalhub web`, and by the
     daemon while it runs when this section is present."""
 
@@ -197,7 +193,7 @@ class WebConfig(_Strict):
     """Send the session cookie over HTTPS only (set it when the proxy serves HTTPS)."""
 
 
-class HubConfig(_Strict):
+class HubConfig(DocumentedStrict):
     """The hub's configuration file, `portalhub.yaml` (relative paths are relative to this file)."""
 
     store_url: str = Field(

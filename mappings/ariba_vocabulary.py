@@ -12,7 +12,7 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from hub.errors import MappingError
@@ -23,6 +23,7 @@ from mappings.cxml_response import (
     CxmlStatus,
     StatusUpdateRequest,
 )
+from mappings.portal_values import read_decimal, read_timestamp
 from mappings.rejection_words import categorize
 
 
@@ -219,16 +220,6 @@ def from_status_request(request: StatusUpdateRequest, received_at: datetime) -> 
     return update if request.timestamp else update.model_copy(update={"timestamped": False})
 
 
-def _timestamp(value: Any, what: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise MappingError(f"Ariba {what} {value!r} is not a timestamp") from None
-    if parsed.tzinfo is None:
-        raise MappingError(f"Ariba {what} {value!r} has no timezone")
-    return parsed
-
-
 def parse_listing_record(record: Any) -> PortalStatusUpdate:
     """One record of the network's invoice status listing (JSON) -> canonical update, words kept."""
     if not isinstance(record, dict):
@@ -241,20 +232,14 @@ def parse_listing_record(record: Any) -> PortalStatusUpdate:
     comments = record.get("comments") or []
     if not isinstance(comments, list):
         raise MappingError("Ariba status record: comments is not a list")
-    amount = None
-    if record.get("paidAmount") not in (None, ""):
-        try:
-            amount = Decimal(str(record["paidAmount"]))
-        except InvalidOperation:
-            raise MappingError(f"Ariba paidAmount {record['paidAmount']!r} is not a number") from None
     return status_update(
         kind=record.get("statusKind"),
         status_type=status_type,
         comments=[str(c) for c in comments],
-        occurred_at=_timestamp(record.get("updatedAt"), "updatedAt"),
+        occurred_at=read_timestamp(record.get("updatedAt"), "Ariba updatedAt"),
         invoice_number=number,
         payload_id=record.get("payloadId") or None,
-        paid_amount=amount,
+        paid_amount=read_decimal(record.get("paidAmount"), "Ariba paidAmount"),
         portal_invoice_id=None,
     )
 
@@ -276,10 +261,7 @@ def listing_content(record: dict[str, Any]) -> PortalContent | None:
     raw_date = record.get("invoiceDate")
     if total in (None, "") and not raw_date:
         return None
-    try:
-        amount = Decimal(str(total)) if total not in (None, "") else None
-    except InvalidOperation:
-        raise MappingError(f"Ariba invoiceTotal {total!r} is not a number") from None
+    amount = read_decimal(total, "Ariba invoiceTotal")
     try:
         day = date.fromisoformat(str(raw_date)[:10]) if raw_date else None
     except ValueError:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import MappingError
 from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.cxml_response import CxmlStatus
+from mappings.portal_values import read_day, read_decimal, read_timestamp
 from mappings.rejection_words import categorize
 
 
@@ -110,24 +110,6 @@ API_FIELDS = (
 )
 
 
-def _timestamp(value: Any, what: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise MappingError(f"Coupa {what} {value!r} is not a timestamp") from None
-    if parsed.tzinfo is None:
-        raise MappingError(f"Coupa {what} {value!r} has no timezone")
-    return parsed
-
-
-def _day(value: Any) -> date:
-    text = str(value)
-    try:
-        return datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
-    except ValueError:
-        raise MappingError(f"Coupa payment-date {value!r} is not a date") from None
-
-
 def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
     """One `invoice-header` of the supplier invoices API (JSON shape) -> canonical status, raw kept."""
     try:
@@ -135,7 +117,7 @@ def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
         portal_id = str(record["id"])
     except KeyError as exc:
         raise MappingError(f"Coupa invoice record lacks {exc.args[0]!r}") from None
-    updated = _timestamp(record.get("updated-at"), "updated-at")
+    updated = read_timestamp(record.get("updated-at"), "Coupa updated-at")
     state = STATUS_STATES.get(raw_status)
     reason = code = None
     category = None
@@ -161,7 +143,7 @@ def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
         dates = [str(p["payment-date"]) for p in payments if p.get("payment-date")]
         raw_date = record.get("payment-date") or (max(dates) if dates else None)
         if raw_date:
-            payment_date = _day(raw_date)
+            payment_date = read_day(raw_date, "Coupa payment-date")
         # Coupa keeps the approval status and flags payment beside it; keep both words.
         raw_status = f"{raw_status}; paid"
     return PortalStatusUpdate(
@@ -179,15 +161,6 @@ def parse_invoice_record(record: dict[str, Any]) -> PortalStatusUpdate:
     )
 
 
-def _decimal(value: Any, what: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"Coupa {what} {value!r} is not a number") from None
-
-
 def parse_content(record: dict[str, Any]) -> PortalContent | None:
     """The invoice's content as the API shows it (`gross-total`, `currency`, `invoice-date`,
     `invoice-lines`); None when the answer carries none of it (a `fields` list without them)."""
@@ -200,14 +173,16 @@ def parse_content(record: dict[str, Any]) -> PortalContent | None:
     if record.get("gross-total") in (None, "") and not code and not raw_date and lines is None:
         return None
     # Coupa writes the date as a local midnight (2026-11-20T00:00:00-06:00): the date part is the date.
-    invoice_date = _day(str(raw_date)[:10]) if raw_date else None
+    invoice_date = read_day(str(raw_date)[:10], "Coupa invoice-date") if raw_date else None
     amounts = None
     po_number = None
     if lines is not None:
         amounts = tuple(
             amount
             for amount in (
-                _decimal(line.get("total"), "invoice line total") for line in lines if isinstance(line, dict)
+                read_decimal(line.get("total"), "Coupa invoice line total")
+                for line in lines
+                if isinstance(line, dict)
             )
             if amount is not None
         )
@@ -218,7 +193,7 @@ def parse_content(record: dict[str, Any]) -> PortalContent | None:
         }
         po_number = orders.pop() if len(orders) == 1 else None
     return PortalContent(
-        total=_decimal(record.get("gross-total"), "gross-total"),
+        total=read_decimal(record.get("gross-total"), "Coupa gross-total"),
         currency=str(code) if code else None,
         invoice_date=invoice_date,
         po_number=po_number,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from hub.errors import MappingError
@@ -22,6 +22,7 @@ from hub.model import (
     Party,
     TaxLine,
 )
+from mappings.portal_values import day_as_instant, plain_decimal
 from mappings.xml_writer import XmlWriter
 
 CXML_VERSION = "1.2.037"
@@ -69,16 +70,6 @@ class CxmlEnvelope:
     attachment_ids: dict[str, str] = field(default_factory=dict)  # filename -> MIME Content-ID
 
 
-def _fmt(amount: Decimal) -> str:
-    return format(amount, "f")
-
-
-def _dt(value: date | datetime, zone: tzinfo) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return datetime.combine(value, time(0, 0), tzinfo=zone).isoformat()
-
-
 class _Builder:
     def __init__(self, invoice: Invoice, envelope: CxmlEnvelope):
         self.invoice = invoice
@@ -87,7 +78,7 @@ class _Builder:
         self.w = XmlWriter()
 
     def money(self, tag: str, amount: Decimal) -> None:
-        self.w.wrapped(tag, "Money", _fmt(amount), currency=self.currency)
+        self.w.wrapped(tag, "Money", plain_decimal(amount), currency=self.currency)
 
     def described(self, tag: str, text: str) -> None:
         self.w.leaf(tag, text, **{XML_LANG: self.env.lang})
@@ -126,7 +117,7 @@ class _Builder:
             invoiceID=self.env.invoice_number or inv.invoice_number,
             purpose="standard" if cancel else _PURPOSE[inv.purpose],
             operation="delete" if cancel else "new",
-            invoiceDate=_dt(inv.invoice_date, self.env.timezone),
+            invoiceDate=day_as_instant(inv.invoice_date, self.env.timezone),
         ):
             w.leaf("InvoiceDetailHeaderIndicator")
             w.leaf("InvoiceDetailLineIndicator", isTaxInLine="yes" if inv.has_line_taxes else None)
@@ -144,7 +135,9 @@ class _Builder:
                 w.leaf("DocumentReference", payloadID=self.env.original_payload_id)
             if inv.original_invoice_number:
                 original_date = (
-                    _dt(inv.original_invoice_date, self.env.timezone) if inv.original_invoice_date else None
+                    day_as_instant(inv.original_invoice_date, self.env.timezone)
+                    if inv.original_invoice_date
+                    else None
                 )
                 w.leaf("InvoiceIDInfo", invoiceID=inv.original_invoice_number, invoiceDate=original_date)
             if inv.ship_to is not None:
@@ -157,7 +150,7 @@ class _Builder:
                     w.leaf(
                         "InvoiceDetailPaymentTerm",
                         payInNumberOfDays=str(terms.discount_days),
-                        percentageRate=_fmt(terms.discount_percent),
+                        percentageRate=plain_decimal(terms.discount_percent),
                     )
                 w.leaf("InvoiceDetailPaymentTerm", payInNumberOfDays=str(terms.net_days), percentageRate="0")
             self.comments(inv.comments, (a.filename for a in inv.attachments))
@@ -207,7 +200,7 @@ class _Builder:
     def order(self) -> None:
         w, inv = self.w, self.invoice
         with w.element("InvoiceDetailOrder"):
-            po_date = _dt(inv.po_date, self.env.timezone) if inv.po_date else None
+            po_date = day_as_instant(inv.po_date, self.env.timezone) if inv.po_date else None
             with w.element("InvoiceDetailOrderInfo"):
                 # The PO's or contract's own payloadID is rarely known to a supplier's AR system: the DTD
                 # requires the DocumentReference, portals match on orderID / agreementID.
@@ -228,7 +221,9 @@ class _Builder:
     def item(self, line: InvoiceLine) -> None:
         w = self.w
         with w.element(
-            "InvoiceDetailItem", invoiceLineNumber=str(line.line_number), quantity=_fmt(line.quantity)
+            "InvoiceDetailItem",
+            invoiceLineNumber=str(line.line_number),
+            quantity=plain_decimal(line.quantity),
         ):
             w.leaf("UnitOfMeasure", line.unit_of_measure)
             self.money("UnitPrice", line.unit_price)
@@ -247,7 +242,9 @@ class _Builder:
         assert line.service_period is not None
         w = self.w
         with w.element(
-            "InvoiceDetailServiceItem", invoiceLineNumber=str(line.line_number), quantity=_fmt(line.quantity)
+            "InvoiceDetailServiceItem",
+            invoiceLineNumber=str(line.line_number),
+            quantity=plain_decimal(line.quantity),
         ):
             with w.element(
                 "InvoiceDetailServiceItemReference",
@@ -258,8 +255,8 @@ class _Builder:
             self.money("SubtotalAmount", line.amount)
             w.leaf(
                 "Period",
-                startDate=_dt(line.service_period.start, self.env.timezone),
-                endDate=_dt(line.service_period.end, self.env.timezone),
+                startDate=day_as_instant(line.service_period.start, self.env.timezone),
+                endDate=day_as_instant(line.service_period.end, self.env.timezone),
             )
             w.leaf("UnitOfMeasure", line.unit_of_measure)
             self.money("UnitPrice", line.unit_price)
@@ -287,13 +284,15 @@ class _Builder:
     def tax(self, taxes: list[TaxLine], total: Decimal) -> None:
         w = self.w
         with w.element("Tax"):
-            w.leaf("Money", _fmt(total), currency=self.currency)
+            w.leaf("Money", plain_decimal(total), currency=self.currency)
             self.described("Description", ", ".join(t.description or t.category for t in taxes) or "tax")
             for line in taxes:
                 with w.element(
                     "TaxDetail",
                     category=line.category,
-                    percentageRate=_fmt(line.rate_percent) if line.rate_percent is not None else None,
+                    percentageRate=plain_decimal(line.rate_percent)
+                    if line.rate_percent is not None
+                    else None,
                 ):
                     if line.taxable_amount is not None:
                         self.money("TaxableAmount", line.taxable_amount)

@@ -13,13 +13,12 @@ paymentDate?.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import MappingError
 from hub.model import InvoiceState, PortalContent, PortalStatusUpdate, RejectionCategory
 from mappings.pidx_response import category_for
+from mappings.portal_values import read_day, read_decimal, read_timestamp
 
 STATUS_STATES: dict[str, InvoiceState] = {
     "submitted": InvoiceState.PENDING_APPROVAL,
@@ -35,43 +34,6 @@ STATUS_STATES: dict[str, InvoiceState] = {
     "canceled": InvoiceState.CANCELLED,
     "deleted": InvoiceState.CANCELLED,
 }
-
-
-def _timestamp(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        text = str(value or "").strip()
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise MappingError(f"OpenInvoice lastActionDate {value!r} is not a timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise MappingError(f"OpenInvoice lastActionDate {value!r} has no timezone")
-    return parsed
-
-
-def _day(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value)
-    try:
-        return datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
-    except ValueError:
-        raise MappingError(f"OpenInvoice paymentDate {value!r} is not a date") from None
-
-
-def _amount(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"OpenInvoice paidAmount {value!r} is not a number") from None
 
 
 def _comments(value: Any) -> list[str]:
@@ -111,9 +73,13 @@ def parse_status_record(record: Mapping[str, Any]) -> PortalStatusUpdate:
         reason=reason,
         reason_code=reason_code,
         category=category,
-        occurred_at=_timestamp(record.get("lastActionDate")),
-        paid_amount=_amount(record.get("paidAmount")) if state is InvoiceState.PAID else None,
-        payment_date=_day(record.get("paymentDate")) if state is InvoiceState.PAID else None,
+        occurred_at=read_timestamp(record.get("lastActionDate"), "OpenInvoice lastActionDate"),
+        paid_amount=read_decimal(record.get("paidAmount"), "OpenInvoice paidAmount")
+        if state is InvoiceState.PAID
+        else None,
+        payment_date=read_day(record.get("paymentDate"), "OpenInvoice paymentDate")
+        if state is InvoiceState.PAID
+        else None,
         content=_content(record),
     )
 
@@ -126,6 +92,6 @@ def _content(record: Mapping[str, Any]) -> PortalContent | None:
     if total in (None, "") and not currency:
         return None
     return PortalContent(
-        total=_amount(total) if total not in (None, "") else None,
+        total=read_decimal(total, "OpenInvoice invoiceTotal"),
         currency=str(currency) if currency else None,
     )

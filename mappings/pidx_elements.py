@@ -18,6 +18,7 @@ from typing import TypeAlias
 from lxml import etree
 
 from hub.errors import MappingError
+from mappings.portal_values import plain_decimal
 
 PIDX_NS = "http://www.pidx.org/schemas/v1.61"
 PIDX_VERSION = "1.61"
@@ -90,4 +91,4 @@ def node(tag: str, attributes: Mapping[str, str | None] | None = None, /, **part
 
 def money(tag: str, amount: Decimal, attributes: Mapping[str, str | None] | None = None) -> etree._Element:
     """<tag><MonetaryAmount>amount</MonetaryAmount></tag>, the amount exactly as the Decimal has it."""
-    return node(tag, attributes, MonetaryAmount=format(amount, "f"))
+    return node(tag, attributes, MonetaryAmount=plain_decimal(amount))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 
 from lxml import etree
@@ -47,6 +47,7 @@ from mappings.pidx_codes import (
     tax_type_code,
 )
 from mappings.pidx_elements import PIDX_VERSION, TRANSACTION_PURPOSE, VERSION, leaf, money, node
+from mappings.portal_values import day_as_instant, plain_decimal
 
 
 @dataclass(frozen=True)
@@ -68,20 +69,9 @@ class PidxEnvelope:
     attachment_ids: Mapping[str, str] = field(default_factory=dict)  # filename -> MIME Content-ID
 
 
-def _fmt(amount: Decimal) -> str:
-    return format(amount, "f")
-
-
 def _day(value: date) -> str:
     """An `xs:date`: the calendar day, without a time or zone (InvoiceDate, PurchaseOrderIssuedDate)."""
     return value.isoformat()
-
-
-def _dt(value: date | datetime, zone: tzinfo) -> str:
-    """An `xs:dateTime` (ServiceDateTime): a calendar day is midnight in the supplier's zone."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return datetime.combine(value, time(0, 0), tzinfo=zone).isoformat()
 
 
 def _common(values: Iterable[str | None]) -> str | None:
@@ -238,7 +228,7 @@ class _Builder:
             Discounts=node(
                 "Discounts",
                 DaysDue=str(terms.discount_days),
-                PercentDiscount=_fmt(terms.discount_percent) if terms.discount_percent else None,
+                PercentDiscount=plain_decimal(terms.discount_percent) if terms.discount_percent else None,
             )
             if discount
             else None,
@@ -292,7 +282,9 @@ class _Builder:
             "InvoiceLineItem",
             LineItemNumber=str(line.line_number),
             InvoiceQuantity=node(
-                "InvoiceQuantity", Quantity=_fmt(line.quantity), UnitOfMeasureCode=line.unit_of_measure
+                "InvoiceQuantity",
+                Quantity=plain_decimal(line.quantity),
+                UnitOfMeasureCode=line.unit_of_measure,
             ),
             LineItemInformation=node(
                 "LineItemInformation", LineItemIdentifier=identifiers, LineItemDescription=line.description
@@ -303,7 +295,9 @@ class _Builder:
             Pricing=node(
                 "Pricing",
                 UnitPrice=node(
-                    "UnitPrice", MonetaryAmount=_fmt(line.unit_price), UnitOfMeasureCode=line.unit_of_measure
+                    "UnitPrice",
+                    MonetaryAmount=plain_decimal(line.unit_price),
+                    UnitOfMeasureCode=line.unit_of_measure,
                 ),
             ),
             Tax=[self.tax(tax) for tax in line.taxes],
@@ -317,8 +311,14 @@ class _Builder:
             return []
         zone = self.env.timezone
         return [
-            leaf("ServiceDateTime", _dt(period.start, zone), {"dateTypeIndicator": "ServicePeriodStart"}),
-            leaf("ServiceDateTime", _dt(period.end, zone), {"dateTypeIndicator": "ServicePeriodEnd"}),
+            leaf(
+                "ServiceDateTime",
+                day_as_instant(period.start, zone),
+                {"dateTypeIndicator": "ServicePeriodStart"},
+            ),
+            leaf(
+                "ServiceDateTime", day_as_instant(period.end, zone), {"dateTypeIndicator": "ServicePeriodEnd"}
+            ),
         ]
 
     @staticmethod
@@ -329,7 +329,7 @@ class _Builder:
             "Tax",
             TaxTypeCode=tax_type_code(tax.category),
             TaxLocation=node("TaxLocation", LocationName=tax.jurisdiction) if tax.jurisdiction else None,
-            TaxRate=_fmt(tax.rate_percent) if tax.rate_percent is not None else None,
+            TaxRate=plain_decimal(tax.rate_percent) if tax.rate_percent is not None else None,
             TaxBasisAmount=money("TaxBasisAmount", tax.taxable_amount)
             if tax.taxable_amount is not None
             else None,

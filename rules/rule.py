@@ -18,15 +18,12 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from hub.model import RejectionCategory
+from hub.profile import Strict
 
 RULE_ID = r"^[a-z0-9][a-z0-9._-]*$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 #: Patterns in rules files are untrusted input: longer ones are refused unread...
@@ -108,7 +105,7 @@ def _size(items: Any, unbounded: int) -> int:
 
 
 # --- conditions --------------------------------------------------------------------------------------------
-class FieldCondition(_Strict):
+class FieldCondition(Strict):
     """True when the field's value meets the one test given. On a rule over `lines[*]`, a condition on
     `lines[*].x` looks at the same line; elsewhere `[*]` means "any element"."""
 
@@ -131,15 +128,15 @@ class FieldCondition(_Strict):
         return self
 
 
-class AllOf(_Strict):
+class AllOf(Strict):
     all: list[Condition] = Field(min_length=1)
 
 
-class AnyOf(_Strict):
+class AnyOf(Strict):
     any: list[Condition] = Field(min_length=1)
 
 
-class NotOf(_Strict):
+class NotOf(Strict):
     not_: Condition = Field(alias="not")
 
 
@@ -170,7 +167,7 @@ NotOf.model_rebuild()
 
 
 # --- constraint parts --------------------------------------------------------------------------------------
-class LengthRange(_Strict):
+class LengthRange(Strict):
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0)
 
@@ -181,7 +178,7 @@ class LengthRange(_Strict):
         return self
 
 
-class WithinDays(_Strict):
+class WithinDays(Strict):
     """A date may lie at most `past` days before and `future` days after today, or after the date in
     the field named by `of` (e.g. a due date within 90 days of the invoice date)."""
 
@@ -196,12 +193,12 @@ class WithinDays(_Strict):
         return self
 
 
-class Count(_Strict):
+class Count(Strict):
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0)
 
 
-class AttachmentRule(_Strict):
+class AttachmentRule(Strict):
     count: Count | None = None
     content_types: list[str] | None = None
     max_bytes: int | None = Field(default=None, gt=0)
@@ -219,7 +216,7 @@ class AttachmentRule(_Strict):
         return self
 
 
-class DocumentSchemaRule(_Strict):
+class DocumentSchemaRule(Strict):
     """The rendered document must validate against this DTD or XSD (a path relative to the rules file,
     or `refs:<path>` inside the shared references folder)."""
 
@@ -262,7 +259,7 @@ DOCUMENT_CONSTRAINTS = (
 )
 
 
-class Rule(_Strict):
+class Rule(Strict):
     """One check (see the module docstring); ids are unique across a file and what `extends` overrides."""
 
     id: str = Field(pattern=RULE_ID)

@@ -26,7 +26,7 @@ from connectors.base import (
     SchemaFiles,
     schema_violations,
 )
-from connectors.openinvoice.packaging import content_ids, pack
+from connectors.multipart import content_ids, xml_document
 from connectors.openinvoice.polling import poll_changes
 from connectors.openinvoice.rest import RestGateway
 from connectors.openinvoice.settings import OpenInvoiceConnection, profile_folder
@@ -86,15 +86,11 @@ class OpenInvoiceConnector(Connector):
             attachment_ids=ids,
         )
         xml = pidx_invoice.render(invoice, pidx_envelope)
-        content_type, body = pack(envelope.payload_id, xml, invoice.attachments, ids)
+        # One body for both transports: REST posts it as it is (the mac covers every byte); SOAP unpacks
+        # it and carries each file as a base64 `Attachment` element of the SubmitInvoice call.
         # Nothing secret travels in a PIDX document: credentials are the transport's (mTLS, mac, WS-Security).
-        return OutboundDocument(
-            payload_id=envelope.payload_id,
-            invoice_number=envelope.invoice_number,
-            format=self.document_format,
-            content_type=content_type,
-            body=body,
-            xml=xml,
+        return xml_document(
+            envelope, self.document_format, xml, invoice.attachments, ids, xml_type="application/xml"
         )
 
     def check_document(self, document: OutboundDocument, schemas: SchemaFiles) -> list[Violation]:

@@ -26,24 +26,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from hub.profile import PortalProfile
+from connectors.settings import OverlapSeconds, TimeZoneName
+from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PartySettings(_Strict):
+class PartySettings(Strict):
     identifier: str = Field(min_length=1)
     indicator: str = "DUNSNumber"
 
 
-class RestSettings(_Strict):
+class RestSettings(Strict):
     """HTTPS with a client certificate (mutual TLS) and an HMAC-SHA256 `mac` header over the body."""
 
     base_url: str = Field(pattern=r"^https://")
@@ -61,7 +57,7 @@ class RestSettings(_Strict):
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-class SoapSettings(_Strict):
+class SoapSettings(Strict):
     """A WSDL-described SOAP service, called through zeep, WS-Security UsernameToken (digest)."""
 
     wsdl: str = Field(min_length=1)  # http(s) URL or a file path
@@ -71,27 +67,15 @@ class SoapSettings(_Strict):
     page_size: int = Field(default=100, ge=1, le=1000)
 
 
-class OpenInvoiceConnection(_Strict):
+class OpenInvoiceConnection(Strict):
     transport: Literal["soap", "rest"]
     seller: PartySettings
     buyer: PartySettings
     rest: RestSettings | None = None
     soap: SoapSettings | None = None
-    timezone: str = "UTC"  # the supplier's zone: invoice dates are midnight there
+    timezone: TimeZoneName = "UTC"  # the supplier's zone: invoice dates are midnight there
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
-    #: Re-read this many seconds before the watermark: a change committed late is still seen (events dedupe).
-    overlap_seconds: int = Field(default=60, ge=0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as America/Chicago"
-            ) from None
-        return value
+    overlap_seconds: OverlapSeconds = 60
 
     @model_validator(mode="after")
     def _transport_configured(self) -> OpenInvoiceConnection:

@@ -32,8 +32,8 @@ from zeep.wsse.username import UsernameToken
 
 from connectors.base import OutboundDocument, Receipt
 from connectors.http import retry_after_seconds, send_read, send_submission
+from connectors.multipart import unpack
 from connectors.openinvoice.outcome import receipt_or_raise, unreadable_answer
-from connectors.openinvoice.packaging import unpack
 from connectors.openinvoice.settings import OpenInvoiceConnection, SoapSettings, is_url, local_path
 from hub.errors import (
     ConfigError,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from connectors.base import (
     Connector,
@@ -28,6 +28,7 @@ from connectors.base import (
     PortalRecord,
     Receipt,
 )
+from connectors.settings import OverlapSeconds
 from connectors.webportal import form as webform
 from connectors.webportal import reading, submitting
 from connectors.webportal.browser import (
@@ -52,7 +53,7 @@ from hub.errors import (
     TransientPortalError,
 )
 from hub.model import Invoice, InvoicePurpose
-from hub.profile import PortalProfile
+from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 
 T = TypeVar("T")
@@ -63,16 +64,13 @@ LEASE_POLL_SECONDS = 0.5
 _RECIPES = RecipeCache()
 
 
-class BrowserSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class BrowserSettings(Strict):
     executable: str = "/usr/bin/chromium"  # Debian's chromium; Playwright's own download is not used
     extra_args: list[str] = Field(default_factory=list)
 
 
-class WebPortalConnection(BaseModel):
+class WebPortalConnection(Strict):
     """The `connection:` block of a web-portal profile."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str = Field(pattern=r"^https?://")  # the recipe's page paths are relative to it
     recipe: str = Field(min_length=1)  # the recipe file, relative to the rules file
@@ -86,7 +84,7 @@ class WebPortalConnection(BaseModel):
     #: How long a task waits while another daemon's browser works in this portal, before giving up as
     #: "not started" (transient); at most half of `task_timeout_seconds`, see `_exclusive`.
     lease_wait_seconds: float = Field(default=60, gt=0, le=600)
-    overlap_seconds: int = Field(default=60, ge=0)  # polls re-read this far before the cursor
+    overlap_seconds: OverlapSeconds = 60
     max_pages: int = Field(default=50, ge=1, le=1000)  # of the invoice list, per poll
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
 

@@ -8,17 +8,15 @@ same body as a MIME part, so the stored copy keeps the fields and leaves the fil
 
 from __future__ import annotations
 
-import base64
-import email.parser
-import email.policy
-import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from connectors.multipart import Part, boundary_for, join_parts, unpack
 from hub.errors import MappingError
 from hub.model import Invoice
+from mappings.portal_values import plain_decimal
 
 FORMAT = "webform"
 JSON_TYPE = "application/json"
@@ -39,15 +37,11 @@ class WebForm:
     files: list[FormFile] = field(default_factory=list)
 
 
-def _money(value: Decimal) -> str:
-    return format(value, "f")
-
-
 def _put(target: dict[str, str], key: str, value: Any) -> None:
     if value is None or value == "":
         return
     if isinstance(value, Decimal):
-        value = _money(value)
+        value = plain_decimal(value)
     target[key] = str(value)
 
 
@@ -106,49 +100,18 @@ def encode(form: WebForm, payload_id: str) -> tuple[str, bytes]:
     if not form.files:
         return f"{JSON_TYPE}; charset=utf-8", fields
     # The stored copy of a multipart request keeps what precedes the second `--portalhub-` boundary.
-    boundary = "portalhub-" + hashlib.sha256(payload_id.encode()).hexdigest()[:24]
-    parts = [
-        f'--{boundary}\r\nContent-Type: {JSON_TYPE}; charset=utf-8\r\nContent-Disposition: form-data; name="form"\r\n\r\n'.encode()
-        + fields
-        + b"\r\n"
-    ]
-    for upload in form.files:
-        parts.append(
-            (
-                f"--{boundary}\r\nContent-Type: {upload.content_type}\r\nContent-Transfer-Encoding: base64\r\n"
-                f'Content-Disposition: attachment; filename="{upload.filename}"\r\n\r\n'
-            ).encode()
-            + base64.encodebytes(upload.content)
-            + b"\r\n"
-        )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return f'multipart/mixed; boundary="{boundary}"', body
+    boundary = boundary_for(payload_id)
+    head = f'Content-Type: {JSON_TYPE}; charset=utf-8\r\nContent-Disposition: form-data; name="form"'
+    files = [Part("", upload.filename, upload.content_type, upload.content) for upload in form.files]
+    return f'multipart/mixed; boundary="{boundary}"', join_parts(boundary, head, fields, files)
 
 
 def decode(content_type: str, body: bytes) -> WebForm:
     """The form back from a rendered body (MappingError if it is not one of ours)."""
-    files: list[FormFile] = []
-    if content_type.startswith("multipart/"):
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body
-        )
-        parts = list(message.iter_parts())
-        if not parts:
-            raise MappingError("the web-form document has no parts")
-        raw = parts[0].get_payload(decode=True)
-        for part in parts[1:]:
-            content = part.get_payload(decode=True)
-            files.append(
-                FormFile(
-                    part.get_filename() or "invoice.pdf",
-                    part.get_content_type(),
-                    content if isinstance(content, bytes) else b"",
-                )
-            )
-    else:
-        raw = body
+    raw, parts = unpack(content_type, body)
+    files = [FormFile(part.filename, part.content_type, part.content) for part in parts]
     try:
-        data = json.loads(raw if isinstance(raw, bytes) else b"")
+        data = json.loads(raw)
         return WebForm(str(data["invoice_number"]), dict(data["header"]), list(data["lines"]), files)
     except (ValueError, KeyError, TypeError) as exc:
         raise MappingError(f"the web-form document cannot be read back: {exc}") from exc

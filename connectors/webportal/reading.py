@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from connectors.base import PollResult, PortalRecord
+from connectors.polling import newest_change, watermark_window
 from connectors.webportal.browser import Browsing
 from connectors.webportal.flow import Observer, StepRunner, Values
 from connectors.webportal.session import Portal, PortalSession
@@ -211,13 +212,10 @@ def poll(browsing: Browsing, portal: Portal, cursor: str | None, overlap_seconds
     """Changes since the cursor (the newest 'updated' seen), re-reading `overlap_seconds` before it."""
     session = PortalSession(browsing, portal, "_poll")
     listing = InvoiceList(session)
-    watermark = datetime.fromisoformat(cursor) if cursor else None
-    since = watermark - timedelta(seconds=overlap_seconds) if watermark is not None else None
+    watermark, since = watermark_window(cursor, timedelta(seconds=overlap_seconds))
     rows, unreadable = listing.search(since=since)
     updates = [listing.update(row) for row in rows]
-    newest = max((u.occurred_at for u in updates), default=watermark)
-    if watermark is not None and newest is not None:
-        newest = max(newest, watermark)  # the overlap re-reads older changes: never move backwards
+    newest = newest_change(updates, watermark)
     if listing.truncated:
         pages = portal.max_pages
         if all(a.updated <= b.updated for a, b in pairwise(rows)):

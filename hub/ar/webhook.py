@@ -22,11 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from hub.ar import ArAdapter, ArContext, ArUnavailableError
 from hub.config import HubConfig
 from hub.errors import ConfigError
+from hub.profile import Strict
 from hub.secrets import SecretsResolver
 from hub.signing import signed_headers
 
@@ -37,10 +38,8 @@ EVENT_ID_HEADER = "X-Portalhub-Event-Id"
 _REMEMBERED = 10_000
 
 
-class WebhookSettings(BaseModel):
+class WebhookSettings(Strict):
     """`feedback: {kind: webhook, url: ..., secret: env:NAME}`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = Field(description="Where each event is POSTed (http or https).")
     secret: str = Field(description="The signing key, by reference: env:NAME, file:/path or secret:name.")

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import enum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from hub.profile import DocumentedStrict
 from hub.secrets import SecretRef
 
 EVERY_CUSTOMER = "*"
@@ -48,11 +49,7 @@ class Topic(enum.StrEnum):
     UNPLACED = "unplaced"  # a portal pushed a status the hub could not apply to any invoice
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class SmtpSettings(_Strict):
+class SmtpSettings(DocumentedStrict):
     """The mail server digests are sent through."""
 
     host: str = Field(min_length=1)
@@ -71,7 +68,7 @@ class SmtpSettings(_Strict):
     """Give up on the server after this long (the digest is tried again later)."""
 
 
-class Recipient(_Strict):
+class Recipient(DocumentedStrict):
     """Someone (or something) told about some customers' problems."""
 
     name: str = Field(min_length=1, max_length=150)
@@ -101,7 +98,7 @@ class WebhookTarget(Recipient):
     """Give up on the endpoint after this long (the digest is tried again later)."""
 
 
-class NotificationsConfig(_Strict):
+class NotificationsConfig(DocumentedStrict):
     enabled: bool = True
     """Send notifications (false: keep the configuration but send nothing)."""
     digest_minutes: float = Field(default=60, ge=0)

@@ -64,10 +64,6 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return money_text(amount, currency)
-
-
 def _acceptance(title: str, rows: Sequence[Acceptance]) -> str:
     chart = bar_chart(
         [
@@ -151,19 +147,19 @@ def to_html(report: Report) -> str:
                 (
                     float(o.amount),
                     STATE_COLOURS.get(o.state, NEUTRAL),
-                    f"{o.state}: {_money(o.amount, currency)}",
+                    f"{o.state}: {money_text(o.amount, currency)}",
                 )
                 for o in cells
                 if o.bucket == bucket and o.amount > 0
             ]
             total = sum((o.amount for o in cells if o.bucket == bucket), Decimal(0))
-            rows.append((bucket, segments, _money(total, currency)))
+            rows.append((bucket, segments, money_text(total, currency)))
         outstanding_charts.append(f"<h3>{escape(currency)}</h3>{bar_chart(rows)}")
     legend = "".join(
         f'<span class="key"><i style="background:{colour}"></i>{escape(state)}</span>'
         for state, colour in STATE_COLOURS.items()
     )
-    totals = ", ".join(_money(v, c) for c, v in report.outstanding_totals().items()) or "nothing"
+    totals = ", ".join(money_text(v, c) for c, v in report.outstanding_totals().items()) or "nothing"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>portalhub report {escape(period)}</title>
 <style>
@@ -199,7 +195,7 @@ td:first-child, th:first-child {{ text-align: left; }} th {{ background: #eceff1
 <p>Not paid nor cancelled at the end of the period: <b>{escape(totals)}</b>, by age since the invoice date and by state.</p>
 <p>{legend}</p>
 {"".join(outstanding_charts)}
-{_table(("State", "Age", "Invoices", "Amount"), [(o.state, o.bucket, o.invoices, _money(o.amount, o.currency)) for o in report.outstanding])}
+{_table(("State", "Age", "Invoices", "Amount"), [(o.state, o.bucket, o.invoices, money_text(o.amount, o.currency)) for o in report.outstanding])}
 </body></html>
 """
 

@@ -4,13 +4,14 @@ portal wants its value written (value maps such as HUR -> HR, date and number fo
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from connectors.settings import TimeZoneName
 from connectors.webportal.recipe.steps import LabelTarget, Step, TextTarget
-from connectors.webportal.recipe.targets import Strict, Target
+from connectors.webportal.recipe.targets import Target
 from hub.model import InvoiceState
+from hub.profile import Strict
 
 #: Canonical fields of the web form (connectors/webportal/form.py) a step may name.
 HEADER_FIELDS = frozenset(
@@ -53,14 +54,6 @@ LIST_FIELDS = frozenset(["invoice_number", "updated_since"])
 DATE_FIELDS = frozenset(["invoice_date", "due_date", "service_start", "service_end"])
 
 
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/Chicago") from None
-    return value
-
-
 class NumberFormat(Strict):
     """How the portal writes a number: `1.234,50` is `{decimal_separator: ",", thousands_separator: "."}`."""
 
@@ -79,12 +72,7 @@ class FieldFormat(Strict):
     number: NumberFormat | None = None
     #: For `updated_since`: strftime of the instant, written in `timezone`.
     datetime: str | None = None
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _zone(value)
+    timezone: TimeZoneName = "UTC"
 
 
 class SignIn(Strict):
@@ -148,16 +136,11 @@ class InvoiceList(Strict):
     table: TextTarget
     columns: Columns
     updated_format: str = "%Y-%m-%d %H:%M:%S"
-    timezone: str = "UTC"  # of list times without an offset
+    timezone: TimeZoneName = "UTC"  # of list times without an offset
     #: Rows whose text matches one of these regular expressions are the portal's "nothing found".
     empty: list[str] = Field(default_factory=list)
     next_page: TextTarget | None = None
     errors: TextTarget | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _zone(value)
 
 
 class InvoiceDetail(Strict):

@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from connectors.webportal.recipe.targets import Strict, Target, label_shorthand, text_shorthand
+from connectors.webportal.recipe.targets import Target, label_shorthand, text_shorthand
+from hub.profile import Strict
 
 ACTIONS = ("goto", "click", "fill", "select", "upload", "wait_for", "wait_for_url", "read")
 #: Placeholders a `value:` may use (besides `{n}`, the line's number).

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
+
+from hub.profile import Strict
 
 #: ARIA roles a recipe may name (the ones supplier portals' forms, tables and messages use).
 ROLES = frozenset(
@@ -46,10 +48,6 @@ ROLES = frozenset(
     ]
 )
 WAYS = ("label", "role", "text", "placeholder", "test_id", "term", "css")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Target(Strict):

@@ -6,9 +6,10 @@ import codecs
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hub.ar.rows import HEADER_COLUMNS, LINE_COLUMNS
+from hub.profile import Strict
 
 #: The logical CSV columns. A line's own cost centre is `line_cost_center`, so that one row of a
 #: combined export can carry both the invoice's and the line's.
@@ -17,11 +18,7 @@ CSV_LINE_COLUMNS = tuple("line_cost_center" if c == "cost_center" else c for c i
 CSV_COLUMNS = frozenset(CSV_HEADER_COLUMNS) | frozenset(CSV_LINE_COLUMNS)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CsvSettings(_Strict):
+class CsvSettings(Strict):
     """How the CSV exports are written."""
 
     delimiter: str = Field(default=",", min_length=1, max_length=1)
@@ -71,7 +68,7 @@ class CsvSettings(_Strict):
         return self.columns.get(logical, logical)
 
 
-class CustomerEntry(_Strict):
+class CustomerEntry(Strict):
     """One AR customer, for documents (cXML, UBL) that name the buyer their own way."""
 
     #: Identities in cXML (To credential `DOMAIN:identity` or identity, soldTo addressID or name) or UBL
@@ -82,7 +79,7 @@ class CustomerEntry(_Strict):
     party_id: str | None = None
 
 
-class FilesSettings(_Strict):
+class FilesSettings(Strict):
     """`ar: {kind: files, folder: ar-exports}`: the AR system drops exports into `folder`."""
 
     folder: Path
