@@ -29,7 +29,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
-from connectors.cxml import CredentialSettings, CxmlConnection, CxmlConnector
+from connectors.cxml import CXML_HELP, CredentialSettings, CxmlConnection, CxmlConnector
 from connectors.cxml_push import CxmlPushes
 from connectors.http import retry_after_seconds, send_read
 from connectors.polling import CannotPage, poll_changes
@@ -122,6 +122,20 @@ class AribaConnector(CxmlPushes, CxmlConnector):
 
     name = "ariba"
     connection_model = AribaConnection
+    connection_help = {
+        **CXML_HELP,
+        "status_mode": ("How invoice statuses arrive: pushed by the network, polled, or both.", "push"),
+        "inbound": (
+            "The credential the network pushes status updates with.",
+            {"sender": {"domain": "NetworkID", "identity": "AN01000000002"}},
+        ),
+        "listing": (
+            "The network's invoice status listing (for status_mode poll or both).",
+            {"url": "https://listing.example/invoices", "api_key": "secret:ariba_listing_key"},
+        ),
+        "url": ("The address of the listing.", "https://listing.example/invoices"),
+        "api_key": ("The listing's API key, by reference only.", "secret:ariba_listing_key"),
+    }
     supports_poll = True
     supports_lookup = True
     supports_cancel = True

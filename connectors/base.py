@@ -266,6 +266,9 @@ class Connector(ABC):
     name: ClassVar[str]
     document_format: ClassVar[str]
     connection_model: ClassVar[type[BaseModel]]
+    #: `connection:` key -> (what it means, an example), for `portalhub rules schema` and `rules new`
+    #: where the settings model's own Field(description=..., examples=...) says nothing.
+    connection_help: ClassVar[Mapping[str, tuple[str, Any]]] = {}
     #: How documents travel, for `describe` ("cXML over HTTPS", "REST", "SOAP", "browser").
     transports: ClassVar[tuple[str, ...]] = ("HTTPS",)
     supports_poll: ClassVar[bool] = False

@@ -24,7 +24,7 @@ import httpx
 from pydantic import Field
 
 from connectors.base import PollResult, PortalRecord, Receipt, redact
-from connectors.cxml import CxmlConnection, CxmlConnector
+from connectors.cxml import CXML_HELP, CxmlConnection, CxmlConnector
 from connectors.http import retry_after_seconds, send_read
 from connectors.polling import offset_pages, poll_changes
 from connectors.settings import OverlapSeconds
@@ -78,6 +78,33 @@ class CoupaConnector(CxmlConnector):
 
     name = "coupa"
     connection_model = CoupaConnection
+    connection_help = {
+        **CXML_HELP,
+        "api": (
+            "The Coupa Supplier Portal API, for statuses and reconciliation (without it: submit only).",
+            {
+                "invoices_url": "https://acme.coupahost.com/api/v1/invoices",
+                "token_url": "https://acme.coupahost.com/oauth2/token",
+                "client_id": "portalhub",
+                "client_secret": "secret:coupa_api_client_secret",
+            },
+        ),
+        "invoices_url": ("The API's invoice listing.", "https://acme.coupahost.com/api/v1/invoices"),
+        "token_url": (
+            "The OAuth 2.0 token endpoint (client credentials).",
+            "https://acme.coupahost.com/oauth2/token",
+        ),
+        "client_id": ("The OAuth 2.0 client id.", "portalhub"),
+        "client_secret": (
+            "The OAuth 2.0 client secret, by reference only.",
+            "secret:coupa_api_client_secret",
+        ),
+        "scope": ("The OAuth 2.0 scope asked for.", "core.invoice.read"),
+        "filters": (
+            "Extra query parameters of the invoice listing.",
+            {"customer[name]": "ACME Manufacturing"},
+        ),
+    }
     supports_poll = True
     supports_lookup = True
     supports_cancel = True

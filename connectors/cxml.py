@@ -22,7 +22,7 @@ from connectors.base import (
 )
 from connectors.http import send_submission
 from connectors.multipart import content_ids, xml_document
-from connectors.settings import TimeZoneName
+from connectors.settings import COMMON_HELP, TimeZoneName
 from hub.model import Invoice, Violation
 from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
@@ -52,11 +52,36 @@ class CxmlConnection(Strict):
 DTD_SETTING = "cxml_dtd"
 
 
+#: What the cXML header keys mean, with an example (`Connector.connection_help`).
+CXML_HELP: dict[str, tuple[str, Any]] = {
+    **COMMON_HELP,
+    "invoice_url": (
+        "Where invoices are posted (the portal's cXML endpoint).",
+        "https://acme.coupahost.com/cxml/invoices",
+    ),
+    "from": (
+        "The supplier's credential in the cXML header (From).",
+        {"domain": "DUNS", "identity": "123456789"},
+    ),
+    "to": ("The buyer's credential in the cXML header (To).", {"domain": "DUNS", "identity": "987654321"}),
+    "sender": (
+        "The Sender credential; the From credential when absent.",
+        {"domain": "NetworkID", "identity": "AN01000000001"},
+    ),
+    "shared_secret": ("The cXML shared secret, by reference only.", "secret:acme_coupa_shared_secret"),
+    "domain": ("The credential's domain (DUNS, NetworkID, ...).", "DUNS"),
+    "identity": ("The credential's identity in that domain.", "123456789"),
+    "user_agent": ("The UserAgent the documents announce.", "portalhub"),
+    "deployment_mode": ("production, or test for the portal's test account.", "production"),
+}
+
+
 class CxmlConnector(Connector):
     """Renders cXML InvoiceDetailRequests; subclasses implement submit/poll/lookup for their portal."""
 
     document_format = "cxml"
     connection_model = CxmlConnection
+    connection_help = CXML_HELP
     transports = ("cXML over HTTPS",)
     supports_attachments = True
 

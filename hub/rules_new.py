@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from hub.connection_keys import GLOSSARY
+from connectors.base import Connector
 from hub.errors import ConfigError
 from hub.model import Invoice
 from hub.registry import ConnectorRegistry
@@ -39,7 +39,7 @@ def new_rules_file(
     cls = registry.get(connector)  # a clear error for an unknown connector
     profile_id = _slug(f"{customer}-{connector}")
     baseline = family_baseline(registry, connector)
-    connection, optional = _placeholder_connection(cls.connection_model, profile_id, registry, connector)
+    connection, optional = _placeholder_connection(cls, profile_id, registry, connector)
     buyer = ar_invoice.buyer.name if ar_invoice is not None else "TODO the buyer's name"
     out: list[str] = [
         f"# {buyer} ({customer}) on {connector}. Maintained by AR operations; reviewed like code.",
@@ -66,7 +66,7 @@ def new_rules_file(
         "connection:",
     ]
     for key, value in connection.items():
-        out.append(f"  # {_describe_key(cls.connection_model, key)} TODO: replace the placeholder")
+        out.append(f"  # {_describe_key(cls, key)} TODO: replace the placeholder")
         out.append(f"  {key}: {_flow(value)}")
     for key, (text, shown) in optional.items():
         out.append(f"  # {text} (optional)")
@@ -142,23 +142,25 @@ def _flow(value: Any) -> str:
     return text.removesuffix("...").strip()
 
 
-def _describe_key(model: type[BaseModel], key: str) -> str:
-    info = next((f for name, f in model.model_fields.items() if (f.alias or name) == key), None)
-    return (info.description if info is not None else None) or GLOSSARY.get(key, (key, None))[0]
+def _describe_key(cls: type[Connector], key: str) -> str:
+    """The settings model's own description of a key, else the connector's `connection_help`."""
+    fields = cls.connection_model.model_fields
+    info = next((f for name, f in fields.items() if (f.alias or name) == key), None)
+    return (info.description if info is not None else None) or cls.connection_help.get(key, (key, None))[0]
 
 
 def _placeholder_connection(
-    model: type[BaseModel], profile_id: str, registry: ConnectorRegistry, connector: str
+    cls: type[Connector], profile_id: str, registry: ConnectorRegistry, connector: str
 ) -> tuple[dict[str, Any], dict[str, tuple[str, Any]]]:
     """The keys the model requires with placeholder values (and, when those alone do not validate,
     the optional sections without a default), plus the rest of the optional keys to show commented."""
     secret_name = profile_id.replace("-", "_")
 
     def placeholder(key: str) -> Any:
-        example = GLOSSARY.get(key, (None, "TODO"))[1]
+        example = cls.connection_help.get(key, (None, "TODO"))[1]
         return _secrets_referenced(key, example, secret_name)
 
-    fields = {(info.alias or name): info for name, info in model.model_fields.items()}
+    fields = {(info.alias or name): info for name, info in cls.connection_model.model_fields.items()}
     chosen = {key: placeholder(key) for key, info in fields.items() if info.is_required()}
     try:
         registry.check_connection(connector, chosen)
@@ -172,7 +174,7 @@ def _placeholder_connection(
         except (ValidationError, ConfigError):
             pass  # `rules check` says what is still missing
     optional = {
-        key: (_describe_key(model, key), placeholder(key) if key in GLOSSARY else info.default)
+        key: (_describe_key(cls, key), placeholder(key) if key in cls.connection_help else info.default)
         for key, info in fields.items()
         if key not in chosen
     }

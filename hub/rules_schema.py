@@ -4,9 +4,9 @@ points) and takes each one's own settings model (`Connector.connection_model`)."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from hub.connection_keys import GLOSSARY
 from hub.registry import ConnectorRegistry
 from hub.secrets import SECRET_KEY, SECRET_REFERENCE
 from rules.editor_schema import editor_schema
@@ -35,20 +35,23 @@ def rules_schema(registry: ConnectorRegistry, baseline: bool = False) -> dict[st
         )
     for key, definition in definitions.items():
         if ".connection" in key:
-            _describe_connection(definition, key.split(".", 1)[0])
+            name = key.split(".", 1)[0]
+            _describe_connection(definition, name, registry.get(name).connection_help)
     properties = schema["properties"]
     properties["connector"]["enum"] = registry.names
     schema["allOf"] = branches
     return schema
 
 
-def _describe_connection(definition: dict[str, Any], connector: str) -> None:
+def _describe_connection(
+    definition: dict[str, Any], connector: str, help: Mapping[str, tuple[str, Any]]
+) -> None:
     """Secret-named keys take only references; what the connector's model does not describe, the
-    glossary of connection keys does (a key in neither keeps a plain description and its default)."""
+    connector's `connection_help` does (a key in neither keeps a plain description and its default)."""
     for key, prop in definition.get("properties", {}).items():
         if SECRET_KEY.search(key):
             prop.setdefault("pattern", SECRET_REFERENCE.pattern)
-        described, example = GLOSSARY.get(key, (None, None))
+        described, example = help.get(key, (None, None))
         prop.setdefault("description", described or f"`{key}` of the {connector} connection.")
         if "examples" not in prop and (example is not None or "default" in prop):
             prop["examples"] = [example if example is not None else prop["default"]]

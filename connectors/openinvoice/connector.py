@@ -29,7 +29,7 @@ from connectors.base import (
 from connectors.multipart import content_ids, xml_document
 from connectors.openinvoice.polling import poll_changes
 from connectors.openinvoice.rest import RestGateway
-from connectors.openinvoice.settings import OpenInvoiceConnection, profile_folder
+from connectors.openinvoice.settings import CONNECTION_HELP, OpenInvoiceConnection, profile_folder
 from hub.errors import MappingError, TransientPortalError
 from hub.model import Invoice, Violation
 from hub.profile import PortalProfile
@@ -62,6 +62,7 @@ class OpenInvoiceConnector(Connector):
     name = "openinvoice"
     document_format = "pidx"
     connection_model = OpenInvoiceConnection
+    connection_help = CONNECTION_HELP
     transports = ("PIDX over SOAP", "PIDX over REST (mutual TLS)")
     supports_poll = True
     supports_lookup = True

@@ -24,12 +24,12 @@ Secrets are references only (the rules loader refuses anything else under a secr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from connectors.settings import OverlapSeconds, TimeZoneName
+from connectors.settings import COMMON_HELP, OverlapSeconds, TimeZoneName
 from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
 
@@ -100,3 +100,41 @@ def local_path(name: str, folder: Path | None) -> Path:
 def is_url(location: str) -> bool:
     """An http(s) URL, as opposed to a file path."""
     return urlsplit(location).scheme in ("http", "https")
+
+
+#: What the OpenInvoice keys mean, with an example (`Connector.connection_help`).
+CONNECTION_HELP: dict[str, tuple[str, Any]] = {
+    **COMMON_HELP,
+    "transport": ("rest (mutual TLS and a MAC) or soap (WSDL, WS-Security).", "rest"),
+    "seller": ("The supplier's PartnerIdentifier.", {"identifier": "123456789"}),
+    "buyer": ("The buyer's PartnerIdentifier: OpenInvoice routes on it.", {"identifier": "611222333"}),
+    "identifier": ("The partner identifier.", "123456789"),
+    "indicator": ("What kind of identifier it is.", "DUNSNumber"),
+    "rest": (
+        "The REST transport's settings.",
+        {
+            "base_url": "https://api.openinvoice.example",
+            "client_cert_file": "tls/client.pem",
+            "client_key_file": "tls/client.key",
+            "mac_key": "secret:acme_oi_mac_key",
+        },
+    ),
+    "soap": (
+        "The SOAP transport's settings.",
+        {
+            "wsdl": "https://portal.example/InvoiceService?wsdl",
+            "username": "acme",
+            "password": "secret:acme_oi_password",
+        },
+    ),
+    "base_url": ("The service's base address.", "https://api.openinvoice.example"),
+    "submit_path": ("The path invoices are submitted to.", "/docp/supply-chain/v1/invoices/invoice.submit"),
+    "invoices_path": ("The path of the invoice listing.", "/docp/supply-chain/v1/invoices"),
+    "client_cert_file": ("The client certificate (PEM), relative to the rules file.", "tls/client.pem"),
+    "client_key_file": ("The client certificate's key (PEM), relative to the rules file.", "tls/client.key"),
+    "client_key_passphrase": ("The key's passphrase, by reference only.", "secret:acme_oi_key_passphrase"),
+    "ca_file": ("The portal's CA certificate; the system's trust store when absent.", "tls/portal-ca.pem"),
+    "mac_key": ("The HMAC-SHA256 key of the mac header, by reference only.", "secret:acme_oi_mac_key"),
+    "wsdl": ("The service's WSDL: a URL or a file.", "https://portal.example/InvoiceService?wsdl"),
+    "service_url": ("Overrides the address the WSDL gives.", "https://portal.example/InvoiceService"),
+}

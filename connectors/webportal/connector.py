@@ -28,7 +28,7 @@ from connectors.base import (
     PortalRecord,
     Receipt,
 )
-from connectors.settings import OverlapSeconds
+from connectors.settings import COMMON_HELP, OverlapSeconds
 from connectors.webportal import form as webform
 from connectors.webportal import reading, submitting
 from connectors.webportal.browser import (
@@ -93,6 +93,30 @@ class WebPortalConnector(Connector):
     name = "webportal"
     document_format = webform.FORMAT
     connection_model = WebPortalConnection
+    connection_help = {
+        **COMMON_HELP,
+        "base_url": (
+            "The portal's address; the recipe's page paths are relative to it.",
+            "https://suppliers.northwind.example",
+        ),
+        "recipe": (
+            "The recipe file (pages, fields, buttons), relative to the rules file.",
+            "recipes/northwind.yaml",
+        ),
+        "totp_seed": (
+            "The base32 TOTP seed shown when MFA was set up, by reference only.",
+            "secret:northwind_totp_seed",
+        ),
+        "pdf": ("Whether the invoice PDF is uploaded with the form.", "required"),
+        "step_timeout_seconds": ("How long one element may take to appear.", 15),
+        "navigation_timeout_seconds": ("How long one page may take to load.", 30),
+        "task_timeout_seconds": ("How long one whole submit, poll or lookup may take.", 300),
+        "lease_wait_seconds": ("How long to wait while another daemon's browser works in this portal.", 60),
+        "max_pages": ("How many pages of the invoice list one poll reads.", 50),
+        "browser": ("The browser to drive.", {"executable": "/usr/bin/chromium"}),
+        "executable": ("The browser program.", "/usr/bin/chromium"),
+        "extra_args": ("Extra command-line arguments for the browser.", ["--lang=en-US"]),
+    }
     transports = ("browser (Chromium)",)
     supports_poll = True
     supports_lookup = True
