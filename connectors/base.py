@@ -44,6 +44,30 @@ from mappings.xml_schema import SchemaError, SchemaKind, schema_errors
 if TYPE_CHECKING:
     from lxml import etree
 
+__all__ = [
+    "MASK",
+    "CheckedStep",
+    "Connector",
+    "ConnectorContext",
+    "Description",
+    "Envelope",
+    "Leases",
+    "OutboundDocument",
+    "PageWalk",
+    "PollResult",
+    "PortalRecord",
+    "Push",
+    "PushReply",
+    "PushSender",
+    "PushedStatus",
+    "Receipt",
+    "SchemaFiles",
+    "SecretResolver",
+    "SharedBrowsers",
+    "redact",
+    "schema_violations",
+]
+
 #: The portal's current record of one invoice (what `lookup` returns).
 PortalRecord = PortalStatusUpdate
 

@@ -29,6 +29,8 @@ from tenacity import (
 from hub.errors import ConfigError, InDoubtError, TransientPortalError
 
 #: Requests wait at most this long for a portal; the hub's lease is much longer than this.
+__all__ = ["DEFAULT_TIMEOUT", "retry_after_seconds", "send_read", "send_submission"]
+
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
 #: A Retry-After longer than this is not slept in-process (the hub reschedules instead).
 MAX_INLINE_WAIT = 30.0

@@ -14,7 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGE = DOCS / "public-api.md"
 #: The modules a package outside this repository may import from.
-PUBLIC = ("hub.model", "hub.errors", "hub.profile", "hub.secrets", "hub.ar")
+PUBLIC = (
+    "hub.model",
+    "hub.errors",
+    "hub.profile",
+    "hub.secrets",
+    "hub.ar",
+    "connectors.base",
+    "connectors.http",
+    "connectors.settings",
+    "connectors.polling",
+    "connectors.multipart",
+)
 _CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
