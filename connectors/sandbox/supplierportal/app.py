@@ -74,8 +74,8 @@ class SupplierPortalSandbox:
     def _next_id(self) -> str:
         return f"SP{720000 + next(self._ids)}"
 
-    def serve(self, port: int = 0, faults: FaultPlan | None = None) -> SandboxServer:
-        self.server = SandboxServer(self, port=port, faults=faults).start()
+    def serve(self, port: int = 0, faults: FaultPlan | None = None, latency: float = 0.0) -> SandboxServer:
+        self.server = SandboxServer(self, port=port, faults=faults, latency=latency).start()
         return self.server
 
     # --- controls for tests and the demo --------------------------------------------------------------

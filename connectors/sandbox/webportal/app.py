@@ -86,8 +86,8 @@ class WebPortalSandbox:
                     )
                 )
 
-    def serve(self, port: int = 0, faults: FaultPlan | None = None) -> SandboxServer:
-        self.server = SandboxServer(self, port=port, faults=faults).start()
+    def serve(self, port: int = 0, faults: FaultPlan | None = None, latency: float = 0.0) -> SandboxServer:
+        self.server = SandboxServer(self, port=port, faults=faults, latency=latency).start()
         return self.server
 
     # --- controls for tests and the demo ---------------------------------------------------------------
