@@ -48,6 +48,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from bench import big_store
+from bench.scenario import ROOT, Scenario
 from bench.timing import RESULTS, report
 from bench.workspace import hub_in
 from connectors.base import Envelope
@@ -58,7 +59,6 @@ from hub.services import rejections, timeline
 from hub.store.database import open_store
 from mappings.cxml_response import render_response
 from tests.factories import make_invoice
-from tests.reliability.harness import ROOT, Scenario
 
 CACHE = RESULTS / "cache"
 SHOW = "B-010001"  # the first invoice with a long history (big_store.LONG_EVERY)

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, Self
 
+import yaml
 from pydantic import BaseModel
 
 from connectors.sandbox.clock import SandboxClock
@@ -33,6 +35,44 @@ class HeldInvoice(NamedTuple):
 
     buyer: str  # the family's name for the buyer: Coupa instance, Ariba buyer key, web portal slug...
     number: str
+
+
+@dataclass(frozen=True)
+class ReadyProfile:
+    """A rules file (without rules of its own) that talks to a sandbox portal, and the secrets it names:
+    `secret:<name>` in `spec`, `secrets[name]` the value for the hub's secrets file."""
+
+    spec: dict[str, Any]
+    secrets: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return str(self.spec["id"])
+
+    def yaml(self) -> str:
+        return yaml.safe_dump(self.spec, sort_keys=False)
+
+    def write(self, rules_dir: Path) -> Path:
+        """Write the rules file as `<rules_dir>/<id>.yaml`; returns its path."""
+        rules_dir.mkdir(parents=True, exist_ok=True)
+        path = rules_dir / f"{self.id}.yaml"
+        path.write_text(self.yaml(), encoding="utf-8")
+        return path
+
+
+def rules_file(
+    profile_id: str, buyer: str, connector: str, connection: dict[str, Any], customers: list[str]
+) -> dict[str, Any]:
+    """The frame of a rules file around a connection block: the family's baseline, no rules of its own."""
+    return {
+        "id": profile_id,
+        "buyer": buyer,
+        "connector": connector,
+        "extends": [f"{connector}-baseline"],
+        "match": {"customer_id": customers},
+        "connection": connection,
+        "rules": [],
+    }
 
 
 class SandboxPortal(ABC):
@@ -104,6 +144,13 @@ class SandboxPortal(ABC):
         """The receipt log: every document that reached the portal and what became of it (portals that
         read documents; a web portal's forms are not documents)."""
         return [receipt for server in self.servers for receipt in server.receipts()]
+
+    def profile(
+        self, buyer: str | None = None, *, customers: tuple[str, ...] = ("C-1",), **connection: Any
+    ) -> ReadyProfile:
+        """A ready profile for `buyer` (default: the first configured) that talks to this portal once
+        started; `connection` entries replace the block's own. Optional: a family without one says so."""
+        raise NotImplementedError(f"the {self.family} sandbox offers no ready profile")
 
     # --- faults and the clock ----------------------------------------------------------------------------
     def submit_path(self) -> str:

@@ -6,6 +6,7 @@ in AR after the first pass."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,6 +16,13 @@ from connectors.sandbox.server import FaultPlan
 from hub.demo.registry import SandboxRegistry
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def load_demo_sandbox(family: str, secrets: Mapping[str, str], **options: Any) -> SandboxPortal:
+    """`family`'s sandbox portal with the demo's buyers (`fixtures/demo/<family>_buyers.yaml`), not
+    started; `options` go to the family's `SandboxPortal`."""
+    path = FIXTURES / "demo" / f"{family}_buyers.yaml"
+    return SandboxRegistry().get(family).from_file(path, secrets, **options)
 
 
 class DemoPortal:
@@ -51,9 +59,8 @@ class DemoPortal:
     def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
         """Start the sandbox with the demo buyers; returns its base URL."""
         self.workspace = workspace
-        family = SandboxRegistry().get(self.name)
-        self.portal = family.from_file(
-            FIXTURES / "demo" / f"{self.name}_buyers.yaml",
+        self.portal = load_demo_sandbox(
+            self.name,
             secrets,
             clock=SandboxClock(),
             faults=self.fault_plan() if self.faults else None,

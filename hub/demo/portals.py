@@ -9,8 +9,13 @@ AR invoices in `fixtures/demo/ar_data_<family>.sql` and its rules files in `fixt
 
 from __future__ import annotations
 
+import secrets as token_generator
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.sandbox.facade import SandboxPortal
 from hub.demo.ariba import AribaDemoPortal
-from hub.demo.base import DemoPortal
+from hub.demo.base import DemoPortal, load_demo_sandbox
 from hub.demo.coupa import CoupaDemoPortal
 from hub.demo.openinvoice import OpenInvoiceDemoPortal
 from hub.demo.webportal import WebPortalDemoPortal
@@ -22,4 +27,14 @@ DEMO_PORTALS: list[type[DemoPortal]] = [
     WebPortalDemoPortal,
 ]
 
-__all__ = ["DEMO_PORTALS", "DemoPortal"]
+
+def demo_sandbox(family: str, secrets: Mapping[str, str] | None = None, **options: Any) -> SandboxPortal:
+    """`family`'s sandbox portal with the demo's buyers and (unless given) fresh secrets, not started:
+    a portal to try things on, whose `profile()` talks to it."""
+    if secrets is None:
+        names = next(cls for cls in DEMO_PORTALS if cls.name == family).secret_names
+        secrets = {name: token_generator.token_urlsafe(18) for name in names}
+    return load_demo_sandbox(family, secrets, **options)
+
+
+__all__ = ["DEMO_PORTALS", "DemoPortal", "demo_sandbox"]

@@ -33,7 +33,7 @@ from alembic.config import Config
 
 from connectors.sandbox.server import Request
 from hub.store.database import HEAD, MIGRATIONS
-from tests.reliability.harness import Scenario
+from bench.scenario import Scenario
 
 PHASES = ("startup", "migration", "ingest", "send", "poll", "feedback")
 #: The revision a store is taken back to before a migration kill (0005 rebuilds the invoices table).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from connectors.sandbox import facade
 from connectors.sandbox.clock import SandboxClock
@@ -44,3 +44,28 @@ class SandboxPortal(facade.SandboxPortal):
 
     def submit_path(self) -> str:
         return f"/{self.sandbox.config.buyers[0].instance}/"
+
+    def profile(
+        self, buyer: str | None = None, *, customers: tuple[str, ...] = ("C-1",), **connection: Any
+    ) -> facade.ReadyProfile:
+        config = self.sandbox.config
+        chosen = next(b for b in config.buyers if buyer in (None, b.instance))
+        secret = f"{chosen.instance}_coupa_shared_secret"
+        block: dict[str, Any] = {
+            "invoice_url": f"{self.url}/{chosen.instance}/cxml/invoices",
+            "from": dict(chosen.supplier),
+            "to": dict(chosen.to),
+            "shared_secret": f"secret:{secret}",
+        }
+        secrets = {secret: chosen.shared_secret}
+        for client_id, client_secret in list(config.api_clients.items())[:1]:
+            block["api"] = {
+                "invoices_url": f"{self.url}/api/v1/invoices",
+                "token_url": f"{self.url}/oauth2/token",
+                "client_id": client_id,
+                "client_secret": "secret:coupa_api_client_secret",
+            }
+            secrets["coupa_api_client_secret"] = client_secret
+        block.update(connection)
+        spec = facade.rules_file(f"{chosen.instance}-coupa", chosen.name, "coupa", block, list(customers))
+        return facade.ReadyProfile(spec, secrets)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from connectors.sandbox import facade
 from connectors.sandbox.clock import SandboxClock
@@ -83,3 +83,46 @@ class SandboxPortal(facade.SandboxPortal):
     def submit_path(self) -> str:
         """SOAP's; REST submissions arrive at `SUBMIT_PATH`."""
         return SOAP_PATH
+
+    def profile(
+        self,
+        buyer: str | None = None,
+        *,
+        customers: tuple[str, ...] = ("C-1",),
+        transport: str = "soap",
+        **connection: Any,
+    ) -> facade.ReadyProfile:
+        """A profile for `transport` ("soap", or "rest" when the REST face is served), as the supplier
+        account the portal knows first."""
+        config = self.sandbox.portal.config
+        chosen = next(b for b in config.buyers if buyer in (None, b.id))
+        account = config.suppliers[0]
+        block: dict[str, Any] = {
+            "transport": transport,
+            "seller": {"identifier": account.id},
+            "buyer": {"identifier": chosen.id},
+            "soap": {
+                "wsdl": f"{self.urls['soap']}{SOAP_PATH}?wsdl",
+                "username": account.soap_username,
+                "password": "secret:openinvoice_soap_password",
+            },
+        }
+        secrets = {"openinvoice_soap_password": account.soap_password}
+        tls = self.certificates
+        if tls is not None and "rest" in self.urls:
+            block["rest"] = {
+                "base_url": self.urls["rest"],
+                "client_cert_file": str(tls.folder / "client.pem"),
+                "client_key_file": str(tls.folder / "client.key"),
+                "ca_file": str(tls.folder / "ca.pem"),
+                "mac_key": "secret:openinvoice_mac_key",
+            }
+            secrets["openinvoice_mac_key"] = account.mac_key
+            if tls.passphrase is not None:
+                block["rest"]["client_key_passphrase"] = "secret:openinvoice_key_passphrase"
+                secrets["openinvoice_key_passphrase"] = tls.passphrase
+        block.update(connection)
+        profile_id = f"{chosen.id}-openinvoice-{transport}"
+        spec = facade.rules_file(profile_id, chosen.name, "openinvoice", block, list(customers))
+        spec["extends"] = ["pidx-baseline"]  # the baseline is the document standard's
+        return facade.ReadyProfile(spec, secrets)
