@@ -42,7 +42,7 @@ from connectors.sandbox.server import FaultKind, FaultPlan
 
 __all__ = ["AT_THE_PORTAL", "FAULT_MIX", "FINAL", "ROOT", "Scenario", "Verdict", "verify"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SUPPLIER = {"name": "Bluebonnet Industrial Supply LLC", "party_id": "123456789", "tax_id": "74-1234567"}
 PO_LINES = [("BRG-6205", "EA", "12.50"), ("SEAL-22", "EA", "4.20"), ("SVC-FIELD", "HUR", "95.00")]
 SECRET = "reliability-shared-secret"

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -31,8 +32,11 @@ def hub_in(scenario: Scenario) -> Iterator[Hub]:
         os.chdir(here)
 
 
-def hub_with_profiles(root: Path, profiles: Sequence[ReadyProfile], clock: Clock | None = None) -> Hub:
-    """A hub in `root` (SQLite store, no AR system) whose rules files are `profiles`, with their secrets."""
+def hub_with_profiles(
+    root: Path, profiles: Sequence[ReadyProfile], clock: Clock | None = None, **config: Any
+) -> Hub:
+    """A hub in `root` (SQLite store, no AR system) whose rules files are `profiles`, with their secrets;
+    `config` adds to the hub configuration."""
     rules_dir = root / "rules.d"
     for profile in profiles:
         profile.write(rules_dir)
@@ -40,16 +44,17 @@ def hub_with_profiles(root: Path, profiles: Sequence[ReadyProfile], clock: Clock
     secrets.write_text(
         yaml.safe_dump({k: v for p in profiles for k, v in p.secrets.items()}), encoding="utf-8"
     )
-    config = HubConfig.model_validate(
+    settings = HubConfig.model_validate(
         {
             "store_url": f"sqlite:///{root / 'hub.db'}",
             "rules_dir": str(rules_dir),
             "secrets_file": str(secrets),
             "supplier": SUPPLIER,
             "ar": {"kind": "sql", "url": "sqlite://"},
+            **config,
         }
     )
-    return build_hub(config, clock=clock, http=httpx.Client(timeout=httpx.Timeout(5.0)), ar=_NoAr())
+    return build_hub(settings, clock=clock, http=httpx.Client(timeout=httpx.Timeout(5.0)), ar=_NoAr())
 
 
 class _NoAr:

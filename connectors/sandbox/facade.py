@@ -61,14 +61,20 @@ class ReadyProfile:
 
 
 def rules_file(
-    profile_id: str, buyer: str, connector: str, connection: dict[str, Any], customers: list[str]
+    profile_id: str,
+    buyer: str,
+    connector: str,
+    connection: dict[str, Any],
+    customers: list[str],
+    extends: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The frame of a rules file around a connection block: the family's baseline, no rules of its own."""
+    """The frame of a rules file around a connection block: a baseline (the family's unless told), no
+    rules of its own."""
     return {
         "id": profile_id,
         "buyer": buyer,
         "connector": connector,
-        "extends": [f"{connector}-baseline"],
+        "extends": [f"{connector}-baseline"] if extends is None else extends,
         "match": {"customer_id": customers},
         "connection": connection,
         "rules": [],

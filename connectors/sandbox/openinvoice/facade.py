@@ -123,6 +123,8 @@ class SandboxPortal(facade.SandboxPortal):
                 secrets["openinvoice_key_passphrase"] = tls.passphrase
         block.update(connection)
         profile_id = f"{chosen.id}-openinvoice-{transport}"
-        spec = facade.rules_file(profile_id, chosen.name, "openinvoice", block, list(customers))
-        spec["extends"] = ["pidx-baseline"]  # the baseline is the document standard's
+        # The baseline is the document standard's.
+        spec = facade.rules_file(
+            profile_id, chosen.name, "openinvoice", block, list(customers), ["pidx-baseline"]
+        )
         return facade.ReadyProfile(spec, secrets)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from connectors.sandbox import facade
 from connectors.sandbox.clock import SandboxClock
@@ -39,3 +39,22 @@ class SandboxPortal(facade.SandboxPortal):
 
     def submit_path(self) -> str:
         return f"/{self.sandbox.config.buyers[0].slug}/invoices/submit"
+
+    def profile(
+        self, buyer: str | None = None, *, customers: tuple[str, ...] = ("C-1",), **connection: Any
+    ) -> facade.ReadyProfile:
+        """As the buyer's first user; give the `recipe` that drives this portal (a path)."""
+        chosen = next(b for b in self.sandbox.config.buyers if buyer in (None, b.slug))
+        user = chosen.users[0]
+        block: dict[str, Any] = {
+            "base_url": f"{self.url}/{chosen.slug}",
+            "username": user.username,
+            "password": "secret:webportal_password",
+            "totp_seed": "secret:webportal_totp_seed",
+            **connection,
+        }
+        secrets = {"webportal_password": user.password, "webportal_totp_seed": user.totp_seed}
+        spec = facade.rules_file(
+            f"{chosen.slug}-webportal", chosen.name, "webportal", block, list(customers), []
+        )
+        return facade.ReadyProfile(spec, secrets)

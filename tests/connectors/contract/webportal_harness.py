@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.invoices import make_pdf
 from connectors.base import ConnectorContext, Envelope, OutboundDocument, Receipt
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import SandboxServer
@@ -34,29 +35,6 @@ PASSWORD = "portal-Passw0rd-8472"
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, as a portal shows it at MFA set-up
 SECRETS = {"secret:portal_password": PASSWORD, "secret:portal_totp": TOTP_SEED}
 PROFILE_ID = "acme-webportal"
-
-
-def make_pdf(text: str) -> bytes:
-    """A small, real, one-page PDF (catalog, page tree, page, content stream, font, xref, trailer)."""
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 def pdf_invoice(number: str, **overrides: Any) -> Invoice:
