@@ -1,0 +1,90 @@
+"""What the sandbox web portals (connectors/sandbox/webportal, connectors/sandbox/supplierportal) share
+below their own pages and flows: HTML answers and redirects, the session cookie, reading what a browser
+posts (urlencoded or multipart/form-data), amounts as people type them, and statuses on a timeline."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
+from urllib.parse import parse_qs
+
+from connectors.sandbox.server import Reply, Request
+
+HTML = "text/html; charset=utf-8"
+CENT = Decimal("0.01")
+
+
+def html(body: bytes, status: int = 200) -> Reply:
+    # A fresh socket per request, so a dropped connection is never a stale kept-alive one. (Chromium
+    # may still resend a form whose answer was lost; the connector is built for that.)
+    return Reply(status, body, HTML, {"Cache-Control": "no-store", "Connection": "close"})
+
+
+def redirect(location: str, cookie: str | None = None) -> Reply:
+    headers = {"Location": location, "Connection": "close"}
+    if cookie is not None:
+        headers["Set-Cookie"] = cookie
+    return Reply(303, b"", HTML, headers)
+
+
+def cookie(request: Request, name: str) -> str | None:
+    """The value of cookie `name` the browser sent, if any."""
+    for item in request.headers.get("cookie", "").split(";"):
+        key, _, value = item.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+class Upload(NamedTuple):
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def read_form(request: Request) -> tuple[dict[str, str], dict[str, Upload]]:
+    """Fields and uploaded files of a urlencoded or multipart/form-data POST."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        parsed = parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return {key: values[0] for key, values in parsed.items()}, {}
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    )
+    fields: dict[str, str] = {}
+    files: dict[str, Upload] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = content.decode("utf-8", errors="replace")
+        elif filename or content:  # a file input left empty still sends an empty part
+            files[name] = Upload(filename, part.get_content_type(), content)
+    return fields, files
+
+
+def amount(text: str) -> Decimal | None:
+    """An amount as typed in a form ("1,250.00"), or None when it is not one."""
+    try:
+        return Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def status_at(
+    timeline: list[tuple[datetime, str, str | None]], now: datetime
+) -> tuple[str, str | None, datetime]:
+    """(status, reason, since) in force at `now` on a timeline of (when, status, reason) entries: the
+    last entry at or before it (the first one before the timeline starts)."""
+    when, status, reason = timeline[0]
+    for entry in timeline:
+        if entry[0] <= now:
+            when, status, reason = entry
+    return status, reason, when
