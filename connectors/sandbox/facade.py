@@ -9,8 +9,9 @@ Each family (`connectors/sandbox/<family>/`) exports a `SandboxPortal` subclass 
         portal.inject("drop_after")     # the next submission meets this fault
         portal.advance(24)              # buyers approve, dispute, pay (and push, where the portal pushes)
         portal.received()               # what the portal made of what it received: (buyer, number) each
+        portal.profile().yaml()         # a rules file that talks to it (and `.secrets` it names)
 
-The family's own portal object stays reachable as `portal.sandbox` for what only that family has (the
+`SandboxPortal.from_file(path, secrets)` reads the family's YAML configuration. The family's own portal object stays reachable as `portal.sandbox` for what only that family has (the
 web portals' session controls, the Coupa DTD findings).
 """
 

@@ -4,13 +4,12 @@ posts (urlencoded or multipart/form-data), amounts as people type them, and stat
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 from urllib.parse import parse_qs
 
+from connectors.sandbox.multipart import parts, payload
 from connectors.sandbox.server import Reply, Request
 
 HTML = "text/html; charset=utf-8"
@@ -51,17 +50,13 @@ def read_form(request: Request) -> tuple[dict[str, str], dict[str, Upload]]:
     if not content_type.startswith("multipart/form-data"):
         parsed = parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
         return {key: values[0] for key, values in parsed.items()}, {}
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
-    )
     fields: dict[str, str] = {}
     files: dict[str, Upload] = {}
-    for part in message.iter_parts():
+    for part in parts(content_type, request.body):
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        payload = part.get_payload(decode=True)
-        content = payload if isinstance(payload, bytes) else b""
+        content = payload(part)
         filename = part.get_filename()
         if filename is None:
             fields[name] = content.decode("utf-8", errors="replace")

@@ -4,9 +4,6 @@ and published text (refs/PORTALS.md); a price or quantity over the PO becomes a 
 
 from __future__ import annotations
 
-import email.message
-import email.parser
-import email.policy
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +17,7 @@ from connectors.sandbox.cxml import (
     read_document,
     read_invoice,
 )
+from connectors.sandbox.multipart import document_and_files
 from connectors.sandbox.server import Request
 
 
@@ -46,17 +44,10 @@ class Refusal(Exception):
 
 def split_multipart(request: Request) -> tuple[bytes, int]:
     """The cXML document of an invoice POST, and how many attachments came with it."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/"):
-        return request.body, 0
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
-    )
-    parts = list(message.iter_parts()) if isinstance(message, email.message.EmailMessage) else []
-    if not parts:
+    split = document_and_files(request.headers.get("content-type", ""), request.body)
+    if split is None:
         raise Refusal(406, "Could not parse cXML document.")
-    xml = parts[0].get_payload(decode=True)
-    return (xml if isinstance(xml, bytes) else b""), len(parts) - 1
+    return split[0], len(split[1])
 
 
 def read(xml: bytes, dtds: DtdLibrary | None) -> ReceivedInvoice:
