@@ -80,6 +80,23 @@ def test_nothing_imports_the_cli() -> None:
     assert importers == []
 
 
+def test_only_the_demo_starts_sandboxes() -> None:
+    # ../shared/architecture.json: production code never imports a sandbox portal; the demo (hub/demo/,
+    # behind `portalhub demo` and `portalhub sandbox`) starts them through their facades.
+    wrong = []
+    for package in ("hub", "connectors", "status_sync", "mappings", "rules"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            if relative.parts[:2] in (("hub", "demo"), ("connectors", "sandbox")):
+                continue
+            wrong += [
+                f"{relative} imports {name}"
+                for name in _project_imports(path)
+                if name == "connectors.sandbox" or name.startswith("connectors.sandbox.")
+            ]
+    assert wrong == []
+
+
 def test_the_benchmarks_stand_alone() -> None:
     # bench/ runs from a checkout without the test suite: what it shares with the tests lives in bench/
     # (the reliability scenario, the verdict) or in the sandbox facades and hub/demo, never in tests/.
