@@ -53,8 +53,7 @@ def daemon_run(
     scenario = Scenario(
         Path(tempfile.mkdtemp(prefix="bench-e2e-")), invoices=invoices, buyers=buyers, latency=latency
     )
-    assert scenario.sandbox.server is not None
-    server = scenario.sandbox.server
+    [server] = scenario.portal.servers
     try:
         if ingested:
             with hub_in(scenario) as hub:

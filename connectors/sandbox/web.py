@@ -1,18 +1,20 @@
 """What the sandbox web portals (connectors/sandbox/webportal, connectors/sandbox/supplierportal) share
 below their own pages and flows: HTML answers and redirects, the session cookie, reading what a browser
-posts (urlencoded or multipart/form-data), amounts as people type them, and statuses on a timeline."""
+posts (urlencoded or multipart/form-data), amounts as people type them, paged lists, and statuses on a
+timeline."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qs
 
 from connectors.sandbox.multipart import parts, payload
 from connectors.sandbox.server import Reply, Request
 
 HTML = "text/html; charset=utf-8"
+T = TypeVar("T")
 CENT = Decimal("0.01")
 
 
@@ -71,6 +73,15 @@ def amount(text: str) -> Decimal | None:
         return Decimal(text.strip().replace(",", ""))
     except InvalidOperation:
         return None
+
+
+def page_of(rows: list[T], requested: str | None, size: int) -> tuple[list[T], int, int]:
+    """The rows of the page asked for (`?page=`; out of range: the nearest page), its number and the
+    number of pages (at least one, even when empty)."""
+    count = max(1, -(-len(rows) // size))
+    text = requested or "1"
+    number = min(max(int(text) if text.isdigit() else 1, 1), count)
+    return rows[(number - 1) * size : number * size], number, count
 
 
 def status_at(

@@ -24,6 +24,7 @@ from hub.model import Invoice
 from hub.registry import ConnectorRegistry
 from rules.loader import load_profile
 from tests.connectors.ariba_support import ariba_config
+from tests.connectors.contract.registry import HARNESSES
 from tests.connectors.openinvoice_support import oil_invoice
 from tests.connectors.openinvoice_support import sandbox_config as openinvoice_config
 from tests.connectors.support import DictSecrets
@@ -38,6 +39,11 @@ def test_every_built_in_family_registers_its_facade() -> None:
     for family in registry.names:
         cls = registry.get(family)
         assert issubclass(cls, SandboxPortal) and cls.family == family
+
+
+def test_every_installed_sandbox_is_played_by_a_contract_harness() -> None:
+    played = {factory.family for factory in HARNESSES.values()}  # type: ignore[attr-defined]
+    assert set(SandboxRegistry().names) <= played
 
 
 def test_a_family_registered_twice_or_missing_stops_with_a_config_error() -> None:

@@ -21,7 +21,7 @@ from connectors.sandbox.supplierportal import pages
 from connectors.sandbox.supplierportal.config import SupplierPortalConfig
 from connectors.sandbox.supplierportal.forms import check_details, check_lines, posted_rows
 from connectors.sandbox.supplierportal.state import Draft, Invoice, Session, review
-from connectors.sandbox.web import amount, cookie, html, read_form, redirect
+from connectors.sandbox.web import amount, cookie, html, page_of, read_form, redirect
 
 COOKIE = "sp_session"
 
@@ -268,10 +268,5 @@ class SupplierPortalSandbox:
             status, _, when = invoice.status_at(now)
             rows.append((invoice, status, when))
         rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # newest change first
-        size = self.config.page_size
-        count = max(1, -(-len(rows) // size))
-        text = request.param("page") or "1"
-        page = min(max(int(text) if text.isdigit() else 1, 1), count)
-        return html(
-            pages.invoice_list(self.config, rows[(page - 1) * size : page * size], query, page, count)
-        )
+        shown, page, count = page_of(rows, request.param("page"), self.config.page_size)
+        return html(pages.invoice_list(self.config, shown, query, page, count))

@@ -17,7 +17,7 @@ import pyotp
 
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
-from connectors.sandbox.web import Upload, cookie, html, read_form, redirect
+from connectors.sandbox.web import Upload, cookie, html, page_of, read_form, redirect
 from connectors.sandbox.webportal import pages
 from connectors.sandbox.webportal.checks import check_invoice, check_line, keep_header
 from connectors.sandbox.webportal.config import Buyer, WebPortalSandboxConfig
@@ -324,9 +324,6 @@ class WebPortalSandbox:
             rows.append((when, invoice.reference, invoice, status))
         # Oldest change first (a change while paging moves to the end).
         rows.sort(key=lambda r: (r[0], r[1]), reverse=layout.NEWEST_FIRST)
-        size = self.config.page_size
-        pages_count = max(1, -(-len(rows) // size))
-        page_text = request.param("page") or "1"
-        number = min(max(int(page_text) if page_text.isdigit() else 1, 1), pages_count)
-        shown = [(i, s, w) for w, _, i, s in rows[(number - 1) * size : number * size]]
+        page, number, pages_count = page_of(rows, request.param("page"), self.config.page_size)
+        shown = [(i, s, w) for w, _, i, s in page]
         return html(layout.invoice_list(buyer, shown, filters, number, pages_count, errors))

@@ -16,6 +16,7 @@ from tests.factories import T0, make_invoice
 
 class AribaHarness(PortalHarness):
     name = "ariba"
+    family = "ariba"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
 
     def __init__(self, tmp_path: Path):

@@ -16,6 +16,7 @@ from tests.factories import T0, buyer_config, make_invoice
 
 class CoupaHarness(PortalHarness):
     name = "coupa"
+    family = "coupa"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
 
     def __init__(self, tmp_path: Path):

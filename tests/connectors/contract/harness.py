@@ -62,6 +62,8 @@ class HarnessFactory(Protocol):
 class PortalHarness:
     """The portal side of a harness, through the family's sandbox facade."""
 
+    #: The sandbox family the harness starts (a meta-test wants every installed one played).
+    family: str
     portal: SandboxPortal
     #: Faults met twice: a browser resends a form whose connection dropped, once, on its own, so "the
     #: answer is lost" means that resend's answer too.

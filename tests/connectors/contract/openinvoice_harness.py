@@ -15,6 +15,7 @@ from tests.connectors.openinvoice_support import OpenInvoiceWorld, oil_invoice, 
 
 class _OpenInvoiceHarness(PortalHarness):
     name = "openinvoice"
+    family = "openinvoice"
     transport = ""
     submit_path = ""
     supports_faults = frozenset({"drop_after", "unavailable_503"})

@@ -131,6 +131,7 @@ class SupplierPortalHarness(PortalHarness):
     """The same connector and contract on the wizard portal, through its own recipe only."""
 
     name = "webportal"
+    family = "supplierportal"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
     repeated_faults = frozenset({"drop_after"})  # as for the first portal: a browser may resend once
 

@@ -167,6 +167,7 @@ def contract_pool() -> BrowserPool:
 
 class WebPortalHarness(PortalHarness):
     name = "webportal"
+    family = "webportal"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
     # (One lost answer that Chromium recovers from on its own is
     # test_one_dropped_answer_never_makes_two_invoices_nor_a_rejection.)
