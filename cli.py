@@ -248,46 +248,30 @@ def sandbox(
     """Start one sandbox portal in the foreground, with a ready hub configuration and profile pointing at
     it and a few demo AR invoices; try `portalhub -c DIR/portalhub.yaml run --once` beside it. Ctrl-C stops it."""
     import signal
-    import tempfile
     import threading
 
-    from hub.demo import prepare
-    from hub.demo.portals import DEMO_PORTALS
+    from hub.demo.sandbox import start_sandbox
+    from hub.errors import ConfigError
 
-    families = [cls.name for cls in DEMO_PORTALS]
-    if family not in families:
-        import difflib
-
-        close = difflib.get_close_matches(family, families, n=1)
-        fail(
-            f"no sandbox {family!r}"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; families: {', '.join(families)}"
-        )
-    root = directory or Path(tempfile.mkdtemp(prefix=f"portalhub-sandbox-{family}-"))
-    workspace = prepare(root.resolve(), [family], faults=False)
-    workspace.hub.close()  # the sandbox is for the user's own hub runs, not this process
     try:
-        import re
-
-        rules = sorted((workspace.root / "rules.d").glob("*.yaml"))
-        texts = [path.read_text(encoding="utf-8") for path in rules]
-        urls = sorted({m for text in texts for m in re.findall(r"https?://127\.0\.0\.1:\d+", text)})
-        out.print(f"[bold]{family} sandbox[/bold] listening on {', '.join(urls)}")
-        out.print(f"hub configuration: {escape(str(workspace.config_path))} (secrets.yaml, demo AR in ar.db)")
-        out.print(f"profiles: {', '.join(escape(str(path)) for path in rules)}")
-        out.print(f"--- {rules[0].name} ---", highlight=False)
-        out.print(escape(texts[0].rstrip()), highlight=False)
+        run = start_sandbox(family, directory)
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        out.print(f"[bold]{family} sandbox[/bold] listening on {', '.join(run.urls)}")
+        out.print(f"hub configuration: {escape(str(run.config_path))} (secrets.yaml, demo AR in ar.db)")
+        out.print(f"profiles: {', '.join(escape(str(path)) for path in run.profiles)}")
+        out.print(f"--- {run.profiles[0].name} ---", highlight=False)
+        out.print(escape(run.profiles[0].read_text(encoding="utf-8").rstrip()), highlight=False)
         out.print("---")
-        out.print(f"try: portalhub -c {escape(str(workspace.config_path))} run --once")
+        out.print(f"try: portalhub -c {escape(str(run.config_path))} run --once")
         out.print("Ctrl-C (or SIGTERM) stops the sandbox.")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         stop.wait()
     finally:
-        for portal in workspace.portals:
-            portal.stop()
+        run.stop()
         out.print("sandbox stopped")
 
 

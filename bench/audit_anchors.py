@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench.scenario import Scenario
 from bench.store_size import cached_store
 from bench.timing import report
 from hub import audit
 from hub.audit_anchors import checkpoint, verify_anchors
 from hub.store.database import open_store
-from tests.reliability.harness import Scenario
 
 KEY = b"bench-key-" + b"0" * 32
 

@@ -35,7 +35,7 @@ from hub.store.tables import AttemptRow, EventRow, InvoiceRow, OutboxRow, Revisi
 S = InvoiceState
 #: Bump when the generated content changes: cached stores built by an older version are not reused.
 VERSION = 3
-PROFILES = 3  # buyer0-coupa .. buyer2-coupa (tests/reliability/harness.py), customer C-<n % 3>
+PROFILES = 3  # buyer0-coupa .. buyer2-coupa (bench/scenario.py), customer C-<n % 3>
 SPAN = timedelta(days=60)  # invoices created over this long, the newest a few minutes ago
 LONG_EVERY = 10_000  # every so many invoices, one with a long history
 LONG_ROUNDS = 12  # disputes and corrections in such a history (~5 events each)

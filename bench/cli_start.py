@@ -90,8 +90,8 @@ def big_config(demo_config: Path, invoices: int, existing: Path | None) -> tuple
     """A configuration beside the demo's whose store is the big one: `existing` (a store file
     bench/store_size.py made), else today's from its cache (built when missing)."""
     from bench import big_store
+    from bench.scenario import Scenario
     from bench.store_size import SHOW, cached_store
-    from tests.reliability.harness import Scenario
 
     if existing is not None:
         store = existing.resolve()

@@ -16,7 +16,7 @@ Targets (issue 21): from AR <= 1.3x the ideal at L = 20 ms and <= 1.08x at 100 m
 within 5% of bare httpx at 100 ms; submit <= 2 ms and ingest <= 1.5 ms of CPU per invoice.
 
 The workspace (AR database, rules files, config, the sandbox) is the reliability harness's
-(tests/reliability/harness.py), so the benchmark runs exactly what the reliability tests run.
+(bench/scenario.py), so the benchmark runs exactly what the reliability tests run.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
+from bench.scenario import SECRET, Scenario, verify
 from bench.timing import report, target
 from bench.workspace import hub_in
 from connectors.base import MASK
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from status_sync.feedback import deliver
-from tests.reliability.harness import SECRET, Scenario, verify
 
 BUYERS = 3
 
@@ -53,8 +53,7 @@ def daemon_run(
     scenario = Scenario(
         Path(tempfile.mkdtemp(prefix="bench-e2e-")), invoices=invoices, buyers=buyers, latency=latency
     )
-    assert scenario.sandbox.server is not None
-    server = scenario.sandbox.server
+    [server] = scenario.portal.servers
     try:
         if ingested:
             with hub_in(scenario) as hub:

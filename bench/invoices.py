@@ -1,5 +1,6 @@
 """Invoices for the benchmarks, as an AR adapter hands them over: PO invoices with a tax per line that
-pass the demo and the realistic rules files."""
+pass the demo and the realistic rules files; and the small real PDF a web portal wants with each (the
+browser connector's tests attach it too)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,26 @@ def invoices(lines: int, count: int = 50) -> list[dict[str, object]]:
             }
         )
     return result
+
+
+def make_pdf(text: str) -> bytes:
+    """A small, real, one-page PDF (catalog, page tree, page, content stream, font, xref, trailer)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

@@ -38,29 +38,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, insert, select
 
+from bench.invoices import NOW as T0
 from bench.timing import report
-from connectors.sandbox.ariba import AribaSandbox, NetworkInvoice, StatusMessage
+from bench.workspace import hub_with_profiles
+from connectors.sandbox.ariba import NetworkInvoice, StatusMessage
 from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.coupa import PortalInvoice as CoupaInvoice
+from connectors.sandbox.facade import ReadyProfile, SandboxPortal
 from connectors.sandbox.openinvoice.portal import Entry
 from connectors.sandbox.openinvoice.portal import PortalInvoice as OpenInvoiceRecord
 from connectors.sandbox.server import Request, SandboxServer
+from hub.clock import ManualClock
+from hub.demo.portals import demo_sandbox
 from hub.model import InvoiceState
 from hub.runtime import Hub
 from hub.store.tables import CursorRow, EventRow, InvoiceRow
 from status_sync.poller import poll_profile
-from tests.connectors.ariba_support import (
-    ARIBA_SECRETS,
-    SUPPLIER_ANID,
-    ariba_config,
-    ariba_profile_yaml,
-)
-from tests.connectors.openinvoice_support import BUYER_ID, SECRETS, SUPPLIER_ID, OpenInvoiceWorld
-from tests.factories import T0, buyer_config, make_hub, profile_yaml
 
 TARGET = 3
 SENT = T0 - timedelta(hours=2)  # when the hub sent the open invoices
@@ -73,69 +68,73 @@ CONNECTORS = ("coupa", "openinvoice-soap", "openinvoice-rest", "ariba-poll")
 class Portal:
     """One sandbox portal seeded with N open invoices, and the hub profile that polls it."""
 
-    servers: list[SandboxServer]
-    profile: dict[str, Any]
-    secrets: dict[str, str]
+    sandbox: SandboxPortal
+    profile: ReadyProfile
     portal_ids: Sequence[str | None]  # the portal's id of invoice n (what the store knows), per invoice
-    close: Callable[[], None]
+
+    @property
+    def servers(self) -> list[SandboxServer]:
+        return self.sandbox.servers
 
 
 def coupa(root: Path, numbers: list[str], changed: set[int]) -> Portal:
-    sandbox = CoupaSandbox(buyer_config(), SandboxClock(start=T0))
+    portal = demo_sandbox("coupa", clock=SandboxClock(start=T0))
+    instance = portal.sandbox.config.buyers[0].instance
     for n, number in enumerate(numbers):
         timeline = [(SENT, "pending_approval")] + ([(CHANGED_AT, "approved")] if n in changed else [])
-        sandbox.invoices.append(
+        portal.sandbox.invoices.append(
             CoupaInvoice(
-                n + 1, "acme", number, f"{number}@bench", "standard", SENT, Decimal("125.00"), "USD", timeline
+                n + 1,
+                instance,
+                number,
+                f"{number}@bench",
+                "standard",
+                SENT,
+                Decimal("125.00"),
+                "USD",
+                timeline,
             )
         )
-    server = sandbox.serve()
-    spec = profile_yaml(server.url)
-    del spec["connection"]["api"]["overlap_seconds"]  # the connector's default, as in production
-    return Portal([server], spec, {}, [str(n + 1) for n in range(len(numbers))], server.stop)
+    portal.start()
+    # The API block as the connector defaults it (page size, overlap), as in production.
+    return Portal(portal, portal.profile(instance), [str(n + 1) for n in range(len(numbers))])
 
 
 def openinvoice(transport: str) -> Callable[[Path, list[str], set[int]], Portal]:
     def build(root: Path, numbers: list[str], changed: set[int]) -> Portal:
-        # The world writes the client certificate under rules.d/tls, where the profile's relative
-        # paths point once make_hub writes the profile into rules.d.
-        world = OpenInvoiceWorld(root / "rules.d")
-        world.http.close()  # the hub has its own client
+        portal = demo_sandbox("openinvoice", clock=SandboxClock(start=T0), tls_dir=root / "tls")
+        supplier, buyer = (
+            portal.sandbox.portal.config.suppliers[0].id,
+            portal.sandbox.portal.config.buyers[0].id,
+        )
         for n, number in enumerate(numbers):
             timeline = [Entry(SENT, "submitted")] + ([Entry(CHANGED_AT, "approved")] if n in changed else [])
-            world.sandbox.invoices.append(
+            portal.sandbox.invoices.append(
                 OpenInvoiceRecord(
-                    f"OI-{n + 1}",
-                    SUPPLIER_ID,
-                    BUYER_ID,
-                    number,
-                    "Invoice",
-                    Decimal("125.00"),
-                    "USD",
-                    timeline,
+                    f"OI-{n + 1}", supplier, buyer, number, "Invoice", Decimal("125.00"), "USD", timeline
                 )
             )
-        spec = world.spec(transport)
-        del spec["connection"]["overlap_seconds"]
-        server = world.soap_server if transport == "soap" else world.rest_server
+        portal.start()
         ids = [f"OI-{n + 1}" for n in range(len(numbers))]
-        return Portal([server], spec, _secrets(SECRETS), ids, world.sandbox.stop)
+        return Portal(portal, portal.profile(buyer, transport=transport), ids)
 
     return build
 
 
 def ariba(root: Path, numbers: list[str], changed: set[int]) -> Portal:
-    sandbox = AribaSandbox(ariba_config(), SandboxClock(start=T0))
-    buyer = next(iter(sandbox.buyers.values()))
+    portal = demo_sandbox("ariba", clock=SandboxClock(start=T0))
+    network = portal.sandbox
+    buyer = next(b for b in network.config.buyers if b.status_delivery == "poll")
+    supplier = next(iter(network.config.suppliers))
     for n, number in enumerate(numbers):
         timeline = [StatusMessage("InvoiceStatus", "processing", SENT)]
         if n in changed:
             timeline.append(StatusMessage("InvoiceStatus", "approved", CHANGED_AT))
-        sandbox.invoices.append(
+        network.invoices.append(
             NetworkInvoice(
                 f"INV{n + 1:08d}",
                 buyer,
-                SUPPLIER_ANID,
+                supplier,
                 number,
                 f"{number}@bench",
                 SENT.date().isoformat(),
@@ -146,11 +145,9 @@ def ariba(root: Path, numbers: list[str], changed: set[int]) -> Portal:
                 pushed=len(timeline),
             )
         )
-    server = sandbox.serve()
-    spec = ariba_profile_yaml(server.url, status_mode="poll")
-    del spec["connection"]["listing"]["page_size"]  # the connector's default
+    portal.start()
     # The network's listing gives no document id to the poll: the hub matches by invoice number.
-    return Portal([server], spec, _secrets(ARIBA_SECRETS), [None] * len(numbers), sandbox.stop)
+    return Portal(portal, portal.profile(buyer.key, status_mode="poll"), [None] * len(numbers))
 
 
 BUILDERS: dict[str, Callable[[Path, list[str], set[int]], Portal]] = {
@@ -159,10 +156,6 @@ BUILDERS: dict[str, Callable[[Path, list[str], set[int]], Portal]] = {
     "openinvoice-rest": openinvoice("rest"),
     "ariba-poll": ariba,
 }
-
-
-def _secrets(refs: dict[str, str]) -> dict[str, str]:
-    return {ref.removeprefix("secret:"): value for ref, value in refs.items()}
 
 
 @contextmanager
@@ -235,12 +228,9 @@ def cycle(name: str, open_invoices: int, changed: int) -> dict[str, Any]:
     numbers = [f"P-{n:06d}" for n in range(1, open_invoices + 1)]
     chosen = set(range(0, open_invoices, open_invoices // changed)[:changed])
     portal = BUILDERS[name](root, numbers, chosen)
-    hub = make_hub(root, "http://127.0.0.1:1", profiles=[portal.profile])
+    hub = hub_with_profiles(root, [portal.profile], clock=ManualClock(T0))
     try:
-        secrets_file = root / "secrets.yaml"
-        values = yaml.safe_load(secrets_file.read_text(encoding="utf-8"))
-        secrets_file.write_text(yaml.safe_dump({**values, **portal.secrets}), encoding="utf-8")
-        profile = hub.profile(portal.profile["id"])
+        profile = hub.profile(portal.profile.id)
         seed_store(hub, profile.id, numbers, portal.portal_ids)
         connector = hub.connector(profile)
         # Warm-up: what the connector does once per process, and one listing page with no changes.
@@ -278,7 +268,7 @@ def cycle(name: str, open_invoices: int, changed: int) -> dict[str, Any]:
         }
     finally:
         hub.close()
-        portal.close()
+        portal.sandbox.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.receiver_stalls [--connections 300] [--cap 32] [--body-timeout 3]
 
-A receiver in its own process (tests/status_sync/test_receiver_uploads.py's), logging to stderr. First
+A receiver in its own process (bench/receiver_process.py), logging to stderr. First
 `--connections` sockets each send their headers (Content-Length 50,000) and 105 bytes of body, then
 close; then as many send the same and stall. Reported: the receiver's log lines for each, and what the
 stalled ones were answered (408 for those being read when their time ran out, 503 for the others).
@@ -18,8 +18,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from bench.receiver_process import ROOT, SERVER
 from bench.timing import report
-from tests.status_sync.test_receiver_uploads import ROOT, SERVER
 
 HEAD = b"POST /cxml/status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50000\r\n\r\n<cXML" + b" " * 100
 

@@ -48,17 +48,18 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from bench import big_store
+from bench.invoices import invoices
+from bench.scenario import ROOT, Scenario
 from bench.timing import RESULTS, report
 from bench.workspace import hub_in
 from connectors.base import Envelope
 from connectors.sandbox.coupa import PortalInvoice
 from connectors.sandbox.server import Reply, SandboxServer
+from hub.model import Invoice
 from hub.runtime import Hub
 from hub.services import rejections, timeline
 from hub.store.database import open_store
 from mappings.cxml_response import render_response
-from tests.factories import make_invoice
-from tests.reliability.harness import ROOT, Scenario
 
 CACHE = RESULTS / "cache"
 SHOW = "B-010001"  # the first invoice with a long history (big_store.LONG_EVERY)
@@ -74,18 +75,10 @@ def load() -> str:
 
 # --- the store -------------------------------------------------------------------------------------------
 def templates(hub: Hub) -> big_store.Templates:
-    """One real invoice of three lines: its canonical JSON, the cXML the Coupa connector sends for it
+    """One real invoice of three lines (bench/invoices.py): its canonical JSON, the cXML the Coupa connector sends for it
     (secrets masked, as attempts keep it) and a Coupa answer."""
     number, customer = "TEMPLATE-NUMBER-0", "C-TEMPLATE"
-    invoice = make_invoice(
-        number,
-        customer=customer,
-        lines=(
-            ("BRG-6205", "10", "EA", "12.50"),
-            ("SEAL-22", "40", "EA", "4.20"),
-            ("SVC-FIELD", "6", "HUR", "95.00"),
-        ),
-    )
+    invoice = Invoice.model_validate({**invoices(3, 1)[0], "invoice_number": number, "customer_id": customer})
     profile = hub.profile("buyer0-coupa")
     now = hub.clock.now()
     document = hub.preflight_connector(profile).render(

@@ -22,12 +22,12 @@ from typing import Any
 import httpx
 
 from bench import big_store
+from bench.scenario import Scenario
 from bench.store_size import SHOW, cached_store, load
 from bench.timing import report
 from bench.workspace import hub_in
 from hub.web import start_web
 from hub.web.accounts import add_user, create_token
-from tests.reliability.harness import Scenario
 
 TARGET_MS = 150
 PASSWORD = "bench password 1"

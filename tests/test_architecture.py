@@ -150,6 +150,39 @@ def test_nothing_imports_the_cli() -> None:
     assert importers == []
 
 
+def test_only_the_demo_starts_sandboxes() -> None:
+    # ../shared/architecture.json: production code never imports a sandbox portal; the demo (hub/demo/,
+    # behind `portalhub demo` and `portalhub sandbox`) starts them through their facades.
+    wrong = []
+    for package in ("hub", "connectors", "status_sync", "mappings", "rules"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            if relative.parts[:2] in (("hub", "demo"), ("connectors", "sandbox")):
+                continue
+            wrong += [
+                f"{relative} imports {name}"
+                for name in _project_imports(path)
+                if name == "connectors.sandbox" or name.startswith("connectors.sandbox.")
+            ]
+    assert wrong == []
+
+
+def test_the_benchmarks_stand_alone() -> None:
+    # bench/ runs from a checkout without the test suite: what it shares with the tests lives in bench/
+    # (the reliability scenario, the verdict) or in the sandbox facades and hub/demo, never in tests/.
+    wrong = []
+    for path in sorted((ROOT / "bench").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            wrong += [f"{path.relative_to(ROOT)} imports {n}" for n in names if n.split(".")[0] == "tests"]
+    assert wrong == []
+
+
 #: The sandbox portals are independent judges of what the hub sends (DESIGN.md, issue 14): they read it
 #: with their own code, so none of the hub's mappings, connectors, structure tables, rules or services.
 SANDBOX = ROOT / "connectors" / "sandbox"

@@ -10,39 +10,39 @@ clock move on. The network pushes each time its clock moves.
 from __future__ import annotations
 
 import socket
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox.ariba import AribaSandbox, load_config
-from connectors.sandbox.clock import SandboxClock
 from hub.config import load_config as load_hub_config
 from hub.daemon import Daemon
+from hub.demo.base import DemoPortal
 from hub.runtime import Hub, build_hub
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RECEIVER_PATH = "/ariba/status"
 
 
-class AribaDemoPortal:
-    name: str = "ariba"
-    secret_names: tuple[str, ...] = ("ariba_shared_secret", "ariba_listing_key", "ariba_push_secret")
-    placeholder: str = "http://ariba-sandbox.invalid"
-    faults: bool = True
+class AribaDemoPortal(DemoPortal):
+    name = "ariba"
+    secret_names = ("ariba_shared_secret", "ariba_listing_key", "ariba_push_secret")
+    placeholder = "http://ariba-sandbox.invalid"
+    corrections = {
+        # Brazos refused a non-PO invoice (INV-143); the PO arrived, the collector adds it.
+        "INV-25009": (
+            "UPDATE ar_invoices SET po_number = '4700003001' WHERE invoice_number = 'INV-25009'",
+            "UPDATE ar_invoice_lines SET po_line = 2 "
+            "WHERE invoice_id = (SELECT invoice_id FROM ar_invoices WHERE invoice_number = 'INV-25009')",
+        ),
+    }
 
     def __init__(self) -> None:
-        self.sandbox: AribaSandbox | None = None
-        self.workspace: Path | None = None
+        super().__init__()
         self.receiver_port: int | None = None
         self._hub: Hub | None = None
         self._daemon: Daemon | None = None
 
-    def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
-        self.workspace = workspace
-        config = load_config(FIXTURES / "demo" / "ariba_buyers.yaml", secrets)
+    def options(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> dict[str, Any]:
         # The network validates against the DTD each document names, from the folder of official DTDs.
-        self.sandbox = AribaSandbox(config, SandboxClock(), cxml_refs=dtd.parent.parent if dtd else None)
-        return self.sandbox.serve().url
+        return {"cxml_refs": dtd.parent.parent if dtd else None}
 
     def configure(self, config: dict[str, Any]) -> None:
         """The hub serves its status receiver on a free local port; the push buyers send there."""
@@ -63,34 +63,12 @@ class AribaDemoPortal:
         self._daemon.start_receiver()
 
     def advance(self, hours: float) -> None:
-        assert self.sandbox is not None
         self._serve_receiver()
-        self.sandbox.advance(hours=hours)  # the buyers act, and the network pushes what they did
-
-    def correct(self, ar_path: Path) -> list[str]:
-        ar = sqlite3.connect(ar_path)
-        with ar:
-            # INV-25009: Brazos refused a non-PO invoice (INV-143); the PO arrived, the collector adds it.
-            ar.execute("UPDATE ar_invoices SET po_number = '4700003001' WHERE invoice_number = 'INV-25009'")
-            ar.execute(
-                "UPDATE ar_invoice_lines SET po_line = 2 "
-                "WHERE invoice_id = (SELECT invoice_id FROM ar_invoices WHERE invoice_number = 'INV-25009')"
-            )
-        ar.close()
-        return ["INV-25009"]
-
-    def sent_numbers(self) -> list[tuple[str, str]]:
-        assert self.sandbox is not None
-        return [(i.buyer.key, i.number) for i in self.sandbox.invoices if i.payload_id]
-
-    def faults_injected(self) -> dict[str, int]:
-        assert self.sandbox is not None and self.sandbox.server is not None
-        return dict(self.sandbox.server.faults.injected)
+        super().advance(hours)  # the buyers act, and the network pushes what they did
 
     def stop(self) -> None:
         if self._daemon is not None:
             self._daemon.stop_receiver()
         if self._hub is not None:
             self._hub.close()
-        if self.sandbox is not None:
-            self.sandbox.stop()
+        super().stop()

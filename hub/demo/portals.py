@@ -1,54 +1,24 @@
 """The sandbox portals the demo starts: one module per portal family, listed here.
 
-A family adds its sandbox to the demo by implementing `DemoPortal` in `hub/demo/<family>.py` and
-adding its class to `DEMO_PORTALS`; its AR invoices go in `fixtures/demo/ar_data_<family>.sql` and its
-rules files in `fixtures/rules/`, with `placeholder` where the sandbox's address belongs.
+A family adds its sandbox to the demo by subclassing `DemoPortal` (hub/demo/base.py) in
+`hub/demo/<family>.py` and adding its class to `DEMO_PORTALS`; its sandbox is found by family name
+(the `portalhub.sandboxes` entry point), its demo buyers go in `fixtures/demo/<family>_buyers.yaml`, its
+AR invoices in `fixtures/demo/ar_data_<family>.sql` and its rules files in `fixtures/rules/`, with
+`placeholder` where the sandbox's address belongs.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Protocol
+import secrets as token_generator
+from collections.abc import Mapping
+from typing import Any
 
+from connectors.sandbox.facade import SandboxPortal
 from hub.demo.ariba import AribaDemoPortal
+from hub.demo.base import DemoPortal, load_demo_sandbox
 from hub.demo.coupa import CoupaDemoPortal
 from hub.demo.openinvoice import OpenInvoiceDemoPortal
 from hub.demo.webportal import WebPortalDemoPortal
-
-
-class DemoPortal(Protocol):
-    name: str
-    #: Secret names the portal's profiles reference (`secret:<name>`); the demo generates their values.
-    secret_names: tuple[str, ...]
-    #: Written in the fixture rules files where the sandbox's base URL belongs.
-    placeholder: str
-    #: Inject the network faults the demo shows the hub surviving (off for `portalhub sandbox`).
-    faults: bool
-
-    def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
-        """Start the sandbox; returns its base URL."""
-        ...
-
-    def configure(self, config: dict[str, Any]) -> None:
-        """Add what the hub configuration needs for this portal (e.g. an inbound receiver)."""
-        ...
-
-    def advance(self, hours: float) -> None:
-        """Move the portal's clock: buyers approve, dispute, pay, push statuses."""
-        ...
-
-    def correct(self, ar_path: Path) -> list[str]:
-        """What a collector fixes in AR after the first pass; returns the invoice numbers corrected."""
-        ...
-
-    def sent_numbers(self) -> list[tuple[str, str]]:
-        """(buyer, invoice number) of every invoice the hub created at the portal, for the duplicate count."""
-        ...
-
-    def faults_injected(self) -> dict[str, int]: ...
-
-    def stop(self) -> None: ...
-
 
 DEMO_PORTALS: list[type[DemoPortal]] = [
     CoupaDemoPortal,
@@ -56,3 +26,15 @@ DEMO_PORTALS: list[type[DemoPortal]] = [
     AribaDemoPortal,
     WebPortalDemoPortal,
 ]
+
+
+def demo_sandbox(family: str, secrets: Mapping[str, str] | None = None, **options: Any) -> SandboxPortal:
+    """`family`'s sandbox portal with the demo's buyers and (unless given) fresh secrets, not started:
+    a portal to try things on, whose `profile()` talks to it."""
+    if secrets is None:
+        names = next(cls for cls in DEMO_PORTALS if cls.name == family).secret_names
+        secrets = {name: token_generator.token_urlsafe(18) for name in names}
+    return load_demo_sandbox(family, secrets, **options)
+
+
+__all__ = ["DEMO_PORTALS", "DemoPortal", "demo_sandbox"]

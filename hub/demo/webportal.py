@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import yaml
 
-from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.webportal import WebPortalSandbox, load_config
+from hub.demo.base import FIXTURES, DemoPortal
 
 log = logging.getLogger(__name__)
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PROFILE = "northwind-webportal.yaml"
 TOTP_SECRET = "northwind_portal_totp_seed"
 NO_CHROMIUM_RULE = {
@@ -35,19 +32,23 @@ NO_CHROMIUM_RULE = {
 }
 
 
-class WebPortalDemoPortal:
-    name: str = "webportal"
-    secret_names: tuple[str, ...] = ("northwind_portal_password", TOTP_SECRET)
-    placeholder: str = "http://webportal-sandbox.invalid"
-    faults: bool = True
+class WebPortalDemoPortal(DemoPortal):
+    name = "webportal"
+    secret_names = ("northwind_portal_password", TOTP_SECRET)
+    placeholder = "http://webportal-sandbox.invalid"
+    corrections = {
+        # Northwind's form wants an AFE on every line; the collector found the hauling's.
+        "INV-26006": (
+            "UPDATE ar_invoice_lines SET afe_number = 'AFE-26-0403' WHERE afe_number IS NULL "
+            "AND invoice_id = (SELECT invoice_id FROM ar_invoices WHERE invoice_number = 'INV-26006')",
+        ),
+    }
 
     def __init__(self) -> None:
-        self.sandbox: WebPortalSandbox | None = None
-        self.workspace: Path | None = None
+        super().__init__()
         self.chromium = shutil.which("chromium")
 
     def start(self, secrets: dict[str, str], workspace: Path, dtd: Path | None) -> str:
-        self.workspace = workspace
         # A TOTP seed is base32 (what authenticator apps take), not the demo's generic random text.
         secrets[TOTP_SECRET] = pyotp.random_base32()
         secrets_file = workspace / "secrets.yaml"
@@ -58,10 +59,7 @@ class WebPortalDemoPortal:
                 "Chromium is not installed: Northwind's web-portal invoices are blocked with that reason "
                 "(apt-get install -y chromium, then run the demo again)"
             )
-        self.sandbox = WebPortalSandbox(
-            load_config(FIXTURES / "demo" / "webportal_buyers.yaml", secrets), SandboxClock()
-        )
-        return self.sandbox.serve().url
+        return super().start(secrets, workspace, dtd)
 
     def configure(self, config: dict[str, Any]) -> None:
         # The rules files are in the workspace now: the recipe goes beside them, where the profile says.
@@ -74,29 +72,3 @@ class WebPortalDemoPortal:
             spec = yaml.safe_load(profile.read_text(encoding="utf-8"))
             spec["rules"].append(NO_CHROMIUM_RULE)
             profile.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-
-    def advance(self, hours: float) -> None:
-        assert self.sandbox is not None
-        self.sandbox.clock.advance(hours=hours)
-
-    def correct(self, ar_path: Path) -> list[str]:
-        ar = sqlite3.connect(ar_path)
-        with ar:
-            # INV-26006: Northwind's form wants an AFE on every line; the collector found the hauling's.
-            ar.execute(
-                "UPDATE ar_invoice_lines SET afe_number = 'AFE-26-0403' WHERE afe_number IS NULL "
-                "AND invoice_id = (SELECT invoice_id FROM ar_invoices WHERE invoice_number = 'INV-26006')"
-            )
-        ar.close()
-        return ["INV-26006"]
-
-    def sent_numbers(self) -> list[tuple[str, str]]:
-        assert self.sandbox is not None
-        return [(i.buyer, i.number) for i in self.sandbox.received()]
-
-    def faults_injected(self) -> dict[str, int]:
-        return {}  # the network faults of the demo are the Coupa sandbox's
-
-    def stop(self) -> None:
-        if self.sandbox is not None and self.sandbox.server is not None:
-            self.sandbox.server.stop()

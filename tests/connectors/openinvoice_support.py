@@ -4,7 +4,6 @@ now, profiles for either transport, and oil and gas invoices."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ import yaml
 from connectors.base import ConnectorContext, Envelope, OutboundDocument, Receipt
 from connectors.openinvoice import OpenInvoiceConnector
 from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.openinvoice import OpenInvoiceSandbox, OpenInvoiceSandboxConfig
-from connectors.sandbox.openinvoice.certs import TestCertificateAuthority, server_context
-from connectors.sandbox.server import FaultPlan, SandboxServer
+from connectors.sandbox.openinvoice import OpenInvoiceSandboxConfig, SandboxPortal
+from connectors.sandbox.server import SandboxServer
 from hub.model import Invoice, InvoiceLine, Party
 from hub.registry import ConnectorRegistry
 from rules.loader import load_profile
@@ -185,34 +183,25 @@ def make_connector(http: httpx.Client, secrets: Mapping[str, str] = SECRETS) -> 
     )
 
 
-@dataclass
-class Certificates:
-    """A CA made for this test, the sandbox's server context, and the hub's client files in `folder/tls`."""
-
-    folder: Path
-    ca: TestCertificateAuthority = field(default_factory=TestCertificateAuthority)
-
-    def __post_init__(self) -> None:
-        tls = self.folder / "tls"
-        self.ca.write_cert(tls / "ca.pem")
-        self.ca.issue_client(CLIENT_CN).write(
-            tls / "client.pem", tls / "client.key", passphrase=KEY_PASSPHRASE
-        )
-        self.server = server_context(self.ca.issue_server(), tls / "ca.pem", tls)
-
-
 class OpenInvoiceWorld:
-    """The sandbox (SOAP and REST), a connector and a profile per transport, in `folder`."""
+    """The sandbox (SOAP and REST, with a CA made here and now: the hub's files in `folder/tls`), a
+    connector, and a profile per transport, in `folder`."""
 
     def __init__(self, folder: Path, config: OpenInvoiceSandboxConfig | None = None):
         self.folder = folder
-        self.certificates = Certificates(folder)
-        self.faults = FaultPlan()
-        self.sandbox = OpenInvoiceSandbox(config or sandbox_config(), SandboxClock(start=T0))
-        self.soap_server: SandboxServer = self.sandbox.serve_soap(faults=self.faults)
-        self.rest_server: SandboxServer = self.sandbox.serve_rest(
-            self.certificates.server, faults=self.faults
-        )
+        self.portal = SandboxPortal(
+            config or sandbox_config(),
+            clock=SandboxClock(start=T0),
+            tls_dir=folder / "tls",
+            key_passphrase=KEY_PASSPHRASE,
+        ).start()
+        assert self.portal.certificates is not None
+        self.certificates = self.portal.certificates
+        self.faults = self.portal.faults
+        self.sandbox = self.portal.sandbox
+        assert self.sandbox.soap_server is not None and self.sandbox.rest_server is not None
+        self.soap_server: SandboxServer = self.sandbox.soap_server
+        self.rest_server: SandboxServer = self.sandbox.rest_server
         self.http = httpx.Client(timeout=httpx.Timeout(2.0))
         self.connector = make_connector(self.http)
 
@@ -227,7 +216,7 @@ class OpenInvoiceWorld:
     def close(self) -> None:
         self.connector.close()
         self.http.close()
-        self.sandbox.stop()
+        self.portal.stop()
 
 
 def envelope(number: str, payload_id: str | None = None) -> Envelope:

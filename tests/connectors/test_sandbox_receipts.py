@@ -1,6 +1,6 @@
 """The sandbox's receipt log: every invoice document that reaches the Coupa sandbox is kept with its
 number, payloadID, arrival and the portal's answer, including what it refused and what a fault hid from
-the sender. The reliability verdict counts *received* from this log (tests/reliability/verdict.py)."""
+the sender. The reliability verdict counts *received* from this log (bench/verdict.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@
    with Retry-After, 2% malformed replies);
 4. four daemons on the real PostgreSQL sharing the invoices.
 Each prints the counts at the portal (documents created and received per invoice number, every extra
-receipt with the reason the hub sent again) and its verdict (tests/reliability/verdict.py); the run exits
+receipt with the reason the hub sent again) and its verdict (bench/verdict.py); the run exits
 1 when any verdict fails, listing what failed.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.reliability.harness import FAULT_MIX, Scenario, Verdict, verify
+from bench.scenario import FAULT_MIX, Scenario, Verdict, verify
 from tests.reliability.kills import kill_at_phases
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"

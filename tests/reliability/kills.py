@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from alembic import command
 from alembic.config import Config
 
+from bench.scenario import Scenario
 from connectors.sandbox.server import Request
 from hub.store.database import HEAD, MIGRATIONS
-from tests.reliability.harness import Scenario
 
 PHASES = ("startup", "migration", "ingest", "send", "poll", "feedback")
 #: The revision a store is taken back to before a migration kill (0005 rebuilds the invoices table).

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.harness import AT_THE_PORTAL, FAULT_MIX, ROOT, Scenario, verify
+from bench.scenario import AT_THE_PORTAL, FAULT_MIX, ROOT, Scenario, verify
 
 
 @pytest.fixture

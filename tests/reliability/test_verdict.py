@@ -20,11 +20,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bench.scenario import SECRET, Scenario, verify
+from bench.verdict import Facts, HubAttempt, HubInvoice, PortalReceipt, judge
 from bench.workspace import hub_in
 from connectors.sandbox.server import Reply, Request
 from hub.daemon import Daemon
-from tests.reliability.harness import SECRET, Scenario, verify
-from tests.reliability.verdict import Facts, HubAttempt, HubInvoice, PortalReceipt, judge
 
 INVOICES = 6
 

@@ -9,31 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.receiver_process import ROOT, SERVER
+
 CAP = 8
 BODY_TIMEOUT = 2.0
-
-SERVER = """
-import logging, sys
-from datetime import UTC, datetime
-logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-from status_sync.receiver import ReceiverServer, StatusReceiver
-
-# No store, no profiles: the bodies here never get that far, and a garbage one is refused (400) first.
-receiver = StatusReceiver(
-    store=None, profiles=dict, connector=None, secrets=None, now=lambda: datetime.now(UTC),
-    max_concurrent_uploads=int(sys.argv[1]), body_timeout_seconds=float(sys.argv[2]),
-)
-server = ReceiverServer(receiver.app(), path="/cxml/status").start()
-print(server.port, flush=True)
-sys.stdin.read()
-server.stop()
-"""
 
 
 class Receiver:

@@ -19,6 +19,7 @@ from connectors.sandbox.ariba.config import (
     ExistingInvoice,
     load_config,
 )
+from connectors.sandbox.ariba.facade import SandboxPortal
 from connectors.sandbox.ariba.network import INVOICE_PATH, LISTING_PATH, AribaSandbox, NetworkInvoice
 from connectors.sandbox.ariba.push import Delivery, Party, StatusMessage, render_status_update
 
@@ -33,6 +34,7 @@ __all__ = [
     "ExistingInvoice",
     "NetworkInvoice",
     "Party",
+    "SandboxPortal",
     "StatusMessage",
     "load_config",
     "render_status_update",

@@ -9,14 +9,12 @@ outside the network, obsolete orders, tax ID, back-dating). Texts follow PORTALS
 
 from __future__ import annotations
 
-import email.message
-import email.parser
-import email.policy
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from connectors.sandbox.ariba.config import AribaBuyer, AribaOrder
 from connectors.sandbox.cxml import Envelope, OrderReference, ReceivedInvoice
+from connectors.sandbox.multipart import document_and_files
 from connectors.sandbox.server import Request
 
 
@@ -113,14 +111,7 @@ def price_complaint(buyer: AribaBuyer, invoice: ReceivedInvoice) -> str | None:
 
 def split_multipart(request: Request) -> tuple[bytes, int]:
     """The cXML part of a multipart/related request and how many attachments came with it."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/"):
-        return request.body, 0
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
-    )
-    parts = list(message.iter_parts()) if isinstance(message, email.message.EmailMessage) else []
-    if not parts:
+    split = document_and_files(request.headers.get("content-type", ""), request.body)
+    if split is None:
         raise Refusal(406, "Not Acceptable", "Unable to parse the cXML document.")
-    xml = parts[0].get_payload(decode=True)
-    return (xml if isinstance(xml, bytes) else b""), len(parts) - 1
+    return split[0], len(split[1])

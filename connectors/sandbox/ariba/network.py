@@ -26,6 +26,7 @@ from connectors.sandbox.ariba.config import AribaBuyer, AribaSandboxConfig
 from connectors.sandbox.ariba.push import Delivery, Party, Pusher, StatusMessage, new_payload_id
 from connectors.sandbox.ariba.push import render_status_update as render_push
 from connectors.sandbox.clock import SandboxClock
+from connectors.sandbox.control import control_reply
 from connectors.sandbox.cxml import (
     DtdLibrary,
     ReceivedInvoice,
@@ -349,34 +350,32 @@ class AribaSandbox:
 
     # --- control ------------------------------------------------------------------------------------------
     def _control(self, request: Request, parts: list[str]) -> Reply:
-        if parts == ["invoices"]:
-            now = self.clock.now()
-            body: Any = [{**self.record(i, now), "attachments": i.attachments} for i in list(self.invoices)]
-        elif parts == ["clock"] and request.method == "POST":
-            hours = float(json.loads(request.body or b"{}").get("hours", 0))
-            body = {"now": self.advance(hours=hours).isoformat()}
-        elif parts == ["deliveries"]:
-            body = [
-                {
-                    "invoice": d.invoice_key,
-                    "type": d.message.type,
-                    "attempts": d.attempts,
-                    "answers": d.answers,
-                    "delivered": d.delivered_at.isoformat() if d.delivered_at else None,
-                    "gave_up": d.gave_up,
-                }
-                for d in list(self.pusher.deliveries)
-            ]
-        elif parts == ["faults"] and request.method == "POST" and self.server is not None:
-            spec = json.loads(request.body or b"{}")
-            if spec.get("clear"):
-                self.server.faults.clear()
-            for kind in spec.get("queue", []):
-                self.server.faults.queue(kind, path_prefix=spec.get("path_prefix", INVOICE_PATH))
-            body = {}
-        else:
-            return Reply(404, b"no such control")
-        return Reply(200, json.dumps(body).encode(), "application/json")
+        return control_reply(
+            request,
+            parts,
+            invoices=self._held,
+            advance=lambda hours: self.advance(hours=hours),
+            server=self.server,
+            fault_path=INVOICE_PATH,
+            extra={"deliveries": self._deliveries},
+        )
+
+    def _held(self) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        return [{**self.record(i, now), "attachments": i.attachments} for i in list(self.invoices)]
+
+    def _deliveries(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "invoice": d.invoice_key,
+                "type": d.message.type,
+                "attempts": d.attempts,
+                "answers": d.answers,
+                "delivered": d.delivered_at.isoformat() if d.delivered_at else None,
+                "gave_up": d.gave_up,
+            }
+            for d in list(self.pusher.deliveries)
+        ]
 
 
 def _after(row: dict[str, Any], bound: datetime, after_id: str | None) -> bool:

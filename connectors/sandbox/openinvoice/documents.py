@@ -11,9 +11,6 @@ independent of the hub, so nothing here comes from `mappings/`, `connectors/` (o
 
 from __future__ import annotations
 
-import email.message
-import email.parser
-import email.policy
 import os
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
+
+from connectors.sandbox.multipart import document_and_files, payload
 
 PIDX_NS = "http://www.pidx.org/schemas/v1.61"
 INVOICE_XSD = Path("1.61") / "SCHEMA_PIDX_1.61_Invoice.xsd"
@@ -105,24 +104,17 @@ class PidxSchemas:
 
 def unpack(content_type: str, body: bytes) -> tuple[bytes, list[Part]]:
     """The XML and the files of a multipart/related body; a plain body is the XML alone."""
-    if not content_type.lower().startswith("multipart/"):
-        return body, []
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    )
-    parts = list(message.iter_parts()) if isinstance(message, email.message.EmailMessage) else []
-    if not parts:
+    split = document_and_files(content_type, body)
+    if split is None:
         raise DocumentError("the multipart body has no parts")
-    xml = parts[0].get_payload(decode=True)
-    files = []
-    for part in parts[1:]:
-        content = part.get_payload(decode=True)
-        files.append(
-            Part(
-                content_id=str(part.get("Content-ID", "")).strip().strip("<>"),
-                filename=part.get_filename() or "attachment",
-                content_type=part.get_content_type(),
-                content=content if isinstance(content, bytes) else b"",
-            )
+    xml, attached = split
+    files = [
+        Part(
+            content_id=str(part.get("Content-ID", "")).strip().strip("<>"),
+            filename=part.get_filename() or "attachment",
+            content_type=part.get_content_type(),
+            content=payload(part),
         )
-    return (xml if isinstance(xml, bytes) else b""), files
+        for part in attached
+    ]
+    return xml, files

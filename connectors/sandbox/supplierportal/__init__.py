@@ -13,5 +13,6 @@ Its own parsing and checks: it imports nothing outside connectors/sandbox.
 
 from connectors.sandbox.supplierportal.app import SupplierPortalSandbox
 from connectors.sandbox.supplierportal.config import SupplierPortalConfig, load_config
+from connectors.sandbox.supplierportal.facade import SandboxPortal
 
-__all__ = ["SupplierPortalConfig", "SupplierPortalSandbox", "load_config"]
+__all__ = ["SandboxPortal", "SupplierPortalConfig", "SupplierPortalSandbox", "load_config"]

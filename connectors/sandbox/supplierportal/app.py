@@ -19,22 +19,11 @@ from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
 from connectors.sandbox.supplierportal import pages
 from connectors.sandbox.supplierportal.config import SupplierPortalConfig
-from connectors.sandbox.supplierportal.forms import amount, check_details, check_lines, posted_rows, read_form
+from connectors.sandbox.supplierportal.forms import check_details, check_lines, posted_rows
 from connectors.sandbox.supplierportal.state import Draft, Invoice, Session, review
+from connectors.sandbox.web import amount, cookie, html, page_of, read_form, redirect
 
-HTML = "text/html; charset=utf-8"
 COOKIE = "sp_session"
-
-
-def _html(body: bytes, status: int = 200) -> Reply:
-    return Reply(status, body, HTML, {"Cache-Control": "no-store", "Connection": "close"})
-
-
-def _redirect(location: str, cookie: str | None = None) -> Reply:
-    headers = {"Location": location, "Connection": "close"}
-    if cookie is not None:
-        headers["Set-Cookie"] = cookie
-    return Reply(303, b"", HTML, headers)
 
 
 class SupplierPortalSandbox:
@@ -74,8 +63,8 @@ class SupplierPortalSandbox:
     def _next_id(self) -> str:
         return f"SP{720000 + next(self._ids)}"
 
-    def serve(self, port: int = 0, faults: FaultPlan | None = None) -> SandboxServer:
-        self.server = SandboxServer(self, port=port, faults=faults).start()
+    def serve(self, port: int = 0, faults: FaultPlan | None = None, latency: float = 0.0) -> SandboxServer:
+        self.server = SandboxServer(self, port=port, faults=faults, latency=latency).start()
         return self.server
 
     # --- controls for tests and the demo --------------------------------------------------------------
@@ -105,28 +94,28 @@ class SupplierPortalSandbox:
             return self._verify(request)
         if parts == ["logout"]:
             self.sessions.pop(self._token(request) or "", None)
-            return _redirect("/login")
+            return redirect("/login")
         session = self._session(request)
         if session is None or not session.verified:
             target = request.path + (
                 f"?{urlencode({k: v[0] for k, v in request.query.items()})}" if request.query else ""
             )
-            return _redirect(f"/login?next={quote(target)}")
+            return redirect(f"/login?next={quote(target)}")
         if parts in ([], ["dashboard"]) and method == "GET":
             mine = sum(1 for d in self.drafts.values() if d.owner == session.email and not d.submitted_as)
-            return _html(pages.dashboard(self.config, session.email, mine))
+            return html(pages.dashboard(self.config, session.email, mine))
         if parts == ["drafts"] and method == "POST":
             made = Draft(id=tokens.token_hex(4).upper(), owner=session.email)
             self.drafts[made.id] = made
-            return _redirect(f"/drafts/{made.id}/details")
+            return redirect(f"/drafts/{made.id}/details")
         if len(parts) == 3 and parts[0] == "drafts":
             draft = self.drafts.get(parts[1])
             if draft is not None and draft.owner == session.email and parts[2] == "details":
                 return self._details(request, draft)
             if draft is not None and draft.owner == session.email and parts[2] == "lines" and method == "GET":
                 if not draft.details_done:
-                    return _redirect(f"/drafts/{draft.id}/details")
-                return _html(pages.lines(self.config, draft, {}, {}, {}, {}))
+                    return redirect(f"/drafts/{draft.id}/details")
+                return html(pages.lines(self.config, draft, {}, {}, {}, {}))
         if len(parts) == 2 and parts[0] == "submit" and method == "POST":
             posted = self.drafts.get(parts[1])
             if posted is not None and posted.owner == session.email:
@@ -138,16 +127,12 @@ class SupplierPortalSandbox:
             if invoice is not None:
                 status, reason, _ = invoice.status_at(self.clock.now())
                 submitted = request.param("submitted") == "1"
-                return _html(pages.invoice_page(self.config, invoice, status, reason, submitted))
-        return _html(pages.not_found(self.config, True), 404)
+                return html(pages.invoice_page(self.config, invoice, status, reason, submitted))
+        return html(pages.not_found(self.config, True), 404)
 
     # --- signing in -------------------------------------------------------------------------------------
     def _token(self, request: Request) -> str | None:
-        for item in request.headers.get("cookie", "").split(";"):
-            name, _, value = item.strip().partition("=")
-            if name == COOKIE:
-                return value
-        return None
+        return cookie(request, COOKIE)
 
     def _session(self, request: Request) -> Session | None:
         session = self.sessions.get(self._token(request) or "")
@@ -162,7 +147,7 @@ class SupplierPortalSandbox:
     def _login(self, request: Request) -> Reply:
         next_path = request.param("next") or ""
         if request.method != "POST":
-            return _html(pages.sign_in(self.config, next_path=next_path))
+            return html(pages.sign_in(self.config, next_path=next_path))
         fields, _ = read_form(request)
         email = fields.get("email", "").strip()
         user = self.config.user(email)
@@ -170,28 +155,28 @@ class SupplierPortalSandbox:
             user.password.encode(), fields.get("password", "").encode()
         ):
             self.refused["password"] += 1
-            return _html(pages.sign_in(self.config, email, "Invalid email or password.", next_path))
+            return html(pages.sign_in(self.config, email, "Invalid email or password.", next_path))
         token = tokens.token_urlsafe(24)
         target = next_path if next_path.startswith("/") and not next_path.startswith("//") else "/dashboard"
         self.sessions[token] = Session(token, user.email, self.clock.now(), next_path=target)
-        return _redirect("/verify", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+        return redirect("/verify", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
 
     def _verify(self, request: Request) -> Reply:
         session = self._session(request)
         if session is None:
-            return _redirect("/login")
+            return redirect("/login")
         if request.method != "POST":
-            return _html(pages.one_time_code(self.config))
+            return html(pages.one_time_code(self.config))
         fields, _ = read_form(request)
         user = self.config.user(session.email)
         assert user is not None
         # One step either side, for clock drift; codes follow real time.
         if not pyotp.TOTP(user.totp_seed).verify(fields.get("otp", "").strip(), valid_window=1):
             self.refused["code"] += 1
-            return _html(pages.one_time_code(self.config, "That code is not valid. Try again."))
+            return html(pages.one_time_code(self.config, "That code is not valid. Try again."))
         session.verified = True
         self.logins += 1
-        return _redirect(session.next_path or "/dashboard")
+        return redirect(session.next_path or "/dashboard")
 
     # --- the wizard ---------------------------------------------------------------------------------------
     def _taken(self) -> set[str]:
@@ -199,7 +184,7 @@ class SupplierPortalSandbox:
 
     def _details(self, request: Request, draft: Draft) -> Reply:
         if draft.submitted_as:
-            return _redirect(f"/invoices/{draft.submitted_as}")
+            return redirect(f"/invoices/{draft.submitted_as}")
         if request.method == "GET":
             query = (request.param("q") or "").strip()
             found = None
@@ -210,21 +195,21 @@ class SupplierPortalSandbox:
                     for po in self.config.purchase_orders
                     if wanted in po.number.casefold() or wanted in po.description.casefold()
                 ]
-            return _html(pages.details(self.config, draft, found, query, {}))
+            return html(pages.details(self.config, draft, found, query, {}))
         self.posts["details"] += 1
         fields, _ = read_form(request)
         errors = check_details(self.config, draft, fields, self._taken())
         if errors:
-            return _html(pages.details(self.config, draft, None, "", errors), 422)
+            return html(pages.details(self.config, draft, None, "", errors), 422)
         draft.details_done = True
-        return _redirect(f"/drafts/{draft.id}/lines")
+        return redirect(f"/drafts/{draft.id}/lines")
 
     def _submit(self, request: Request, draft: Draft, session: Session) -> Reply:
         self.posts["submit"] += 1
         fields, files = read_form(request)
         if draft.submitted_as:
             message = f"This draft was already submitted as invoice {draft.number}."
-            return _html(pages.lines(self.config, draft, {}, {}, {"lines": message}, {}), 409)
+            return html(pages.lines(self.config, draft, {}, {}, {"lines": message}, {}), 409)
         rows = posted_rows(fields)
         lines, line_errors = check_lines(self.config, draft, rows)
         errors: dict[str, str] = {}
@@ -244,13 +229,13 @@ class SupplierPortalSandbox:
         pdf = files.get("pdf")
         if pdf is None:
             errors["pdf"] = "Attach a PDF copy of the invoice."
-        elif not pdf[1].startswith(b"%PDF-"):
+        elif not pdf.content.startswith(b"%PDF-"):
             errors["pdf"] = "The file is not a PDF."
-        elif len(pdf[1]) > self.config.max_pdf_bytes:
+        elif len(pdf.content) > self.config.max_pdf_bytes:
             errors["pdf"] = f"The PDF is larger than {self.config.max_pdf_bytes // 1024} KB."
         if errors or line_errors:
             values = {k: fields.get(k, "") for k in ("tax", "freight", "total")}
-            return _html(pages.lines(self.config, draft, rows, line_errors, errors, values), 422)
+            return html(pages.lines(self.config, draft, rows, line_errors, errors, values), 422)
         assert tax is not None and freight is not None and total is not None and pdf is not None
         invoice = Invoice(
             id=self._next_id(),
@@ -265,12 +250,12 @@ class SupplierPortalSandbox:
             submitted_at=self.clock.now(),
             submitted_by=session.email,
             timeline=[(self.clock.now(), "Pending review", None)],
-            pdf=pdf[1],
+            pdf=pdf.content,
         )
         review(self.config, invoice)
         self.invoices.append(invoice)
         draft.submitted_as = invoice.id
-        return _redirect(f"/invoices/{invoice.id}?submitted=1")
+        return redirect(f"/invoices/{invoice.id}?submitted=1")
 
     # --- reading ------------------------------------------------------------------------------------------
     def _list(self, request: Request) -> Reply:
@@ -283,10 +268,5 @@ class SupplierPortalSandbox:
             status, _, when = invoice.status_at(now)
             rows.append((invoice, status, when))
         rows.sort(key=lambda row: (row[2], row[0].id), reverse=True)  # newest change first
-        size = self.config.page_size
-        count = max(1, -(-len(rows) // size))
-        text = request.param("page") or "1"
-        page = min(max(int(text) if text.isdigit() else 1, 1), count)
-        return _html(
-            pages.invoice_list(self.config, rows[(page - 1) * size : page * size], query, page, count)
-        )
+        shown, page, count = page_of(rows, request.param("page"), self.config.page_size)
+        return html(pages.invoice_list(self.config, shown, query, page, count))

@@ -1,53 +1,16 @@
-"""Reading what a browser posts (urlencoded or multipart/form-data), and the portal's own checks of a
-wizard step: every message tied to the field or line it is about, as the pages show them inline."""
+"""The portal's own checks of a wizard step: every message tied to the field or line it is about, as the
+pages show them inline (what a browser posts is read by connectors/sandbox/web.py)."""
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from urllib.parse import parse_qs
 
-from connectors.sandbox.server import Request
 from connectors.sandbox.supplierportal.config import SupplierPortalConfig
 from connectors.sandbox.supplierportal.state import Draft, Line
+from connectors.sandbox.web import amount
 
-Upload = tuple[str, bytes]  # file name, bytes
 _LINE_INPUT = re.compile(r"^lines-(\d+)-(\w+)$")
-
-
-def read_form(request: Request) -> tuple[dict[str, str], dict[str, Upload]]:
-    """Fields and files of a POST."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        parsed = parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        return {key: values[0] for key, values in parsed.items()}, {}
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
-    )
-    fields: dict[str, str] = {}
-    files: dict[str, Upload] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        content = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is None:
-            fields[name] = content.decode("utf-8", errors="replace")
-        elif filename or content:  # an empty file input still sends an empty part
-            files[name] = (filename, content)
-    return fields, files
-
-
-def amount(text: str) -> Decimal | None:
-    try:
-        return Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        return None
 
 
 def check_details(

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from connectors.sandbox.supplierportal.config import SupplierPortalConfig
-
-CENT = Decimal("0.01")
+from connectors.sandbox.web import CENT, status_at
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,7 @@ class Invoice:
     pdf: bytes | None = field(default=None, repr=False)
 
     def status_at(self, now: datetime) -> tuple[str, str | None, datetime]:
-        when, status, reason = self.timeline[0]
-        for entry in self.timeline:
-            if entry[0] <= now:
-                when, status, reason = entry
-        return status, reason, when
+        return status_at(self.timeline, now)
 
 
 def review(config: SupplierPortalConfig, invoice: Invoice) -> None:

@@ -7,7 +7,13 @@ controllable clock; rejection and dispute reasons on detail pages; sessions that
 """
 
 from connectors.sandbox.webportal.app import WebPortalSandbox
-from connectors.sandbox.webportal.checks import parse_form
 from connectors.sandbox.webportal.config import Buyer, WebPortalSandboxConfig, load_config
+from connectors.sandbox.webportal.facade import SandboxPortal
 
-__all__ = ["Buyer", "WebPortalSandbox", "WebPortalSandboxConfig", "load_config", "parse_form"]
+__all__ = [
+    "Buyer",
+    "SandboxPortal",
+    "WebPortalSandbox",
+    "WebPortalSandboxConfig",
+    "load_config",
+]

@@ -17,37 +17,17 @@ import pyotp
 
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.server import FaultPlan, Reply, Request, SandboxServer
+from connectors.sandbox.web import Upload, cookie, html, page_of, read_form, redirect
 from connectors.sandbox.webportal import pages
-from connectors.sandbox.webportal.checks import (
-    Files,
-    check_invoice,
-    check_line,
-    keep_header,
-    parse_form,
-)
+from connectors.sandbox.webportal.checks import check_invoice, check_line, keep_header
 from connectors.sandbox.webportal.config import Buyer, WebPortalSandboxConfig
 from connectors.sandbox.webportal.state import Draft, PortalInvoice, Session, review
-
-HTML = "text/html; charset=utf-8"
 
 
 def views(buyer: Buyer) -> Any:
     """The module that renders this buyer's pages (one layout; the second sandbox portal, built
     differently in flow as well, is connectors/sandbox/supplierportal)."""
     return pages
-
-
-def _html(body: bytes, status: int = 200) -> Reply:
-    # A fresh socket per request, so a dropped connection is never a stale kept-alive one. (Chromium
-    # may still resend a form whose answer was lost; the connector is built for that.)
-    return Reply(status, body, HTML, {"Cache-Control": "no-store", "Connection": "close"})
-
-
-def _redirect(location: str, cookie: str | None = None) -> Reply:
-    headers = {"Location": location, "Connection": "close"}
-    if cookie is not None:
-        headers["Set-Cookie"] = cookie
-    return Reply(303, b"", HTML, headers)
 
 
 class WebPortalSandbox:
@@ -86,8 +66,8 @@ class WebPortalSandbox:
                     )
                 )
 
-    def serve(self, port: int = 0, faults: FaultPlan | None = None) -> SandboxServer:
-        self.server = SandboxServer(self, port=port, faults=faults).start()
+    def serve(self, port: int = 0, faults: FaultPlan | None = None, latency: float = 0.0) -> SandboxServer:
+        self.server = SandboxServer(self, port=port, faults=faults, latency=latency).start()
         return self.server
 
     # --- controls for tests and the demo ---------------------------------------------------------------
@@ -135,7 +115,7 @@ class WebPortalSandbox:
         parts = [p for p in request.path.split("/") if p]
         buyer = self.config.buyer(parts[0]) if parts else None
         if buyer is None:
-            return _html(b"<!doctype html><title>Not found</title><h1>Not found</h1>", 404)
+            return html(b"<!doctype html><title>Not found</title><h1>Not found</h1>", 404)
         with self._lock:
             return self._route(buyer, request, parts[1:])
 
@@ -147,8 +127,8 @@ class WebPortalSandbox:
             return self._mfa(buyer, request)
         if rest == ["logout"]:
             self.sessions.pop(self._token(buyer, request) or "", None)
-            return _redirect(f"/{buyer.slug}/login")
-        fields, files = parse_form(request) if method == "POST" else ({}, {})
+            return redirect(f"/{buyer.slug}/login")
+        fields, files = read_form(request) if method == "POST" else ({}, {})
         action = "submit" if rest == ["invoices", "submit"] else fields.get("action", "page")
         if method == "POST":
             self.posts[action] += 1  # received, whether or not the session lets it through
@@ -160,13 +140,13 @@ class WebPortalSandbox:
                 else ""
             )
             expired = "&expired=1" if self._token(buyer, request) else ""
-            return _redirect(f"/{buyer.slug}/login?next={quote(target)}{expired}")
+            return redirect(f"/{buyer.slug}/login?next={quote(target)}{expired}")
         if rest in ([], ["invoices"]) and method == "GET":
-            return self._list(buyer, request) if rest else _redirect(f"/{buyer.slug}/invoices")
+            return self._list(buyer, request) if rest else redirect(f"/{buyer.slug}/invoices")
         if rest == ["invoices", "new"]:
             if method == "GET":
                 session.draft = Draft()
-                return _html(views(buyer).invoice_form(buyer, session.draft))
+                return html(views(buyer).invoice_form(buyer, session.draft))
             return self._form_action(buyer, session, fields, action)
         if rest == ["invoices", "submit"] and method == "POST":
             reply = self._submit(buyer, session, fields, files)
@@ -184,7 +164,7 @@ class WebPortalSandbox:
                 return self._detail(buyer, invoice, request.param("created") == "1")
             if invoice is not None and rest[2] == "pdf" and invoice.pdf is not None:
                 return Reply(200, invoice.pdf, "application/pdf", {"Connection": "close"})
-        return _html(views(buyer).page(buyer, "Page not found", "<p>There is no such page.</p>", True), 404)
+        return html(views(buyer).page(buyer, "Page not found", "<p>There is no such page.</p>", True), 404)
 
     # --- sessions ----------------------------------------------------------------------------------------
     @staticmethod
@@ -192,11 +172,7 @@ class WebPortalSandbox:
         return f"wp_{buyer.slug}"
 
     def _token(self, buyer: Buyer, request: Request) -> str | None:
-        for item in request.headers.get("cookie", "").split(";"):
-            name, _, value = item.strip().partition("=")
-            if name == self._cookie_name(buyer):
-                return value
-        return None
+        return cookie(request, self._cookie_name(buyer))
 
     def _session(self, buyer: Buyer, request: Request) -> Session | None:
         session = self.sessions.get(self._token(buyer, request) or "")
@@ -221,8 +197,8 @@ class WebPortalSandbox:
     def _login(self, buyer: Buyer, request: Request) -> Reply:
         if request.method != "POST":
             notices = ["Your session has expired. Please sign in again."] if request.param("expired") else []
-            return _html(views(buyer).login(buyer, notices=notices, next_path=request.param("next")))
-        fields, _ = parse_form(request)
+            return html(views(buyer).login(buyer, notices=notices, next_path=request.param("next")))
+        fields, _ = read_form(request)
         username = fields.get("username", "").strip()
         user = buyer.user(username)
         if user is None or not token_generator.compare_digest(
@@ -230,32 +206,32 @@ class WebPortalSandbox:
         ):
             self.refused["password"] += 1
             refusal = ["The user name or password is incorrect."]
-            return _html(views(buyer).login(buyer, username, refusal, next_path=request.param("next")))
+            return html(views(buyer).login(buyer, username, refusal, next_path=request.param("next")))
         token = token_generator.token_urlsafe(24)
         next_path = request.param("next")
         if not (next_path and next_path.startswith(f"/{buyer.slug}/")):
             next_path = f"/{buyer.slug}/invoices"
         self.sessions[token] = Session(token, buyer.slug, username, self.clock.now(), next_path=next_path)
-        cookie = f"{self._cookie_name(buyer)}={token}; Path=/{buyer.slug}/; HttpOnly; SameSite=Lax"
-        return _redirect(f"/{buyer.slug}/mfa", cookie)
+        session_cookie = f"{self._cookie_name(buyer)}={token}; Path=/{buyer.slug}/; HttpOnly; SameSite=Lax"
+        return redirect(f"/{buyer.slug}/mfa", session_cookie)
 
     def _mfa(self, buyer: Buyer, request: Request) -> Reply:
         session = self._session(buyer, request)
         if session is None:
-            return _redirect(f"/{buyer.slug}/login")
+            return redirect(f"/{buyer.slug}/login")
         if request.method != "POST":
-            return _html(views(buyer).mfa(buyer))
-        fields, _ = parse_form(request)
+            return html(views(buyer).mfa(buyer))
+        fields, _ = read_form(request)
         user = buyer.user(session.username)
         assert user is not None
         # One step either side, as real portals allow for clock drift; codes follow real time.
         if not pyotp.TOTP(user.totp_seed).verify(fields.get("code", "").strip(), valid_window=1):
             self.refused["code"] += 1
-            return _html(views(buyer).mfa(buyer, ["The authentication code is incorrect or has expired."]))
+            return html(views(buyer).mfa(buyer, ["The authentication code is incorrect or has expired."]))
         session.authenticated = True
         session.last_seen = self.clock.now()
         self.logins[buyer.slug] += 1
-        return _redirect(session.next_path or f"/{buyer.slug}/invoices")
+        return redirect(session.next_path or f"/{buyer.slug}/invoices")
 
     # --- the invoice form --------------------------------------------------------------------------------
     def _form_action(self, buyer: Buyer, session: Session, fields: dict[str, str], action: str) -> Reply:
@@ -264,32 +240,34 @@ class WebPortalSandbox:
         if action == "lookup_po":
             number = draft.header.get("po_number", "")
             if not number:
-                return _html(
+                return html(
                     layout.invoice_form(buyer, draft, ["Enter a purchase order number to look it up."])
                 )
             po = buyer.purchase_order(number)
             if po is None:
                 draft.po_found = None
-                return _html(layout.invoice_form(buyer, draft, [f"Purchase order {number} does not exist."]))
+                return html(layout.invoice_form(buyer, draft, [f"Purchase order {number} does not exist."]))
             draft.po_found = po.number
             notice = f"Purchase order {po.number} found: {len(po.lines)} lines."
-            return _html(layout.invoice_form(buyer, draft, notices=[notice]))
+            return html(layout.invoice_form(buyer, draft, notices=[notice]))
         if action == "add_line":
             line, errors = check_line(buyer, draft, fields)
             if line is None:
-                return _html(layout.invoice_form(buyer, draft, errors))
+                return html(layout.invoice_form(buyer, draft, errors))
             draft.lines.append(line)
-            return _html(layout.invoice_form(buyer, draft, notices=[f"Line {len(draft.lines)} added."]))
-        return _html(layout.invoice_form(buyer, draft, [f"Unknown action {action!r}."]), 400)
+            return html(layout.invoice_form(buyer, draft, notices=[f"Line {len(draft.lines)} added."]))
+        return html(layout.invoice_form(buyer, draft, [f"Unknown action {action!r}."]), 400)
 
-    def _submit(self, buyer: Buyer, session: Session, fields: dict[str, str], files: Files) -> Reply:
+    def _submit(
+        self, buyer: Buyer, session: Session, fields: dict[str, str], files: dict[str, Upload]
+    ) -> Reply:
         keep_header(session.draft, fields)
         draft, h, layout = session.draft, session.draft.header, views(buyer)
         taken = {i.number for i in self.invoices if i.buyer == buyer.slug}
         pdf = files.get("pdf")
         checked = check_invoice(buyer, draft, taken, pdf, layout.DATE_FORMAT, layout.DATE_HINT)
         if checked.errors:
-            return _html(layout.invoice_form(buyer, draft, checked.errors))
+            return html(layout.invoice_form(buyer, draft, checked.errors))
         invoice = PortalInvoice(
             reference=f"WP-{next(self._references):06d}",
             buyer=buyer.slug,
@@ -304,18 +282,18 @@ class WebPortalSandbox:
             submitted_at=self.clock.now(),
             submitted_by=session.username,
             timeline=[(self.clock.now(), "Submitted", None)],
-            pdf=pdf[2] if pdf else None,
-            pdf_name=pdf[0] if pdf else None,
+            pdf=pdf.content if pdf else None,
+            pdf_name=pdf.filename if pdf else None,
         )
         review(buyer, invoice)
         self.invoices.append(invoice)
         session.draft = Draft()
-        return _redirect(f"/{buyer.slug}/invoices/{invoice.reference}?created=1")
+        return redirect(f"/{buyer.slug}/invoices/{invoice.reference}?created=1")
 
     # --- reading -----------------------------------------------------------------------------------------
     def _detail(self, buyer: Buyer, invoice: PortalInvoice, created: bool) -> Reply:
         status, reason, when = invoice.status_at(self.clock.now())
-        return _html(views(buyer).invoice_detail(buyer, invoice, status, reason, when, created))
+        return html(views(buyer).invoice_detail(buyer, invoice, status, reason, when, created))
 
     def _list(self, buyer: Buyer, request: Request) -> Reply:
         filters = {
@@ -346,9 +324,6 @@ class WebPortalSandbox:
             rows.append((when, invoice.reference, invoice, status))
         # Oldest change first (a change while paging moves to the end).
         rows.sort(key=lambda r: (r[0], r[1]), reverse=layout.NEWEST_FIRST)
-        size = self.config.page_size
-        pages_count = max(1, -(-len(rows) // size))
-        page_text = request.param("page") or "1"
-        number = min(max(int(page_text) if page_text.isdigit() else 1, 1), pages_count)
-        shown = [(i, s, w) for w, _, i, s in rows[(number - 1) * size : number * size]]
-        return _html(layout.invoice_list(buyer, shown, filters, number, pages_count, errors))
+        page, number, pages_count = page_of(rows, request.param("page"), self.config.page_size)
+        shown = [(i, s, w) for w, _, i, s in page]
+        return html(layout.invoice_list(buyer, shown, filters, number, pages_count, errors))

@@ -1,54 +1,17 @@
-"""The sandbox web portal's forms: reading what the browser posted, and the portal's own checks of a
-line and of a whole invoice (the messages a real portal shows above its form)."""
+"""The sandbox web portal's own checks of a line and of a whole invoice (the messages a real portal shows
+above its form)."""
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from urllib.parse import parse_qs
+from decimal import Decimal
 
-from connectors.sandbox.server import Request
+from connectors.sandbox.web import Upload, amount
 from connectors.sandbox.webportal.config import Buyer
 from connectors.sandbox.webportal.state import Draft, DraftLine
 
-Files = dict[str, tuple[str, str, bytes]]  # field name -> (file name, content type, bytes)
 HEADER = ("invoice_number", "invoice_date", "currency", "po_number", "tax", "charges", "total", "comments")
-
-
-def parse_form(request: Request) -> tuple[dict[str, str], Files]:
-    """Fields and uploaded files of a urlencoded or multipart/form-data POST."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        parsed = parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in parsed.items()}, {}
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
-    )
-    fields: dict[str, str] = {}
-    files: Files = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        content = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            if filename or content:  # a file input left empty still sends an empty part
-                files[name] = (filename, part.get_content_type(), content)
-        else:
-            fields[name] = content.decode("utf-8", errors="replace")
-    return fields, files
-
-
-def decimal(text: str) -> Decimal | None:
-    try:
-        return Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        return None
 
 
 def keep_header(draft: Draft, fields: dict[str, str]) -> None:
@@ -62,8 +25,8 @@ def check_line(buyer: Buyer, draft: Draft, fields: dict[str, str]) -> tuple[Draf
     """The line being added, or the portal's reasons for refusing it."""
     errors = []
     description = fields.get("line_description", "").strip()
-    quantity = decimal(fields.get("line_quantity", ""))
-    price = decimal(fields.get("line_unit_price", ""))
+    quantity = amount(fields.get("line_quantity", ""))
+    price = amount(fields.get("line_unit_price", ""))
     uom = fields.get("line_uom", "").strip()
     afe = fields.get("line_afe", "").strip()
     po_line_text = fields.get("line_po_line", "").strip()
@@ -102,7 +65,7 @@ def check_invoice(
     buyer: Buyer,
     draft: Draft,
     numbers_taken: set[str],
-    pdf: tuple[str, str, bytes] | None,
+    pdf: Upload | None,
     date_format: str = "%Y-%m-%d",
     date_hint: str = "YYYY-MM-DD",
 ) -> Checked:
@@ -128,7 +91,7 @@ def check_invoice(
         errors.append(f"Purchase order {po_number} does not exist.")
     if not draft.lines:
         errors.append("Add at least one line before submitting.")
-    amounts = {name: decimal(h.get(name) or "0") for name in ("tax", "charges", "total")}
+    amounts = {name: amount(h.get(name) or "0") for name in ("tax", "charges", "total")}
     for name, label in (("tax", "Tax amount"), ("charges", "Other charges"), ("total", "Invoice total")):
         if amounts[name] is None:
             errors.append(f"{label} must be a number.")
@@ -141,9 +104,9 @@ def check_invoice(
             )
     if pdf is None and buyer.require_pdf:
         errors.append("Attach the invoice as a PDF file.")
-    elif pdf is not None and not pdf[2].startswith(b"%PDF-"):
+    elif pdf is not None and not pdf.content.startswith(b"%PDF-"):
         errors.append("The attached file is not a PDF document.")
-    elif pdf is not None and len(pdf[2]) > buyer.max_pdf_bytes:
+    elif pdf is not None and len(pdf.content) > buyer.max_pdf_bytes:
         errors.append(f"The PDF is larger than {buyer.max_pdf_bytes // 1024} KB.")
     if errors:
         return Checked(errors)

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from connectors.sandbox.web import CENT, status_at
 from connectors.sandbox.webportal.config import Buyer
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,7 @@ class PortalInvoice:
     pdf_name: str | None = None
 
     def status_at(self, now: datetime) -> tuple[str, str | None, datetime]:
-        when, status, reason = self.timeline[0]
-        for entry in self.timeline:
-            if entry[0] <= now:
-                when, status, reason = entry
-        return status, reason, when
+        return status_at(self.timeline, now)
 
 
 def review(buyer: Buyer, invoice: PortalInvoice) -> None:

@@ -1,8 +1,10 @@
 """What a portal family provides so the shared contract suite can run against its connector.
 
-A harness starts the family's sandbox on a real socket, builds the connector and a profile for it,
-and knows which invoices that portal accepts and refuses. Register it in `HARNESSES` (registry.py);
-a meta-test fails for any installed connector without one.
+A harness starts the family's sandbox (its `SandboxPortal`, connectors/sandbox/facade.py) on a real
+socket, builds the connector and a profile for it, and knows which invoices that portal accepts and
+refuses; what the suite does to the portal (faults, clock, stop, count) goes through the facade, the
+same for every family (`PortalHarness`). Register it in `HARNESSES` (registry.py); a meta-test fails
+for any installed connector without one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from connectors.base import Connector
+from connectors.sandbox.facade import SandboxPortal
 from hub.model import Invoice
 from rules.schema import Profile
 
@@ -54,3 +57,26 @@ class ConnectorHarness(Protocol):
 
 class HarnessFactory(Protocol):
     def __call__(self, tmp_path: Path) -> ConnectorHarness: ...
+
+
+class PortalHarness:
+    """The portal side of a harness, through the family's sandbox facade."""
+
+    #: The sandbox family the harness starts (a meta-test wants every installed one played).
+    family: str
+    portal: SandboxPortal
+    #: Faults met twice: a browser resends a form whose connection dropped, once, on its own, so "the
+    #: answer is lost" means that resend's answer too.
+    repeated_faults: frozenset[str] = frozenset()
+
+    def portal_count(self) -> int:
+        return len(self.portal.received())
+
+    def advance(self, hours: float) -> None:
+        self.portal.advance(hours)
+
+    def inject(self, fault: str) -> None:
+        self.portal.inject(fault, count=2 if fault in self.repeated_faults else 1)  # type: ignore[arg-type]
+
+    def stop_portal(self) -> None:
+        self.portal.stop()

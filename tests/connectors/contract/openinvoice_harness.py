@@ -9,18 +9,20 @@ from pathlib import Path
 
 from connectors.sandbox.openinvoice import SOAP_PATH, SUBMIT_PATH
 from hub.model import Invoice
+from tests.connectors.contract.harness import PortalHarness
 from tests.connectors.openinvoice_support import OpenInvoiceWorld, oil_invoice, oil_line
 
 
-class _OpenInvoiceHarness:
+class _OpenInvoiceHarness(PortalHarness):
     name = "openinvoice"
+    family = "openinvoice"
     transport = ""
     submit_path = ""
     supports_faults = frozenset({"drop_after", "unavailable_503"})
 
     def __init__(self, tmp_path: Path):
         self.world = OpenInvoiceWorld(tmp_path)
-        self.sandbox = self.world.sandbox
+        self.portal = self.world.portal
         self.connector = self.world.connector
         self.profile = self.world.profile(self.transport)
 
@@ -30,18 +32,8 @@ class _OpenInvoiceHarness:
     def refused_invoice(self, number: str) -> Invoice:
         return oil_invoice(number, lines=[oil_line(afe_number=None)])  # the buyer requires an AFE
 
-    def portal_count(self) -> int:
-        return len(self.sandbox.invoices)
-
-    def advance(self, hours: float) -> None:
-        self.sandbox.clock.advance(hours=hours)
-
     def inject(self, fault: str) -> None:
-        self.world.faults.queue(fault, path_prefix=self.submit_path)  # type: ignore[arg-type]
-
-    def stop_portal(self) -> None:
-        self.world.soap_server.stop()
-        self.world.rest_server.stop()
+        self.portal.inject(fault, path_prefix=self.submit_path)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.world.close()

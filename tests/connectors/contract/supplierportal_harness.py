@@ -12,13 +12,14 @@ import httpx
 
 from connectors.base import ConnectorContext, Envelope, OutboundDocument, Receipt
 from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.server import FaultPlan, SandboxServer
-from connectors.sandbox.supplierportal import SupplierPortalConfig, SupplierPortalSandbox
+from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.supplierportal import SandboxPortal, SupplierPortalConfig
 from connectors.webportal import WebPortalConnector
 from connectors.webportal.browser import BrowserPool
 from hub.model import Invoice
 from rules.schema import Profile
 from tests.conftest import require_chromium
+from tests.connectors.contract.harness import PortalHarness
 from tests.connectors.contract.webportal_harness import (
     PASSWORD,
     RECIPE,
@@ -90,10 +91,9 @@ class SupplierPortalCase:
         recipe: Path = SUPPLIER_RECIPE,
         **connection: Any,
     ):
-        self.clock = SandboxClock(start=T0)
-        self.faults = FaultPlan()
-        self.sandbox = SupplierPortalSandbox(config or supplier_config(), self.clock)
-        self.server: SandboxServer = self.sandbox.serve(faults=self.faults)
+        self.portal = SandboxPortal(config or supplier_config(), clock=SandboxClock(start=T0)).start()
+        self.clock, self.faults, self.sandbox = self.portal.clock, self.portal.faults, self.portal.sandbox
+        self.server: SandboxServer = self.portal.servers[0]
         self.evidence = folder / "evidence"
         self.http = httpx.Client()
         self.connector = WebPortalConnector(
@@ -124,18 +124,21 @@ class SupplierPortalCase:
 
     def close(self) -> None:
         self.http.close()
-        self.server.stop()
+        self.portal.stop()
 
 
-class SupplierPortalHarness:
+class SupplierPortalHarness(PortalHarness):
     """The same connector and contract on the wizard portal, through its own recipe only."""
 
     name = "webportal"
+    family = "supplierportal"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
+    repeated_faults = frozenset({"drop_after"})  # as for the first portal: a browser may resend once
 
     def __init__(self, tmp_path: Path):
         require_chromium()
         self.case = SupplierPortalCase(tmp_path, contract_pool())
+        self.portal = self.case.portal
         self.connector = self.case.connector
         self.profile = self.case.profile
 
@@ -144,19 +147,6 @@ class SupplierPortalHarness:
 
     def refused_invoice(self, number: str) -> Invoice:
         return pdf_invoice(number, po="PO-999999")  # the portal's PO search finds nothing
-
-    def portal_count(self) -> int:
-        return len(self.case.sandbox.received())
-
-    def advance(self, hours: float) -> None:
-        self.case.clock.advance(hours=hours)
-
-    def inject(self, fault: str) -> None:
-        count = 2 if fault == "drop_after" else 1  # as for the first portal: a browser may resend once
-        self.case.faults.queue(fault, count=count, path_prefix="/submit/")  # type: ignore[arg-type]
-
-    def stop_portal(self) -> None:
-        self.case.server.stop()
 
     def close(self) -> None:
         self.case.close()

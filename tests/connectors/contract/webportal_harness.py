@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.invoices import make_pdf
 from connectors.base import ConnectorContext, Envelope, OutboundDocument, Receipt
 from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.server import FaultPlan, SandboxServer
-from connectors.sandbox.webportal import WebPortalSandbox, WebPortalSandboxConfig
+from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.webportal import SandboxPortal, WebPortalSandboxConfig
 from connectors.webportal import WebPortalConnector
 from connectors.webportal.browser import BrowserPool
 from hub.model import Attachment, Invoice
@@ -23,6 +24,7 @@ from hub.registry import ConnectorRegistry
 from rules.loader import load_profile
 from rules.schema import Profile
 from tests.conftest import require_chromium
+from tests.connectors.contract.harness import PortalHarness
 from tests.connectors.support import DictSecrets
 from tests.factories import PO_LINES, T0, make_invoice
 
@@ -33,29 +35,6 @@ PASSWORD = "portal-Passw0rd-8472"
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, as a portal shows it at MFA set-up
 SECRETS = {"secret:portal_password": PASSWORD, "secret:portal_totp": TOTP_SEED}
 PROFILE_ID = "acme-webportal"
-
-
-def make_pdf(text: str) -> bytes:
-    """A small, real, one-page PDF (catalog, page tree, page, content stream, font, xref, trailer)."""
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 def pdf_invoice(number: str, **overrides: Any) -> Invoice:
@@ -132,10 +111,11 @@ class WebPortalCase:
         recipe: Path = RECIPE,
         **connection: Any,
     ):
-        self.clock = SandboxClock(start=T0)
-        self.faults = FaultPlan()
-        self.sandbox = WebPortalSandbox(sandbox_config(page_size, **(buyer or {})), self.clock)
-        self.server: SandboxServer = self.sandbox.serve(faults=self.faults)
+        self.portal = SandboxPortal(
+            sandbox_config(page_size, **(buyer or {})), clock=SandboxClock(start=T0)
+        ).start()
+        self.clock, self.faults, self.sandbox = self.portal.clock, self.portal.faults, self.portal.sandbox
+        self.server: SandboxServer = self.portal.servers[0]
         self.evidence = folder / "evidence"
         self.http = httpx.Client()
         self.connector = WebPortalConnector(
@@ -163,7 +143,7 @@ class WebPortalCase:
 
     def close(self) -> None:
         self.http.close()
-        self.server.stop()
+        self.portal.stop()
 
 
 def assert_no_secrets(files: Sequence[Path], secrets: Sequence[str] = (PASSWORD, TOTP_SEED)) -> None:
@@ -185,13 +165,18 @@ def contract_pool() -> BrowserPool:
     return _POOL
 
 
-class WebPortalHarness:
+class WebPortalHarness(PortalHarness):
     name = "webportal"
+    family = "webportal"
     supports_faults = frozenset({"drop_after", "unavailable_503"})
+    # (One lost answer that Chromium recovers from on its own is
+    # test_one_dropped_answer_never_makes_two_invoices_nor_a_rejection.)
+    repeated_faults = frozenset({"drop_after"})
 
     def __init__(self, tmp_path: Path):
         require_chromium()
         self.case = WebPortalCase(tmp_path, contract_pool())
+        self.portal = self.case.portal
         self.connector = self.case.connector
         self.profile = self.case.profile
 
@@ -200,22 +185,6 @@ class WebPortalHarness:
 
     def refused_invoice(self, number: str) -> Invoice:
         return pdf_invoice(number, po="PO-999999")  # the portal's PO lookup does not know it
-
-    def portal_count(self) -> int:
-        return len(self.case.sandbox.received())
-
-    def advance(self, hours: float) -> None:
-        self.case.clock.advance(hours=hours)
-
-    def inject(self, fault: str) -> None:
-        # A browser may resend a form whose connection dropped, once, on its own: "the answer is lost"
-        # means that resend's answer too (one lost answer that Chromium recovers from on its own is
-        # test_one_dropped_answer_never_makes_two_invoices_nor_a_rejection).
-        count = 2 if fault == "drop_after" else 1
-        self.case.faults.queue(fault, count=count, path_prefix="/acme/invoices/submit")  # type: ignore[arg-type]
-
-    def stop_portal(self) -> None:
-        self.case.server.stop()
 
     def close(self) -> None:
         self.case.close()

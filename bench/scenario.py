@@ -1,5 +1,6 @@
-"""The reliability harness: real daemons (subprocesses) against real sandboxes, killed and faulted, then
-checked invoice by invoice against what the portal holds.
+"""The reliability scenario: real daemons (subprocesses) against a real sandbox portal, killed and faulted,
+then checked invoice by invoice against what the portal holds. The benchmarks run on it, and the
+reliability tests (tests/reliability) drive it.
 
 A `Scenario` is a workspace: an SQLite AR database with N invoices spread over K buyer profiles (one
 Coupa instance each, so several daemons have several portals to spread over), the rules files, the
@@ -25,10 +26,7 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, text
 
-from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.coupa import CoupaSandbox, CoupaSandboxConfig
-from connectors.sandbox.server import FaultKind, FaultPlan
-from tests.reliability.verdict import (
+from bench.verdict import (
     AT_THE_PORTAL,
     FINAL,
     ArRow,
@@ -39,10 +37,12 @@ from tests.reliability.verdict import (
     Verdict,
     judge,
 )
+from connectors.sandbox.coupa import CoupaSandbox, CoupaSandboxConfig, SandboxPortal
+from connectors.sandbox.server import FaultKind, FaultPlan
 
 __all__ = ["AT_THE_PORTAL", "FAULT_MIX", "FINAL", "ROOT", "Scenario", "Verdict", "verify"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SUPPLIER = {"name": "Bluebonnet Industrial Supply LLC", "party_id": "123456789", "tax_id": "74-1234567"}
 PO_LINES = [("BRG-6205", "EA", "12.50"), ("SEAL-22", "EA", "4.20"), ("SVC-FIELD", "HUR", "95.00")]
 SECRET = "reliability-shared-secret"
@@ -70,7 +70,8 @@ class Scenario:
     timeout_seconds: float = 2.0
     seed: int = 7
     latency: float = 0.0  # the portal's fixed round trip (bench/end_to_end.py)
-    sandbox: CoupaSandbox = field(init=False)
+    portal: SandboxPortal = field(init=False)
+    sandbox: CoupaSandbox = field(init=False)  # the portal's Coupa side (its invoices, its server)
     faults: FaultPlan = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,8 +80,8 @@ class Scenario:
         if self.fault_rates:
             # Slow answers must outlast the client's timeout to be "timeouts after the body was read".
             self.faults.set_rates(self.fault_rates, delay=self.timeout_seconds + 0.5, retry_after=1)
-        self.sandbox = CoupaSandbox(_sandbox_config(self.buyers), SandboxClock())
-        self.sandbox.serve(faults=self.faults, latency=self.latency)
+        self.portal = SandboxPortal(_sandbox_config(self.buyers), faults=self.faults, latency=self.latency)
+        self.sandbox = self.portal.start().sandbox
         self._write_ar()
         self._write_config()
 
@@ -90,8 +91,7 @@ class Scenario:
 
     @property
     def url(self) -> str:
-        assert self.sandbox.server is not None
-        return self.sandbox.server.url
+        return self.portal.url
 
     def _write_ar(self) -> None:
         db = sqlite3.connect(self.root / "ar.db")
@@ -282,8 +282,7 @@ class Scenario:
         return workers
 
     def close(self) -> None:
-        if self.sandbox.server is not None:
-            self.sandbox.server.stop()
+        self.portal.stop()
 
 
 def _sandbox_config(buyers: int) -> CoupaSandboxConfig:
@@ -322,7 +321,6 @@ def _sandbox_config(buyers: int) -> CoupaSandboxConfig:
 # --- the verdict ---------------------------------------------------------------------------------------------
 def facts(scenario: Scenario) -> Facts:
     """What the run left: the hub's invoices and attempts, the portal's receipt log, the AR status rows."""
-    assert scenario.sandbox.server is not None
     engine = scenario.store_engine()
     with engine.connect() as connection:
         invoices = [
@@ -369,7 +367,7 @@ def facts(scenario: Scenario) -> Facts:
         ar.close()
     receipts = [
         PortalReceipt(r.seq, r.number, r.payload_id, r.outcome, r.processed)
-        for r in scenario.sandbox.server.receipts()
+        for r in scenario.portal.receipts()
     ]
     return Facts(
         expected_invoices=scenario.invoices,
@@ -382,7 +380,7 @@ def facts(scenario: Scenario) -> Facts:
 
 
 def verify(scenario: Scenario) -> Verdict:
-    """The verdict of a run, counted at the portal (tests/reliability/verdict.py says what fails)."""
+    """The verdict of a run, counted at the portal (bench/verdict.py says what fails)."""
     verdict = judge(facts(scenario))
     engine = scenario.store_engine()
     with engine.connect() as connection:
@@ -393,9 +391,8 @@ def verify(scenario: Scenario) -> Verdict:
             text("SELECT max(c) FROM (SELECT count(*) AS c FROM attempts GROUP BY invoice_id) AS x")
         ).scalar()
     engine.dispose()
-    assert scenario.sandbox.server is not None
     verdict.attempts = sum(count for _, count in by_worker)
     verdict.attempts_by_worker = {worker: count for worker, count in by_worker}
-    verdict.faults = dict(scenario.sandbox.server.faults.injected)
+    verdict.faults = scenario.portal.faults_injected()
     verdict.max_attempts_per_invoice = int(per_invoice or 0)
     return verdict

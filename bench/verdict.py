@@ -2,7 +2,7 @@
 invoice number, set against what the hub says happened to each invoice and what the AR system was told.
 
 `judge(facts)` is pure (plain records in, a `Verdict` out), so it is itself tested with planted faults
-(tests/reliability/test_verdict.py); `harness.verify(scenario)` gathers the facts of a real run.
+(tests/reliability/test_verdict.py); `bench.scenario.verify(scenario)` gathers the facts of a real run.
 
 The rules, per invoice number:
 - *created* at the portal: exactly 1 when the hub says the invoice reached the portal (SUBMITTED and
