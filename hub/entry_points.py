@@ -1,6 +1,6 @@
 """Plugins found through an entry-point group: the one mechanism behind the connector registry
-(hub/registry.py, `portalhub.connectors`) and the AR adapter registry (hub/ar/registry.py,
-`portalhub.ar_adapters`).
+(hub/registry.py, `portalhub.connectors`), the AR adapter registry (hub/ar/registry.py,
+`portalhub.ar_adapters`) and the sandbox registry (hub/demo/registry.py, `portalhub.sandboxes`).
 
 The built-ins register in portalhub's own pyproject.toml exactly like third-party packages do. Two
 packages registering one name stop the hub at start-up; a class is imported on first use, so an unused
@@ -23,11 +23,22 @@ class EntryPointRegistry(Generic[P]):
     """The installed plugins of one kind, by name. `points` is the injection seam for tests (and
     embedders): without it, the entry points of the installed distributions."""
 
-    def __init__(self, points: Iterable[EntryPoint] | None, *, group: str, base: type, noun: str, key: str):
+    def __init__(
+        self,
+        points: Iterable[EntryPoint] | None,
+        *,
+        group: str,
+        base: type,
+        noun: str,
+        key: str,
+        called: str | None = None,
+    ):
         # `base` is P's class (abstract ones too, which `type[P]` would refuse).
         self._base = base
         self._noun = noun  # what a plugin is called in messages: "connector", "AR adapter"
-        self._key = key  # the class attribute that holds the plugin's name: "name", "kind"
+        self._key = key  # the class attribute that holds the plugin's name: "name", "kind", "family"
+        # how a missing one is named in messages: "named 'x'", "of kind 'x'"
+        self._called = called or ("named" if key == "name" else f"of {key}")
         found = list(entry_points(group=group)) if points is None else list(points)
         self._points: dict[str, EntryPoint] = {}
         for point in found:
@@ -49,8 +60,9 @@ class EntryPointRegistry(Generic[P]):
             point = self._points.get(name)
             if point is None:
                 known = ", ".join(self.names) or "none"
-                called = "named" if self._key == "name" else f"of {self._key}"
-                raise ConfigError(f"no {self._noun} {called} {name!r} is installed (installed: {known})")
+                raise ConfigError(
+                    f"no {self._noun} {self._called} {name!r} is installed (installed: {known})"
+                )
             cls = point.load()
             if not (isinstance(cls, type) and issubclass(cls, self._base)):
                 base = self._base.__name__
