@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from hub.readonly import ReadOnlyHub
+    from hub.readonly import StoreView
     from hub.runtime import Hub
 
 OK, FOUND, USAGE = 0, 1, 2
@@ -129,7 +129,7 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
 
 
 @contextmanager
-def opened_view() -> Iterator[ReadOnlyHub]:
+def opened_view() -> Iterator[StoreView]:
     """The store and configuration only, for commands that answer without sending (hub/readonly.py):
     no connector, no compiled rules, no AR adapter, so no deployment secret is needed."""
     from hub.config import find_config, load_config
@@ -355,7 +355,7 @@ def _refuse_fatal_configuration(hub: Hub) -> None:
 @app.command()
 def status(as_json: JsonOption = False) -> None:
     """Invoices per portal and state, and everything that needs a person."""
-    from hub.services import status_summary
+    from hub.readonly import status_summary
 
     with opened_view() as hub:
         summary = status_summary(hub)
@@ -440,7 +440,7 @@ def show(
 ) -> None:
     """One invoice's full timeline, with reasons and every send; after a portal's refusal, what to
     do next. A quarantined AR record is named with the reason."""
-    from hub.services import next_step, timeline
+    from hub.readonly import next_step, timeline
 
     with opened_view() as hub:
         data = timeline(hub, invoice)
@@ -594,8 +594,8 @@ def rejections(
     the portal's words and the fix. Exit 1 when there is anything to fix."""
     from decimal import Decimal, InvalidOperation
 
-    from hub.services import check_worklist_filter
-    from hub.services import rejections as open_problems
+    from hub.readonly import check_worklist_filter
+    from hub.readonly import rejections as open_problems
     from hub.worklist import CATEGORY_LABELS, groups, to_csv
     from hub.worklist import said as portal_said
 
@@ -684,7 +684,7 @@ def quarantine(
 ) -> None:
     """AR records the hub quarantined: not valid invoices, so never sent; each with the reason, to fix
     in the AR system (the hub takes a fixed record in at its next ingest). Exit 1 when there are any."""
-    from hub.services import quarantined
+    from hub.readonly import quarantined
 
     with opened_view() as hub:
         rows = quarantined(hub, resolved=include_resolved)
