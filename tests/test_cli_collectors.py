@@ -212,6 +212,9 @@ HEAVY = (
     "httpx",
     "alembic",
 )
+#: Reading the rules folder in outline needs the bounded YAML reader, which lives beside the safe XML
+#: parsing in mappings/ but imports nothing of the document mappings.
+LIGHT = ("mappings", "mappings.yaml_safety")
 
 
 @pytest.mark.parametrize(
@@ -233,7 +236,12 @@ def test_read_only_commands_do_not_import_connectors_or_the_rules_engine(
     )
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert "cli" in loaded
-    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    heavy = sorted(
+        m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY) and m not in LIGHT
+    )
     assert heavy == [], f"{command} loaded {heavy}"
     if command[0] != "--help":
-        assert "sqlalchemy" in loaded  # it did answer from the store
+        assert "hub.store_reader" in loaded  # it did answer from the store...
+        # ...through the database driver: SQLAlchemy and SQLModel cost ~0.3 to 0.7 s to import.
+        orm = sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "sqlmodel"))
+        assert orm == [], f"{command} loaded {orm[:5]}"
