@@ -101,7 +101,7 @@ _ROW_TYPES: dict[tuple[str, ...], type] = {}
 def _row_type(names: tuple[str, ...]) -> type:
     found = _ROW_TYPES.get(names)
     if found is None:
-        found = _ROW_TYPES[names] = namedtuple("Row", names)  # type: ignore[misc]
+        found = _ROW_TYPES[names] = namedtuple("Row", names)
     return found
 
 
@@ -138,19 +138,19 @@ class StoreReader:
             path = path.removeprefix("/") if path.startswith("/") else path
             if not path or path == ":memory:" or not Path(path).exists():
                 return None
-            connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA query_only=ON")
-            connection.execute("BEGIN")  # one snapshot for every question of the command
-            return cls(connection, "sqlite", url)
+            lite = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            lite.execute("PRAGMA query_only=ON")
+            lite.execute("BEGIN")  # one snapshot for every question of the command
+            return cls(lite, "sqlite", url)
         if url.startswith(("postgresql:", "postgres:", "postgresql+psycopg:")):
             import psycopg
 
             try:
-                connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+                pg = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
             except psycopg.Error as exc:
                 raise ConfigError(f"cannot open the store {display_url(url)}: {exc}") from exc
-            connection.read_only = True
-            return cls(connection, "postgresql", url)
+            pg.read_only = True
+            return cls(pg, "postgresql", url)
         raise ConfigError(f"store URL {url!r}: only sqlite and postgresql are supported")
 
     @classmethod
