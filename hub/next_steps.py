@@ -96,9 +96,8 @@ def next_step(hub: Any, head: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _rules_file_of(hub: Any, profile_id: str) -> str | None:
-    outlines = getattr(hub, "profile_outlines", None)
-    if outlines is not None:
-        outline = outlines.get(profile_id)
-        return outline.file if outline else None
+    if hasattr(hub, "rules_file"):  # the rules folder in outline (hub/readonly.py)
+        found: str | None = hub.rules_file(profile_id)
+        return found
     profile = getattr(hub, "profiles", {}).get(profile_id)
     return str(profile.sources[0]) if profile is not None and profile.sources else None

@@ -65,12 +65,14 @@ class _Outlines:
     config: HubConfig
 
     @cached_property
-    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
-        outlines: dict[str, ProfileOutline] = {}
+    def _portals(self) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, list[str]]]:
+        """The portals' rules files as YAML (a baseline has no `connector:`), and the files that are
+        not YAML mappings: no schema check yet (it needs the rules schema's models: `_scan`)."""
+        portals: list[tuple[Path, dict[str, Any]]] = []
         broken: dict[str, list[str]] = {}
         folder = Path(self.config.rules_dir)
         if not folder.is_dir():
-            return outlines, broken
+            return portals, broken
         for path in sorted(folder.glob("*.yaml")):
             try:  # bounded: a hostile file (an alias bomb, deep nesting) is refused, never expanded
                 data = read_yaml(path).data
@@ -80,8 +82,16 @@ class _Outlines:
             if not isinstance(data, dict):
                 broken[str(path)] = [f"{path}:1: a rules file is a YAML mapping (id:, rules:, ...)"]
                 continue
-            if "connector" not in data:
-                continue  # a baseline, not a portal
+            if "connector" in data:
+                portals.append((path, data))
+        return portals, broken
+
+    @cached_property
+    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
+        portals, unreadable = self._portals
+        outlines: dict[str, ProfileOutline] = {}
+        broken = dict(unreadable)
+        for path, data in portals:
             problems = _schema_problems(path, data)
             if problems:
                 broken[str(path)] = problems
@@ -95,7 +105,15 @@ class _Outlines:
                 str(data.get("connector")),
                 tuple(str(c) for c in customers) if isinstance(customers, list) else (),
             )
-        return outlines, broken
+        return outlines, dict(sorted(broken.items()))
+
+    def rules_file(self, profile_id: str) -> str | None:
+        """The rules file of a profile, read as YAML only (`show`'s next step names where a rule goes):
+        a file that does not fit the schema is still where its rules are written."""
+        for path, data in self._portals[0]:
+            if str(data.get("id") or path.stem) == profile_id:
+                return str(path)
+        return None
 
     @property
     def profile_outlines(self) -> dict[str, ProfileOutline]:
@@ -457,6 +475,8 @@ def check_worklist_filter(
     known customers, those the store holds invoices of and those a profile matches."""
     from hub.errors import ConfigError
 
+    if customer is None and portal is None:
+        return  # nothing to check: the rules folder is not even read
     matched_by = customers_by_profile(hub)
     profiles = set(matched_by)
     matched = {c for customers in matched_by.values() for c in customers}

@@ -43,10 +43,11 @@ def wrap(text: str, width: int) -> list[str]:
     """`text` in lines of at most `width` cells, broken at whitespace; longer words folded. Every
     character but the whitespace at the breaks is kept."""
     lines: list[str] = []
+    measure = len if text.isascii() else cell_width  # one check per cell, not per word
     for paragraph in text.split("\n"):
         line, used = "", 0
         for word in paragraph.split():
-            size = cell_width(word)
+            size = measure(word)
             if line and used + 1 + size <= width:
                 line, used = f"{line} {word}", used + 1 + size
                 continue
@@ -55,7 +56,7 @@ def wrap(text: str, width: int) -> list[str]:
             while size > width:  # a word wider than the column: folded, never cut
                 head, word = _split_at(word, width)
                 lines.append(head)
-                size = cell_width(word)
+                size = measure(word)
             line, used = word, size
         lines.append(line)
     return lines
@@ -82,10 +83,9 @@ def widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int)
     natural = [cell_width(c.header) for c in columns]
     for row in rows:
         for index, cell in enumerate(row):
-            for line in cell.split("\n"):
-                size = cell_width(line)
-                if size > natural[index]:
-                    natural[index] = size
+            size = max(map(cell_width, cell.split("\n"))) if "\n" in cell else cell_width(cell)
+            if size > natural[index]:
+                natural[index] = size
     room = total - (3 * len(columns) + 1)  # "│ " before each cell, " " after, the last "│"
     flexible = [i for i, c in enumerate(columns) if c.wrap]
     excess = sum(natural) - room
