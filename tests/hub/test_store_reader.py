@@ -23,7 +23,7 @@ from hub.clock import ManualClock
 from hub.config import DaemonConfig
 from hub.errors import ConfigError
 from hub.readonly import ReadOnlyHub, StoreView
-from hub.store.database import Store
+from hub.store.database import HEAD, Store
 from hub.store.tables import (
     AttemptRow,
     CursorRow,
@@ -35,6 +35,7 @@ from hub.store.tables import (
     UnplacedStatusRow,
 )
 from hub.store_reader import StoreReader, display_url
+from hub.store_schema import StoreSchemaError, require_current_schema
 from tests.factories import T0
 
 NOW = T0 + timedelta(days=3)
@@ -393,7 +394,7 @@ def both(store: Store, tmp_path: Path) -> Iterator[tuple[ReadOnlyHub, StoreView]
         ),
     )
     reader = StoreReader.open(store.url)
-    assert reader is not None
+    assert reader is not None and reader.revision() == HEAD
     view = StoreView(config, reader, ManualClock(NOW))
     yield ReadOnlyHub(config, store, ManualClock(NOW)), view
     view.close()
@@ -524,3 +525,14 @@ def test_the_schema_check_reads_the_revision_and_masks_the_password(tmp_path: Pa
     shown = display_url(url)
     assert shown == Store(url).display_url() and "s3cret" not in shown
     assert display_url(missing) == Store(missing).display_url()
+
+
+def test_a_new_postgresql_store_is_refused_with_what_to_run(pg_database: str) -> None:
+    reader = StoreReader.open(pg_database)
+    assert reader is not None
+    try:
+        assert reader.revision() is None
+    finally:
+        reader.close()
+    with pytest.raises(StoreSchemaError, match="has no portalhub tables yet: run `portalhub migrate`"):
+        require_current_schema(pg_database)
