@@ -196,9 +196,12 @@ class StoreReader:
     def revision(self) -> str | None:
         """The schema revision the store is at (None: a new, empty store)."""
         if self.dialect == "sqlite":
-            known = self.first(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-            )
+            try:
+                known = self.first(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+                )
+            except sqlite3.DatabaseError:  # not an SQLite file: no portalhub tables, as the ORM store says
+                return None
         else:
             known = self.first("SELECT to_regclass('alembic_version') AS name")
             known = known if known is not None and known.name is not None else None

@@ -521,6 +521,10 @@ def test_quarantine_is_the_same(both: tuple[ReadOnlyHub, StoreView], resolved: b
 def test_the_schema_check_reads_the_revision_and_masks_the_password(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'new.db'}"
     assert StoreReader.open(missing) is None and not (tmp_path / "new.db").exists()  # reading creates nothing
+    (tmp_path / "notes.db").write_text("not a database")
+    reader = StoreReader.open(f"sqlite:///{tmp_path / 'notes.db'}")
+    assert reader is not None and reader.revision() is None
+    reader.close()
     url = "postgresql://portalhub:s3cret@db.example:5433/hub"
     shown = display_url(url)
     assert shown == Store(url).display_url() and "s3cret" not in shown
