@@ -130,7 +130,7 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
 
 @contextmanager
 def opened_view() -> Iterator[StoreView]:
-    """The store and configuration only, for commands that answer without sending (hub/readonly.py):
+    """The store and configuration only, for commands that answer without sending (hub/readonly/):
     no connector, no compiled rules, no AR adapter, so no deployment secret is needed."""
     from hub.config import find_config, load_config
     from hub.errors import ConfigError

@@ -71,7 +71,7 @@ def rules_line(rules_file: str | Path) -> str:
 def next_step(hub: Any, head: dict[str, Any]) -> dict[str, Any] | None:
     """After a portal's refusal (REJECTED or DISPUTED): what to do next, and where a rule could have
     caught it before sending; None for any other state. `hub` is any hub with profiles (full) or
-    profile outlines (hub/readonly.py); `head` is `show`'s invoice (hub/services.py `timeline`)."""
+    profile outlines (hub/readonly/); `head` is `show`'s invoice (hub/services.py `timeline`)."""
     from hub.worklist import CATEGORY_LABELS
 
     if head["state"] not in REFUSED:
@@ -96,7 +96,7 @@ def next_step(hub: Any, head: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _rules_file_of(hub: Any, profile_id: str) -> str | None:
-    if hasattr(hub, "rules_file"):  # the rules folder in outline (hub/readonly.py)
+    if hasattr(hub, "rules_file"):  # the rules folder in outline (hub/readonly/)
         found: str | None = hub.rules_file(profile_id)
         return found
     profile = getattr(hub, "profiles", {}).get(profile_id)

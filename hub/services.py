@@ -28,7 +28,7 @@ from hub.worklist import WorklistFilter, worklist
 
 if TYPE_CHECKING:
     # Sending and pre-flight (connectors, mappings, the rules engine) are imported where they are used:
-    # the read-only questions (`status`, `show`, `rejections`) must not load them (hub/readonly.py).
+    # the read-only questions (`status`, `show`, `rejections`) must not load them (hub/readonly/).
     from hub.notify.health import Incident
     from hub.pipeline.submit import SubmitReport
     from hub.preflight import PreflightResult
@@ -50,7 +50,7 @@ def _invoice_row(hub: Hub | ReadOnlyHub, number: str) -> InvoiceRow:
 # --- status --------------------------------------------------------------------------------------------------
 def status_summary(hub: Hub | ReadOnlyHub) -> dict[str, Any]:
     """Invoices per profile and state, and everything that needs a person, read through the ORM (the
-    commands read it through the driver: hub/readonly.py, which builds the answer for both)."""
+    commands read it through the driver: hub/readonly/, which builds the answer for both)."""
     from hub.heartbeat import daemons
     from hub.readonly import ATTENTION_STATES, needs_attention, summary_of
 
@@ -113,7 +113,7 @@ def release_profile(hub: Hub, profile_id: str, actor: str) -> profile_health.Hea
 
 # --- show ----------------------------------------------------------------------------------------------------
 def timeline(hub: Hub | ReadOnlyHub, number: str) -> dict[str, Any]:
-    """One invoice's timeline, read through the ORM (hub/readonly.py builds it, and reads it for `show`)."""
+    """One invoice's timeline, read through the ORM (hub/readonly/ builds it, and reads it for `show`)."""
     from hub.readonly import timeline_of
 
     row = _invoice_row(hub, number)

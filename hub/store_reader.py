@@ -1,5 +1,5 @@
 """The store read through its DB-API driver (sqlite3 for SQLite, psycopg for PostgreSQL): the SQL of the
-collectors' read-only commands (`status`, `show`, `rejections`, `quarantine`; hub/readonly.py).
+collectors' read-only commands (`status`, `show`, `rejections`, `quarantine`; hub/readonly/).
 
 Importing SQLAlchemy and SQLModel costs a command ~0.3 to 0.7 s of CPU before it reads a row, several
 times what the question takes. These queries read the tables the ORM writes (hub/store/tables.py) and

@@ -1,4 +1,4 @@
-"""The read-only hub (hub/readonly.py): profiles in outline from the rules folder as plain YAML, and
+"""The read-only hub (hub/readonly/): profiles in outline from the rules folder as plain YAML, and
 the rules files `status` reports as broken, without the rules engine or any connector."""
 
 from __future__ import annotations

@@ -1,189 +1,32 @@
-"""The read-only hub: what `status`, `show`, `rejections`, `audit`, `quarantine` and `report` need, and
-the answers of the collectors' read-only commands (`status`, `show`, `rejections`, `quarantine`).
-
-A collector's question is answered from the store and the configuration alone. The full hub
-(hub/runtime.py) builds the AR adapters (resolving their secrets: a webhook's signing key), an HTTP
-client, every connector class (zeep, Playwright, lxml mappings) and compiles every rules file: a
-second or more of work, and deployment secrets, for a question that sends nothing. This one opens the
-store and reads the rules folder as plain YAML (profile ids and the customers each one matches, for
-typo checks and `status`); nothing here imports connectors, mappings or the rules engine.
-
-`ReadOnlyHub` offers the attributes of `Hub` that reading code uses (`config`, `store`, `clock`,
-`broken_profiles`), so the same service functions (hub/services.py, through the ORM) serve both.
-`StoreView` is what the commands open: the same outlines, and the store through its database driver
-(hub/store_reader.py), so a command that only reads imports neither SQLAlchemy nor SQLModel (~0.3 to
-0.7 s of CPU). The answers below are built from those rows by the same functions as the ORM path's
-(tests/hub/test_store_reader.py compares them on SQLite and PostgreSQL).
-"""
+"""The answers of the read-only commands (`status`, `show`, `rejections`, `quarantine`), read through
+the store's driver, and the builders that turn rows into answers for both paths (hub/services.py reads
+the same rows through the ORM). See the package docstring."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub import profile_health, unplaced
-from hub.clock import Clock, SystemClock
 from hub.corrections.common import not_found
 from hub.corrections.links import correction_links, original_numbers, related_document
 from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
-from hub.next_steps import next_step
+from hub.readonly.views import Outlines, ReadOnlyHub, StoreView
 from hub.store_reader import StoreReader
 from hub.worklist import PROBLEM_STATES, WAITING_CATEGORIES, WorklistFilter, latest_violations, open_problems
-from mappings.yaml_safety import RulesFileError, read_yaml
 
 if TYPE_CHECKING:
-    from hub.config import HubConfig
     from hub.notify.health import Incident
     from hub.runtime import Hub
-    from hub.store.database import Store
 
 S = InvoiceState
-__all__ = ["ReadOnlyHub", "StoreView", "next_step", "quarantined", "rejections", "status_summary", "timeline"]
 
 
-@dataclass(frozen=True)
-class ProfileOutline:
-    """A rules file as far as routing goes: its id, connector and the AR customers it matches."""
-
-    file: str
-    id: str
-    connector: str
-    customers: tuple[str, ...]
-
-
-class _Outlines:
-    """The rules folder in outline (profile ids, connectors, customers) and the files that do not load."""
-
-    config: HubConfig
-
-    @cached_property
-    def _portals(self) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, list[str]]]:
-        """The portals' rules files as YAML (a baseline has no `connector:`), and the files that are
-        not YAML mappings: no schema check yet (it needs the rules schema's models: `_scan`)."""
-        portals: list[tuple[Path, dict[str, Any]]] = []
-        broken: dict[str, list[str]] = {}
-        folder = Path(self.config.rules_dir)
-        if not folder.is_dir():
-            return portals, broken
-        for path in sorted(folder.glob("*.yaml")):
-            try:  # bounded: a hostile file (an alias bomb, deep nesting) is refused, never expanded
-                data = read_yaml(path).data
-            except RulesFileError as exc:
-                broken[str(path)] = [str(p) for p in exc.problems]
-                continue
-            if not isinstance(data, dict):
-                broken[str(path)] = [f"{path}:1: a rules file is a YAML mapping (id:, rules:, ...)"]
-                continue
-            if "connector" in data:
-                portals.append((path, data))
-        return portals, broken
-
-    @cached_property
-    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
-        portals, unreadable = self._portals
-        outlines: dict[str, ProfileOutline] = {}
-        broken = dict(unreadable)
-        for path, data in portals:
-            problems = _schema_problems(path, data)
-            if problems:
-                broken[str(path)] = problems
-                continue
-            match = data.get("match") or {}
-            customers = match.get("customer_id") if isinstance(match, dict) else None
-            profile_id = str(data.get("id") or path.stem)
-            outlines[profile_id] = ProfileOutline(
-                str(path),
-                profile_id,
-                str(data.get("connector")),
-                tuple(str(c) for c in customers) if isinstance(customers, list) else (),
-            )
-        return outlines, dict(sorted(broken.items()))
-
-    def rules_file(self, profile_id: str) -> str | None:
-        """The rules file of a profile, read as YAML only (`show`'s next step names where a rule goes):
-        a file that does not fit the schema is still where its rules are written."""
-        for path, data in self._portals[0]:
-            if str(data.get("id") or path.stem) == profile_id:
-                return str(path)
-        return None
-
-    @property
-    def profile_outlines(self) -> dict[str, ProfileOutline]:
-        """Profile id -> outline, for every rules file with a `connector:` in the rules folder."""
-        return self._scan[0]
-
-    @property
-    def broken_profiles(self) -> dict[str, list[str]]:
-        """Rules files that do not parse or do not fit the rules-file schema. The deeper checks (field
-        paths, XPaths, reference lists, the connector's connection settings) are `portalhub rules check`
-        and `config check`; the daemon logs what it cannot load."""
-        return self._scan[1]
-
-    @property
-    def contested(self) -> dict[str, str]:
-        """AR customers two rules files claim, with both files named (the daemon holds them)."""
-        claims: dict[str, list[str]] = {}
-        for outline in self.profile_outlines.values():
-            for customer in outline.customers:
-                claims.setdefault(customer, []).append(outline.file)
-        return {
-            customer: f"claimed by {' and '.join(sorted(files))}: a person decides (edit one of the files)"
-            for customer, files in sorted(claims.items())
-            if len(files) > 1
-        }
-
-
-@dataclass
-class ReadOnlyHub(_Outlines):
-    """Store (the ORM's), configuration and clock; profiles only in outline (see the module docstring)."""
-
-    config: HubConfig
-    store: Store
-    clock: Clock = field(default_factory=SystemClock)
-
-    def close(self) -> None:
-        self.store.dispose()
-
-
-@dataclass
-class StoreView(_Outlines):
-    """Configuration, clock, profiles in outline, and the store read through its driver: what the
-    read-only commands answer from (hub/store_schema.py `open_view`)."""
-
-    config: HubConfig
-    reader: StoreReader
-    clock: Clock = field(default_factory=SystemClock)
-
-    def close(self) -> None:
-        self.reader.close()
-
-
-def _schema_problems(path: Path, data: dict[str, object]) -> list[str]:
-    """The rules-file schema's complaints (pydantic, already loaded with the configuration's models),
-    without the values: a misplaced secret must not be echoed."""
-    from pydantic import ValidationError
-
-    from rules.schema import RulesFile
-
-    try:
-        RulesFile.model_validate(data)
-    except ValidationError as exc:
-        return [
-            f"{path}: {'.'.join(str(part) for part in error['loc']) or '(file)'}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
-        ]
-    return []
-
-
-# --- the answers, from rows read with or without the ORM ---------------------------------------------------
 @contextmanager
 def reading(hub: StoreView | ReadOnlyHub | Hub) -> Iterator[StoreReader]:
     """The view's reader; for a hub with an ORM store (tests hand the commands one), a reader on one of
@@ -200,7 +43,7 @@ def reading(hub: StoreView | ReadOnlyHub | Hub) -> Iterator[StoreReader]:
 
 def customers_by_profile(hub: StoreView | ReadOnlyHub | Hub) -> dict[str, tuple[str, ...]]:
     """profile id -> the AR customers it matches, from the full hub's profiles or the outlines."""
-    if isinstance(hub, _Outlines):
+    if isinstance(hub, Outlines):
         return {pid: outline.customers for pid, outline in hub.profile_outlines.items()}
     return {pid: tuple(profile.match.customer_id) for pid, profile in hub.profiles.items()}
 

@@ -1,0 +1,151 @@
+"""The read-only hubs: configuration, clock, the rules folder in outline, and the store (the ORM's, or
+read through its driver). See the package docstring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.clock import Clock, SystemClock
+from hub.store_reader import StoreReader
+from mappings.yaml_safety import RulesFileError, read_yaml
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+    from hub.store.database import Store
+
+
+@dataclass(frozen=True)
+class ProfileOutline:
+    """A rules file as far as routing goes: its id, connector and the AR customers it matches."""
+
+    file: str
+    id: str
+    connector: str
+    customers: tuple[str, ...]
+
+
+class Outlines:
+    """The rules folder in outline (profile ids, connectors, customers) and the files that do not load."""
+
+    config: HubConfig
+
+    @cached_property
+    def _portals(self) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, list[str]]]:
+        """The portals' rules files as YAML (a baseline has no `connector:`), and the files that are
+        not YAML mappings: no schema check yet (it needs the rules schema's models: `_scan`)."""
+        portals: list[tuple[Path, dict[str, Any]]] = []
+        broken: dict[str, list[str]] = {}
+        folder = Path(self.config.rules_dir)
+        if not folder.is_dir():
+            return portals, broken
+        for path in sorted(folder.glob("*.yaml")):
+            try:  # bounded: a hostile file (an alias bomb, deep nesting) is refused, never expanded
+                data = read_yaml(path).data
+            except RulesFileError as exc:
+                broken[str(path)] = [str(p) for p in exc.problems]
+                continue
+            if not isinstance(data, dict):
+                broken[str(path)] = [f"{path}:1: a rules file is a YAML mapping (id:, rules:, ...)"]
+                continue
+            if "connector" in data:
+                portals.append((path, data))
+        return portals, broken
+
+    @cached_property
+    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
+        portals, unreadable = self._portals
+        outlines: dict[str, ProfileOutline] = {}
+        broken = dict(unreadable)
+        for path, data in portals:
+            problems = _schema_problems(path, data)
+            if problems:
+                broken[str(path)] = problems
+                continue
+            match = data.get("match") or {}
+            customers = match.get("customer_id") if isinstance(match, dict) else None
+            profile_id = str(data.get("id") or path.stem)
+            outlines[profile_id] = ProfileOutline(
+                str(path),
+                profile_id,
+                str(data.get("connector")),
+                tuple(str(c) for c in customers) if isinstance(customers, list) else (),
+            )
+        return outlines, dict(sorted(broken.items()))
+
+    def rules_file(self, profile_id: str) -> str | None:
+        """The rules file of a profile, read as YAML only (`show`'s next step names where a rule goes):
+        a file that does not fit the schema is still where its rules are written."""
+        for path, data in self._portals[0]:
+            if str(data.get("id") or path.stem) == profile_id:
+                return str(path)
+        return None
+
+    @property
+    def profile_outlines(self) -> dict[str, ProfileOutline]:
+        """Profile id -> outline, for every rules file with a `connector:` in the rules folder."""
+        return self._scan[0]
+
+    @property
+    def broken_profiles(self) -> dict[str, list[str]]:
+        """Rules files that do not parse or do not fit the rules-file schema. The deeper checks (field
+        paths, XPaths, reference lists, the connector's connection settings) are `portalhub rules check`
+        and `config check`; the daemon logs what it cannot load."""
+        return self._scan[1]
+
+    @property
+    def contested(self) -> dict[str, str]:
+        """AR customers two rules files claim, with both files named (the daemon holds them)."""
+        claims: dict[str, list[str]] = {}
+        for outline in self.profile_outlines.values():
+            for customer in outline.customers:
+                claims.setdefault(customer, []).append(outline.file)
+        return {
+            customer: f"claimed by {' and '.join(sorted(files))}: a person decides (edit one of the files)"
+            for customer, files in sorted(claims.items())
+            if len(files) > 1
+        }
+
+
+@dataclass
+class ReadOnlyHub(Outlines):
+    """Store (the ORM's), configuration and clock; profiles only in outline (see the module docstring)."""
+
+    config: HubConfig
+    store: Store
+    clock: Clock = field(default_factory=SystemClock)
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+@dataclass
+class StoreView(Outlines):
+    """Configuration, clock, profiles in outline, and the store read through its driver: what the
+    read-only commands answer from (hub/store_schema.py `open_view`)."""
+
+    config: HubConfig
+    reader: StoreReader
+    clock: Clock = field(default_factory=SystemClock)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _schema_problems(path: Path, data: dict[str, object]) -> list[str]:
+    """The rules-file schema's complaints (pydantic, already loaded with the configuration's models),
+    without the values: a misplaced secret must not be echoed."""
+    from pydantic import ValidationError
+
+    from rules.schema import RulesFile
+
+    try:
+        RulesFile.model_validate(data)
+    except ValidationError as exc:
+        return [
+            f"{path}: {'.'.join(str(part) for part in error['loc']) or '(file)'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+    return []
