@@ -13,13 +13,16 @@ import json
 import os
 import socket
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.store.database import Store
-from hub.store.tables import DaemonRow
+if TYPE_CHECKING:
+    # `status` reads the daemons' rows without the ORM (hub/store_reader.py): imported where written.
+    from hub.store.database import Store
+    from hub.store.tables import DaemonRow
 
 #: A job that has not ticked for this many intervals is late: the daemon is not healthy.
 LATE_AFTER_INTERVALS = 3
@@ -109,6 +112,8 @@ class Heartbeat:
     started_at: datetime | None = None
 
     def beat(self, now: datetime) -> None:
+        from hub.store.tables import DaemonRow
+
         jobs = json.dumps({name: s.as_json() for name, s in sorted(self.clock.snapshot().items())})
         with self.store.session() as session:
             row = session.get(DaemonRow, self.worker_id)
@@ -129,6 +134,8 @@ class Heartbeat:
             session.add(row)
 
     def stopped(self, now: datetime) -> None:
+        from hub.store.tables import DaemonRow
+
         self.beat(now)
         with self.store.session() as session:
             row = session.get(DaemonRow, self.worker_id)
@@ -167,8 +174,15 @@ def daemons(store: Store, now: datetime) -> list[DaemonStatus]:
     """Every daemon that has run on this store, newest first; `alive` when its heartbeat is recent."""
     from sqlmodel import select
 
+    from hub.store.tables import DaemonRow
+
     with store.session() as session:
         rows = session.exec(select(DaemonRow)).all()
+    return statuses(rows, now)
+
+
+def statuses(rows: Iterable[DaemonRow], now: datetime) -> list[DaemonStatus]:
+    """The daemons' rows (read with or without the ORM) as statuses, newest first."""
     result = []
     for row in rows:
         recent = now - row.last_seen_at <= timedelta(seconds=LATE_AFTER_INTERVALS * row.heartbeat_seconds)

@@ -5,6 +5,7 @@ write it (`portalhub rules suggest --profile X` proposes the rule from the porta
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hub.model import InvoiceState, RejectionCategory
 
@@ -65,3 +66,38 @@ def rules_line(rules_file: str | Path) -> str:
         if line.startswith("rules:"):
             return f"{path}:{number}"
     return f"{path}:1"
+
+
+def next_step(hub: Any, head: dict[str, Any]) -> dict[str, Any] | None:
+    """After a portal's refusal (REJECTED or DISPUTED): what to do next, and where a rule could have
+    caught it before sending; None for any other state. `hub` is any hub with profiles (full) or
+    profile outlines (hub/readonly/); `head` is `show`'s invoice (hub/services.py `timeline`)."""
+    from hub.worklist import CATEGORY_LABELS
+
+    if head["state"] not in REFUSED:
+        return None
+    # A dispute is the buyer's call whatever its reason (as on the worklist).
+    disputed = head["state"] == InvoiceState.DISPUTED.value
+    category = (C.DISPUTED.value if disputed else head["category"]) or "other"
+    step: dict[str, Any] = {
+        "category": category,
+        "category_label": CATEGORY_LABELS.get(category, category),
+        "sentence": sentence(category),
+        "rules_file": None,
+        "suggest": None,
+    }
+    profile_id = head["profile_id"]
+    if profile_id and category in CAUGHT_BY_A_RULE:
+        file = _rules_file_of(hub, profile_id)
+        if file:
+            step["rules_file"] = rules_line(file)
+            step["suggest"] = f"portalhub rules suggest --profile {profile_id}"
+    return step
+
+
+def _rules_file_of(hub: Any, profile_id: str) -> str | None:
+    if hasattr(hub, "rules_file"):  # the rules folder in outline (hub/readonly/)
+        found: str | None = hub.rules_file(profile_id)
+        return found
+    profile = getattr(hub, "profiles", {}).get(profile_id)
+    return str(profile.sources[0]) if profile is not None and profile.sources else None

@@ -22,12 +22,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
+if TYPE_CHECKING:
+    # Imported by the functions that use them: the read-only commands build `Health` from rows they
+    # read without the ORM (hub/store_reader.py), and load neither the ORM nor the rules schema.
+    from sqlmodel import Session
 
-from hub.store.tables import ProfileHealthRow
-from rules.schema import Profile
+    from hub.store.tables import ProfileHealthRow
+    from rules.schema import Profile
 
 OK, FAILING, HELD = "ok", "failing", "held"
 KINDS = ("rules", "config", "credentials", "portal_down", "recipe", "contested")
@@ -87,7 +90,8 @@ class Health:
         }
 
 
-def _health(row: ProfileHealthRow) -> Health:
+def from_row(row: ProfileHealthRow) -> Health:
+    """The health a `profile_health` row records (an ORM row, or one read with the same columns)."""
     return Health(
         profile_id=row.profile_id,
         state=row.state,
@@ -102,22 +106,32 @@ def _health(row: ProfileHealthRow) -> Health:
 
 
 def _row(session: Session, profile_id: str, now: datetime) -> ProfileHealthRow:
+    from hub.store.tables import ProfileHealthRow
+
     row = session.get(ProfileHealthRow, profile_id)
     return row or ProfileHealthRow(profile_id=profile_id, state=OK, updated_at=now)
 
 
 def current(session: Session, profile_id: str | None = None) -> dict[str, Health]:
     """Stored health per profile id (every stored profile, or only `profile_id`); absent means ok."""
+    from sqlmodel import col, select
+
+    from hub.store.tables import ProfileHealthRow
+
     query = select(ProfileHealthRow)
     if profile_id is not None:
         query = query.where(col(ProfileHealthRow.profile_id) == profile_id)
-    return {row.profile_id: _health(row) for row in session.exec(query)}
+    return {row.profile_id: from_row(row) for row in session.exec(query)}
 
 
 def troubled(session: Session) -> dict[str, Health]:
     """Profiles that are failing or held."""
+    from sqlmodel import col, select
+
+    from hub.store.tables import ProfileHealthRow
+
     query = select(ProfileHealthRow).where(col(ProfileHealthRow.state) != OK)
-    return {row.profile_id: _health(row) for row in session.exec(query)}
+    return {row.profile_id: from_row(row) for row in session.exec(query)}
 
 
 def health_of(session: Session, profile_id: str) -> Health:
@@ -159,6 +173,8 @@ def mark_failing(
 
 def mark_ok(session: Session, profile_id: str, now: datetime) -> bool:
     """The profile worked; True when it had been failing (it recovers). A hold is left as it is."""
+    from hub.store.tables import ProfileHealthRow
+
     row = session.get(ProfileHealthRow, profile_id)
     if row is None or row.state != FAILING:
         return False
@@ -193,10 +209,12 @@ def hold(
 
 def release(session: Session, profile_id: str, actor: str, now: datetime) -> Health | None:
     """End a hold or a failure (an operator, or a changed file); the health it had, None if it was ok."""
+    from hub.store.tables import ProfileHealthRow
+
     row = session.get(ProfileHealthRow, profile_id)
     if row is None or row.state == OK:
         return None
-    before = _health(row)
+    before = from_row(row)
     _clear(row, now, released_by=actor)
     session.add(row)
     return before

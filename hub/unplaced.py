@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, or_, select
-
 from hub.errors import ConfigError
-from hub.store.tables import InvoiceRow, UnplacedStatusRow
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from hub.runtime import Hub
+    from hub.store.tables import InvoiceRow, UnplacedStatusRow
+
+# The ORM (sqlmodel, the tables) is imported by the functions that query: the read-only commands use
+# `as_dict` and `worklist_row` on rows they read without it (hub/store_reader.py).
 
 #: The worklist category of unplaced statuses (hub/worklist.py CATEGORY_LABELS).
 CATEGORY = "unplaced_status"
@@ -50,6 +53,10 @@ def as_dict(row: UnplacedStatusRow) -> dict[str, Any]:
 
 def for_invoice(session: Session, invoice: InvoiceRow) -> list[UnplacedStatusRow]:
     """The unplaced statuses that name this invoice: by its row, its number, or its number at the portal."""
+    from sqlmodel import col, or_, select
+
+    from hub.store.tables import UnplacedStatusRow
+
     numbers = [n for n in (invoice.invoice_number, invoice.portal_invoice_number) if n]
     return list(
         session.exec(
@@ -67,6 +74,10 @@ def for_invoice(session: Session, invoice: InvoiceRow) -> list[UnplacedStatusRow
 
 def open_statuses(session: Session) -> list[UnplacedStatusRow]:
     """Kept portal statuses nobody has resolved yet (few: each one is a person's work)."""
+    from sqlmodel import col, select
+
+    from hub.store.tables import UnplacedStatusRow
+
     return list(
         session.exec(
             select(UnplacedStatusRow)
@@ -78,6 +89,10 @@ def open_statuses(session: Session) -> list[UnplacedStatusRow]:
 
 def worklist_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Open unplaced statuses as worklist rows (the keys of hub/worklist.py `_row`)."""
+    from sqlmodel import col, select
+
+    from hub.store.tables import InvoiceRow
+
     found = open_statuses(session)
     ids = {row.invoice_id for row in found if row.invoice_id is not None}
     invoices = (
@@ -85,10 +100,10 @@ def worklist_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
         if ids
         else {}
     )
-    return [_row(row, invoices.get(row.invoice_id), now) for row in found]
+    return [worklist_row(row, invoices.get(row.invoice_id), now) for row in found]
 
 
-def _row(row: UnplacedStatusRow, invoice: InvoiceRow | None, now: datetime) -> dict[str, Any]:
+def worklist_row(row: UnplacedStatusRow, invoice: InvoiceRow | None, now: datetime) -> dict[str, Any]:
     words = row.comments or row.explanation
     return {
         "invoice_number": invoice.invoice_number if invoice else (row.invoice_number or "(none named)"),
@@ -116,6 +131,8 @@ def _row(row: UnplacedStatusRow, invoice: InvoiceRow | None, now: datetime) -> d
 
 def resolve(session: Session, ids: Sequence[int], now: datetime) -> list[int]:
     """Mark unplaced statuses resolved (a person read them and acted); ConfigError for an unknown id."""
+    from hub.store.tables import UnplacedStatusRow
+
     done = []
     for status_id in ids:
         row = session.get(UnplacedStatusRow, status_id)

@@ -22,17 +22,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import String, type_coerce
-from sqlmodel import col, or_, select
-
 from hub import profile_health, unplaced
 from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
-from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 if TYPE_CHECKING:
+    # The rows are built from rows read with or without the ORM: `portalhub rejections` reads them
+    # through the DB-API driver (hub/store_reader.py); `worklist` below imports the ORM when it runs.
     from hub.readonly import ReadOnlyHub
     from hub.runtime import Hub
+    from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 S = InvoiceState
 C = RejectionCategory
@@ -103,6 +102,12 @@ class WorklistFilter:
             return False
         return not (self.min_amount is not None and abs(Decimal(row["amount"])) < self.min_amount)
 
+    def places(self, customer_id: str | None, profile_id: str | None) -> bool:
+        """The customer and portal filters, applied to the open problems as read (see `worklist`)."""
+        return (not self.customer or customer_id == self.customer) and (
+            not self.portal or profile_id == self.portal
+        )
+
 
 @dataclass
 class Group:
@@ -147,6 +152,10 @@ def amounts_by_currency(rows: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
 
 def worklist(hub: Hub | ReadOnlyHub, flt: WorklistFilter | None = None) -> list[dict[str, Any]]:
     """Open problems as rows, sorted by customer, category, then oldest first."""
+    from sqlmodel import col, or_, select
+
+    from hub.store.tables import AttemptRow, EventRow, InvoiceRow
+
     flt = flt or WorklistFilter()
     now = hub.clock.now()
     with hub.store.session() as session:
@@ -160,7 +169,6 @@ def worklist(hub: Hub | ReadOnlyHub, flt: WorklistFilter | None = None) -> list[
         # Recorded as received on a duplicate answer nobody could compare (hub/pipeline/evidence.py).
         (col(InvoiceRow.state) == _SUBMITTED) & (col(InvoiceRow.last_category) == C.DUPLICATE.value),
     )
-    in_doubt_after = timedelta(hours=hub.config.daemon.in_doubt_worklist_hours)
     # Plain rows with the columns the rows need (same attribute names), never ORM objects nor the
     # documents: on a store of 100,000 invoices with 5,000 open problems, loading whole invoices and
     # sends (cXML included) was most of the time. Instants and amounts are read as the database gives
@@ -175,47 +183,59 @@ def worklist(hub: Hub | ReadOnlyHub, flt: WorklistFilter | None = None) -> list[
     sends: dict[int | None, AttemptRow] = {}
     with hub.store.session() as session:
         found = [
-            row
-            for row in session.execute(select(*_as_read(invoices, _INVOICE_COLUMNS)).where(stuck)).all()
-            if (not flt.customer or row.customer_id == flt.customer)
-            and (not flt.portal or row.profile_id == flt.portal)
+            cast(InvoiceRow, row)
+            for row in session.execute(select(*_as_read(invoices, INVOICE_COLUMNS)).where(stuck)).all()
+            if flt.places(row.customer_id, row.profile_id)
         ]
         ids = [row.id for row in found]
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
             for event in session.execute(
-                select(*_as_read(events, _EVENT_COLUMNS))
+                select(*_as_read(events, EVENT_COLUMNS))
                 .where(events.c.invoice_id.in_(chunk))
                 .order_by(events.c.invoice_id, events.c.id)
             ).all():
                 history.setdefault(event.invoice_id, []).append(cast(EventRow, event))
             for attempt in session.execute(
-                select(*(attempts.c[name] for name in _ATTEMPT_COLUMNS)).where(
+                select(*(attempts.c[name] for name in ATTEMPT_COLUMNS)).where(
                     attempts.c.invoice_id.in_(chunk)
                 )
             ).all():
                 sends[attempt.id] = cast(AttemptRow, attempt)
         # Statuses the portal pushed that could not be applied wait for a person too.
-        kept = [
-            row
-            for row in unplaced.worklist_rows(session, now)
-            if (not flt.customer or row["customer_id"] == flt.customer)
-            and (not flt.portal or row["profile_id"] == flt.portal)
-        ]
+        kept = unplaced.worklist_rows(session, now)
+    in_doubt_after = timedelta(hours=hub.config.daemon.in_doubt_worklist_hours)
+    return open_problems(found, history, sends, kept, troubled, now, flt, in_doubt_after)
+
+
+def open_problems(
+    found: Sequence[InvoiceRow],
+    history: dict[int, list[EventRow]],
+    sends: dict[int | None, AttemptRow],
+    kept: Sequence[dict[str, Any]],
+    troubled: dict[str, profile_health.Health],
+    now: datetime,
+    flt: WorklistFilter,
+    in_doubt_after: timedelta,
+) -> list[dict[str, Any]]:
+    """The worklist's rows from what was read of the stuck invoices (`found`, already placed by the
+    filter), their events (per invoice, oldest first) and sends (by id), the open unplaced statuses'
+    rows and the profiles that cannot work: the same rows whoever read them (`worklist` through the
+    ORM; `portalhub rejections` through the DB-API driver, hub/store_reader.py)."""
     per_invoice: dict[int, list[AttemptRow]] = {}
     for send in sends.values():
         per_invoice.setdefault(send.invoice_id, []).append(send)
     rows = [
         _row(
-            cast(InvoiceRow, row),
-            history.get(row.id, []),
+            row,
+            history.get(row.id or 0, []),
             sends,
-            per_invoice.get(row.id, []),
+            per_invoice.get(row.id or 0, []),
             now,
-            troubled.get(row.profile_id) if row.state == _READY else None,
+            troubled.get(row.profile_id or "") if row.state == _READY else None,
         )
         for row in found
-    ] + kept
+    ] + [row for row in kept if flt.places(row["customer_id"], row["profile_id"])]
     # An unanswered send is reconciled on its own for a while; only then does it need a person.
     rows = [
         row
@@ -230,7 +250,7 @@ def worklist(hub: Hub | ReadOnlyHub, flt: WorklistFilter | None = None) -> list[
 #: Invoice ids bound in one query: well under the databases' limits on bound parameters.
 _IDS_PER_QUERY = 5000
 #: What `_row` and the functions it calls read of an invoice, its events and its sends.
-_INVOICE_COLUMNS = (
+INVOICE_COLUMNS = (
     "id",
     "invoice_number",
     "portal_invoice_number",
@@ -243,7 +263,7 @@ _INVOICE_COLUMNS = (
     "last_category",
     "updated_at",
 )
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "id",
     "invoice_id",
     "at",
@@ -255,11 +275,13 @@ _EVENT_COLUMNS = (
     "details",
     "attempt_id",
 )
-_ATTEMPT_COLUMNS = ("id", "invoice_id", "portal_code", "portal_text", "error")
+ATTEMPT_COLUMNS = ("id", "invoice_id", "portal_code", "portal_text", "error")
 _AS_READ = frozenset({"at", "updated_at", "total"})
 
 
 def _as_read(table: Any, names: Sequence[str]) -> list[Any]:
+    from sqlalchemy import String, type_coerce
+
     return [type_coerce(table.c[n], String).label(n) if n in _AS_READ else table.c[n] for n in names]
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlmodel import Session, col, select
+from typing import TYPE_CHECKING, Any
 
 from hub.corrections.common import NOT_CONTENT
 from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
-from hub.pipeline.attempts import attempts_of
-from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 from hub.worklist import CATEGORY_LABELS, event_words
+
+if TYPE_CHECKING:
+    # The links are derived from rows read with or without the ORM (`show` reads without it,
+    # hub/store_reader.py); the queries here import it when they run.
+    from sqlmodel import Session
+
+    from hub.store.tables import AttemptRow, EventRow, InvoiceRow
 
 S = InvoiceState
 
@@ -113,6 +116,11 @@ def correction_links(events: Sequence[EventRow], attempts: Sequence[AttemptRow])
 
 
 def history(session: Session, row: InvoiceRow) -> tuple[list[EventRow], list[AttemptRow]]:
+    from sqlmodel import col, select
+
+    from hub.pipeline.attempts import attempts_of
+    from hub.store.tables import EventRow
+
     events = session.exec(
         select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
     ).all()
@@ -121,20 +129,32 @@ def history(session: Session, row: InvoiceRow) -> tuple[list[EventRow], list[Att
 
 def related_documents(session: Session, row: InvoiceRow) -> list[dict[str, Any]]:
     """Credit memos, rebills and cancels in the store that name this invoice as their original."""
-    numbers = {row.invoice_number, row.portal_invoice_number or row.invoice_number}
-    found = []
-    for other in session.exec(
-        select(InvoiceRow).where(
-            col(InvoiceRow.original_invoice_number).in_(sorted(numbers)), col(InvoiceRow.id) != row.id
+    from sqlmodel import col, select
+
+    from hub.store.tables import InvoiceRow
+
+    return [
+        related_document(other)
+        for other in session.exec(
+            select(InvoiceRow).where(
+                col(InvoiceRow.original_invoice_number).in_(original_numbers(row)),
+                col(InvoiceRow.id) != row.id,
+            )
         )
-    ):
-        found.append(
-            {
-                "invoice_number": other.invoice_number,
-                "purpose": other.purpose,
-                "state": other.state,
-                "total": amount_text(other.total, other.currency),
-                "currency": other.currency,
-            }
-        )
-    return found
+    ]
+
+
+def original_numbers(row: InvoiceRow) -> list[str]:
+    """The numbers a credit memo, rebill or cancel of this invoice names it by."""
+    return sorted({row.invoice_number, row.portal_invoice_number or row.invoice_number})
+
+
+def related_document(other: InvoiceRow) -> dict[str, Any]:
+    """A document naming the invoice as its original, as `show` lists it."""
+    return {
+        "invoice_number": other.invoice_number,
+        "purpose": other.purpose,
+        "state": other.state,
+        "total": amount_text(other.total, other.currency),
+        "currency": other.currency,
+    }

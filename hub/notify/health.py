@@ -15,16 +15,19 @@ often it is looked at, and a new outage after a recovery is a new incident.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
-
-from sqlmodel import Session, col, func, select
+from typing import TYPE_CHECKING, cast
 
 from hub import profile_health
-from hub.store.tables import AttemptRow, CursorRow
-from rules.schema import Profile
+
+if TYPE_CHECKING:
+    # `status` derives the incidents from rows it reads without the ORM (hub/store_reader.py).
+    from sqlmodel import Session
+
+    from hub.store.tables import AttemptRow, CursorRow
+    from rules.schema import Profile
 
 #: Attempt outcomes that mean the portal did not take the request (refused access or no usable answer).
 FAILED = frozenset({"auth", "transient", "in_doubt", "abandoned"})
@@ -59,8 +62,52 @@ def incidents_of(
     session: Session, customers_of: Mapping[str, tuple[str, ...]], now: datetime, down_after: timedelta
 ) -> list[Incident]:
     """`incidents` for profiles known by id and customers only (the read-only hub's outlines)."""
+    from sqlmodel import col, func, select
+
+    from hub.store.tables import AttemptRow, CursorRow
+
+    def recent_sends(profile_id: str) -> Sequence[AttemptRow]:
+        # Newest first along ix_attempts_profile_started, and without the documents: ordered by id, the
+        # database read and sorted every send the profile ever made, cXML included, on every check (1.5 s
+        # for three profiles with 180,000 sends).
+        recent = session.exec(
+            select(AttemptRow.outcome, AttemptRow.started_at, AttemptRow.portal_text, AttemptRow.error)
+            .where(col(AttemptRow.profile_id) == profile_id, col(AttemptRow.outcome) != "pending")
+            .order_by(col(AttemptRow.started_at).desc(), col(AttemptRow.id).desc())
+            .limit(RECENT_ATTEMPTS)
+        ).all()
+        return cast(list[AttemptRow], recent)  # rows with those columns, read like the ORM's
+
+    def first_send(profile_id: str) -> datetime | None:
+        return session.exec(
+            select(func.min(AttemptRow.started_at)).where(col(AttemptRow.profile_id) == profile_id)
+        ).one()
+
+    return incidents_from(
+        profile_health.troubled(session),
+        customers_of,
+        now,
+        down_after,
+        recent_sends=recent_sends,
+        cursor=lambda profile_id: session.get(CursorRow, profile_id),
+        first_send=first_send,
+    )
+
+
+def incidents_from(
+    marked: Mapping[str, profile_health.Health],
+    customers_of: Mapping[str, tuple[str, ...]],
+    now: datetime,
+    down_after: timedelta,
+    *,
+    recent_sends: Callable[[str], Sequence[AttemptRow]],
+    cursor: Callable[[str], CursorRow | None],
+    first_send: Callable[[str], datetime | None],
+) -> list[Incident]:
+    """The incidents, given the profiles marked as not working and how to read a profile's newest
+    `RECENT_ATTEMPTS` answered sends (newest first), its poll cursor and the instant of its first send:
+    through the ORM (`incidents_of`) or the read-only commands' reader (hub/store_reader.py)."""
     found: list[Incident] = []
-    marked = profile_health.troubled(session)
     for profile_id, health in sorted(marked.items()):
         # Also for a profile whose rules file does not load (not among the profiles): said once, with why.
         customers = customers_of.get(profile_id, ())
@@ -70,28 +117,23 @@ def incidents_of(
     for profile_id, customers in customers_of.items():
         if profile_id in marked:
             continue
-        incident = _send_incident(session, profile_id, now, down_after, customers)
+        incident = _send_incident(recent_sends(profile_id), profile_id, now, down_after, customers)
         if incident is None:
-            incident = _poll_incident(session, profile_id, now, down_after, customers)
+            incident = _poll_incident(cursor(profile_id), first_send, profile_id, now, down_after, customers)
         if incident is not None:
             found.append(incident)
     return found
 
 
 def _send_incident(
-    session: Session, profile_id: str, now: datetime, down_after: timedelta, customers: tuple[str, ...]
+    recent: Sequence[AttemptRow],
+    profile_id: str,
+    now: datetime,
+    down_after: timedelta,
+    customers: tuple[str, ...],
 ) -> Incident | None:
-    # Newest first along ix_attempts_profile_started, and without the documents: ordered by id, the
-    # database read and sorted every send the profile ever made, cXML included, on every check (1.5 s
-    # for three profiles with 180,000 sends).
-    recent = session.exec(
-        select(AttemptRow.outcome, AttemptRow.started_at, AttemptRow.portal_text, AttemptRow.error)
-        .where(col(AttemptRow.profile_id) == profile_id, col(AttemptRow.outcome) != "pending")
-        .order_by(col(AttemptRow.started_at).desc(), col(AttemptRow.id).desc())
-        .limit(RECENT_ATTEMPTS)
-    ).all()
     run: list[AttemptRow] = []
-    for attempt in cast(list[AttemptRow], recent):  # rows with those columns, read like the ORM's
+    for attempt in recent:
         if attempt.outcome in WORKING:
             break
         if attempt.outcome in FAILED:
@@ -111,9 +153,13 @@ def _send_incident(
 
 
 def _poll_incident(
-    session: Session, profile_id: str, now: datetime, down_after: timedelta, customers: tuple[str, ...]
+    cursor: CursorRow | None,
+    first_send: Callable[[str], datetime | None],
+    profile_id: str,
+    now: datetime,
+    down_after: timedelta,
+    customers: tuple[str, ...],
 ) -> Incident | None:
-    cursor = session.get(CursorRow, profile_id)
     if cursor is None or not cursor.last_error:
         return None
     stamp, _, words = cursor.last_error.partition(": ")
@@ -125,12 +171,7 @@ def _poll_incident(
         return None
     # Since the last poll that worked (or, if none ever did, the first send the poll would follow up):
     # a fixed instant, so the same outage keeps the same key however many polls fail.
-    since = (
-        cursor.polled_at
-        or session.exec(
-            select(func.min(AttemptRow.started_at)).where(col(AttemptRow.profile_id) == profile_id)
-        ).one()
-    )
+    since = cursor.polled_at or first_send(profile_id)
     if since is None:
         return None
     if now - since < down_after:

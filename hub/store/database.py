@@ -18,11 +18,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from hub.errors import ConfigError
+from hub.store.schema_head import HEAD
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: The newest migration (tests/store checks it against the scripts). A store already there is not
-#: handed to Alembic at all: importing it and reading the scripts cost a CLI command ~0.3 s.
-HEAD = "0009"
 #: The advisory lock key that serialises migrations on PostgreSQL ("portalhb" in ASCII).
 MIGRATION_LOCK = 0x706F7274616C6862
 

@@ -1,4 +1,4 @@
-"""The read-only hub (hub/readonly.py): profiles in outline from the rules folder as plain YAML, and
+"""The read-only hub (hub/readonly/): profiles in outline from the rules folder as plain YAML, and
 the rules files `status` reports as broken, without the rules engine or any connector."""
 
 from __future__ import annotations
@@ -40,3 +40,21 @@ def test_reading_the_outlines_loads_no_rules_engine(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_rules_file_of_a_profile_is_found_without_the_rules_schema(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "acme-coupa.yaml", tmp_path / "acme-coupa.yaml")
+    (tmp_path / "extra.yaml").write_text(
+        "id: extra\nbuyer: B\nconnector: coupa\nmatch: {customer_id: [C-8]}\nconnection: {}\nrulez: []\n"
+    )
+    probe = (
+        "import sys\nfrom types import SimpleNamespace\nfrom hub.readonly import ReadOnlyHub\n"
+        f"view = ReadOnlyHub(SimpleNamespace(rules_dir={str(tmp_path)!r}), None)\n"
+        "print(view.rules_file('acme-coupa'), view.rules_file('extra'), view.rules_file('nobody'))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('rules.schema', 'sqlalchemy'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    files, loaded = done.stdout.strip().splitlines()
+    # `show` says where a rule goes: a file that does not fit the schema is still where rules are written.
+    assert files == f"{tmp_path / 'acme-coupa.yaml'} {tmp_path / 'extra.yaml'} None"
+    assert loaded == "[]"

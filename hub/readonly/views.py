@@ -1,26 +1,20 @@
-"""The read-only hub: what `status`, `show`, `rejections`, `audit`, `quarantine` and `report` need.
-
-A collector's question is answered from the store and the configuration alone. The full hub
-(hub/runtime.py) builds the AR adapters (resolving their secrets: a webhook's signing key), an HTTP
-client, every connector class (zeep, Playwright, lxml mappings) and compiles every rules file: a
-second or more of work, and deployment secrets, for a question that sends nothing. This one opens the
-store and reads the rules folder as plain YAML (profile ids and the customers each one matches, for
-typo checks and `status`); nothing here imports connectors, mappings or the rules engine.
-
-It offers the attributes of `Hub` that reading code uses (`config`, `store`, `clock`,
-`broken_profiles`), so the same service functions serve both.
-"""
+"""The read-only hubs: configuration, clock, the rules folder in outline, and the store (the ORM's, or
+read through its driver). See the package docstring."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hub.clock import Clock, SystemClock
-from hub.config import HubConfig
-from hub.store.database import Store
+from hub.store_reader import StoreReader
 from mappings.yaml_safety import RulesFileError, read_yaml
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+    from hub.store.database import Store
 
 
 @dataclass(frozen=True)
@@ -33,21 +27,20 @@ class ProfileOutline:
     customers: tuple[str, ...]
 
 
-@dataclass
-class ReadOnlyHub:
-    """Store, configuration and clock; profiles only in outline (see the module docstring)."""
+class Outlines:
+    """The rules folder in outline (profile ids, connectors, customers) and the files that do not load."""
 
     config: HubConfig
-    store: Store
-    clock: Clock = field(default_factory=SystemClock)
 
     @cached_property
-    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
-        outlines: dict[str, ProfileOutline] = {}
+    def _portals(self) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, list[str]]]:
+        """The portals' rules files as YAML (a baseline has no `connector:`), and the files that are
+        not YAML mappings: no schema check yet (it needs the rules schema's models: `_scan`)."""
+        portals: list[tuple[Path, dict[str, Any]]] = []
         broken: dict[str, list[str]] = {}
         folder = Path(self.config.rules_dir)
         if not folder.is_dir():
-            return outlines, broken
+            return portals, broken
         for path in sorted(folder.glob("*.yaml")):
             try:  # bounded: a hostile file (an alias bomb, deep nesting) is refused, never expanded
                 data = read_yaml(path).data
@@ -57,8 +50,16 @@ class ReadOnlyHub:
             if not isinstance(data, dict):
                 broken[str(path)] = [f"{path}:1: a rules file is a YAML mapping (id:, rules:, ...)"]
                 continue
-            if "connector" not in data:
-                continue  # a baseline, not a portal
+            if "connector" in data:
+                portals.append((path, data))
+        return portals, broken
+
+    @cached_property
+    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
+        portals, unreadable = self._portals
+        outlines: dict[str, ProfileOutline] = {}
+        broken = dict(unreadable)
+        for path, data in portals:
             problems = _schema_problems(path, data)
             if problems:
                 broken[str(path)] = problems
@@ -72,7 +73,15 @@ class ReadOnlyHub:
                 str(data.get("connector")),
                 tuple(str(c) for c in customers) if isinstance(customers, list) else (),
             )
-        return outlines, broken
+        return outlines, dict(sorted(broken.items()))
+
+    def rules_file(self, profile_id: str) -> str | None:
+        """The rules file of a profile, read as YAML only (`show`'s next step names where a rule goes):
+        a file that does not fit the schema is still where its rules are written."""
+        for path, data in self._portals[0]:
+            if str(data.get("id") or path.stem) == profile_id:
+                return str(path)
+        return None
 
     @property
     def profile_outlines(self) -> dict[str, ProfileOutline]:
@@ -99,8 +108,30 @@ class ReadOnlyHub:
             if len(files) > 1
         }
 
+
+@dataclass
+class ReadOnlyHub(Outlines):
+    """Store (the ORM's), configuration and clock; profiles only in outline (see the module docstring)."""
+
+    config: HubConfig
+    store: Store
+    clock: Clock = field(default_factory=SystemClock)
+
     def close(self) -> None:
         self.store.dispose()
+
+
+@dataclass
+class StoreView(Outlines):
+    """Configuration, clock, profiles in outline, and the store read through its driver: what the
+    read-only commands answer from (hub/store_schema.py `open_view`)."""
+
+    config: HubConfig
+    reader: StoreReader
+    clock: Clock = field(default_factory=SystemClock)
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 def _schema_problems(path: Path, data: dict[str, object]) -> list[str]:
