@@ -1,10 +1,17 @@
-"""What the CLI asks of the hub: plain functions returning plain data (the CLI only renders).
+"""What the collectors' commands (and the web pages) ask of the hub. The read questions return their
+JSON form directly (plain dicts and lists, as the web API serves them); what acts returns a typed result
+with its JSON form (`as_json()`), so the command line only prints.
 
 - `status_summary`: invoices per profile and state, and everything that needs a person;
-- `timeline`: one invoice, its events and attempts (why is it where it is);
+- `timeline`: one invoice, its events and attempts (why is it where it is); `invoice_page` adds the
+  next step after a portal's refusal (what `show` prints);
 - `rejections`: the collectors' worklist (who must fix what; hub/worklist.py);
-- `validate_ref`: pre-flight of a stored invoice or a JSON file, without sending;
-- `submit_now`: send one READY invoice now.
+- `quarantined`: AR records that are not valid invoices;
+- `validate_invoice`: pre-flight of an invoice (from AR, the hub's copy or a JSON file), without sending;
+- `submit_invoice`: send one READY invoice now.
+
+Every invoice number is looked up one way (`find_invoice`): by any number the buyer sees, in any case.
+The operators' questions (audit, report, users) are hub/operations.py.
 """
 
 from __future__ import annotations
@@ -238,6 +245,13 @@ def timeline(hub: Hub | ReadOnlyHub, number: str) -> dict[str, Any]:
     }
 
 
+def invoice_page(hub: Hub | ReadOnlyHub, number: str) -> dict[str, Any]:
+    """What `portalhub show` prints: the timeline (`timeline`) with the next step (`next_step`)."""
+    page = timeline(hub, number)
+    page["next_step"] = next_step(hub, page["invoice"])
+    return page
+
+
 def _evidence(details: str | None) -> dict[str, Any]:
     if not details or '"evidence"' not in details:
         return {}
@@ -399,6 +413,19 @@ class Validated:
         str  # the words for it: "the AR system (read now, record 1016)", "the hub's stored copy (revision 2)"
     )
 
+    def violations_json(self) -> list[dict[str, Any]]:
+        return [v.model_dump(mode="json") for v in self.result.violations]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "invoice_number": self.invoice.invoice_number,
+            "profile": self.profile_id,
+            "checked": self.checked,
+            "read_from": self.where,
+            "passed": self.result.passed,
+            "violations": self.violations_json(),
+        }
+
 
 def validate_invoice(hub: Hub, ref: str, profile_id: str | None, *, stored: bool = False) -> Validated:
     """Pre-flight an invoice without sending it: a JSON file, or an invoice number. By number it is
@@ -448,6 +475,32 @@ def submit_now(hub: Hub, number: str) -> SubmitReport:
     if row.state != S.READY.value or row.profile_id is None:
         raise ConfigError(f"{number} is {row.state}, not READY: {row.last_reason or ''}".rstrip(": "))
     return submit_profile(hub, hub.profile(row.profile_id), limit=1, invoice_id=row.id)
+
+
+@dataclass
+class Submitted:
+    """`portalhub submit`: what was sent and where the invoice is now."""
+
+    invoice_number: str
+    sent: int
+    outcomes: dict[str, int]
+    state: str
+    reason: str | None
+
+    @property
+    def refused(self) -> bool:
+        """Blocked by pre-flight or rejected by the portal: the collector has something to fix."""
+        return self.state in (S.REJECTED.value, S.BLOCKED.value)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "outcomes": self.outcomes, "state": self.state, "reason": self.reason}
+
+
+def submit_invoice(hub: Hub, number: str) -> Submitted:
+    """Send one READY invoice now (`submit_now`), then read where it is."""
+    report = submit_now(hub, number)
+    head = timeline(hub, number)["invoice"]
+    return Submitted(head["invoice_number"], report.sent, report.outcomes, head["state"], head["reason"])
 
 
 def money(value: Decimal | str, currency: str | None = None) -> str:
