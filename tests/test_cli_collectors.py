@@ -115,6 +115,12 @@ def test_show_finds_an_invoice_by_its_correction_number_in_any_case(workspace: D
         assert json.loads(output)["invoice"]["invoice_number"] == "INV-24018"
     code, _, error = invoke(workspace, "audit", "inv-24018-R1")
     assert code == 0, error
+    # Every command that takes an invoice number looks it up the same way (hub.corrections.find_invoice).
+    code, output, error = invoke(workspace, "validate", "inv-24018-r1", "--stored", "--json")
+    assert code in (0, 1), error
+    assert json.loads(output)["invoice_number"] == "INV-24018"
+    code, _, error = invoke(workspace, "submit", "inv-24018-r1")
+    assert "no invoice" not in error, error  # found: sent, or refused for its state
 
 
 def test_a_quarantined_record_says_so_and_why(workspace: DemoWorkspace) -> None:

@@ -25,6 +25,7 @@ COMMANDS_MAY_IMPORT = {
     "hub.money",
     # services for collectors, rules maintainers and operators
     "hub.services",
+    "hub.invoice_actions",
     "hub.operations",
     "hub.worklist",
     "hub.corrections",
@@ -82,7 +83,11 @@ def violations(path: Path) -> list[str]:
                 if name.startswith("_"):
                     wrong.append(f"{path.name} takes the private {module}.{name}")
         # `hub.store` (the hub a command opened) and any `.session()`: the store is the services' business.
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "session":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "session"
+        ):
             wrong.append(f"{path.name} opens a session (line {node.lineno}): ask a service")
         if (
             isinstance(node, ast.Attribute)

@@ -39,7 +39,7 @@ def validate(
     By number, the invoice is read from the AR system afresh (so a fix made in AR is what is checked);
     --stored checks the hub's copy. The output says which was checked."""
     from hub.errors import DocumentError
-    from hub.services import validate_invoice
+    from hub.invoice_actions import validate_invoice
 
     with context.opened_hub() as hub:
         try:
@@ -65,7 +65,7 @@ def submit(
     as_json: JsonOption = False,
 ) -> None:
     """Send one READY invoice now, whatever its retry schedule."""
-    from hub.services import submit_invoice
+    from hub.invoice_actions import submit_invoice
 
     with context.opened_hub() as hub:
         done = submit_invoice(hub, invoice)

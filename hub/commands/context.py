@@ -22,6 +22,8 @@ from typer.core import TyperCommand
 from hub.commands import output
 
 if TYPE_CHECKING:
+    from typer._click import Context as ClickContext  # Typer's own copy of Click
+
     from hub.config import HubConfig
     from hub.readonly import ReadOnlyHub
     from hub.runtime import Hub
@@ -66,7 +68,7 @@ class Command(TyperCommand):
     are read before a sub-command's `--help` is seen, so doing it there would make every help page
     import the redaction (pydantic, YAML) for nothing."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         configure_logging()
         return super().invoke(ctx)
 

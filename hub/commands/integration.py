@@ -107,7 +107,9 @@ def webhook_verify(
     if as_json:
         output.emit_json({"valid": True, "signed_at": signed_at})
     else:
-        output.out.print(f"[green]valid[/green]: signed at {datetime.fromtimestamp(signed_at, UTC).isoformat()}")
+        output.out.print(
+            f"[green]valid[/green]: signed at {datetime.fromtimestamp(signed_at, UTC).isoformat()}"
+        )
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -47,7 +47,9 @@ def run(once: Annotated[bool, typer.Option("--once", help="Run one full cycle an
         # The daemon does not start on a problem that would stop every profile (`portalhub config check`).
         problems = fatal_problems(hub.config)
         if problems:
-            output.fail("the daemon does not start: " + "; ".join(problems) + " (see `portalhub config check`)")
+            output.fail(
+                "the daemon does not start: " + "; ".join(problems) + " (see `portalhub config check`)"
+            )
         daemon = Daemon(hub)
         if once:
             report = daemon.run_once()

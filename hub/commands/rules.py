@@ -23,7 +23,9 @@ rules = typer.Typer(help="Check and explore rules files (one per customer portal
 commands.add_typer(rules, name="rules", rich_help_panel=PANEL)
 profile = typer.Typer(help="Portal profiles that cannot work: release a hold.", no_args_is_help=True)
 commands.add_typer(profile, name="profile", rich_help_panel=PANEL)
-recipe = typer.Typer(help="Web portals' recipes: try one without sending, or print its schema.", no_args_is_help=True)
+recipe = typer.Typer(
+    help="Web portals' recipes: try one without sending, or print its schema.", no_args_is_help=True
+)
 commands.add_typer(recipe, name="recipe", rich_help_panel=PANEL)
 
 
@@ -236,7 +238,9 @@ def recipe_check(
             + (f"\n    {escape(step.screenshot)}" if step.screenshot else "")
         )
     if walk is not None and walk.submitted is not None:
-        output.out.print(f"submitted to the sandbox: portal id {escape(str(walk.submitted.portal_invoice_id))}")
+        output.out.print(
+            f"submitted to the sandbox: portal id {escape(str(walk.submitted.portal_invoice_id))}"
+        )
     problem = result.problem or (walk.problem if walk else None)
     if problem:
         output.err.print(f"[red]✗[/red] {escape(problem)}", highlight=False)

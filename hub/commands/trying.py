@@ -32,7 +32,9 @@ def demo(
 
     out = output.out
     if not as_json:
-        output.err.print("Running the demo: AR -> rules -> Coupa sandbox -> status -> AR (takes about a minute)…")
+        output.err.print(
+            "Running the demo: AR -> rules -> Coupa sandbox -> status -> AR (takes about a minute)…"
+        )
     outcome, root = run_demo(workspace, keep=keep or workspace is not None)
     if as_json:
         output.emit_json(outcome.__dict__)
