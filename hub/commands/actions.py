@@ -122,10 +122,14 @@ def resolve_status(
 ) -> None:
     """Mark portal statuses the hub could not place as dealt with: they leave the worklist (kept on
     `show`). Exit 2 for an id that does not exist."""
+    from hub.errors import ConfigError
     from hub.unplaced import resolve_in
 
     with context.opened_hub() as hub:
-        done = resolve_in(hub, ids)
+        try:
+            done = resolve_in(hub, ids)
+        except ConfigError as exc:
+            output.fail(str(exc))
     output.out.print(f"resolved: {', '.join(f'#{i}' for i in done) or 'nothing new'}")
 
 
