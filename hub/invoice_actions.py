@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.corrections import find_invoice
 from hub.errors import ConfigError, DocumentError
 from hub.model import Invoice, InvoiceState
-from hub.services import timeline
+from hub.services import invoice_row, timeline
 
 if TYPE_CHECKING:
     from hub.pipeline.submit import SubmitReport
@@ -21,11 +20,6 @@ if TYPE_CHECKING:
     from hub.store.tables import InvoiceRow
 
 S = InvoiceState
-
-
-def _invoice_row(hub: Hub, number: str) -> InvoiceRow:
-    with hub.store.session() as session:
-        return find_invoice(session, number)
 
 
 def load_invoice_file(path: Path) -> Invoice:
@@ -77,7 +71,7 @@ def validate_invoice(hub: Hub, ref: str, profile_id: str | None, *, stored: bool
     if path.suffix.lower() == ".json" or path.exists():
         invoice, checked, where = load_invoice_file(path), "file", f"the file {path}"
     else:
-        row = _invoice_row(hub, ref)
+        row = invoice_row(hub, ref)
         if stored:
             invoice = Invoice.model_validate_json(row.document)
             checked, where = "stored", f"the hub's stored copy (revision {row.revision})"
@@ -111,7 +105,7 @@ def submit_now(hub: Hub, number: str) -> SubmitReport:
     """Send one READY invoice now (ignoring its backoff); refuses other states with the reason."""
     from hub.pipeline.submit import submit_profile
 
-    row = _invoice_row(hub, number)
+    row = invoice_row(hub, number)
     if row.state != S.READY.value or row.profile_id is None:
         raise ConfigError(f"{number} is {row.state}, not READY: {row.last_reason or ''}".rstrip(": "))
     return submit_profile(hub, hub.profile(row.profile_id), limit=1, invoice_id=row.id)

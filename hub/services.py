@@ -44,8 +44,9 @@ S = InvoiceState
 NotFound = InvoiceNotFound
 
 
-def _invoice_row(hub: Hub | ReadOnlyHub, number: str) -> InvoiceRow:
-    """The invoice by any number the buyer sees, case-insensitively (hub/corrections/common.py)."""
+def invoice_row(hub: Hub | ReadOnlyHub, number: str) -> InvoiceRow:
+    """The invoice by any number the buyer sees, case-insensitively (hub/corrections/common.py): the
+    one lookup behind every service that takes an invoice number."""
     with hub.store.session() as session:
         return find_invoice(session, number)
 
@@ -166,7 +167,7 @@ def release_profile(hub: Hub, profile_id: str, actor: str) -> profile_health.Hea
 
 # --- show ----------------------------------------------------------------------------------------------------
 def timeline(hub: Hub | ReadOnlyHub, number: str) -> dict[str, Any]:
-    row = _invoice_row(hub, number)
+    row = invoice_row(hub, number)
     with hub.store.session() as session:
         events = session.exec(
             select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
