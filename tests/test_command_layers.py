@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,22 @@ def test_the_command_check_sees_what_a_command_must_not_do(tmp_path: Path) -> No
         "bad.py takes the private hub.services._invoice_row",
         "bad.py uses hub.store (line 7): ask a service",
     ]
+
+
+def test_every_command_sets_up_logging_when_it_runs() -> None:
+    # The log (with its secret redaction) is set up by context.Command when a command runs: a command
+    # made without it would log through Python's last-resort handler, unredacted.
+    from typer.main import get_command
+
+    import cli
+    from hub.commands.context import Command
+
+    def leaves(command: Any, path: str) -> list[tuple[str, Any]]:
+        children = getattr(command, "commands", None)
+        if children is None:
+            return [(path, command)]
+        return [leaf for name, child in children.items() for leaf in leaves(child, f"{path} {name}")]
+
+    found = leaves(get_command(cli.app), "portalhub")
+    assert len(found) > 30
+    assert [path for path, command in found if not isinstance(command, Command)] == []
