@@ -6,12 +6,11 @@ with its JSON form (`as_json()`), so the command line only prints.
 - `timeline`: one invoice, its events and attempts (why is it where it is); `invoice_page` adds the
   next step after a portal's refusal (what `show` prints);
 - `rejections`: the collectors' worklist (who must fix what; hub/worklist.py);
-- `quarantined`: AR records that are not valid invoices;
+- `quarantined`: AR records that are not valid invoices.
 
-Acting on one invoice (validate, submit) is hub/invoice_actions.py.
-
-Every invoice number is looked up one way (`find_invoice`): by any number the buyer sees, in any case.
-The operators' questions (audit, report, users) are hub/operations.py.
+Every invoice number is looked up one way (`invoice_row`, over `find_invoice`): by any number the buyer
+sees, in any case. Acting on one invoice (validate, submit) is hub/invoice_actions.py; the operators'
+questions (audit, report, users) are hub/operations.py.
 """
 
 from __future__ import annotations
