@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlmodel import col, select
 
 from connectors.base import Envelope, PageWalk
+from hub.corrections import InvoiceNotFound, Quarantined, find_invoice
 from hub.errors import ConfigError, DocumentError
 from hub.model import Invoice
 from hub.registry import ConnectorRegistry
@@ -33,6 +34,9 @@ class RecipeCheck:
     @property
     def ok(self) -> bool:
         return self.problem is None and (self.walk is None or self.walk.problem is None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "invoice": self.invoice_number, "problem": self.problem, "walk": self.walk}
 
 
 def recipe_schema(registry: ConnectorRegistry) -> dict[str, Any]:
@@ -56,17 +60,27 @@ def is_sandbox(base_url: str) -> bool:
 
 
 def _invoice(hub: Hub, profile_id: str, number: str | None) -> Invoice:
+    """The named invoice (by any number the buyer sees: `find_invoice`), or the profile's newest."""
     with hub.store.session() as session:
-        query = select(InvoiceRow).where(col(InvoiceRow.profile_id) == profile_id)
-        if number is not None:
-            query = query.where(col(InvoiceRow.invoice_number) == number)
-        row = session.exec(query.order_by(col(InvoiceRow.id).desc())).first()
-    if row is None:
-        raise ConfigError(
-            f"no invoice {number} of {profile_id} in the store"
-            if number
-            else f"no invoice of {profile_id} in the store yet: ingest one, or name one with --invoice"
-        )
+        if number is None:
+            query = select(InvoiceRow).where(col(InvoiceRow.profile_id) == profile_id)
+            row = session.exec(query.order_by(col(InvoiceRow.id).desc())).first()
+            if row is None:
+                raise ConfigError(
+                    f"no invoice of {profile_id} in the store yet: ingest one, or name one with --invoice"
+                )
+        else:
+            try:
+                row = find_invoice(session, number)
+            except Quarantined:
+                raise
+            except InvoiceNotFound:
+                raise ConfigError(f"no invoice {number} of {profile_id} in the store") from None
+            if row.profile_id != profile_id:
+                raise ConfigError(
+                    f"no invoice {number} of {profile_id} in the store: {row.invoice_number} goes to "
+                    f"{row.profile_id or 'no profile'}"
+                )
     return Invoice.model_validate_json(row.document)
 
 

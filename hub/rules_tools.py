@@ -47,6 +47,18 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
 
+    def failed(self, strict: bool = False) -> bool:
+        """A problem, or with `strict` a warning too."""
+        return bool(self.problems) or (strict and bool(self.warnings))
+
+    def as_json(self, strict: bool = False) -> dict[str, Any]:
+        return {
+            "ok": not self.failed(strict),
+            "files": self.files,
+            "problems": [str(p) for p in self.problems],
+            "warnings": [str(w) for w in self.warnings],
+        }
+
 
 def check(paths: list[Path], registry: ConnectorRegistry, today: date) -> CheckReport:
     """Load every file (profiles with their connection checked), then lint the ones that load."""
@@ -215,6 +227,14 @@ def run_tests(paths: list[Path], registry: ConnectorRegistry) -> list[ExampleRes
     return results
 
 
+def examples_as_json(results: list[ExampleResult]) -> list[dict[str, Any]]:
+    """`rules test --json`: each example, where it is written and what went wrong."""
+    return [
+        {"file": r.file, "line": r.line, "example": r.name, "passed": r.passed, "problems": r.problems}
+        for r in results
+    ]
+
+
 def shipped_rule_folders() -> list[Path]:
     return [BASELINES_DIR]
 
@@ -230,6 +250,25 @@ class SuggestReport:
     @property
     def caught_share(self) -> float | None:
         return caught_share(self.blocked_before_sending, self.rejected_by_portal)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile_id,
+            "blocked_before_sending": self.blocked_before_sending,
+            "rejected_by_portal": self.rejected_by_portal,
+            "caught_share": self.caught_share,
+            "suggestions": [
+                {
+                    "title": s.title,
+                    "category": s.category,
+                    "evidence": s.evidence,
+                    "wordings": s.wordings,
+                    "snippet": s.snippet,
+                    "reference_file": s.reference_file,
+                }
+                for s in self.suggestions
+            ],
+        }
 
 
 def suggest_for(hub: Hub, profile_id: str) -> SuggestReport:

@@ -1,27 +1,30 @@
-"""What the CLI asks of the hub: plain functions returning plain data (the CLI only renders).
+"""What the collectors' commands (and the web pages) ask of the hub. The read questions return their
+JSON form directly (plain dicts and lists, as the web API serves them); what acts returns a typed result
+with its JSON form (`as_json()`), so the command line only prints.
 
 - `status_summary`: invoices per profile and state, and everything that needs a person;
-- `timeline`: one invoice, its events and attempts (why is it where it is);
+- `timeline`: one invoice, its events and attempts (why is it where it is); `next_step` says what to
+  do after a portal's refusal (`show` asks both through hub/readonly/, without the ORM);
 - `rejections`: the collectors' worklist (who must fix what; hub/worklist.py);
-- `validate_ref`: pre-flight of a stored invoice or a JSON file, without sending;
-- `submit_now`: send one READY invoice now.
+- `quarantined`: AR records that are not valid invoices.
+
+Every invoice number is looked up one way (`invoice_row`, over `find_invoice`): by any number the buyer
+sees, in any case. Acting on one invoice (validate, submit) is hub/invoice_actions.py; the operators'
+questions (audit, report, users) are hub/operations.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
 from hub import profile_health, unplaced
 from hub.corrections import InvoiceNotFound, find_invoice, related_documents
-from hub.errors import ConfigError, DocumentError
-from hub.model import Invoice, InvoiceState
-from hub.money import amount_text
+from hub.errors import ConfigError
+from hub.model import InvoiceState
 from hub.next_steps import next_step as next_step  # `show` asks it here too
 from hub.store.tables import AttemptRow, CursorRow, EventRow, InvoiceRow, QuarantineRow
 from hub.worklist import WorklistFilter, worklist
@@ -30,8 +33,6 @@ if TYPE_CHECKING:
     # Sending and pre-flight (connectors, mappings, the rules engine) are imported where they are used:
     # the read-only questions (`status`, `show`, `rejections`) must not load them (hub/readonly/).
     from hub.notify.health import Incident
-    from hub.pipeline.submit import SubmitReport
-    from hub.preflight import PreflightResult
     from hub.readonly import ReadOnlyHub
     from hub.runtime import Hub
 
@@ -41,8 +42,9 @@ S = InvoiceState
 NotFound = InvoiceNotFound
 
 
-def _invoice_row(hub: Hub | ReadOnlyHub, number: str) -> InvoiceRow:
-    """The invoice by any number the buyer sees, case-insensitively (hub/corrections/common.py)."""
+def invoice_row(hub: Hub | ReadOnlyHub, number: str) -> InvoiceRow:
+    """The invoice by any number the buyer sees, case-insensitively (hub/corrections/common.py): the
+    one lookup behind every service that takes an invoice number."""
     with hub.store.session() as session:
         return find_invoice(session, number)
 
@@ -116,7 +118,7 @@ def timeline(hub: Hub | ReadOnlyHub, number: str) -> dict[str, Any]:
     """One invoice's timeline, read through the ORM (hub/readonly/ builds it, and reads it for `show`)."""
     from hub.readonly import timeline_of
 
-    row = _invoice_row(hub, number)
+    row = invoice_row(hub, number)
     with hub.store.session() as session:
         events = session.exec(
             select(EventRow).where(col(EventRow.invoice_id) == row.id).order_by(col(EventRow.id))
@@ -196,92 +198,3 @@ def quarantined(hub: Hub | ReadOnlyHub, *, resolved: bool = False) -> list[dict[
     with hub.store.session() as session:
         rows = session.exec(query).all()
     return [quarantine_record(q) for q in rows]
-
-
-# --- validate and submit -------------------------------------------------------------------------------------
-def load_invoice_file(path: Path) -> Invoice:
-    from pydantic import ValidationError
-
-    from hub.ar import describe_validation_error
-
-    try:
-        return Invoice.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    except ValidationError as exc:
-        raise DocumentError(f"{path} is not a valid invoice: {describe_validation_error(exc)}") from exc
-
-
-def validate_ref(hub: Hub, ref: str, profile_id: str | None) -> tuple[Invoice, str, PreflightResult]:
-    """Pre-flight an invoice given by file path or invoice number (the hub's stored copy), against a
-    profile (or its routed one)."""
-    checked = validate_invoice(hub, ref, profile_id, stored=True)
-    return checked.invoice, checked.profile_id, checked.result
-
-
-@dataclass
-class Validated:
-    """What `validate` checked: the invoice, where it was read, against which profile, and the verdict."""
-
-    invoice: Invoice
-    profile_id: str
-    result: PreflightResult
-    checked: str  # file | ar | stored
-    where: (
-        str  # the words for it: "the AR system (read now, record 1016)", "the hub's stored copy (revision 2)"
-    )
-
-
-def validate_invoice(hub: Hub, ref: str, profile_id: str | None, *, stored: bool = False) -> Validated:
-    """Pre-flight an invoice without sending it: a JSON file, or an invoice number. By number it is
-    read from the AR system afresh (as `resubmit` does), so "fix in AR, then check" checks the fix;
-    `stored` checks the hub's copy instead (what the hub would send now)."""
-    from hub.preflight import preflight
-
-    path = Path(ref)
-    if path.suffix.lower() == ".json" or path.exists():
-        invoice, checked, where = load_invoice_file(path), "file", f"the file {path}"
-    else:
-        row = _invoice_row(hub, ref)
-        if stored:
-            invoice = Invoice.model_validate_json(row.document)
-            checked, where = "stored", f"the hub's stored copy (revision {row.revision})"
-        else:
-            invoice = _read_from_ar(hub, row)
-            checked, where = "ar", f"the AR system (read now, record {row.ar_key})"
-    profile = hub.profile(profile_id) if profile_id else hub.route(invoice.customer_id)
-    if profile is None:
-        raise ConfigError(f"no profile takes customer {invoice.customer_id!r}; pass --profile")
-    result = preflight(invoice, profile, hub.preflight_connector(profile), hub.schemas, hub.clock.now())
-    return Validated(invoice, profile.id, result, checked, where)
-
-
-def _read_from_ar(hub: Hub, row: InvoiceRow) -> Invoice:
-    records = list(hub.ar_source.pull(keys=[row.ar_key]))
-    if not records:
-        raise ConfigError(
-            f"the AR system does not offer {row.invoice_number} (record {row.ar_key}) any more: is it still "
-            "posted? (`validate --stored` checks the hub's copy)"
-        )
-    record = records[0]
-    if record.invoice is None:
-        raise DocumentError(
-            f"the AR record of {row.invoice_number} (record {row.ar_key}), read now, is not a valid invoice: "
-            f"{record.error}; fix it in the AR system"
-        )
-    return record.invoice
-
-
-def submit_now(hub: Hub, number: str) -> SubmitReport:
-    """Send one READY invoice now (ignoring its backoff); refuses other states with the reason."""
-    from hub.pipeline.submit import submit_profile
-
-    row = _invoice_row(hub, number)
-    if row.state != S.READY.value or row.profile_id is None:
-        raise ConfigError(f"{number} is {row.state}, not READY: {row.last_reason or ''}".rstrip(": "))
-    return submit_profile(hub, hub.profile(row.profile_id), limit=1, invoice_id=row.id)
-
-
-def money(value: Decimal | str, currency: str | None = None) -> str:
-    """An amount for people, in its currency's minor units (hub/money.py)."""
-    return amount_text(value, currency, grouped=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,6 +122,30 @@ def test_help_is_fast_and_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("demo", "run", "validate", "submit", "status", "show", "rejections", "rules"):
         assert command in result.stdout
+    for group in ("Collectors", "Rules maintainers", "Operators"):
+        assert group in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["rules", "--help"], ["status", "--help"]])
+def test_help_pages_load_no_hub_service_and_no_store(args: list[str]) -> None:
+    # Commands import what they need inside their bodies: a help page pays for Typer and rich only
+    # (and the log redaction is set up when a command runs, not for its help).
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['portalhub', *{args!r}]\n"
+        "import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    loaded = done.stderr.split()
+    assert "cli" in loaded and "hub.commands.collectors" in loaded
+    ours = [m for m in loaded if m.split(".")[0] in {"hub", "connectors", "mappings", "rules", "status_sync"}]
+    assert [m for m in ours if m != "hub" and not m.startswith("hub.commands")] == []
+    heavy = ("sqlalchemy", "sqlmodel", "httpx", "lxml", "yaml", "alembic", "apscheduler")
+    assert [m for m in loaded if m.split(".")[0] in heavy] == []
 
 
 def test_audit_shows_who_did_what_verifies_the_chains_and_exports_the_log(

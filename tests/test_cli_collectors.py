@@ -18,8 +18,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import cli
 from cli import app
+from hub.commands import context
+from hub.commands import output as command_output
 from hub.demo import DemoWorkspace, prepare, run_until_settled
 from hub.model import RejectionCategory
 from hub.next_steps import NEXT_STEPS
@@ -60,7 +61,7 @@ def test_the_worklist_wraps_the_portals_words_and_the_fix_in_full(
     rows = [r for r in json.loads(listing) if r["invoice_number"]]
     buffer = io.StringIO()
     if width is not None:
-        monkeypatch.setattr(cli, "out", Console(file=buffer, width=width, color_system=None))
+        monkeypatch.setattr(command_output, "out", Console(file=buffer, width=width, color_system=None))
     code, output, _ = invoke(workspace, "rejections")
     text = buffer.getvalue() if width is not None else output
     assert code == 1
@@ -114,6 +115,12 @@ def test_show_finds_an_invoice_by_its_correction_number_in_any_case(workspace: D
         assert json.loads(output)["invoice"]["invoice_number"] == "INV-24018"
     code, _, error = invoke(workspace, "audit", "inv-24018-R1")
     assert code == 0, error
+    # Every command that takes an invoice number looks it up the same way (hub.corrections.find_invoice).
+    code, output, error = invoke(workspace, "validate", "inv-24018-r1", "--stored", "--json")
+    assert code in (0, 1), error
+    assert json.loads(output)["invoice_number"] == "INV-24018"
+    code, _, error = invoke(workspace, "submit", "inv-24018-r1")
+    assert "no invoice" not in error, error  # found: sent, or refused for its state
 
 
 def test_a_quarantined_record_says_so_and_why(workspace: DemoWorkspace) -> None:
@@ -173,7 +180,7 @@ def test_cancel_and_resubmit_ask_first(workspace: DemoWorkspace, monkeypatch: py
     for command in (["cancel", "INV-24016"], ["resubmit", "INV-24016"]):
         code, _, error = invoke(workspace, *command)  # no terminal, no --yes
         assert code == 2 and "pass --yes" in error
-    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(context, "interactive", lambda: True)
     code, _, error = invoke(workspace, "cancel", "INV-24016", input="n\n")
     assert code == 2 and "nothing done" in error and "Withdraw INV-24016" in error
     _, after, _ = invoke(workspace, "show", "INV-24016", "--json")

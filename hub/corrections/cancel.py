@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -50,6 +51,9 @@ class CancelResult:
     @property
     def ok(self) -> bool:
         return self.outcome == "cancelled"
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "ok": self.ok}
 
 
 def cancel(hub: Hub, number: str, *, reason: str | None = None, actor: str | None = None) -> CancelResult:

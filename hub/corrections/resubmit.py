@@ -57,6 +57,9 @@ class ResubmitResult:
         accepted = (S.SUBMITTED, S.PENDING_APPROVAL, S.APPROVED, S.PAID)
         return self.state in accepted or (self.state == S.READY and self.category not in NOT_CONTENT)
 
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "ok": self.ok}
+
 
 _STATE_ADVICE = {
     S.NEW: "it has not been checked yet; the daemon validates it at its next ingest",

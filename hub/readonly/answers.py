@@ -185,6 +185,15 @@ def timeline(hub: StoreView | ReadOnlyHub | Hub, number: str) -> dict[str, Any]:
     return timeline_of(row, events, attempts, related, kept, waits)
 
 
+def invoice_page(hub: StoreView | ReadOnlyHub | Hub, number: str) -> dict[str, Any]:
+    """What `portalhub show` prints: the timeline with the next step after a portal's refusal."""
+    from hub.next_steps import next_step
+
+    page = timeline(hub, number)
+    page["next_step"] = next_step(hub, page["invoice"])
+    return page
+
+
 def timeline_of(
     row: Any,
     events: Any,

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 import cli
 from connectors.sandbox.ariba import AribaSandbox
 from connectors.sandbox.clock import SandboxClock
+from hub.commands import context
 from hub.daemon import Daemon
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
@@ -251,8 +252,8 @@ def test_an_unknown_type_is_noted_and_shown_with_the_invoice(
     def this_hub() -> Iterator[Hub]:
         yield hub
 
-    monkeypatch.setattr(cli, "opened_hub", this_hub)
-    monkeypatch.setattr(cli, "opened_view", this_hub)  # `show` and `rejections` read through the view
+    monkeypatch.setattr(context, "opened_hub", this_hub)
+    monkeypatch.setattr(context, "opened_view", this_hub)  # `show` and `rejections` read through the view
     shown = CliRunner().invoke(cli.app, ["show", "INV-1"])
     assert shown.exit_code == 0, shown.output
     assert "portal status not applied" in shown.stdout and "Waiting for the receipt." in shown.stdout
