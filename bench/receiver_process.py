@@ -12,14 +12,15 @@ SERVER = """
 import logging, sys
 from datetime import UTC, datetime
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-from status_sync.receiver import ReceiverServer, StatusReceiver
+from hub.http_listener import HttpListener
+from status_sync.receiver import StatusReceiver
 
 # No store, no profiles: the bodies here never get that far, and a garbage one is refused (400) first.
 receiver = StatusReceiver(
     store=None, profiles=dict, connector=None, secrets=None, now=lambda: datetime.now(UTC),
     max_concurrent_uploads=int(sys.argv[1]), body_timeout_seconds=float(sys.argv[2]),
 )
-server = ReceiverServer(receiver.app(), path="/cxml/status").start()
+server = HttpListener(receiver.app(), path="/cxml/status").start()
 print(server.port, flush=True)
 sys.stdin.read()
 server.stop()

@@ -22,6 +22,7 @@ from typing import Any
 from hub import profile_health
 from hub.errors import ProfileUnavailableError
 from hub.heartbeat import Heartbeat, JobClock, portalhub_version
+from hub.http_listener import HttpListener
 from hub.notify.job import NotifyReport, notify
 from hub.pipeline.intake import IntakeReport, ingest
 from hub.pipeline.reconcile import expire_leases
@@ -30,7 +31,7 @@ from hub.runtime import Hub
 from rules.schema import Profile
 from status_sync.feedback import FeedbackReport, deliver
 from status_sync.poller import PollReport, poll_profile
-from status_sync.receiver import ReceiverServer, StatusReceiver
+from status_sync.receiver import StatusReceiver
 
 log = logging.getLogger(__name__)
 #: How often the main thread gives new profiles their jobs (and takes them from those gone).
@@ -63,7 +64,7 @@ class Daemon:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.stop = hub.stopping
-        self.receiver: ReceiverServer | None = None  # the listener: receiver, /healthz, /metrics
+        self.receiver: HttpListener | None = None  # the listener: receiver, /healthz, /metrics
         self.jobs = JobClock()  # what each job did last: the heartbeat, /healthz and /metrics read it
         self.heartbeat = Heartbeat(hub.store, hub.worker_id, self.jobs, hub.config.daemon.heartbeat_seconds)
         self._scheduler: Any = None
@@ -194,7 +195,7 @@ class Daemon:
         )
 
     # --- the inbound status receiver -----------------------------------------------------------------------
-    def start_receiver(self) -> ReceiverServer | None:
+    def start_receiver(self) -> HttpListener | None:
         """Serve the inbound status receiver when the config has `receiver:` (with `/healthz` and
         `/metrics` beside it); None when it has not. `run_forever` starts the listener; anything else
         that runs cycles (the demo) may start the receiver, and stops it after."""
@@ -213,17 +214,17 @@ class Daemon:
             body_timeout_seconds=settings.body_timeout_seconds,
         )
         app = self._listener_app(receiver.app())
-        self.receiver = ReceiverServer(app, settings.host, settings.port, settings.path).start()
+        self.receiver = HttpListener(app, settings.host, settings.port, settings.path).start()
         log.info("status receiver listening on %s", self.receiver.url)
         return self.receiver
 
-    def start_listener(self) -> ReceiverServer | None:
+    def start_listener(self) -> HttpListener | None:
         """The daemon's HTTP listener: the receiver's when there is one, else `/healthz` and `/metrics`
         alone on `listener:` (None when that is turned off)."""
         if self.start_receiver() is not None or not self.hub.config.listener.enabled:
             return self.receiver
         settings = self.hub.config.listener
-        self.receiver = ReceiverServer(
+        self.receiver = HttpListener(
             self._listener_app(None), settings.host, settings.port, "/healthz"
         ).start()
         return self.receiver

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from hub.http_listener import HttpListener
     from hub.runtime import Hub
-    from status_sync.receiver import ReceiverServer
 
 
 def session_secret(hub: Hub) -> str | None:
@@ -21,12 +21,12 @@ def session_secret(hub: Hub) -> str | None:
     return hub.secrets.resolve(settings.session_secret)
 
 
-def start_web(hub: Hub, *, host: str | None = None, port: int | None = None) -> ReceiverServer:
+def start_web(hub: Hub, *, host: str | None = None, port: int | None = None) -> HttpListener:
     """Serve the pages and the API in a background thread (uvicorn, as the status receiver is served)."""
     from hub.config import WebConfig
+    from hub.http_listener import HttpListener
     from hub.web.app import create_app
-    from status_sync.receiver import ReceiverServer
 
     settings = hub.config.web or WebConfig()
     app = create_app(hub, secret_key=session_secret(hub), secure_cookies=settings.secure_cookies)
-    return ReceiverServer(app, host or settings.host, settings.port if port is None else port, "/").start()
+    return HttpListener(app, host or settings.host, settings.port if port is None else port, "/").start()

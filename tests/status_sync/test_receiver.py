@@ -21,6 +21,7 @@ from connectors.sandbox.ariba import AribaSandbox
 from connectors.sandbox.clock import SandboxClock
 from hub.clock import ManualClock
 from hub.daemon import Daemon
+from hub.http_listener import HttpListener
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
@@ -28,7 +29,6 @@ from hub.runtime import Hub
 from hub.services import rejections, timeline
 from hub.store.tables import EventRow, InvoiceRow
 from mappings.cxml_response import parse_response
-from status_sync.receiver import ReceiverServer
 from tests.connectors.ariba_support import PUSH_SECRET, ariba_config, make_ariba_hub, status_update
 from tests.factories import T0, ListAr, make_invoice
 
@@ -56,7 +56,7 @@ def hub(tmp_path: Path, ariba: AribaSandbox) -> Iterator[Hub]:
 
 
 @pytest.fixture
-def receiver(hub: Hub) -> Iterator[ReceiverServer]:
+def receiver(hub: Hub) -> Iterator[HttpListener]:
     daemon = Daemon(hub)
     server = daemon.start_receiver()
     assert server is not None
@@ -64,7 +64,7 @@ def receiver(hub: Hub) -> Iterator[ReceiverServer]:
     daemon.stop_receiver()
 
 
-def post(receiver: ReceiverServer, body: bytes, **headers: str) -> httpx.Response:
+def post(receiver: HttpListener, body: bytes, **headers: str) -> httpx.Response:
     return httpx.post(
         receiver.url, content=body, headers={"Content-Type": "text/xml", **headers}, timeout=5.0
     )
@@ -91,7 +91,7 @@ def test_the_invoice_was_sent_first(hub: Hub) -> None:
     assert timeline(hub, "INV-1")["invoice"]["state"] == S.SUBMITTED
 
 
-def test_a_paid_status_is_recorded_with_amount_and_date(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_paid_status_is_recorded_with_amount_and_date(hub: Hub, receiver: HttpListener) -> None:
     paid_at = T0 + timedelta(days=3)
     response = post(
         receiver,
@@ -105,7 +105,7 @@ def test_a_paid_status_is_recorded_with_amount_and_date(hub: Hub, receiver: Rece
 
 
 def test_document_status_with_comments_moves_the_invoice(
-    hub: Hub, ariba: AribaSandbox, receiver: ReceiverServer
+    hub: Hub, ariba: AribaSandbox, receiver: HttpListener
 ) -> None:
     body = status_update(
         kind="DocumentStatus",
@@ -121,7 +121,7 @@ def test_document_status_with_comments_moves_the_invoice(
     assert "Approved by AP. | Pay on schedule." in last["reason"]
 
 
-def test_a_rejection_keeps_the_buyers_code_and_words(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_rejection_keeps_the_buyers_code_and_words(hub: Hub, receiver: HttpListener) -> None:
     words = "INV-143: Cannot create a non-PO invoice with pricing details."
     assert post(receiver, status_update(status_type="rejected", comments=(words,))).status_code == 200
 
@@ -129,7 +129,7 @@ def test_a_rejection_keeps_the_buyers_code_and_words(hub: Hub, receiver: Receive
     assert head["state"] == S.REJECTED and head["category"] == "po" and words in head["reason"]
 
 
-def test_an_unknown_invoice_status_type_is_kept_verbatim(hub: Hub, receiver: ReceiverServer) -> None:
+def test_an_unknown_invoice_status_type_is_kept_verbatim(hub: Hub, receiver: HttpListener) -> None:
     body = status_update(status_type="awaiting_goods_receipt", comments=("Waiting for the receipt.",))
 
     response = post(receiver, body)
@@ -140,7 +140,7 @@ def test_an_unknown_invoice_status_type_is_kept_verbatim(hub: Hub, receiver: Rec
     assert "Waiting for the receipt." in last["reason"]
 
 
-def test_a_payment_status_is_kept_verbatim(hub: Hub, ariba: AribaSandbox, receiver: ReceiverServer) -> None:
+def test_a_payment_status_is_kept_verbatim(hub: Hub, ariba: AribaSandbox, receiver: HttpListener) -> None:
     body = re.sub(
         rb"<InvoiceStatus .*</InvoiceStatus>",
         b'<PaymentStatus orderID="PO-100001" transactionTimestamp="2026-11-21T10:00:00+00:00" type="Settlement">'
@@ -154,7 +154,7 @@ def test_a_payment_status_is_kept_verbatim(hub: Hub, ariba: AribaSandbox, receiv
     assert events(hub)[-1]["raw_status"] == "Settlement"
 
 
-def test_duplicate_deliveries_are_recorded_once(hub: Hub, receiver: ReceiverServer) -> None:
+def test_duplicate_deliveries_are_recorded_once(hub: Hub, receiver: HttpListener) -> None:
     body = status_update(status_type="processing")
     before = event_count(hub)
 
@@ -164,7 +164,7 @@ def test_duplicate_deliveries_are_recorded_once(hub: Hub, receiver: ReceiverServ
     assert event_count(hub) == before + 1
 
 
-def test_concurrent_duplicate_deliveries_are_recorded_once(hub: Hub, receiver: ReceiverServer) -> None:
+def test_concurrent_duplicate_deliveries_are_recorded_once(hub: Hub, receiver: HttpListener) -> None:
     body = status_update(status_type="reconciled", comments=("Matched to receipt.",))
     before = event_count(hub)
     answers: list[int] = []
@@ -192,7 +192,7 @@ def test_concurrent_duplicate_deliveries_are_recorded_once(hub: Hub, receiver: R
     ids=["wrong-secret", "empty-secret", "unknown-sender"],
 )
 def test_bad_credentials_are_401_with_nothing_recorded(
-    hub: Hub, receiver: ReceiverServer, changes: dict[str, str]
+    hub: Hub, receiver: HttpListener, changes: dict[str, str]
 ) -> None:
     before = event_count(hub)
 
@@ -216,7 +216,7 @@ def test_bad_credentials_are_401_with_nothing_recorded(
     ids=["empty", "truncated", "text", "not-a-status-update", "not-cxml"],
 )
 def test_documents_it_cannot_parse_are_400_with_nothing_recorded(
-    hub: Hub, receiver: ReceiverServer, body: bytes
+    hub: Hub, receiver: HttpListener, body: bytes
 ) -> None:
     before = event_count(hub)
 
@@ -226,7 +226,7 @@ def test_documents_it_cannot_parse_are_400_with_nothing_recorded(
     assert event_count(hub) == before
 
 
-def test_a_status_that_names_no_invoice_is_200_and_kept(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_status_that_names_no_invoice_is_200_and_kept(hub: Hub, receiver: HttpListener) -> None:
     before = event_count(hub)
     response = post(receiver, status_update(invoice_number=None, document_payload_id=None))
     # 200: the network would only resend it; a person reads it in the worklist.
@@ -235,7 +235,7 @@ def test_a_status_that_names_no_invoice_is_200_and_kept(hub: Hub, receiver: Rece
 
 
 def test_external_entities_are_refused_and_never_read(
-    hub: Hub, receiver: ReceiverServer, tmp_path: Path
+    hub: Hub, receiver: HttpListener, tmp_path: Path
 ) -> None:
     secret_file = tmp_path / "etc-shadow"
     secret_file.write_text("root:TOP-SECRET-FILE-CONTENT:19000", encoding="utf-8")
@@ -255,7 +255,7 @@ def test_external_entities_are_refused_and_never_read(
 
 
 def test_an_external_dtd_is_never_fetched_nor_its_entities_expanded(
-    hub: Hub, receiver: ReceiverServer, tmp_path: Path
+    hub: Hub, receiver: HttpListener, tmp_path: Path
 ) -> None:
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text("TOP-SECRET-FILE-CONTENT", encoding="utf-8")
@@ -278,7 +278,7 @@ def test_an_external_dtd_is_never_fetched_nor_its_entities_expanded(
 
 
 def test_a_status_for_no_invoice_of_ours_is_200_and_kept_for_a_person(
-    hub: Hub, receiver: ReceiverServer
+    hub: Hub, receiver: HttpListener
 ) -> None:
     before = event_count(hub)
     response = post(receiver, status_update(invoice_number="INV-404", status_type="paid"))
@@ -288,7 +288,7 @@ def test_a_status_for_no_invoice_of_ours_is_200_and_kept_for_a_person(
     assert (kept["category"], kept["invoice_number"]) == ("unplaced_status", "INV-404")
 
 
-def test_an_invoice_being_sent_answers_503_so_the_network_retries(hub: Hub, receiver: ReceiverServer) -> None:
+def test_an_invoice_being_sent_answers_503_so_the_network_retries(hub: Hub, receiver: HttpListener) -> None:
     with hub.store.session() as session:
         row = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == "INV-1")).one()
         row.state = S.SUBMITTING.value
@@ -300,13 +300,13 @@ def test_an_invoice_being_sent_answers_503_so_the_network_retries(hub: Hub, rece
     assert response.status_code == 503 and event_count(hub) == before
 
 
-def test_a_document_over_the_size_limit_is_413(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_document_over_the_size_limit_is_413(hub: Hub, receiver: HttpListener) -> None:
     huge = status_update(comments=("x" * (1024 * 1024 + 10),))
     response = post(receiver, huge)
     assert response.status_code == 413 and event_count(hub) >= 1
 
 
-def test_only_post_on_the_configured_path(receiver: ReceiverServer) -> None:
+def test_only_post_on_the_configured_path(receiver: HttpListener) -> None:
     assert httpx.get(receiver.url, timeout=5.0).status_code == 405
     assert (
         httpx.post(receiver.url.replace("/ariba/status", "/other"), content=b"", timeout=5.0).status_code
@@ -314,7 +314,7 @@ def test_only_post_on_the_configured_path(receiver: ReceiverServer) -> None:
     )
 
 
-def test_answers_are_cxml_responses(receiver: ReceiverServer, cxml_core_dtd: etree.DTD) -> None:
+def test_answers_are_cxml_responses(receiver: HttpListener, cxml_core_dtd: etree.DTD) -> None:
     response = post(receiver, status_update(status_type="processing"))
     document = etree.fromstring(response.content)
     assert cxml_core_dtd.validate(document), cxml_core_dtd.error_log
@@ -351,7 +351,7 @@ def _untimed(body: bytes) -> bytes:
     return untimed
 
 
-def test_a_status_without_a_timestamp_replayed_is_recorded_once(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_status_without_a_timestamp_replayed_is_recorded_once(hub: Hub, receiver: HttpListener) -> None:
     """The request carries no time of its own (no cXML timestamp): the hub dates it when it arrives, and a
     replay a minute later must not count as a second status."""
     body = _untimed(status_update(status_type="processing"))

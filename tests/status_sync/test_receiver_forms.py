@@ -22,6 +22,7 @@ from connectors.sandbox.ariba import AribaSandbox
 from connectors.sandbox.clock import SandboxClock
 from hub.commands import context
 from hub.daemon import Daemon
+from hub.http_listener import HttpListener
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
@@ -29,7 +30,6 @@ from hub.runtime import Hub
 from hub.services import rejections, timeline
 from hub.store.tables import EventRow, InvoiceRow, UnplacedStatusRow
 from mappings.cxml_response import parse_response
-from status_sync.receiver import ReceiverServer
 from tests.connectors.ariba_support import (
     BUYER_ANID,
     NETWORK_ANID,
@@ -75,7 +75,7 @@ def hub(tmp_path: Path, ariba: AribaSandbox) -> Iterator[Hub]:
 
 
 @pytest.fixture
-def receiver(hub: Hub) -> Iterator[ReceiverServer]:
+def receiver(hub: Hub) -> Iterator[HttpListener]:
     daemon = Daemon(hub)
     server = daemon.start_receiver()
     assert server is not None
@@ -114,7 +114,7 @@ def document(
 """.encode()
 
 
-def post(receiver: ReceiverServer, body: bytes) -> httpx.Response:
+def post(receiver: HttpListener, body: bytes) -> httpx.Response:
     return httpx.post(receiver.url, content=body, headers={"Content-Type": "text/xml"}, timeout=5.0)
 
 
@@ -149,7 +149,7 @@ def test_hand_written_documents_are_valid_cxml(cxml_core_dtd: etree.DTD) -> None
         assert cxml_core_dtd.validate(etree.fromstring(body, parser)), cxml_core_dtd.error_log
 
 
-def test_document_info_with_a_named_zone_rejects_the_invoice(hub: Hub, receiver: ReceiverServer) -> None:
+def test_document_info_with_a_named_zone_rejects_the_invoice(hub: Hub, receiver: HttpListener) -> None:
     words = "INV-143: Cannot create a non-PO invoice\n  with pricing details."
     body = document(
         '<DocumentStatus type="rejected"><DocumentInfo documentID="INV-1" documentType="InvoiceDetailRequest"/>'
@@ -166,7 +166,7 @@ def test_document_info_with_a_named_zone_rejects_the_invoice(hub: Hub, receiver:
 
 
 def test_invoice_id_info_without_a_zone_is_read_in_the_profiles_zone(
-    hub: Hub, receiver: ReceiverServer
+    hub: Hub, receiver: HttpListener
 ) -> None:
     body = document(
         '<InvoiceStatus type="paid"><InvoiceIDInfo invoiceID="INV-1" invoiceDate="2026-11-20T00:00:00-06:00"/>'
@@ -181,9 +181,7 @@ def test_invoice_id_info_without_a_zone_is_read_in_the_profiles_zone(
     assert invoice_row(hub).portal_updated_at == datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
 
 
-def test_document_reference_to_our_payload_id(
-    hub: Hub, ariba: AribaSandbox, receiver: ReceiverServer
-) -> None:
+def test_document_reference_to_our_payload_id(hub: Hub, ariba: AribaSandbox, receiver: HttpListener) -> None:
     ours = next(i.payload_id for i in ariba.invoices if i.number == "INV-1")
     body = document(
         '<InvoiceStatus type="reconciled"/>', reference=f'<DocumentReference payloadID="{ours}"/>'
@@ -192,7 +190,7 @@ def test_document_reference_to_our_payload_id(
     assert timeline(hub, "INV-1")["invoice"]["state"] == S.APPROVED
 
 
-def test_an_unknown_invoice_is_200_and_kept_once(hub: Hub, receiver: ReceiverServer) -> None:
+def test_an_unknown_invoice_is_200_and_kept_once(hub: Hub, receiver: HttpListener) -> None:
     body = document(
         '<InvoiceStatus type="paid"><InvoiceIDInfo invoiceID="INV-404"/>'
         '<Comments xml:lang="en-US">Paid  twice?</Comments></InvoiceStatus>'
@@ -217,7 +215,7 @@ def test_an_unknown_invoice_is_200_and_kept_once(hub: Hub, receiver: ReceiverSer
 
 
 def test_an_invoice_number_reused_on_another_date_is_not_this_invoice(
-    hub: Hub, receiver: ReceiverServer
+    hub: Hub, receiver: HttpListener
 ) -> None:
     body = document(
         '<InvoiceStatus type="paid"><InvoiceIDInfo invoiceID="INV-1" invoiceDate="2024-03-01T00:00:00-06:00"/>'
@@ -229,7 +227,7 @@ def test_an_invoice_number_reused_on_another_date_is_not_this_invoice(
 
 
 def test_an_unknown_type_is_noted_and_shown_with_the_invoice(
-    hub: Hub, receiver: ReceiverServer, monkeypatch: pytest.MonkeyPatch
+    hub: Hub, receiver: HttpListener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body = document(
         '<DocumentStatus type="awaiting_goods_receipt"><DocumentInfo documentID="INV-1" documentType="InvoiceDetailRequest"/>'
@@ -284,7 +282,7 @@ def test_an_unknown_type_is_noted_and_shown_with_the_invoice(
     ids=["other-document", "no-identification", "unreadable-timestamp"],
 )
 def test_what_cannot_be_read_is_200_and_kept(
-    hub: Hub, receiver: ReceiverServer, status: str, timestamp: str, said: str
+    hub: Hub, receiver: HttpListener, status: str, timestamp: str, said: str
 ) -> None:
     events, _ = counts(hub)
     response = post(receiver, document(status, timestamp=timestamp))
@@ -295,9 +293,7 @@ def test_what_cannot_be_read_is_200_and_kept(
     assert timeline(hub, "INV-1")["invoice"]["state"] == S.SUBMITTED
 
 
-def test_a_wrong_secret_is_401_even_when_the_status_cannot_be_read(
-    hub: Hub, receiver: ReceiverServer
-) -> None:
+def test_a_wrong_secret_is_401_even_when_the_status_cannot_be_read(hub: Hub, receiver: HttpListener) -> None:
     events, kept = counts(hub)
     for status in (
         '<InvoiceStatus type="paid"/>',
@@ -308,7 +304,7 @@ def test_a_wrong_secret_is_401_even_when_the_status_cannot_be_read(
     assert counts(hub) == (events, kept)
 
 
-def test_a_body_that_is_not_xml_is_still_400(hub: Hub, receiver: ReceiverServer) -> None:
+def test_a_body_that_is_not_xml_is_still_400(hub: Hub, receiver: HttpListener) -> None:
     assert post(receiver, b"status: paid").status_code == 400
     assert counts(hub)[1] == 0
 
@@ -337,7 +333,7 @@ def test_an_inbound_timezone_that_is_not_a_zone_is_a_configuration_error(tmp_pat
 
 
 def test_concurrent_deliveries_of_an_unplaceable_status_are_kept_once(
-    hub: Hub, receiver: ReceiverServer
+    hub: Hub, receiver: HttpListener
 ) -> None:
     import threading
 

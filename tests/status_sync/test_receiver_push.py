@@ -19,6 +19,7 @@ from connectors.sandbox.ariba import AribaSandbox
 from connectors.sandbox.clock import SandboxClock
 from hub.daemon import Daemon
 from hub.errors import ConfigError
+from hub.http_listener import HttpListener
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
@@ -26,7 +27,6 @@ from hub.runtime import Hub
 from hub.services import timeline
 from hub.store.tables import EventRow
 from status_sync.poller import poll_profile
-from status_sync.receiver import ReceiverServer
 from tests.connectors.ariba_support import ariba_config, make_ariba_hub, status_update
 from tests.factories import T0, ListAr, make_invoice
 
@@ -205,7 +205,7 @@ def test_the_daemon_serves_the_receiver_while_it_runs(
         deadline = time.monotonic() + 10
         while daemon.receiver is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        receiver: ReceiverServer | None = daemon.receiver
+        receiver: HttpListener | None = daemon.receiver
         assert receiver is not None
         url = receiver.url
         answer = httpx.post(url, content=status_update(status_type="processing"), timeout=5)

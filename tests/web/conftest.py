@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from hub.demo import DemoWorkspace, prepare, run_until_settled
+from hub.http_listener import HttpListener
 from hub.web import start_web
 from hub.web.accounts import add_user, create_token
-from status_sync.receiver import ReceiverServer
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -30,7 +30,7 @@ USERS = {
 @dataclass
 class Served:
     workspace: DemoWorkspace
-    server: ReceiverServer
+    server: HttpListener
     tokens: dict[str, str]
     corrected: list[str]
 
