@@ -13,9 +13,9 @@ settings, AR adapter settings, the hub configuration): unknown keys are errors, 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.secrets import literal_secrets, secret_message
 
@@ -47,6 +47,16 @@ class Limits(Strict):
     per_minute: int = Field(default=30, ge=1, le=6000)
 
 
+def _references_only(connection: dict[str, Any]) -> dict[str, Any]:
+    for location, _value in literal_secrets(connection):
+        raise ValueError(secret_message(location))
+    return connection
+
+
+#: A `connection:` block: the family's own settings, where every secret is a reference, never the value.
+Connection = Annotated[dict[str, Any], AfterValidator(_references_only)]
+
+
 class PortalProfile(Strict):
     """One customer portal: who, which AR customers, where and how (secrets only by reference)."""
 
@@ -54,17 +64,10 @@ class PortalProfile(Strict):
     buyer: str
     connector: str
     match: Match
-    connection: dict[str, Any] = Field(default_factory=dict)
+    connection: Connection = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     version: str | None = None
     effective_from: date | None = None
     #: the files this profile was read from, most specific first (relative paths in `connection`,
     #: e.g. certificates, are relative to the first)
     sources: list[str] = Field(default_factory=list)
-
-    @field_validator("connection")
-    @classmethod
-    def _secrets_by_reference(cls, connection: dict[str, Any]) -> dict[str, Any]:
-        for location, _value in literal_secrets(connection):
-            raise ValueError(secret_message(location))
-        return connection

@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from hub.profile import Limits, Match, PortalProfile, Strict
-from hub.secrets import literal_secrets, secret_message
+from hub.profile import Connection, Limits, Match, PortalProfile, Strict
 from rules.rule import RULE_ID, Rule
 
 __all__ = ["Example", "ExampleInvoice", "Limits", "Match", "Profile", "ReferenceList", "RuleSet", "RulesFile"]
@@ -91,15 +90,8 @@ class RulesFile(RuleSet):
     buyer: str
     connector: str
     match: Match
-    connection: dict[str, Any] = Field(default_factory=dict)
+    connection: Connection = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
-
-    @field_validator("connection")
-    @classmethod
-    def _secrets_by_reference(cls, connection: dict[str, Any]) -> dict[str, Any]:
-        for location, _value in literal_secrets(connection):
-            raise ValueError(secret_message(location))
-        return connection
 
 
 class Profile(PortalProfile):
