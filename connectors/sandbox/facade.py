@@ -175,3 +175,33 @@ class SandboxPortal(ABC):
     def advance(self, hours: float) -> None:
         """Move the portal's clock: buyers approve, dispute and pay what is due by then."""
         self.clock.advance(hours=hours)
+
+
+class OneServerPortal(SandboxPortal):
+    """A family whose portal object serves one socket: built as `portal_class(config, clock, **options)`,
+    started with `serve(port, faults=..., latency=...)`, its socket at `.server`."""
+
+    #: The family's own portal class (CoupaSandbox, AribaSandbox, WebPortalSandbox, ...).
+    portal_class: ClassVar[Any]
+
+    def __init__(
+        self,
+        config: BaseModel,
+        *,
+        clock: SandboxClock | None = None,
+        faults: FaultPlan | None = None,
+        latency: float = 0.0,
+        **options: Any,
+    ):
+        """`options` go to the portal class (e.g. `cxml_refs`: the folder of official cXML DTDs a cXML
+        portal validates against; else the config's or $PORTALHUB_CXML_REFS; none: no DTD check)."""
+        super().__init__(config, clock=clock, faults=faults, latency=latency)
+        self.sandbox = self.portal_class(config, self.clock, **options)
+
+    def start(self, port: int = 0) -> Self:
+        self.sandbox.serve(port, faults=self.faults, latency=self.latency)
+        return self
+
+    @property
+    def servers(self) -> list[SandboxServer]:
+        return [self.sandbox.server] if self.sandbox.server is not None else []

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from connectors.sandbox import facade
-from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.coupa.config import CoupaSandboxConfig
 from connectors.sandbox.coupa.portal import CoupaSandbox
-from connectors.sandbox.server import FaultPlan, SandboxServer
 
 
-class SandboxPortal(facade.SandboxPortal):
+class SandboxPortal(facade.OneServerPortal):
     family = "coupa"
     config_model = CoupaSandboxConfig
-
-    def __init__(
-        self,
-        config: CoupaSandboxConfig,
-        *,
-        clock: SandboxClock | None = None,
-        faults: FaultPlan | None = None,
-        latency: float = 0.0,
-        cxml_refs: Path | None = None,
-    ):
-        """`cxml_refs`: the folder of official cXML DTDs the portal validates against (else the config's
-        or $PORTALHUB_CXML_REFS; none: no DTD check)."""
-        super().__init__(config, clock=clock, faults=faults, latency=latency)
-        self.sandbox = CoupaSandbox(config, self.clock, cxml_refs=cxml_refs)
-
-    def start(self, port: int = 0) -> Self:
-        self.sandbox.serve(port, faults=self.faults, latency=self.latency)
-        return self
-
-    @property
-    def servers(self) -> list[SandboxServer]:
-        return [self.sandbox.server] if self.sandbox.server is not None else []
+    portal_class = CoupaSandbox
 
     def received(self) -> list[facade.HeldInvoice]:
         # A pre-held invoice has no payloadID: it never came through the cXML endpoint.

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 from connectors.sandbox import facade
-from connectors.sandbox.clock import SandboxClock
-from connectors.sandbox.server import FaultPlan, SandboxServer
 from connectors.sandbox.supplierportal.app import SupplierPortalSandbox
 from connectors.sandbox.supplierportal.config import SupplierPortalConfig
 
 
-class SandboxPortal(facade.SandboxPortal):
+class SandboxPortal(facade.OneServerPortal):
     family = "supplierportal"
     config_model = SupplierPortalConfig
-
-    def __init__(
-        self,
-        config: SupplierPortalConfig,
-        *,
-        clock: SandboxClock | None = None,
-        faults: FaultPlan | None = None,
-        latency: float = 0.0,
-    ):
-        super().__init__(config, clock=clock, faults=faults, latency=latency)
-        self.sandbox = SupplierPortalSandbox(config, self.clock)
-
-    def start(self, port: int = 0) -> Self:
-        self.sandbox.serve(port, faults=self.faults, latency=self.latency)
-        return self
-
-    @property
-    def servers(self) -> list[SandboxServer]:
-        return [self.sandbox.server] if self.sandbox.server is not None else []
+    portal_class = SupplierPortalSandbox
 
     def received(self) -> list[facade.HeldInvoice]:
         return [facade.HeldInvoice(self.sandbox.config.buyer, i.number) for i in self.sandbox.received()]
