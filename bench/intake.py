@@ -47,7 +47,9 @@ def files_intake(megabytes: float) -> dict[str, object]:
     inbox.mkdir()
     invoices = write_export(root / "big.csv", megabytes, bad_every=1000)
     (root / "big.csv").rename(inbox / "big.csv")
-    config = hub_config(root, {"kind": "files", "folder": "exports", "customers": CUSTOMERS, "settle_seconds": 0})
+    config = hub_config(
+        root, {"kind": "files", "folder": "exports", "customers": CUSTOMERS, "settle_seconds": 0}
+    )
     hub = build_hub(load_config(config), clock=ManualClock(T0))
     try:
         row = _measure("files (CSV export, 5 lines)", invoices, lambda: ingest(hub).counts)
