@@ -21,7 +21,7 @@ from hub.model import Invoice, RejectionCategory, Violation
 from rules import paths
 from rules.checks import run_attachments, run_check
 from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
-from rules.constraints import Finding, check_value, compile_checks, duplicates
+from rules.constraints import Finding, compile_checks, duplicates
 from rules.documents import schema_errors, values, xpath, xpath_problem
 from rules.rule import Rule
 from rules.schema import Profile
@@ -238,6 +238,7 @@ def _document_rule(
 ) -> Evaluator:
     assert rule.document is not None
     compiled_xpath = xpath(rule.document)
+    check = compile_checks(rule, reference)  # once per profile, not once per value found
 
     def run(r: _Run) -> list[Violation]:
         if when is not None and not when(r, {}):
@@ -267,7 +268,7 @@ def _document_rule(
             ]
         violations = []
         for value in found:
-            for finding in check_value(rule, value, today=None, reference=reference):
+            for finding in check(value, None, None):
                 violations.append(_violation(rule, rule.document or "", value, finding, source))
         return violations
 
