@@ -185,34 +185,37 @@ class _Builder:
                     self.w.leaf("URL", f"cid:{content_id}")
 
     def partner(self, role: str, party: Party, tax_id: str | None = None) -> None:
-        with self.w.element("InvoicePartner"):
-            self.contact(role, party)
-            if tax_id:
-                self.w.leaf(
-                    "IdReference",
-                    identifier=tax_id,
-                    domain="supplierTaxID" if role == "from" else "buyerTaxID",
-                )
+        identity = (
+            f'<IdReference identifier="{attribute("IdReference", tax_id)}" '
+            f'domain="{"supplierTaxID" if role == "from" else "buyerTaxID"}"/>'
+            if tax_id
+            else ""
+        )
+        self.w.markup(f"<InvoicePartner>{self.contact_markup(role, party)}{identity}</InvoicePartner>")
 
     def contact(self, role: str, party: Party) -> None:
-        with self.w.element("Contact", role=role, addressID=party.party_id):
-            self.described("Name", party.name)
-            if party.address is not None:
-                self.postal(party.address)
-            if party.email:
-                self.w.leaf("Email", party.email)
+        self.w.markup(self.contact_markup(role, party))
 
-    def postal(self, address: Address) -> None:
-        w = self.w
-        with w.element("PostalAddress"):
-            for street in address.street:
-                w.leaf("Street", street)
-            w.leaf("City", address.city)
-            if address.state:
-                w.leaf("State", address.state)
-            if address.postal_code:
-                w.leaf("PostalCode", address.postal_code)
-            w.leaf("Country", address.country, isoCountryCode=address.country)
+    def contact_markup(self, role: str, party: Party) -> str:
+        address = f' addressID="{attribute("Contact", party.party_id)}"' if party.party_id is not None else ""
+        email = f"<Email>{text('Email', party.email)}</Email>" if party.email else ""
+        postal = self.postal_markup(party.address) if party.address is not None else ""
+        return f'<Contact role="{role}"{address}>{self.described_markup("Name", party.name)}{postal}{email}</Contact>'
+
+    def postal_markup(self, address: Address) -> str:
+        parts = ["<PostalAddress>"]
+        parts.extend(f"<Street>{text('Street', street)}</Street>" for street in address.street)
+        parts.append(f"<City>{text('City', address.city)}</City>")
+        if address.state:
+            parts.append(f"<State>{text('State', address.state)}</State>")
+        if address.postal_code:
+            parts.append(f"<PostalCode>{text('PostalCode', address.postal_code)}</PostalCode>")
+        country = address.country
+        parts.append(
+            f'<Country isoCountryCode="{attribute("Country", country)}">{text("Country", country)}</Country>'
+        )
+        parts.append("</PostalAddress>")
+        return "".join(parts)
 
     def order(self) -> None:
         w, inv = self.w, self.invoice
