@@ -73,6 +73,8 @@ def compile_checks(rule: Rule, reference: Mapping[str, frozenset[str]]) -> Value
     # for the same text: a profile's compiled rules remember them (part numbers, units and currencies
     # repeat from line to line and invoice to invoice), bounded so an odd stream cannot grow it.
     pure = rule.within_days is None and rule.matches is None
+    # Only these read the value as text: a min/max rule on an amount need not write it out first.
+    wants_text = any(c is not None for c in (rule.pattern, rule.one_of, rule.one_of_ref, rule.length))
     seen: dict[str, list[Finding]] = {}
 
     def check(value: Any, today: date | None, lookup: Lookup | None) -> list[Finding]:
@@ -88,7 +90,7 @@ def compile_checks(rule: Rule, reference: Mapping[str, frozenset[str]]) -> Value
             return [forbidden]
         if not tests:
             return _NO_FINDINGS
-        text = value if kind is str else as_text(value)
+        text = value if kind is str else as_text(value) if wants_text else ""
         if single is not None:  # most rules have one constraint: no list to build when it holds
             finding = single(value, text, today, lookup)
             findings = _NO_FINDINGS if finding is None else [finding]
