@@ -82,7 +82,9 @@ def impurities(source: str) -> list[str]:
             if top in FORBIDDEN_MODULES:
                 found.append(f"{node.lineno}: imports {full}")
             elif top == "hub" and ".".join(full.split(".")[:2]) not in ALLOWED_HUB:
-                found.append(f"{node.lineno}: imports {full} (only the bottom: hub.model, hub.errors, hub.profile, hub.secrets)")
+                found.append(
+                    f"{node.lineno}: imports {full} (only the bottom: hub.model, hub.errors, hub.profile, hub.secrets)"
+                )
             elif full in FORBIDDEN_NAMES:
                 found.append(f"{node.lineno}: imports {full}")
     for node in ast.walk(tree):
