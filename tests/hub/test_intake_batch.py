@@ -215,3 +215,34 @@ def test_an_export_is_filed_away_only_once_its_records_are_stored(
             assert connection.execute(text("SELECT COUNT(*) FROM invoices")).scalar_one() == 5
     finally:
         hub.close()
+
+
+def test_a_batch_on_postgresql_is_stored_whole_with_its_chains(
+    tmp_path: Path, coupa: CoupaSandbox, pg_database: str
+) -> None:
+    """The multi-row INSERT ... RETURNING and the IN lists on PostgreSQL: ids come back in order (each
+    invoice's events name it, the chains verify), and a second pull finds every record unchanged."""
+    assert coupa.server is not None
+    ar = ListAr()
+    _records(ar)
+    hub = make_hub(
+        tmp_path,
+        coupa.server.url,
+        ar=ar,
+        clock=ManualClock(T0),
+        profiles=[_profile(coupa)],
+        store_url=pg_database,
+    )
+    try:
+        first = ingest(hub)
+        assert first.counts["new"] == 31 and first.counts["quarantined"] == 1
+        assert ingest(hub).counts["unchanged"] == 31
+        stored = _store(hub)
+        states = {row[0]: row[6] for row in stored["invoices"]}
+        assert states["INV-1"] == "READY" and states["INV-4-again"] == "BLOCKED"
+        assert {event[0] for event in stored["events"]} == set(states)
+        with hub.store.session() as session:
+            check = verify(session)
+        assert check.ok and check.events == 62, check.problems
+    finally:
+        hub.close()
