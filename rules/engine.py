@@ -110,7 +110,7 @@ class CompiledRules:
         default_factory=list
     )  # (rule, needs document, run)
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
-    _plans: tuple[list[_Step], list[_Step]] = field(default=([], []), repr=False)
+    _plans: tuple[list[_Step], list[_Step]] = field(default_factory=lambda: ([], []), repr=False)
     _planned: int = field(default=-1, repr=False)  # how many evaluators the plans were made from
 
     def plan(self, document: bool) -> list[_Step]:
@@ -202,7 +202,7 @@ def _field_rule(
         for value, indices in reached:
             lookup = _lookup(others, r.invoice, dict(zip(keys, indices, strict=False))) if others else None
             findings = check(value, today, lookup)
-            if findings:  # the rare case: words are built only for what is broken
+            if findings:  # the rare case: most values pass, and pass without a list being built
                 found.extend(_violation(rule, path.concrete(indices), value, f, source) for f in findings)
         if rule.unique:
             pairs = [(path.concrete(indices), value) for value, indices in reached]
