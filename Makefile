@@ -32,6 +32,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.rules_engine
 	$(BIN)/python -m bench.preflight
+	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.end_to_end
 	$(BIN)/python -m bench.end_to_end --latency 0.1
 	$(BIN)/python -m bench.many_profiles

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row, Table, insert
 from sqlmodel import Session, col, select
 
 from hub.store.tables import EventRow, InvoiceRow
@@ -55,7 +55,11 @@ def _content(event: EventRow | Row[Any]) -> dict[str, Any]:
 
 def digest(event: EventRow | Row[Any]) -> str:
     """sha256 over the event's content (canonical JSON: sorted keys, instants in UTC)."""
-    text = json.dumps(_content(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _sha256(_content(event))
+
+
+def _sha256(content: dict[str, Any]) -> str:
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -67,6 +71,41 @@ def seal(invoice: InvoiceRow, event: EventRow) -> None:
     event.hash = digest(event)
     invoice.event_seq = event.seq
     invoice.event_head = event.hash
+
+
+# --- appending many events at once (intake writes a batch of invoices per transaction) -----------------
+_EVENTS: Table = EventRow.__table__  # type: ignore[attr-defined]
+#: Built once; with many rows SQLAlchemy sends one multi-row INSERT and returns the ids in row order.
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+#: Every column an event is written with (all but its id).
+EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns if c.name != "id")
+
+
+def seal_values(events: Sequence[dict[str, Any]], seq: int, head: str | None) -> tuple[int, str | None]:
+    """`seal` for events held as plain column values (one invoice's new events, oldest first, after its
+    chain's newest `seq` and `head`): each gets its place, the hash before it and its own hash, exactly
+    as `seal` gives an EventRow. Returns the invoice's new (event_seq, event_head)."""
+    for values in events:
+        seq += 1
+        values["seq"] = seq
+        values["prev_hash"] = head
+        head = values["hash"] = digest_values(values)
+    return seq, head
+
+
+def digest_values(values: Mapping[str, Any]) -> str:
+    """`digest` of an event held as column values."""
+    content = {name: values[name] for name in CONTENT}
+    content["at"] = values["at"].astimezone(UTC).isoformat()
+    return _sha256(content)
+
+
+def append_many(connection: Connection, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert sealed events (every column of EVENT_COLUMNS) in one statement; their ids, in order.
+    The caller's transaction holds them with the invoice rows whose heads they moved."""
+    if not events:
+        return []
+    return list(connection.execute(_INSERT_EVENTS, list(events)).scalars())
 
 
 def timeline(session: Session, invoice_id: int) -> list[EventRow]:

@@ -23,7 +23,7 @@ from hub.model import (
     TaxLine,
 )
 from mappings.portal_values import day_as_instant, plain_decimal
-from mappings.xml_writer import XmlWriter
+from mappings.xml_writer import XmlWriter, attribute, text
 
 CXML_VERSION = "1.2.037"
 DOCTYPE = f'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/{CXML_VERSION}/InvoiceDetail.dtd">'
@@ -76,12 +76,22 @@ class _Builder:
         self.env = envelope
         self.currency = invoice.currency
         self.w = XmlWriter()
+        # Attributes every amount and description repeats, escaped once per document.
+        self.currency_attribute = f' currency="{attribute("Money", invoice.currency)}"'
+        self.lang_attribute = f' {XML_LANG}="{attribute("Description", envelope.lang)}"'
 
     def money(self, tag: str, amount: Decimal) -> None:
-        self.w.wrapped(tag, "Money", plain_decimal(amount), currency=self.currency)
+        self.w.markup(self.money_markup(tag, amount))
 
-    def described(self, tag: str, text: str) -> None:
-        self.w.leaf(tag, text, **{XML_LANG: self.env.lang})
+    def money_markup(self, tag: str, amount: Decimal) -> str:
+        # A formatted Decimal is digits, sign and point: nothing to escape.
+        return f"<{tag}><Money{self.currency_attribute}>{plain_decimal(amount)}</Money></{tag}>"
+
+    def described(self, tag: str, value: str) -> None:
+        self.w.markup(self.described_markup(tag, value))
+
+    def described_markup(self, tag: str, value: str) -> str:
+        return f"<{tag}{self.lang_attribute}>{text(tag, value)}</{tag}>"
 
     def credential(self, cred: Credential, secret: str | None = None) -> None:
         w = self.w
@@ -168,34 +178,37 @@ class _Builder:
                     self.w.leaf("URL", f"cid:{content_id}")
 
     def partner(self, role: str, party: Party, tax_id: str | None = None) -> None:
-        with self.w.element("InvoicePartner"):
-            self.contact(role, party)
-            if tax_id:
-                self.w.leaf(
-                    "IdReference",
-                    identifier=tax_id,
-                    domain="supplierTaxID" if role == "from" else "buyerTaxID",
-                )
+        identity = (
+            f'<IdReference identifier="{attribute("IdReference", tax_id)}" '
+            f'domain="{"supplierTaxID" if role == "from" else "buyerTaxID"}"/>'
+            if tax_id
+            else ""
+        )
+        self.w.markup(f"<InvoicePartner>{self.contact_markup(role, party)}{identity}</InvoicePartner>")
 
     def contact(self, role: str, party: Party) -> None:
-        with self.w.element("Contact", role=role, addressID=party.party_id):
-            self.described("Name", party.name)
-            if party.address is not None:
-                self.postal(party.address)
-            if party.email:
-                self.w.leaf("Email", party.email)
+        self.w.markup(self.contact_markup(role, party))
 
-    def postal(self, address: Address) -> None:
-        w = self.w
-        with w.element("PostalAddress"):
-            for street in address.street:
-                w.leaf("Street", street)
-            w.leaf("City", address.city)
-            if address.state:
-                w.leaf("State", address.state)
-            if address.postal_code:
-                w.leaf("PostalCode", address.postal_code)
-            w.leaf("Country", address.country, isoCountryCode=address.country)
+    def contact_markup(self, role: str, party: Party) -> str:
+        address = f' addressID="{attribute("Contact", party.party_id)}"' if party.party_id is not None else ""
+        email = f"<Email>{text('Email', party.email)}</Email>" if party.email else ""
+        postal = self.postal_markup(party.address) if party.address is not None else ""
+        return f'<Contact role="{role}"{address}>{self.described_markup("Name", party.name)}{postal}{email}</Contact>'
+
+    def postal_markup(self, address: Address) -> str:
+        parts = ["<PostalAddress>"]
+        parts.extend(f"<Street>{text('Street', street)}</Street>" for street in address.street)
+        parts.append(f"<City>{text('City', address.city)}</City>")
+        if address.state:
+            parts.append(f"<State>{text('State', address.state)}</State>")
+        if address.postal_code:
+            parts.append(f"<PostalCode>{text('PostalCode', address.postal_code)}</PostalCode>")
+        country = address.country
+        parts.append(
+            f'<Country isoCountryCode="{attribute("Country", country)}">{text("Country", country)}</Country>'
+        )
+        parts.append("</PostalAddress>")
+        return "".join(parts)
 
     def order(self) -> None:
         w, inv = self.w, self.invoice
@@ -219,24 +232,21 @@ class _Builder:
                     self.item(line)
 
     def item(self, line: InvoiceLine) -> None:
-        w = self.w
-        with w.element(
-            "InvoiceDetailItem",
-            invoiceLineNumber=str(line.line_number),
-            quantity=plain_decimal(line.quantity),
-        ):
-            w.leaf("UnitOfMeasure", line.unit_of_measure)
-            self.money("UnitPrice", line.unit_price)
-            with w.element(
-                "InvoiceDetailItemReference",
-                lineNumber=str(line.po_line_number) if line.po_line_number is not None else "",
-            ):
-                self.item_id(line)
-                self.described("Description", line.description)
-            self.money("SubtotalAmount", line.amount)
-            if line.taxes:
-                self.tax(line.taxes, line.tax_total)
-            self.line_extrinsics(line)
+        # One string per line (the bulk of a document): the same bytes as element by element.
+        reference = str(line.po_line_number) if line.po_line_number is not None else ""
+        self.w.markup(
+            f'<InvoiceDetailItem invoiceLineNumber="{line.line_number}" quantity="{plain_decimal(line.quantity)}">'
+            f"<UnitOfMeasure>{text('UnitOfMeasure', line.unit_of_measure)}</UnitOfMeasure>"
+            + self.money_markup("UnitPrice", line.unit_price)
+            + f'<InvoiceDetailItemReference lineNumber="{reference}">'
+            + self.item_id_markup(line)
+            + self.described_markup("Description", line.description)
+            + "</InvoiceDetailItemReference>"
+            + self.money_markup("SubtotalAmount", line.amount)
+            + (self.tax_markup(line.taxes, line.tax_total) if line.taxes else "")
+            + self.line_extrinsics_markup(line)
+            + "</InvoiceDetailItem>"
+        )
 
     def service_item(self, line: InvoiceLine) -> None:
         assert line.service_period is not None
@@ -265,42 +275,60 @@ class _Builder:
             self.line_extrinsics(line)
 
     def item_id(self, line: InvoiceLine) -> None:
+        self.w.markup(self.item_id_markup(line))
+
+    def item_id_markup(self, line: InvoiceLine) -> str:
         if not line.supplier_part_id:
-            return
-        with self.w.element("ItemID"):
-            self.w.leaf("SupplierPartID", line.supplier_part_id)
-            if line.buyer_part_id:
-                self.w.leaf("BuyerPartID", line.buyer_part_id)
+            return ""
+        buyer = (
+            f"<BuyerPartID>{text('BuyerPartID', line.buyer_part_id)}</BuyerPartID>"
+            if line.buyer_part_id
+            else ""
+        )
+        return (
+            f"<ItemID><SupplierPartID>{text('SupplierPartID', line.supplier_part_id)}</SupplierPartID>"
+            f"{buyer}</ItemID>"
+        )
 
     def line_extrinsics(self, line: InvoiceLine) -> None:
-        for attribute, name in LINE_EXTRINSICS:
-            value = getattr(line, attribute)
-            if value:
-                self.w.leaf("Extrinsic", value, name=name)
-        for name, value in line.extrinsics.items():
-            if value:
-                self.w.leaf("Extrinsic", value, name=name)
+        self.w.markup(self.line_extrinsics_markup(line))
+
+    def line_extrinsics_markup(self, line: InvoiceLine) -> str:
+        found = [(name, getattr(line, attribute_name)) for attribute_name, name in LINE_EXTRINSICS]
+        found.extend(line.extrinsics.items())
+        return "".join(
+            f'<Extrinsic name="{attribute("Extrinsic", name)}">{text("Extrinsic", value)}</Extrinsic>'
+            for name, value in found
+            if value
+        )
 
     def tax(self, taxes: list[TaxLine], total: Decimal) -> None:
-        w = self.w
-        with w.element("Tax"):
-            w.leaf("Money", plain_decimal(total), currency=self.currency)
-            self.described("Description", ", ".join(t.description or t.category for t in taxes) or "tax")
-            for line in taxes:
-                with w.element(
-                    "TaxDetail",
-                    category=line.category,
-                    percentageRate=plain_decimal(line.rate_percent)
-                    if line.rate_percent is not None
-                    else None,
-                ):
-                    if line.taxable_amount is not None:
-                        self.money("TaxableAmount", line.taxable_amount)
-                    self.money("TaxAmount", line.amount)
-                    if line.jurisdiction:
-                        self.described("TaxLocation", line.jurisdiction)
-                    if line.description:
-                        self.described("Description", line.description)
+        self.w.markup(self.tax_markup(taxes, total))
+
+    def tax_markup(self, taxes: list[TaxLine], total: Decimal) -> str:
+        parts = [
+            f"<Tax><Money{self.currency_attribute}>{plain_decimal(total)}</Money>",
+            self.described_markup(
+                "Description", ", ".join(t.description or t.category for t in taxes) or "tax"
+            ),
+        ]
+        for line in taxes:
+            rate = (
+                f' percentageRate="{plain_decimal(line.rate_percent)}"'
+                if line.rate_percent is not None
+                else ""
+            )
+            parts.append(f'<TaxDetail category="{attribute("TaxDetail", line.category)}"{rate}>')
+            if line.taxable_amount is not None:
+                parts.append(self.money_markup("TaxableAmount", line.taxable_amount))
+            parts.append(self.money_markup("TaxAmount", line.amount))
+            if line.jurisdiction:
+                parts.append(self.described_markup("TaxLocation", line.jurisdiction))
+            if line.description:
+                parts.append(self.described_markup("Description", line.description))
+            parts.append("</TaxDetail>")
+        parts.append("</Tax>")
+        return "".join(parts)
 
     def summary(self) -> None:
         inv = self.invoice

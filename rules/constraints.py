@@ -29,6 +29,8 @@ Lookup = Callable[[str], Any]
 
 ValueCheck = Callable[[Any, "date | None", "Lookup | None"], list[Finding]]
 _NO_FINDINGS: list[Finding] = []
+#: Distinct texts a compiled rule remembers its findings for.
+_REMEMBERED = 4096
 
 
 def compile_checks(rule: Rule, reference: Mapping[str, frozenset[str]]) -> ValueCheck:
@@ -67,19 +69,37 @@ def compile_checks(rule: Rule, reference: Mapping[str, frozenset[str]]) -> Value
     required = Finding("required", "{field} is required", "a value") if rule.required else None
     forbidden = Finding("forbidden", "{field} must not be given", "no value") if rule.forbidden else None
 
+    # Constraints that depend on the value alone (not on today or another field) give the same findings
+    # for the same text: a profile's compiled rules remember them (part numbers, units and currencies
+    # repeat from line to line and invoice to invoice), bounded so an odd stream cannot grow it.
+    pure = rule.within_days is None and rule.matches is None
+    # Only these read the value as text: a min/max rule on an amount need not write it out first.
+    wants_text = any(c is not None for c in (rule.pattern, rule.one_of, rule.one_of_ref, rule.length))
+    seen: dict[str, list[Finding]] = {}
+
     def check(value: Any, today: date | None, lookup: Lookup | None) -> list[Finding]:
-        if value is None or value == "" or value == [] or value == {}:
+        kind = type(value)
+        if kind is str:
+            if not value:
+                return [required] if required is not None else _NO_FINDINGS
+            if pure and (known := seen.get(value)) is not None:
+                return known
+        elif value is None or ((kind is list or kind is dict) and not value):
             return [required] if required is not None else _NO_FINDINGS
         if forbidden is not None:
             return [forbidden]
         if not tests:
             return _NO_FINDINGS
-        text = value if type(value) is str else as_text(value)
+        text = value if kind is str else as_text(value) if wants_text else ""
         if single is not None:  # most rules have one constraint: no list to build when it holds
             finding = single(value, text, today, lookup)
-            return _NO_FINDINGS if finding is None else [finding]
-        findings = [f for test in tests if (f := test(value, text, today, lookup)) is not None]
-        return findings or _NO_FINDINGS
+            findings = _NO_FINDINGS if finding is None else [finding]
+        else:
+            findings = [f for test in tests if (f := test(value, text, today, lookup)) is not None]
+            findings = findings or _NO_FINDINGS
+        if pure and kind is str and len(seen) < _REMEMBERED:
+            seen[value] = findings
+        return findings
 
     return check
 

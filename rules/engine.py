@@ -22,12 +22,14 @@ from mappings.xml_schema import schema_errors
 from rules import paths
 from rules.checks import run_attachments, run_check
 from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
-from rules.constraints import Finding, check_value, compile_checks, duplicates
+from rules.constraints import Finding, compile_checks, duplicates
 from rules.documents import values, xpath, xpath_problem
 from rules.rule import Rule
 from rules.schema import Profile
 
 Evaluator = Callable[["_Run"], list[Violation]]
+#: One rule of a plan: the rule, the day it applies from, and its evaluator.
+_Step = tuple[Rule, date | None, Evaluator]
 
 
 class _Run:
@@ -102,29 +104,45 @@ def check_rule_paths(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
 # --- compiling -----------------------------------------------------------------------------------------------
 @dataclass
 class CompiledRules:
-    """A profile's rules, ready to run on many invoices."""
+    """A profile's rules, ready to run on many invoices: the plan of what runs on the invoice and what
+    on the rendered document is made once, here, not on every invoice."""
 
     evaluators: list[tuple[Rule, bool, Evaluator]] = field(
         default_factory=list
     )  # (rule, needs document, run)
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
+    _plans: tuple[list[_Step], list[_Step]] = field(default_factory=lambda: ([], []), repr=False)
+    _planned: int = field(default=-1, repr=False)  # how many evaluators the plans were made from
+
+    def plan(self, document: bool) -> list[_Step]:
+        """(rule, effective from, run) of the invoice rules, or of the document rules, in file order."""
+        if self._planned != len(self.evaluators):
+            self._plans = tuple(  # type: ignore[assignment]
+                [(rule, rule.effective_from, run) for rule, needs, run in self.evaluators if needs is wanted]
+                for wanted in (False, True)
+            )
+            self._planned = len(self.evaluators)
+        return self._plans[document]
 
     def evaluate(self, invoice: Invoice, today: date, tree: etree._Element | None = None) -> list[Violation]:
         """Field, check and attachment rules always; document rules when the rendered `tree` is given."""
         run = _Run(invoice, today, tree)
         found: list[Violation] = []
-        for rule, needs_document, evaluator in self.evaluators:
-            if needs_document != (tree is not None):
-                continue
-            if rule.effective_from is not None and invoice.invoice_date < rule.effective_from:
+        day = invoice.invoice_date
+        for rule, effective_from, evaluator in self.plan(tree is not None):
+            if effective_from is not None and day < effective_from:
                 continue
             try:
-                found.extend(evaluator(run))
+                violations = evaluator(run)
             except Exception as exc:  # a broken rule blocks the invoice; it never lets it through unchecked
                 found.append(_internal_error(rule, exc, self.origins.get(rule.id)))
+                continue
+            if violations:
+                found.extend(violations)
         return found
 
 
+_NO_VIOLATIONS: list[Violation] = []  # shared: callers only read what an evaluator returns
 _CACHE: dict[tuple[str, str], CompiledRules] = {}
 
 
@@ -176,12 +194,17 @@ def _field_rule(
     def run(r: _Run) -> list[Violation]:
         reached = r.values(path)
         if when is not None:
-            reached = [(v, i) for v, i in reached if when(r, dict(zip(keys, i, strict=False)))]
+            if keys:  # a condition on the rule's own line sees that line
+                reached = [(v, i) for v, i in reached if when(r, dict(zip(keys, i, strict=False)))]
+            elif not when(r, {}):
+                return _NO_VIOLATIONS
         found: list[Violation] = []
+        today = r.today
         for value, indices in reached:
             lookup = _lookup(others, r.invoice, dict(zip(keys, indices, strict=False))) if others else None
-            for finding in check(value, r.today, lookup):
-                found.append(_violation(rule, path.concrete(indices), value, finding, source))
+            findings = check(value, today, lookup)
+            if findings:  # the rare case: most values pass, and pass without a list being built
+                found.extend(_violation(rule, path.concrete(indices), value, f, source) for f in findings)
         if rule.unique:
             pairs = [(path.concrete(indices), value) for value, indices in reached]
             for where, value, finding in duplicates(pairs):
@@ -216,6 +239,7 @@ def _document_rule(
 ) -> Evaluator:
     assert rule.document is not None
     compiled_xpath = xpath(rule.document)
+    check = compile_checks(rule, reference)  # once per profile, not once per value found
 
     def run(r: _Run) -> list[Violation]:
         if when is not None and not when(r, {}):
@@ -245,7 +269,7 @@ def _document_rule(
             ]
         violations = []
         for value in found:
-            for finding in check_value(rule, value, today=None, reference=reference):
+            for finding in check(value, None, None):
                 violations.append(_violation(rule, rule.document or "", value, finding, source))
         return violations
 

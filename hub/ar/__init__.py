@@ -11,7 +11,7 @@ adapters the hub builds from its configuration, `ArAdapter` (registered in the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -95,6 +95,19 @@ class ArAdapter:
 
     kind: ClassVar[str] = ""
     settings_model: ClassVar[type[BaseModel]]
+    #: True when the hub may hold several records of `pull()` before storing them (one transaction
+    #: for many): the adapter does nothing irreversible between records, or calls `settle()` before it
+    #: does. The default keeps the safe way for adapters that do not say: each record is stored
+    #: before the next is asked for.
+    batched_intake: ClassVar[bool] = False
+    #: Set by the hub while it pulls in batches: stores every record yielded so far.
+    on_settle: Callable[[], None] | None = None
+
+    def settle(self) -> None:
+        """Call from `pull()` before anything that assumes the records yielded so far are stored (the
+        files adapter moving an export to done/): when it returns, they are committed."""
+        if self.on_settle is not None:
+            self.on_settle()
 
     def __init__(self, settings: Any, context: ArContext):
         self.settings = settings

@@ -79,6 +79,7 @@ class SqlArAdapter(ArAdapter):
 
     kind = "sql"
     settings_model = ArConfig
+    batched_intake = True  # reading changes nothing in the AR database: a lost batch is read again
 
     def __init__(
         self, config: ArConfig, supplier: Supplier, name: str = "ar-sql", engine: Engine | None = None

@@ -22,10 +22,11 @@ from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from hub.ar import ArRecord
+from hub.ar import ArAdapter, ArRecord
 from hub.lifecycle import CORRECTABLE, move, note, record_creation
-from hub.model import Invoice, InvoicePurpose, InvoiceState, RejectionCategory, Violation
-from hub.preflight import preflight
+from hub.model import Invoice, InvoicePurpose, InvoiceState, RejectionCategory
+from hub.pipeline import intake_batch
+from hub.pipeline.intake_checks import decide, duplicate_number, routing, run_preflight
 from hub.runtime import Hub
 from hub.store import work
 from hub.store.tables import InvoiceRow, OutboxRow, QuarantineRow, RevisionRow
@@ -33,6 +34,9 @@ from hub.store.tables import InvoiceRow, OutboxRow, QuarantineRow, RevisionRow
 log = logging.getLogger(__name__)
 S = InvoiceState
 INGEST_LEASE = "ingest"
+#: Records per transaction (sources that take batches): the events, chains, outbox rows and revisions of
+#: a batch are written in a few statements; a crash loses at most one uncommitted batch, read again.
+BATCH = 200
 
 
 @dataclass
@@ -57,18 +61,93 @@ def ingest(hub: Hub) -> IntakeReport:
             report.counts["skipped: another daemon is ingesting"] += 1
             return report
     try:
-        for record in hub.ar_source.pull():
-            try:
-                with hub.store.session() as session:
-                    report.counts[_take(hub, session, record)] += 1
-            except IntegrityError:
-                # Another daemon inserted the same AR record between our read and our write: it is in.
-                report.counts["taken by another daemon"] += 1
+        if getattr(hub.ar_source, "batched_intake", False) is True:
+            take_in_batches(hub, report)
+        else:
+            for record in hub.ar_source.pull():
+                _take_one(hub, record, report)
         report.counts.update(revalidate_blocked(hub))
     finally:
         with hub.store.session() as session:
             work.release_lease(session, INGEST_LEASE, hub.worker_id)
     return report
+
+
+def _take_one(hub: Hub, record: ArRecord, report: IntakeReport) -> None:
+    """One record in its own transaction (sources that do not take batches, and a batch's fallback)."""
+    try:
+        with hub.store.session() as session:
+            report.counts[_take(hub, session, record)] += 1
+    except IntegrityError:
+        # Another daemon inserted the same AR record between our read and our write: it is in.
+        report.counts["taken by another daemon"] += 1
+
+
+def take_in_batches(hub: Hub, report: IntakeReport) -> None:
+    """Take in the source's records up to BATCH per transaction (hub/pipeline/intake_batch.py). A record
+    is never held past anything irreversible the source does: an adapter calls `settle()` first (the
+    files adapter before it moves an export to done/), and that stores every record held. A crash
+    loses only the uncommitted batch, which the source still has and yields again."""
+    source = hub.ar_source
+    held: list[ArRecord] = []
+    keys: set[str] = set()
+
+    def settle() -> None:
+        if held:
+            take_batch(hub, held, report)
+            held.clear()
+            keys.clear()
+
+    adapter = source if isinstance(source, ArAdapter) else None
+    if adapter is not None:
+        adapter.on_settle = settle
+    try:
+        for record in source.pull():
+            if record.key in keys:  # the same record twice: the second sees the first stored
+                settle()
+            held.append(record)
+            keys.add(record.key)
+            if len(held) >= BATCH:
+                settle()
+        settle()
+    finally:
+        if adapter is not None:
+            adapter.on_settle = None
+
+
+def take_batch(hub: Hub, records: list[ArRecord], report: IntakeReport) -> None:
+    """Records with distinct keys in one transaction: new ones written together
+    (hub/pipeline/intake_batch.py), a changed or quarantined one as alone. If another daemon inserted
+    one of them meanwhile, the batch is rolled back and each record is taken on its own."""
+    source = hub.ar_source.name
+    prepared = [intake_batch.Prepared.of(record) for record in records]  # JSON and hashes: no store
+    readable = [p.record.key for p in prepared if p.record.invoice is not None]
+    with hub.store.session() as session:
+        known = intake_batch.known_digests(session, source, readable)
+    fresh = [p for p in prepared if p.record.invoice is not None and p.record.key not in known]
+    now = hub.clock.now()
+    for item in fresh:
+        item.assess(hub, now)  # routing and pre-flight, outside the transaction
+    counts: Counter[str] = Counter()
+    try:
+        with hub.store.session() as session:
+            intake_batch.resolve_quarantines(session, source, readable, hub.clock.now())
+            for item in prepared:
+                record = item.record
+                if record.invoice is None:
+                    counts[_quarantine(session, source, record, hub.clock.now())] += 1
+                elif record.key in known:
+                    # unchanged (the common case: the AR system lists what it listed before), or a
+                    # correction, taken as alone
+                    counts[
+                        "unchanged" if known[record.key] == item.digest else _take(hub, session, record)
+                    ] += 1
+            counts["new"] += intake_batch.insert_new(hub, session, fresh)
+    except IntegrityError:
+        for record in records:
+            _take_one(hub, record, report)
+        return
+    report.counts.update(+counts)
 
 
 def take(hub: Hub, session: Session, record: ArRecord) -> str:
@@ -89,7 +168,8 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
     if record.invoice is None:
         return _quarantine(session, source, record, now)
     invoice = record.invoice
-    digest = invoice.content_hash()
+    document = invoice.model_dump_json()
+    digest = hashlib.sha256(document.encode()).hexdigest()  # Invoice.content_hash, from the same JSON
     row = session.exec(_BY_AR_KEY, params={"source": source, "key": record.key}).first()
     _resolve_quarantine(session, source, record.key, now)
     if row is None:
@@ -106,7 +186,7 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
             state=S.NEW.value,
             revision=1,
             content_hash=digest,
-            document=invoice.model_dump_json(),
+            document=document,
             created_at=now,
             updated_at=now,
         )
@@ -138,7 +218,7 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
         return "changed-after-submission"
     row.revision += 1
     row.content_hash = digest
-    row.document = invoice.model_dump_json()
+    row.document = document
     row.invoice_number = invoice.invoice_number
     row.original_invoice_number = invoice.original_invoice_number
     row.customer_id = invoice.customer_id
@@ -165,40 +245,8 @@ def _take(hub: Hub, session: Session, record: ArRecord) -> str:
 def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corrected: bool = False) -> None:
     """Route and pre-flight one invoice; move it to READY or BLOCKED with the reasons."""
     now = hub.clock.now()
-    actor = hub.actor
     prefix = f"corrected invoice (revision {row.revision}): " if corrected else ""
-    profile = hub.route(invoice.customer_id)
-    broken = hub.broken_profile_for(invoice.customer_id) if profile is None else None
-    contest = hub.contested.get(invoice.customer_id)
-    if contest is not None:
-        row.profile_id = None
-        row.rules_fingerprint = None
-        move(
-            session,
-            row,
-            S.BLOCKED,
-            actor=actor,
-            now=now,
-            category=RejectionCategory.CONFIG,
-            reason=prefix + f"not routed: {contest}",
-        )
-        return
-    if broken is not None:
-        row.profile_id = None
-        row.rules_fingerprint = None
-        file, problems = broken
-        move(
-            session,
-            row,
-            S.BLOCKED,
-            actor=actor,
-            now=now,
-            category=RejectionCategory.CONFIG,
-            reason=prefix
-            + f"the rules file {file} for this customer does not load; the invoice waits until it is "
-            f"fixed: {'; '.join(problems[:3])}",
-        )
-        return
+    profile, unrouted = routing(hub, invoice)
     if profile is None:
         row.profile_id = None
         row.rules_fingerprint = None
@@ -206,12 +254,10 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
             session,
             row,
             S.BLOCKED,
-            actor=actor,
+            actor=hub.actor,
             now=now,
             category=RejectionCategory.CONFIG,
-            reason=prefix
-            + f"no portal profile takes customer {invoice.customer_id!r}: add it to `match.customer_id` "
-            "of that customer's rules file",
+            reason=prefix + str(unrouted),
         )
         return
     previous_state = InvoiceState(row.state)
@@ -223,45 +269,24 @@ def validate(hub: Hub, session: Session, row: InvoiceRow, invoice: Invoice, corr
         and hub.registry.get(profile.connector).renumber_after_dispute
     ):
         row.portal_invoice_number = _next_number(session, row)
-    result = preflight(
-        invoice, profile, hub.preflight_connector(profile), hub.schemas, now, row.portal_invoice_number
-    )
+    result = run_preflight(hub, invoice, profile, now, row.portal_invoice_number)
     holder = number_holder(session, row)
-    if holder is not None:
-        result.violations.insert(0, _duplicate_number(row, holder, profile.id))
-    details = {
-        "profile": profile.id,
-        "rules_version": profile.version,
-        "rules_effective_from": profile.effective_from.isoformat() if profile.effective_from else None,
-        "rules_fingerprint": profile.fingerprint,
-        "rules_sources": profile.sources,
-        "violations": [v.model_dump(mode="json") for v in result.violations],
-    }
-    if result.passed:
-        warnings = "; ".join(v.describe() for v in result.warnings)
-        reason = (
-            prefix
-            + f"passed pre-flight for {profile.id}"
-            + (f" with warnings: {warnings}" if warnings else "")
-        )
-        if row.portal_invoice_number and row.portal_invoice_number != invoice.invoice_number:
-            reason += f"; the portal will get it as {row.portal_invoice_number}"
-        move(session, row, S.READY, actor=actor, now=now, reason=reason, details=details)
-    else:
-        first = result.blocking[0]
-        reason = prefix + "; ".join(
-            v.describe() + (f" -> {v.hint}" if v.hint else "") for v in result.blocking
-        )
-        move(
-            session,
-            row,
-            S.BLOCKED,
-            actor=actor,
-            now=now,
-            reason=reason,
-            category=first.category,
-            details=details,
-        )
+    duplicate = (
+        duplicate_number(row.portal_invoice_number or row.invoice_number, row.ar_key, holder, profile.id)
+        if holder is not None
+        else None
+    )
+    verdict = decide(profile, result, duplicate, prefix, invoice, row.portal_invoice_number)
+    move(
+        session,
+        row,
+        verdict.state,
+        actor=hub.actor,
+        now=now,
+        reason=verdict.reason,
+        category=verdict.category,
+        details=verdict.details,
+    )
 
 
 def number_holder(session: Session, row: InvoiceRow) -> InvoiceRow | None:
@@ -308,21 +333,6 @@ def _holder_queries(saved: bool) -> tuple[Any, Any]:
     )
     _HOLDER_QUERIES[saved] = (queries[0], queries[1])
     return _HOLDER_QUERIES[saved]
-
-
-def _duplicate_number(row: InvoiceRow, holder: InvoiceRow, profile_id: str) -> Violation:
-    number = row.portal_invoice_number or row.invoice_number
-    return Violation(
-        rule_id="duplicate-invoice-number",
-        field="invoice_number",
-        value=number,
-        message=f"invoice number {number} is already held for {profile_id} by AR record {holder.ar_key} "
-        f"(from {holder.source}, now {holder.state}); {profile_id} would refuse it as a duplicate",
-        hint=f"Two AR records carry {number}: give this one (AR record {row.ar_key}) its own number, or "
-        f"withdraw it if it repeats AR record {holder.ar_key}.",
-        expected="a number no other AR record holds for this portal",
-        category=RejectionCategory.DUPLICATE,
-    )
 
 
 def _next_number(session: Session, row: InvoiceRow) -> str:

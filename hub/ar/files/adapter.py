@@ -32,6 +32,7 @@ class FilesArAdapter(ArAdapter):
 
     kind = "files"
     settings_model = FilesSettings
+    batched_intake = True  # an export is filed away only after `settle()`
 
     def __init__(
         self, settings: FilesSettings, context: ArContext, *, clock: Callable[[], float] = time.time
@@ -131,6 +132,7 @@ class FilesArAdapter(ArAdapter):
                 log.warning("%s changed while it was read; it is read again next time", export.name)
                 return
             outcome = "error" if problems.count else "done"
+            self.settle()  # the hub stores every record of the file before it is filed away
             self.ledger.mark_imported(export.sha256, export.name, outcome, records)
             note = _note(export, records - held, held, failure) if problems.count else None
             self.inbox.file_away(export.paths, outcome, note, problems)
