@@ -195,13 +195,21 @@ class Scenario:
 
     # --- running ------------------------------------------------------------------------------------------
     def start_daemon(self, worker: str | None = None) -> subprocess.Popen[bytes]:
+        return self._start("run", worker)
+
+    def start_migration(self) -> subprocess.Popen[bytes]:
+        """`portalhub migrate`, as an operator runs it before starting a new version's daemons (the
+        daemon itself refuses an older store)."""
+        return self._start("migrate")
+
+    def _start(self, command: str, worker: str | None = None) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if worker:
             env["PORTALHUB_WORKER_ID"] = worker
         log = (self.root / f"daemon-{worker or 'main'}.log").open("ab")
         return subprocess.Popen(
             # -v: INFO lines (alembic's "Running upgrade", the daemon's "running") mark the phases.
-            [sys.executable, "-m", "cli", "-v", "--config", str(self.config), "run"],
+            [sys.executable, "-m", "cli", "-v", "--config", str(self.config), command],
             cwd=ROOT,
             env=env,
             stdout=log,
