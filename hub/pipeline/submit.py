@@ -116,6 +116,7 @@ def submit_profile(
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
     renewed = hub.clock.now()
+    ahead: work.Claimed | None = None  # the next due invoice, read with the last answer
     answered = False
     try:
         connector = hub.connector(profile)
@@ -133,11 +134,11 @@ def submit_profile(
                         report.stopped_because = "the portal's lease passed to another worker"
                         break
                     renewed = now
-            prepared = _prepare(hub, profile, connector, invoice_id)
+            prepared = _prepare(hub, profile, connector, invoice_id, ahead)
             if prepared is None:
                 break
             budget -= 1
-            outcome = _send(hub, profile, connector, *prepared)
+            outcome, ahead = _send(hub, profile, connector, *prepared, read_next=invoice_id is None)
             report.count(outcome)
             if outcome == "held":  # nothing reached the portal; the profile waits for a person
                 report.health = _health(hub, profile)
@@ -204,24 +205,34 @@ class Prepared(NamedTuple):
 
 
 def _prepare(
-    hub: Hub, profile: Profile, connector: Connector, invoice_id: int | None = None
+    hub: Hub,
+    profile: Profile,
+    connector: Connector,
+    invoice_id: int | None = None,
+    ahead: work.Claimed | None = None,
 ) -> Prepared | None:
     """Claim one invoice and commit its attempt, or None when none is due.
 
-    The invoice is read, then rendered outside any transaction (the store is not held while the
-    document is built), then claimed, its attempt recorded and its move to SUBMITTING written in one
-    transaction, committed before the request leaves. If anything changed the invoice between the read
-    and the claim, the claim writes nothing and the next due invoice is read again."""
+    The invoice is read (or was, as `ahead`, in the transaction that recorded the previous answer),
+    then rendered outside any transaction (the store is not held while the document is built), then
+    claimed, its attempt recorded and its move to SUBMITTING written in one transaction, committed
+    before the request leaves. If anything changed the invoice between the read and the claim, the
+    claim writes nothing and the next due invoice is read again."""
     lease_seconds = hub.config.daemon.lease_seconds
     while True:
         now = hub.clock.now()
-        with hub.store.session() as session:
-            invoice = work.next_due(session, profile.id, S.READY, now, invoice_id)
+        invoice, ahead = ahead, None
+        if invoice is None:
+            with hub.store.session() as session:
+                invoice = work.next_due(session, profile.id, S.READY, now, invoice_id)
             if invoice is None:
                 return None
-            assert invoice.document is not None
-            canonical = Invoice.model_validate_json(invoice.document)
-            original = _original_payload_id(session, canonical) if canonical.original_invoice_number else None
+        assert invoice.document is not None
+        canonical = Invoice.model_validate_json(invoice.document)
+        original = None
+        if canonical.original_invoice_number:
+            with hub.store.session() as session:
+                original = _original_payload_id(session, canonical)
         envelope = Envelope(
             payload_id=new_payload_id(now),
             timestamp=now,
@@ -340,7 +351,11 @@ def _send(
     attempt_id: int,
     document: OutboundDocument,
     invoice: work.Claimed,
-) -> str:
+    *,
+    read_next: bool = False,
+) -> tuple[str, work.Claimed | None]:
+    """Send, record the answer; returns the outcome and, with `read_next` after an accepted or rejected
+    send, the next due invoice read in the same transaction (one transaction fewer per invoice)."""
     started = time.monotonic()
     result: Receipt | BaseException
     try:
@@ -358,9 +373,15 @@ def _send(
         # "Number already used" proves our earlier send arrived only if what the portal holds is what we
         # sent: ask it now (outside any transaction), record_outcome compares.
         held = held_under(profile, connector, document.invoice_number)
-    return record_outcome(
-        hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held, invoice=invoice
-    )
+    now = hub.clock.now()
+    with hub.store.session() as session:
+        outcome = _record(
+            hub, session, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held, invoice, now
+        )
+        ahead = None
+        if read_next and outcome in ("accepted", "rejected"):
+            ahead = work.next_due(session, profile.id, S.READY, now)
+    return outcome, ahead
 
 
 def record_outcome(
@@ -379,18 +400,45 @@ def record_outcome(
     returns the outcome name. `held`: after a duplicate answer, what the portal's lookup showed under
     the number (None: nothing, or no lookup; an exception: the lookup failed). `invoice`: the invoice
     as the claim left it (read from the store when not given); the write holds only if it is still so."""
-    now = hub.clock.now()
     with hub.store.session() as session:
-        if invoice is None:
-            invoice = work.snapshot(session, invoice_id)
-        while True:
-            outcome = _decide(
-                hub, session, profile, connector, invoice, attempt_id, result, elapsed_ms, held, now
-            )
-            if outcome is not None:
-                return outcome
-            # Changed since the claim (housekeeping presumed us dead): read it again, decide again.
-            invoice = work.snapshot(session, invoice_id)
+        return _record(
+            hub,
+            session,
+            profile,
+            connector,
+            invoice_id,
+            attempt_id,
+            result,
+            elapsed_ms,
+            held,
+            invoice,
+            hub.clock.now(),
+        )
+
+
+def _record(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    invoice_id: int,
+    attempt_id: int,
+    result: Receipt | BaseException,
+    elapsed_ms: int,
+    held: PortalRecord | BaseException | None,
+    invoice: work.Claimed | None,
+    now: datetime,
+) -> str:
+    if invoice is None:
+        invoice = work.snapshot(session, invoice_id)
+    while True:
+        outcome = _decide(
+            hub, session, profile, connector, invoice, attempt_id, result, elapsed_ms, held, now
+        )
+        if outcome is not None:
+            return outcome
+        # Changed since the claim (housekeeping presumed us dead): read it again, decide again.
+        invoice = work.snapshot(session, invoice_id)
 
 
 def _decide(
