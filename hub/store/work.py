@@ -247,7 +247,7 @@ class Guard(enum.Enum):
     HELD = "held"  # the writer's own, unexpired: the write decides for the invoice it claimed
 
 
-_SNAPSHOT_COLUMNS = tuple(_INVOICES.c[name] for name in Claimed.__slots__ if name != "document")  # type: ignore[attr-defined]
+_SNAPSHOT_COLUMNS = tuple(_INVOICES.c[name] for name in Claimed.__slots__ if name != "document")
 
 
 def _snapshot_query(kind: str) -> Any:
