@@ -2,7 +2,9 @@
 
 `move` checks the transition is allowed, appends the event (the history is never rewritten), updates
 the `invoices.state` projection, and queues the event for the AR system, all in the caller's
-transaction: a state change and its feedback are committed together or not at all.
+transaction: a state change and its feedback are committed together or not at all. `move_claimed` does
+the same for the send path on a plain snapshot of the invoice, with one guarded UPDATE instead of the
+ORM (hub/store/work.py).
 
     NEW -> BLOCKED | READY
     READY -> SUBMITTING -> SUBMITTED | REJECTED | READY (transient, backoff) | IN_DOUBT

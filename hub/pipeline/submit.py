@@ -1,11 +1,14 @@
 """Submission: one invoice, one request, one answer, never twice.
 
 For each profile, while its per-minute limit allows and nobody asked us to stop:
-1. claim the oldest due READY invoice (a lease), render its document with a fresh payloadID, and
-   commit the attempt row (payloadID, redacted request) and the move to SUBMITTING *before* sending;
+1. read the oldest due READY invoice, render its document with a fresh payloadID (outside any
+   transaction), then in one transaction claim it (a lease, taken only if nobody changed it since the
+   read), record the attempt row (payloadID, redacted request: `record_attempt`) and the move to
+   SUBMITTING, committed *before* sending;
 2. send it through the connector;
-3. record what came back: SUBMITTED, REJECTED (the portal's words), READY with backoff (transient),
-   or IN_DOUBT (no usable answer: reconciled with the portal before any resend).
+3. in one transaction, record what came back on the attempt (`_write_attempt`) and move the invoice:
+   SUBMITTED, REJECTED (the portal's words), READY with backoff (transient), or IN_DOUBT (no usable
+   answer: reconciled with the portal before any resend); the next due invoice is read there too.
 
 A worker that dies between 1 and 3 leaves a SUBMITTING invoice with a lease that expires;
 housekeeping turns it IN_DOUBT (hub/pipeline/reconcile.py). Nothing is ever resent blind.
