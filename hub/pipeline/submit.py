@@ -506,7 +506,7 @@ def _decide(
         and _had_uncertain_attempt(session, invoice, attempt_id)
     ):
         # Rare: weighing the evidence needs the invoice and the attempt as objects.
-        row = session.get(InvoiceRow, invoice.id)
+        row = session.get(InvoiceRow, invoice.id, populate_existing=True)  # read afresh on a retry
         attempt = session.get(AttemptRow, attempt_id)
         assert row is not None and attempt is not None
         if row.event_seq != invoice.event_seq:
