@@ -9,8 +9,9 @@ holds `--invoices` READY invoices (a 10-line canonical document each) over four 
 `--history` older invoices already paid: a store that has been running, where a claim that walked
 the invoices in id order would pass every one sent before.
 
-Each worker is its own process (spawn) and does what `hub.pipeline.submit._prepare` does before every
-send, without rendering or the request: claim the oldest due invoice through `work.claim_due`
+Each worker is its own process (spawn) and claims as reconciliation does (the send path now reads the
+invoice and claims it with a guarded UPDATE, `work.update_guarded`; tests/store checks both), without
+rendering or the request: claim the oldest due invoice through `work.claim_due`
 (`SELECT ... FOR UPDATE SKIP LOCKED` + lease), add its attempt row, move it to SUBMITTING with
 `hub.lifecycle.move` (event + audit chain + outbox row), commit. Each worker goes round the four
 profiles one claim at a time, starting at a different one; as their speeds drift they meet on the same
@@ -92,7 +93,7 @@ def seed(store: Store, count: int, history: int) -> None:
 
 
 def claim_one(store: Store, name: str, first: int) -> bool:
-    """One claim as `_prepare` makes it (no render, no request): claim, attempt row, SUBMITTING, commit."""
+    """One claim with `work.claim_due` (no render, no request): claim, attempt row, SUBMITTING, commit."""
     now = datetime.now(UTC)
     with store.session() as session:
         row = None

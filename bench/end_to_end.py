@@ -22,7 +22,9 @@ The workspace (AR database, rules files, config, the sandbox) is the reliability
 from __future__ import annotations
 
 import argparse
+import cProfile
 import itertools
+import pstats
 import statistics
 import tempfile
 import threading
@@ -95,9 +97,10 @@ def daemon_run(
         scenario.close()
 
 
-def stage_cpu(invoices: int) -> list[dict[str, object]]:
+def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, object]]:
     """CPU per invoice of each step of the daemon, on one thread (portal latency 0, sandbox CPU not
-    counted): where the hub's own time goes."""
+    counted): where the hub's own time goes. `profile`: the step (its first word) to run under cProfile
+    afterwards on a fresh batch, printing its top costs (the figures above are taken without it)."""
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-cpu-")), invoices=invoices, buyers=BUYERS)
     rows: list[dict[str, object]] = []
     try:
@@ -115,7 +118,32 @@ def stage_cpu(invoices: int) -> list[dict[str, object]]:
                 rows.append({"step": step, "CPU ms/invoice": (time.thread_time() - start) * 1000 / invoices})
     finally:
         scenario.close()
+    if profile is not None:
+        _profile_step(invoices, profile)
     return rows
+
+
+def _profile_step(invoices: int, step: str) -> None:
+    """Run `step` ("ingest" or "submit", the latter after an unprofiled ingest) under cProfile on a fresh
+    workspace and print the 30 largest cumulative and own costs (CPU seconds of this thread)."""
+    scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-prof-")), invoices=invoices, buyers=BUYERS)
+    profiler = cProfile.Profile(time.thread_time)  # CPU of this thread: the sandbox serves in others
+    try:
+        with hub_in(scenario) as hub:
+            if step != "ingest":
+                ingest(hub)
+            profiler.enable()
+            if step == "ingest":
+                ingest(hub)
+            else:
+                for profile in hub.profiles.values():
+                    submit_profile(hub, profile)
+            profiler.disable()
+    finally:
+        scenario.close()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(30)
 
 
 def _hub_gap_ms(scenario: Scenario) -> float:
@@ -187,7 +215,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invoices", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.02, help="the portals' round trip in seconds")
+    parser.add_argument(
+        "--cpu-only", action="store_true", help="only the CPU per invoice of each step (end_to_end_cpu)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("ingest", "submit"),
+        help="with --cpu-only: print the step's top costs (cProfile)",
+    )
     args = parser.parse_args()
+    if args.cpu_only:
+        cpu = stage_cpu(min(args.invoices, 500), args.profile)
+        report("end_to_end_cpu", cpu, ["step", "CPU ms/invoice"])
+        per_step = {str(r["step"]).split(" ")[0]: float(r["CPU ms/invoice"]) for r in cpu}  # type: ignore[arg-type]
+        target("submit CPU ms per invoice", per_step["submit"], 2.0, unit=" ms")
+        return
     from_ar, documents = daemon_run(args.invoices, args.latency, ingested=False)
     sending, _ = daemon_run(args.invoices, args.latency, ingested=True)
     rows = [from_ar, sending, bare_httpx(documents, args.latency)]

@@ -2,7 +2,9 @@
 
 `move` checks the transition is allowed, appends the event (the history is never rewritten), updates
 the `invoices.state` projection, and queues the event for the AR system, all in the caller's
-transaction: a state change and its feedback are committed together or not at all.
+transaction: a state change and its feedback are committed together or not at all. `move_claimed` does
+the same for the send path on a plain snapshot of the invoice, with one guarded UPDATE instead of the
+ORM (hub/store/work.py).
 
     NEW -> BLOCKED | READY
     READY -> SUBMITTING -> SUBMITTED | REJECTED | READY (transient, backoff) | IN_DOUBT
@@ -15,16 +17,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Protocol
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from hub.audit import seal
+from hub.audit import digest, seal
 from hub.errors import PortalhubError
 from hub.model import InvoiceState, RejectionCategory
 from hub.secrets import REDACTOR
+from hub.store import work
 from hub.store.tables import EventRow, InvoiceRow, OutboxRow
 from hub.transition_log import note_transition
 
@@ -66,26 +70,48 @@ class TransitionError(PortalhubError):
     """A move the state machine does not allow: a bug, or two workers racing on one invoice."""
 
 
+class ClaimedInvoice(Protocol):
+    """What `move_claimed` reads and updates of an invoice: the row as a plain object (work.Claimed)."""
+
+    id: int
+    invoice_number: str
+    profile_id: str | None
+    source: str
+    ar_key: str
+    customer_id: str
+    portal_invoice_id: str | None
+    state: str
+    event_seq: int
+    event_head: str | None
+
+
 def can_move(source: InvoiceState, target: InvoiceState) -> bool:
     return source == target or target in ALLOWED.get(source, frozenset())
 
 
 def event_payload(invoice: InvoiceRow, event: EventRow) -> dict[str, Any]:
     """What the AR system receives for an event (also what the webhook sink will sign)."""
+    return _payload(invoice, {name: getattr(event, name) for name in _PAYLOAD_EVENT_FIELDS})
+
+
+_PAYLOAD_EVENT_FIELDS = ("id", "to_state", "from_state", "reason", "category", "raw_status", "at")
+
+
+def _payload(invoice: ClaimedInvoice | InvoiceRow, event: dict[str, Any]) -> dict[str, Any]:
     return {
-        "event_id": f"evt-{event.id}",
+        "event_id": f"evt-{event['id']}",
         "source": invoice.source,
         "ar_key": invoice.ar_key,
         "invoice_number": invoice.invoice_number,
         "customer_id": invoice.customer_id,
         "profile_id": invoice.profile_id,
-        "state": event.to_state,
-        "previous_state": event.from_state,
-        "reason": event.reason,
-        "category": event.category,
-        "raw_status": event.raw_status,
+        "state": event["to_state"],
+        "previous_state": event["from_state"],
+        "reason": event["reason"],
+        "category": event["category"],
+        "raw_status": event["raw_status"],
         "portal_invoice_id": invoice.portal_invoice_id,
-        "at": event.at.isoformat(),
+        "at": event["at"].isoformat(),
     }
 
 
@@ -112,43 +138,150 @@ def move(
         and session.exec(select(EventRow.id).where(EventRow.dedupe_key == dedupe_key)).first()
     ):
         return None
-    event = EventRow(
-        invoice_id=invoice.id,  # type: ignore[arg-type]
-        at=now,
-        actor=actor,
-        from_state=source.value,
-        to_state=target.value,
-        reason=REDACTOR(reason) if reason else None,
-        category=str(category) if category is not None else None,
-        raw_status=raw_status,
-        details=REDACTOR(json.dumps(details, default=str, sort_keys=True)) if details else None,
-        attempt_id=attempt_id,
-        dedupe_key=dedupe_key,
+    values = _event_values(
+        invoice, source, target, actor, now, reason, category, raw_status, details, attempt_id, dedupe_key
     )
-    seal(invoice, event)
-    _insert_event(session, event)
+    values["id"] = session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    invoice.event_seq = values["seq"]
+    invoice.event_head = values["hash"]
     invoice.state = target.value
     invoice.updated_at = now
     if reason is not None and target is not source:
-        invoice.last_reason = event.reason
-        invoice.last_category = event.category
+        invoice.last_reason = values["reason"]
+        invoice.last_category = values["category"]
     if raw_status is not None:
         invoice.portal_status_raw = raw_status
     session.add(invoice)
-    _queue_feedback(session, invoice, event)
+    _queue(session, invoice, values)
     if target is not source:
-        note_transition(
-            session,
-            {
-                "invoice": invoice.invoice_number,
-                "profile": invoice.profile_id,
-                "from_state": source.value,
-                "to_state": target.value,
-                "portal_id": invoice.portal_invoice_id,
-                "reason": event.reason,
-            },
-        )
-    return event
+        _note(session, invoice, source, target, values["reason"])
+    # The caller's copy of the event, outside the ORM's unit of work (events are never updated).
+    return EventRow(**values)
+
+
+def move_claimed(
+    session: Session,
+    invoice: ClaimedInvoice,
+    target: InvoiceState,
+    *,
+    actor: str,
+    now: datetime,
+    guard: work.Guard,
+    worker: str | None = None,
+    reason: str | None = None,
+    category: RejectionCategory | str | None = None,
+    raw_status: str | None = None,
+    attempt_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+) -> bool:
+    """`move` for the send path: the invoice is a plain snapshot (no ORM object loaded or flushed) and
+    its row is written with one UPDATE that holds only if the invoice is still what the snapshot says
+    (same state and place in its audit chain) and `guard` holds (its lease is free to take, or still
+    `worker`'s). False when it does not: nothing was written, the caller reads the invoice again. On True the
+    event, the row's new columns (`changes` too) and the outbox row are in the caller's transaction,
+    and the snapshot shows the new state."""
+    source = InvoiceState(invoice.state)
+    if not can_move(source, target):
+        raise TransitionError(f"invoice {invoice.invoice_number}: {source} -> {target} is not allowed")
+    values = _event_values(
+        invoice, source, target, actor, now, reason, category, raw_status, None, attempt_id, None
+    )
+    columns: dict[str, Any] = {
+        "state": target.value,
+        "updated_at": now,
+        "event_seq": values["seq"],
+        "event_head": values["hash"],
+        **(changes or {}),
+    }
+    if reason is not None and target is not source:
+        columns["last_reason"] = values["reason"]
+        columns["last_category"] = values["category"]
+    if raw_status is not None:
+        columns["portal_status_raw"] = raw_status
+    connection = session.connection()
+    written = work.update_guarded(
+        connection, invoice.id, source, invoice.event_seq, guard, columns, now, worker
+    )
+    if not written:
+        return False
+    for name, value in columns.items():
+        setattr(invoice, name, value)
+    values["id"] = connection.execute(_INSERT_EVENT, values).scalar_one()
+    _queue(session, invoice, values)
+    if target is not source:
+        _note(session, invoice, source, target, values["reason"])
+    return True
+
+
+def _event_values(
+    invoice: ClaimedInvoice | InvoiceRow,
+    source: InvoiceState,
+    target: InvoiceState,
+    actor: str,
+    now: datetime,
+    reason: str | None,
+    category: RejectionCategory | str | None,
+    raw_status: str | None,
+    details: dict[str, Any] | None,
+    attempt_id: int | None,
+    dedupe_key: str | None,
+) -> dict[str, Any]:
+    """The event row's columns as plain values, sealed at the end of the invoice's chain (hub/audit.py:
+    `seq`, `prev_hash`, `hash`); building an EventRow per event cost more than writing it."""
+    values: dict[str, Any] = {
+        "invoice_id": invoice.id,
+        "at": now,
+        "actor": actor,
+        "from_state": source.value,
+        "to_state": target.value,
+        "reason": REDACTOR(reason) if reason else None,
+        "category": str(category) if category is not None else None,
+        "raw_status": raw_status,
+        "details": REDACTOR(json.dumps(details, default=str, sort_keys=True)) if details else None,
+        "attempt_id": attempt_id,
+        "dedupe_key": dedupe_key,
+        "seq": invoice.event_seq + 1,
+        "prev_hash": invoice.event_head,
+    }
+    values["hash"] = digest(SimpleNamespace(**values))  # type: ignore[arg-type]
+    return values
+
+
+def _note(
+    session: Session,
+    invoice: ClaimedInvoice | InvoiceRow,
+    source: InvoiceState,
+    target: InvoiceState,
+    reason: str | None,
+) -> None:
+    note_transition(
+        session,
+        {
+            "invoice": invoice.invoice_number,
+            "profile": invoice.profile_id,
+            "from_state": source.value,
+            "to_state": target.value,
+            "portal_id": invoice.portal_invoice_id,
+            "reason": reason,
+        },
+    )
+
+
+def _queue(session: Session, invoice: ClaimedInvoice | InvoiceRow, event: dict[str, Any]) -> None:
+    """The event's outbox row for the AR system (`event`: the event's columns, with its id)."""
+    session.connection().execute(
+        _INSERT_OUTBOX,
+        {
+            "event_key": f"evt-{event['id']}",
+            "invoice_id": invoice.id,
+            "payload": json.dumps(_payload(invoice, event), sort_keys=True),
+            "created_at": event["at"],
+            "delivered_at": None,
+            "attempts": 0,
+            "last_error": None,
+            "next_attempt_at": None,
+        },
+    )
 
 
 def _insert_event(session: Session, event: EventRow) -> None:
@@ -161,19 +294,7 @@ def _insert_event(session: Session, event: EventRow) -> None:
 
 
 def _queue_feedback(session: Session, invoice: InvoiceRow, event: EventRow) -> None:
-    session.connection().execute(
-        _INSERT_OUTBOX,
-        {
-            "event_key": f"evt-{event.id}",
-            "invoice_id": invoice.id,
-            "payload": json.dumps(event_payload(invoice, event), sort_keys=True),
-            "created_at": event.at,
-            "delivered_at": None,
-            "attempts": 0,
-            "last_error": None,
-            "next_attempt_at": None,
-        },
-    )
+    _queue(session, invoice, {name: getattr(event, name) for name in _PAYLOAD_EVENT_FIELDS})
 
 
 def record_creation(session: Session, invoice: InvoiceRow, *, actor: str, reason: str) -> EventRow:

@@ -1,11 +1,14 @@
 """Submission: one invoice, one request, one answer, never twice.
 
 For each profile, while its per-minute limit allows and nobody asked us to stop:
-1. claim the oldest due READY invoice (a lease), render its document with a fresh payloadID, and
-   commit the attempt row (payloadID, redacted request) and the move to SUBMITTING *before* sending;
+1. read the oldest due READY invoice, render its document with a fresh payloadID (outside any
+   transaction), then in one transaction claim it (a lease, taken only if nobody changed it since the
+   read), record the attempt row (payloadID, redacted request: `record_attempt`) and the move to
+   SUBMITTING, committed *before* sending;
 2. send it through the connector;
-3. record what came back: SUBMITTED, REJECTED (the portal's words), READY with backoff (transient),
-   or IN_DOUBT (no usable answer: reconciled with the portal before any resend).
+3. in one transaction, record what came back on the attempt (`_write_attempt`) and move the invoice:
+   SUBMITTED, REJECTED (the portal's words), READY with backoff (transient), or IN_DOUBT (no usable
+   answer: reconciled with the portal before any resend); the next due invoice is read there too.
 
 A worker that dies between 1 and 3 leaves a SUBMITTING invoice with a lease that expires;
 housekeeping turns it IN_DOUBT (hub/pipeline/reconcile.py). Nothing is ever resent blind.
@@ -21,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlmodel import Session, col, select
@@ -39,7 +42,7 @@ from hub.errors import (
     ProfileUnavailableError,
     TransientPortalError,
 )
-from hub.lifecycle import move
+from hub.lifecycle import move_claimed
 from hub.model import Invoice, InvoiceState, RejectionCategory
 from hub.pipeline.evidence import duplicate_of_our_send, held_under
 from hub.pipeline.reconcile import reconcile_profile
@@ -58,8 +61,6 @@ _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
 # Built once and executed with parameters on the session's connection: compiled once per process, and
 # without the ORM's autoflush (the invoice's own changes are flushed once, at commit).
 _INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
-#: The invoice as the store has it now (housekeeping may have moved it while we waited for the portal).
-_INVOICE_BY_ID = select(InvoiceRow).where(col(InvoiceRow.id) == bindparam("invoice_id"))
 _ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
 
 
@@ -118,6 +119,7 @@ def submit_profile(
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
     renewed = hub.clock.now()
+    ahead: work.Claimed | None = None  # the next due invoice, read with the last answer
     answered = False
     try:
         connector = hub.connector(profile)
@@ -135,11 +137,11 @@ def submit_profile(
                         report.stopped_because = "the portal's lease passed to another worker"
                         break
                     renewed = now
-            prepared = _prepare(hub, profile, connector, invoice_id)
+            prepared = _prepare(hub, profile, connector, invoice_id, ahead)
             if prepared is None:
                 break
             budget -= 1
-            outcome = _send(hub, profile, connector, *prepared)
+            outcome, ahead = _send(hub, profile, connector, *prepared, read_next=invoice_id is None)
             report.count(outcome)
             if outcome == "held":  # nothing reached the portal; the profile waits for a person
                 report.health = _health(hub, profile)
@@ -195,80 +197,131 @@ def _recovered(hub: Hub, profile: Profile) -> None:
             log.info("profile %s works again (the portal answered)", profile.id)
 
 
+class Prepared(NamedTuple):
+    """An invoice claimed for one send, its attempt committed: what the request and its answer need."""
+
+    invoice_id: int
+    attempt_id: int
+    document: OutboundDocument
+    #: The invoice as the claim left it (SUBMITTING, our lease): the answer is recorded against it.
+    invoice: work.Claimed
+
+
 def _prepare(
-    hub: Hub, profile: Profile, connector: Connector, invoice_id: int | None = None
-) -> tuple[int, int, OutboundDocument] | None:
-    """Claim one invoice and commit its attempt; returns (invoice id, attempt id, document) or None."""
+    hub: Hub,
+    profile: Profile,
+    connector: Connector,
+    invoice_id: int | None = None,
+    ahead: work.Claimed | None = None,
+) -> Prepared | None:
+    """Claim one invoice and commit its attempt, or None when none is due.
+
+    The invoice is read (or was, as `ahead`, in the transaction that recorded the previous answer),
+    then rendered outside any transaction (the store is not held while the document is built), then
+    claimed, its attempt recorded and its move to SUBMITTING written in one transaction, committed
+    before the request leaves. If anything changed the invoice between the read and the claim, the
+    claim writes nothing and the next due invoice is read again."""
+    lease_seconds = hub.config.daemon.lease_seconds
     while True:
         now = hub.clock.now()
-        with hub.store.session() as session:
-            row = work.claim_due(
-                session,
-                profile.id,
-                S.READY,
-                hub.worker_id,
-                now,
-                hub.config.daemon.lease_seconds,
-                hub.store.dialect,
-                invoice_id,
-            )
-            if row is None:
+        invoice, ahead = ahead, None
+        if invoice is None:
+            with hub.store.session() as session:
+                invoice = work.next_due(session, profile.id, S.READY, now, invoice_id)
+            if invoice is None:
                 return None
-            invoice = Invoice.model_validate_json(row.document)
-            envelope = Envelope(
-                payload_id=new_payload_id(now),
-                timestamp=now,
-                invoice_number=row.portal_invoice_number or invoice.invoice_number,
-                original_payload_id=_original_payload_id(session, invoice)
-                if invoice.original_invoice_number
-                else None,
-            )
-            try:
-                document = connector.render(invoice, profile, envelope)
-            except DocumentError as exc:  # pre-flight passed but sending cannot: block it, take the next
-                work.release(row)
-                move(
+        assert invoice.document is not None
+        canonical = Invoice.model_validate_json(invoice.document)
+        original = None
+        if canonical.original_invoice_number:
+            with hub.store.session() as session:
+                original = _original_payload_id(session, canonical)
+        envelope = Envelope(
+            payload_id=new_payload_id(now),
+            timestamp=now,
+            invoice_number=invoice.portal_invoice_number or canonical.invoice_number,
+            original_payload_id=original,
+        )
+        try:
+            document = connector.render(canonical, profile, envelope)
+        except DocumentError as exc:  # pre-flight passed but sending cannot: block it, take the next
+            with hub.store.session() as session:
+                move_claimed(
                     session,
-                    row,
+                    invoice,
                     S.BLOCKED,
                     actor=hub.actor,
                     now=now,
+                    guard=work.Guard.FREE,
                     reason=f"cannot be sent: {exc}",
                     category=RejectionCategory.DOCUMENT,
                 )
-                continue
-            # One INSERT ... RETURNING id (an ORM object and its flush cost more than the rest of the step)
-            attempt_id = (
-                session.connection()
-                .execute(
-                    _INSERT_ATTEMPT,
-                    dict.fromkeys(_ATTEMPT_COLUMNS)
-                    | {
-                        "invoice_id": row.id,
-                        "revision": row.revision,
-                        "payload_id": envelope.payload_id,
-                        "profile_id": profile.id,
-                        "connector": connector.name,
-                        "portal_invoice_number": envelope.invoice_number,
-                        "worker_id": hub.worker_id,
-                        "started_at": now,
-                        "outcome": "pending",
-                        "request_document": _stored(document),
-                    },
-                )
-                .scalar_one()
-            )
-            move(
+            continue
+        with hub.store.session() as session:
+            attempt_id = record_attempt(
                 session,
-                row,
+                invoice,
+                profile_id=profile.id,
+                connector=connector.name,
+                worker=hub.worker_id,
+                envelope=envelope,
+                document=document,
+                now=now,
+            )
+            claimed = move_claimed(
+                session,
+                invoice,
                 S.SUBMITTING,
                 actor=hub.actor,
                 now=now,
+                guard=work.Guard.FREE,
                 reason=f"sending to {profile.id} as payloadID {envelope.payload_id}",
                 attempt_id=attempt_id,
+                changes={
+                    "lease_owner": hub.worker_id,
+                    "lease_expires_at": now + timedelta(seconds=lease_seconds),
+                },
             )
-            assert row.id is not None
-            return row.id, attempt_id, document
+            if not claimed:  # taken or changed since it was read: its attempt goes with this rollback
+                session.rollback()
+                continue
+        return Prepared(invoice.id, attempt_id, document, invoice)
+
+
+def record_attempt(
+    session: Session,
+    invoice: work.Claimed,
+    *,
+    profile_id: str,
+    connector: str,
+    worker: str,
+    envelope: Envelope,
+    document: OutboundDocument,
+    now: datetime,
+) -> int:
+    """The attempt row of one send (outcome "pending"), written before the request leaves; its id.
+    The one place the send path records an attempt: one INSERT ... RETURNING id (an ORM object and its
+    flush cost more than the rest of the step)."""
+    return int(
+        session.connection()
+        .execute(
+            _INSERT_ATTEMPT,
+            dict.fromkeys(_ATTEMPT_COLUMNS)
+            | {
+                "invoice_id": invoice.id,
+                "revision": invoice.revision,
+                "payload_id": envelope.payload_id,
+                "profile_id": profile_id,
+                "connector": connector,
+                "portal_invoice_number": envelope.invoice_number,
+                "worker_id": worker,
+                "started_at": now,
+                "outcome": "pending",
+                "request_document": _stored(document),
+            },
+        )
+        .scalar_one()
+    )
 
 
 def _stored(document: OutboundDocument) -> str:
@@ -300,7 +353,12 @@ def _send(
     invoice_id: int,
     attempt_id: int,
     document: OutboundDocument,
-) -> str:
+    invoice: work.Claimed,
+    *,
+    read_next: bool = False,
+) -> tuple[str, work.Claimed | None]:
+    """Send, record the answer; returns the outcome and, with `read_next` after an accepted or rejected
+    send, the next due invoice read in the same transaction (one transaction fewer per invoice)."""
     started = time.monotonic()
     result: Receipt | BaseException
     try:
@@ -318,7 +376,15 @@ def _send(
         # "Number already used" proves our earlier send arrived only if what the portal holds is what we
         # sent: ask it now (outside any transaction), record_outcome compares.
         held = held_under(profile, connector, document.invoice_number)
-    return record_outcome(hub, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held)
+    now = hub.clock.now()
+    with hub.store.session() as session:
+        outcome = _record(
+            hub, session, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held, invoice, now
+        )
+        ahead = None
+        if read_next and outcome in ("accepted", "rejected"):
+            ahead = work.next_due(session, profile.id, S.READY, now)
+    return outcome, ahead
 
 
 def record_outcome(
@@ -330,143 +396,197 @@ def record_outcome(
     result: Receipt | BaseException,
     elapsed_ms: int,
     held: PortalRecord | BaseException | None = None,
+    *,
+    invoice: work.Claimed | None = None,
 ) -> str:
-    """Write what the portal answered onto the attempt and move the invoice; returns the outcome name.
-    `held`: after a duplicate answer, what the portal's lookup showed under the number (None: nothing,
-    or no lookup; an exception: the lookup failed)."""
-    now = hub.clock.now()
-    daemon = hub.config.daemon
+    """Write what the portal answered onto the attempt and move the invoice, in one transaction;
+    returns the outcome name. `held`: after a duplicate answer, what the portal's lookup showed under
+    the number (None: nothing, or no lookup; an exception: the lookup failed). `invoice`: the invoice
+    as the claim left it (read from the store when not given); the write holds only if it is still so."""
     with hub.store.session() as session:
-        row = session.exec(_INVOICE_BY_ID, params={"invoice_id": invoice_id}).one()
-        # The attempt is written with one UPDATE of the answer's columns, not loaded and flushed through
-        # the ORM (it is only read back on the rare duplicate path, which needs the object).
-        answer: dict[str, Any] = {"finished_at": now, "duration_ms": elapsed_ms, **_answer(result)}
-        if row.state != S.SUBMITTING.value or not work.holds_lease(row, hub.worker_id, now):
-            # Housekeeping decided we were dead and moved the invoice on; the attempt keeps the answer,
-            # and reconciliation (which asks the portal) settles the invoice.
-            _write_attempt(session, attempt_id, answer, f"late-{_outcome_name(result)}"[:20])
-            log.warning(
-                "answer for %s arrived after its lease expired; left to reconciliation", row.invoice_number
-            )
-            return "late"
-        work.release(row)
-        outcome = _outcome_name(result)
-        name = profile.id
-        if isinstance(result, ProfileUnavailableError):
-            # Nothing reached the portal: the invoice waits in READY (no rejection, nothing for AR) and the
-            # whole profile is held until its files change or an operator releases it.
-            _write_attempt(session, attempt_id, answer, "not_sent")
-            move(
-                session,
-                row,
-                S.READY,
-                actor=hub.actor,
-                now=now,
-                reason=f"not sent: profile {name} is on hold ({result.kind}): {result}",
-                attempt_id=attempt_id,
-            )
-            _hold(session, profile, result, now)
-            return "held"
-        if (
-            isinstance(result, PermanentPortalError)
-            and result.duplicate
-            and _had_uncertain_attempt(session, row, attempt_id)
-        ):
-            attempt = session.get(AttemptRow, attempt_id)
-            assert attempt is not None
-            for column, value in answer.items():
-                setattr(attempt, column, value)
-            attempt.outcome = outcome
-            session.add(attempt)
-            duplicate_of_our_send(
-                hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
-            )
+        return _record(
+            hub,
+            session,
+            profile,
+            connector,
+            invoice_id,
+            attempt_id,
+            result,
+            elapsed_ms,
+            held,
+            invoice,
+            hub.clock.now(),
+        )
+
+
+def _record(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    invoice_id: int,
+    attempt_id: int,
+    result: Receipt | BaseException,
+    elapsed_ms: int,
+    held: PortalRecord | BaseException | None,
+    invoice: work.Claimed | None,
+    now: datetime,
+) -> str:
+    if invoice is None:
+        invoice = work.snapshot(session, invoice_id)
+    while True:
+        outcome = _decide(
+            hub, session, profile, connector, invoice, attempt_id, result, elapsed_ms, held, now
+        )
+        if outcome is not None:
             return outcome
-        _write_attempt(session, attempt_id, answer, outcome)
-        if isinstance(result, Receipt):
-            row.portal_invoice_id = result.portal_invoice_id or row.portal_invoice_id
-            row.transient_failures = 0
-            reason = f"accepted by {name}" + (
-                f" (portal id {result.portal_invoice_id})" if result.portal_invoice_id else ""
-            )
-            if result.portal_text:
-                reason += f": {result.portal_text}"
-            move(
-                session,
-                row,
-                S.SUBMITTED,
-                actor=hub.actor,
-                now=now,
-                reason=reason,
-                raw_status=result.portal_code,
-                attempt_id=attempt_id,
-            )
-        elif isinstance(result, PermanentPortalError):
-            move(
-                session,
-                row,
-                S.REJECTED,
-                actor=hub.actor,
-                now=now,
-                reason=f"rejected by {name}: {result.portal_text or result}",
-                category=result.category,
-                raw_status=result.portal_code,
-                attempt_id=attempt_id,
-            )
-        elif isinstance(result, PortalAuthError | ConfigError):
-            row.next_attempt_at = now + AUTH_BACKOFF
-            category = (
-                RejectionCategory.CREDENTIALS
-                if isinstance(result, PortalAuthError)
-                else RejectionCategory.CONFIG
-            )
-            move(
-                session,
-                row,
-                S.READY,
-                actor=hub.actor,
-                now=now,
-                reason=f"not sent: {name} refused access ({result}); fix the profile's credentials, "
-                f"the invoice waits until {row.next_attempt_at:%Y-%m-%d %H:%M} UTC",
-                category=category,
-                attempt_id=attempt_id,
-            )
-            outcome = "auth"
-            kind = "credentials" if isinstance(result, PortalAuthError) else "config"
-            if profile_health.mark_failing(session, name, kind=kind, reason=str(result), now=now):
-                log.warning("profile %s stopped working (%s): %s", name, kind, result)
-        elif isinstance(result, TransientPortalError):
-            row.transient_failures += 1
-            if row.transient_failures >= daemon.max_transient_attempts:
-                # Bounded: stop hammering a portal that keeps failing; the invoice waits, visibly.
-                row.next_attempt_at = now + timedelta(seconds=daemon.park_seconds)
-                reason = (
-                    f"{name} failed {row.transient_failures} times in a row (last: {result}); parked until "
-                    f"{row.next_attempt_at:%Y-%m-%d %H:%M} UTC — `portalhub submit {row.invoice_number}` sends it now"
-                )
-                row.transient_failures = 0
-            else:
-                delay = backoff(
-                    row.transient_failures,
-                    result.retry_after,
-                    daemon.backoff_initial_seconds,
-                    daemon.backoff_max_seconds,
-                )
-                row.next_attempt_at = now + delay
-                reason = f"{name} unavailable ({result}); retry {row.transient_failures} at {row.next_attempt_at:%H:%M:%S} UTC"
-            move(session, row, S.READY, actor=hub.actor, now=now, reason=reason, attempt_id=attempt_id)
-        else:
-            row.next_attempt_at = now + timedelta(seconds=daemon.reconcile_after_seconds)
-            move(
-                session,
-                row,
-                S.IN_DOUBT,
-                actor=hub.actor,
-                now=now,
-                reason=f"no usable answer from {name} ({result}); will ask the portal before any resend",
-                attempt_id=attempt_id,
-            )
+        # Changed since the claim (housekeeping presumed us dead): read it again, decide again.
+        invoice = work.snapshot(session, invoice_id)
+
+
+def _decide(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    invoice: work.Claimed,
+    attempt_id: int,
+    result: Receipt | BaseException,
+    elapsed_ms: int,
+    held: PortalRecord | BaseException | None,
+    now: datetime,
+) -> str | None:
+    """Record the answer against `invoice`; None when the invoice is no longer as `invoice` says
+    (nothing written)."""
+    daemon = hub.config.daemon
+    # The attempt is written with one UPDATE of the answer's columns, after the invoice's guarded write
+    # held (it is only loaded as an object on the rare duplicate path, which needs it).
+    answer: dict[str, Any] = {"finished_at": now, "duration_ms": elapsed_ms, **_answer(result)}
+    if invoice.state != S.SUBMITTING.value or not work.holds_lease(invoice, hub.worker_id, now):
+        # Housekeeping decided we were dead and moved the invoice on; the attempt keeps the answer,
+        # and reconciliation (which asks the portal) settles the invoice.
+        _write_attempt(session, attempt_id, answer, f"late-{_outcome_name(result)}"[:20])
+        log.warning(
+            "answer for %s arrived after its lease expired; left to reconciliation", invoice.invoice_number
+        )
+        return "late"
+    outcome = _outcome_name(result)
+    name = profile.id
+    released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+
+    def moved(target: InvoiceState, reason: str, **kwargs: Any) -> bool:
+        return move_claimed(
+            session,
+            invoice,
+            target,
+            actor=hub.actor,
+            now=now,
+            guard=work.Guard.HELD,
+            worker=hub.worker_id,
+            reason=reason,
+            attempt_id=attempt_id,
+            **kwargs,
+        )
+
+    if isinstance(result, ProfileUnavailableError):
+        # Nothing reached the portal: the invoice waits in READY (no rejection, nothing for AR) and the
+        # whole profile is held until its files change or an operator releases it.
+        if not moved(
+            S.READY,
+            f"not sent: profile {name} is on hold ({result.kind}): {result}",
+            changes=released,
+        ):
+            return None
+        _write_attempt(session, attempt_id, answer, "not_sent")
+        _hold(session, profile, result, now)
+        return "held"
+    if (
+        isinstance(result, PermanentPortalError)
+        and result.duplicate
+        and _had_uncertain_attempt(session, invoice, attempt_id)
+    ):
+        # Rare: weighing the evidence needs the invoice and the attempt as objects.
+        row = session.get(InvoiceRow, invoice.id, populate_existing=True)  # read afresh on a retry
+        attempt = session.get(AttemptRow, attempt_id)
+        assert row is not None and attempt is not None
+        if row.event_seq != invoice.event_seq:
+            return None
+        work.release(row)
+        for column, value in answer.items():
+            setattr(attempt, column, value)
+        attempt.outcome = outcome
+        session.add(attempt)
+        duplicate_of_our_send(
+            hub, session, profile, row, attempt, result, held, connector.can_lookup(profile), now
+        )
         return outcome
+    if isinstance(result, Receipt):
+        reason = f"accepted by {name}" + (
+            f" (portal id {result.portal_invoice_id})" if result.portal_invoice_id else ""
+        )
+        if result.portal_text:
+            reason += f": {result.portal_text}"
+        changes = released | {
+            "portal_invoice_id": result.portal_invoice_id or invoice.portal_invoice_id,
+            "transient_failures": 0,
+        }
+        if not moved(S.SUBMITTED, reason, raw_status=result.portal_code, changes=changes):
+            return None
+    elif isinstance(result, PermanentPortalError):
+        if not moved(
+            S.REJECTED,
+            f"rejected by {name}: {result.portal_text or result}",
+            category=result.category,
+            raw_status=result.portal_code,
+            changes=released,
+        ):
+            return None
+    elif isinstance(result, PortalAuthError | ConfigError):
+        waits_until = now + AUTH_BACKOFF
+        category = (
+            RejectionCategory.CREDENTIALS if isinstance(result, PortalAuthError) else RejectionCategory.CONFIG
+        )
+        if not moved(
+            S.READY,
+            f"not sent: {name} refused access ({result}); fix the profile's credentials, "
+            f"the invoice waits until {waits_until:%Y-%m-%d %H:%M} UTC",
+            category=category,
+            changes=released | {"next_attempt_at": waits_until},
+        ):
+            return None
+        outcome = "auth"
+        kind = "credentials" if isinstance(result, PortalAuthError) else "config"
+        if profile_health.mark_failing(session, name, kind=kind, reason=str(result), now=now):
+            log.warning("profile %s stopped working (%s): %s", name, kind, result)
+    elif isinstance(result, TransientPortalError):
+        failures = invoice.transient_failures + 1
+        if failures >= daemon.max_transient_attempts:
+            # Bounded: stop hammering a portal that keeps failing; the invoice waits, visibly.
+            next_attempt = now + timedelta(seconds=daemon.park_seconds)
+            reason = (
+                f"{name} failed {failures} times in a row (last: {result}); parked until "
+                f"{next_attempt:%Y-%m-%d %H:%M} UTC — `portalhub submit {invoice.invoice_number}` sends it now"
+            )
+            failures = 0
+        else:
+            delay = backoff(
+                failures, result.retry_after, daemon.backoff_initial_seconds, daemon.backoff_max_seconds
+            )
+            next_attempt = now + delay
+            reason = f"{name} unavailable ({result}); retry {failures} at {next_attempt:%H:%M:%S} UTC"
+        changes = released | {"transient_failures": failures, "next_attempt_at": next_attempt}
+        if not moved(S.READY, reason, changes=changes):
+            return None
+    else:
+        changes = released | {"next_attempt_at": now + timedelta(seconds=daemon.reconcile_after_seconds)}
+        if not moved(
+            S.IN_DOUBT,
+            f"no usable answer from {name} ({result}); will ask the portal before any resend",
+            changes=changes,
+        ):
+            return None
+    _write_attempt(session, attempt_id, answer, outcome)
+    return outcome
 
 
 def _outcome_name(result: Receipt | BaseException) -> str:
@@ -544,7 +664,7 @@ def _write_attempt(session: Session, attempt_id: int, answer: dict[str, Any], ou
     session.connection().execute(_UPDATE_ATTEMPT, params | {"attempt_id": attempt_id})
 
 
-def _had_uncertain_attempt(session: Session, row: InvoiceRow, current_attempt: int) -> bool:
+def _had_uncertain_attempt(session: Session, row: work.Claimed, current_attempt: int) -> bool:
     """Did an earlier send of this very number go unanswered (in doubt, or its worker died)?"""
     earlier = session.exec(
         select(AttemptRow.id).where(

@@ -11,10 +11,13 @@ request at a time per portal, `poll:<profile>` keeps one poll at a time per port
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, and_, bindparam, or_, update
+from sqlalchemy import Connection, CursorResult, Update, and_, bindparam, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -154,7 +157,7 @@ def anything_due(session: Session, profile_id: str, states: tuple[InvoiceState, 
     return found is not None
 
 
-def holds_lease(invoice: InvoiceRow, worker: str, now: datetime) -> bool:
+def holds_lease(invoice: InvoiceRow | Claimed, worker: str, now: datetime) -> bool:
     return (
         invoice.lease_owner == worker
         and invoice.lease_expires_at is not None
@@ -188,3 +191,147 @@ def expired_leases(session: Session, state: InvoiceState, now: datetime) -> list
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.exec(query))
+
+
+# --- the send path: the invoice as a plain snapshot, claimed by compare-and-set ------------------------
+#
+# submit reads the next due invoice with one SELECT of plain columns (no ORM object, no lock), renders
+# its document outside any transaction, then claims it in the transaction that records the attempt:
+# one UPDATE that moves it to SUBMITTING *and* takes its lease, and that holds only if nobody changed
+# the invoice since it was read (same state, same place in its audit chain, lease free). A second
+# worker that read the same invoice finds the UPDATE matching nothing and reads again: never claimed
+# twice, on SQLite (the write lock) as on PostgreSQL (the row lock, and the WHERE evaluated again on
+# the row as the first worker left it).
+
+
+@dataclass(slots=True)
+class Claimed:
+    """The columns of an invoice the send path reads and writes (lifecycle.ClaimedInvoice)."""
+
+    id: int
+    invoice_number: str
+    portal_invoice_number: str | None
+    profile_id: str | None
+    source: str
+    ar_key: str
+    customer_id: str
+    portal_invoice_id: str | None
+    state: str
+    revision: int
+    event_seq: int
+    event_head: str | None
+    transient_failures: int
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    next_attempt_at: datetime | None
+    updated_at: datetime
+    last_reason: str | None
+    last_category: str | None
+    portal_status_raw: str | None
+    #: The canonical invoice JSON; read only when the invoice is about to be rendered.
+    document: str | None = None
+
+
+class Guard(enum.Enum):
+    """What an invoice's lease must be for a guarded write (`update_guarded`) to hold."""
+
+    FREE = "free"  # nobody holds it (or the holder's lease expired): the write takes the invoice
+    HELD = "held"  # the writer's own, unexpired: the write decides for the invoice it claimed
+
+
+_SNAPSHOT_COLUMNS = tuple(_INVOICES.c[name] for name in Claimed.__slots__ if name != "document")
+
+
+def _snapshot_query(kind: str) -> Any:
+    """The SELECT for a snapshot, built once per process (see `_claim_query` for the two orders)."""
+    query = _SNAPSHOT_QUERIES.get(kind)
+    if query is not None:
+        return query
+    if kind == "by_id":
+        query = core_select(*_SNAPSHOT_COLUMNS).where(_INVOICES.c.id == bindparam("invoice_id"))
+    else:
+        now: Any = bindparam("now")
+        mine = and_(
+            _INVOICES.c.profile_id == bindparam("profile_id"),
+            _INVOICES.c.state == bindparam("state"),
+            or_(_INVOICES.c.lease_expires_at.is_(None), _INVOICES.c.lease_expires_at < now),
+        )
+        waiting = _INVOICES.c.next_attempt_at
+        query = core_select(*_SNAPSHOT_COLUMNS, _INVOICES.c.document)
+        if kind == "exact":
+            query = query.where(mine, _INVOICES.c.id == bindparam("invoice_id"))
+        elif kind == "never_tried":
+            query = query.where(mine, waiting.is_(None)).order_by(waiting, _INVOICES.c.id)
+        else:
+            query = query.where(mine, waiting <= now).order_by(waiting, _INVOICES.c.id)
+        query = query.limit(1)
+    _SNAPSHOT_QUERIES[kind] = query
+    return query
+
+
+_SNAPSHOT_QUERIES: dict[str, Any] = {}
+
+
+def next_due(
+    session: Session, profile_id: str, state: InvoiceState, now: datetime, invoice_id: int | None = None
+) -> Claimed | None:
+    """The invoice `claim_due` would take (with its document), read without taking it: the claim is the
+    guarded write that follows (`update_guarded` with Guard.FREE)."""
+    kinds = ("exact",) if invoice_id is not None else ("never_tried", "retry_due")
+    params = {"profile_id": profile_id, "state": state.value, "now": now, "invoice_id": invoice_id}
+    connection = session.connection()
+    for kind in kinds:
+        found = connection.execute(_snapshot_query(kind), params).first()
+        if found is not None:
+            return Claimed(*found)
+    return None
+
+
+def snapshot(session: Session, invoice_id: int) -> Claimed:
+    """The invoice as the store has it now (without its document)."""
+    return Claimed(*session.connection().execute(_snapshot_query("by_id"), {"invoice_id": invoice_id}).one())
+
+
+_GUARDED_UPDATES: dict[tuple[tuple[str, ...], Guard], Any] = {}
+
+
+def update_guarded(
+    connection: Connection,
+    invoice_id: int,
+    state: InvoiceState,
+    event_seq: int,
+    guard: Guard,
+    columns: dict[str, Any],
+    now: datetime,
+    worker: str | None = None,
+) -> bool:
+    """Write `columns` onto the invoice if it is still in `state` at `event_seq` (every change of an
+    invoice appends an event, so nothing changed it since it was read) and its lease is as `guard` says;
+    False (nothing written) otherwise. `worker`: the lease's owner, for Guard.HELD."""
+    key = (tuple(columns), guard)
+    statement = _GUARDED_UPDATES.get(key)
+    if statement is None:
+        lease = (
+            or_(_INVOICES.c.lease_expires_at.is_(None), _INVOICES.c.lease_expires_at < bindparam("g_now"))
+            if guard is Guard.FREE
+            else and_(
+                _INVOICES.c.lease_owner == bindparam("g_worker"),
+                _INVOICES.c.lease_expires_at >= bindparam("g_now"),
+            )
+        )
+        statement = (
+            update(_INVOICES)
+            .where(
+                _INVOICES.c.id == bindparam("g_id"),
+                _INVOICES.c.state == bindparam("g_state"),
+                _INVOICES.c.event_seq == bindparam("g_seq"),
+                lease,
+            )
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+        _GUARDED_UPDATES[key] = statement
+    params = {f"new_{name}": value for name, value in columns.items()}
+    params |= {"g_id": invoice_id, "g_state": state.value, "g_seq": event_seq, "g_now": now}
+    if guard is Guard.HELD:
+        params["g_worker"] = worker
+    return bool(connection.execute(statement, params).rowcount)

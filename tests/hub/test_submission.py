@@ -484,7 +484,7 @@ def test_record_outcome_refuses_to_decide_for_another_worker(hub: Hub, ar: ListA
     profile = hub.profile("acme-coupa")
     prepared = _prepare(hub, profile, hub.connector(profile))
     assert prepared is not None
-    invoice_id, attempt_id, _ = prepared
+    invoice_id, attempt_id = prepared.invoice_id, prepared.attempt_id
     hub.worker_id = "someone-else"
     outcome = record_outcome(
         hub, profile, hub.connector(profile), invoice_id, attempt_id, InDoubtError("x"), 5

@@ -8,16 +8,18 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
+from hub.lifecycle import move_claimed
 from hub.model import InvoiceState
 from hub.store import work
 from hub.store.database import Store
-from hub.store.tables import InvoiceRow, LeaseRow
+from hub.store.tables import EventRow, InvoiceRow, LeaseRow
 from tests.factories import T0
 
 
@@ -176,6 +178,96 @@ def test_concurrent_claims_never_share_an_invoice(store: Store) -> None:
                     assert row.id is not None
                     with lock:
                         claims[row.id] += 1
+        except BaseException as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(claims) == 60
+    assert max(claims.values()) == 1
+
+
+def _claim(session: Any, invoice: work.Claimed, worker: str, now: Any) -> bool:
+    """The send path's claim: the move to SUBMITTING that takes the lease, if the invoice is unchanged."""
+    return move_claimed(
+        session,
+        invoice,
+        InvoiceState.SUBMITTING,
+        actor=f"daemon:{worker}",
+        now=now,
+        guard=work.Guard.FREE,
+        changes={"lease_owner": worker, "lease_expires_at": now + timedelta(seconds=600)},
+    )
+
+
+def test_a_guarded_claim_holds_once_for_two_workers_that_read_the_same_invoice(store: Store) -> None:
+    with store.session() as session:
+        session.add(_invoice("INV-1"))
+    with store.session() as session:
+        seen_by_w1 = work.next_due(session, "p", InvoiceState.READY, T0)
+    with store.session() as session:
+        seen_by_w2 = work.next_due(session, "p", InvoiceState.READY, T0)
+    assert seen_by_w1 is not None and seen_by_w2 is not None and seen_by_w1.id == seen_by_w2.id
+    with store.session() as session:
+        assert _claim(session, seen_by_w1, "w1", T0)
+    with store.session() as session:
+        assert not _claim(session, seen_by_w2, "w2", T0)  # nothing written: w2 reads again
+        assert work.next_due(session, "p", InvoiceState.READY, T0) is None
+    with store.session() as session:
+        now = work.snapshot(session, seen_by_w1.id)
+        events = session.exec(select(EventRow).where(EventRow.invoice_id == seen_by_w1.id)).all()
+    assert (now.state, now.lease_owner, now.event_seq) == ("SUBMITTING", "w1", 1)
+    assert [(e.actor, e.to_state, e.seq) for e in events] == [("daemon:w1", "SUBMITTING", 1)]
+    # The answer is recorded only by the worker whose lease it still is.
+    with store.session() as session:
+        assert not move_claimed(
+            session,
+            now,
+            InvoiceState.SUBMITTED,
+            actor="daemon:w2",
+            now=T0,
+            guard=work.Guard.HELD,
+            worker="w2",
+            changes={"lease_owner": None, "lease_expires_at": None},
+        )
+        assert move_claimed(
+            session,
+            now,
+            InvoiceState.SUBMITTED,
+            actor="daemon:w1",
+            now=T0,
+            guard=work.Guard.HELD,
+            worker="w1",
+            changes={"lease_owner": None, "lease_expires_at": None},
+        )
+    with store.session() as session:
+        assert work.snapshot(session, seen_by_w1.id).state == "SUBMITTED"
+
+
+def test_concurrent_guarded_claims_never_share_an_invoice(store: Store) -> None:
+    with store.session() as session:
+        for n in range(60):
+            session.add(_invoice(f"INV-{n}"))
+    claims: Counter[int] = Counter()
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            while True:
+                with store.session() as session:
+                    invoice = work.next_due(session, "p", InvoiceState.READY, T0)
+                if invoice is None:
+                    return
+                with store.session() as session:
+                    if not _claim(session, invoice, name, T0):
+                        continue
+                with lock:
+                    claims[invoice.id] += 1
         except BaseException as exc:  # surfaced below: a thread's failure must fail the test
             errors.append(exc)
 
