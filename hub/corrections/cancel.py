@@ -120,14 +120,15 @@ def cancel(hub: Hub, number: str, *, reason: str | None = None, actor: str | Non
         document = connector.render(withdrawal, profile, envelope)
         with hub.store.session() as session:
             row = find_invoice(session, number)
+            assert row.id is not None
             attempt_id = start_attempt(
-                hub,
                 session,
-                row,
-                envelope,
+                invoice_id=row.id,
                 revision=accepted.revision,
+                envelope=envelope,
                 profile_id=profile.id,
                 connector=connector.name,
+                worker=hub.worker_id,
                 outcome="cancel-pending",
                 request_document=document.redacted(),
                 now=now,

@@ -3,7 +3,7 @@
 For each profile, while its per-minute limit allows and nobody asked us to stop:
 1. read the oldest due READY invoice, render its document with a fresh payloadID (outside any
    transaction), then in one transaction claim it (a lease, taken only if nobody changed it since the
-   read), record the attempt row (payloadID, redacted request: `record_attempt`) and the move to
+   read), record the attempt row (payloadID, redacted request: `attempts.start_attempt`) and the move to
    SUBMITTING, committed *before* sending;
 2. send it through the connector;
 3. in one transaction, record what came back on the attempt (`_write_attempt`) and move the invoice:
@@ -17,16 +17,13 @@ housekeeping turns it IN_DOUBT (hub/pipeline/reconcile.py). Nothing is ever rese
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlmodel import Session, col, select
 from tenacity import RetryCallState, Retrying, wait_random_exponential
 
@@ -44,6 +41,7 @@ from hub.errors import (
 )
 from hub.lifecycle import move_claimed
 from hub.model import Invoice, InvoiceState, RejectionCategory
+from hub.pipeline.attempts import ACCEPTED, UNANSWERED, new_payload_id, portal_lease, start_attempt
 from hub.pipeline.evidence import duplicate_of_our_send, held_under
 from hub.pipeline.reconcile import reconcile_profile
 from hub.runtime import Hub
@@ -54,19 +52,8 @@ from rules.schema import Profile
 
 log = logging.getLogger(__name__)
 S = InvoiceState
-HOSTNAME = socket.gethostname()
 #: After the portal refuses our credentials, leave the profile's invoices alone this long.
 AUTH_BACKOFF = timedelta(minutes=15)
-_ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
-# Built once and executed with parameters on the session's connection: compiled once per process, and
-# without the ORM's autoflush (the invoice's own changes are flushed once, at commit).
-_INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
-_ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
-
-
-def new_payload_id(now: datetime) -> str:
-    """`<timestamp>.<process>.<random>@<hostname>`, the common cXML form; unique per document."""
-    return f"{int(now.timestamp() * 1000)}.{os.getpid()}.{secrets.token_hex(8)}@{HOSTNAME}"
 
 
 def backoff(failures: int, retry_after: float | None, initial: float, maximum: float) -> timedelta:
@@ -103,7 +90,7 @@ def submit_profile(
     several daemons never talk to one portal at once."""
     report = SubmitReport()
     stop = stop or threading.Event()
-    lease = f"submit:{profile.id}"
+    lease = portal_lease(profile.id)
     lease_seconds = hub.config.daemon.lease_seconds
     with hub.store.session() as session:
         # One cheap query first: an idle profile costs no lease traffic (the tick is every few seconds).
@@ -258,14 +245,16 @@ def _prepare(
                 )
             continue
         with hub.store.session() as session:
-            attempt_id = record_attempt(
+            attempt_id = start_attempt(
                 session,
-                invoice,
+                invoice_id=invoice.id,
+                revision=invoice.revision,
+                envelope=envelope,
                 profile_id=profile.id,
                 connector=connector.name,
                 worker=hub.worker_id,
-                envelope=envelope,
-                document=document,
+                outcome="pending",
+                request_document=_stored(document),
                 now=now,
             )
             claimed = move_claimed(
@@ -288,42 +277,6 @@ def _prepare(
         return Prepared(invoice.id, attempt_id, document, invoice)
 
 
-def record_attempt(
-    session: Session,
-    invoice: work.Claimed,
-    *,
-    profile_id: str,
-    connector: str,
-    worker: str,
-    envelope: Envelope,
-    document: OutboundDocument,
-    now: datetime,
-) -> int:
-    """The attempt row of one send (outcome "pending"), written before the request leaves; its id.
-    The one place the send path records an attempt: one INSERT ... RETURNING id (an ORM object and its
-    flush cost more than the rest of the step)."""
-    return int(
-        session.connection()
-        .execute(
-            _INSERT_ATTEMPT,
-            dict.fromkeys(_ATTEMPT_COLUMNS)
-            | {
-                "invoice_id": invoice.id,
-                "revision": invoice.revision,
-                "payload_id": envelope.payload_id,
-                "profile_id": profile_id,
-                "connector": connector,
-                "portal_invoice_number": envelope.invoice_number,
-                "worker_id": worker,
-                "started_at": now,
-                "outcome": "pending",
-                "request_document": _stored(document),
-            },
-        )
-        .scalar_one()
-    )
-
-
 def _stored(document: OutboundDocument) -> str:
     """The request as kept in the attempt row: secrets masked, attachments summarised, not inlined."""
     text = document.redacted()
@@ -340,7 +293,7 @@ def _original_payload_id(session: Session, invoice: Invoice) -> str | None:
         .join(InvoiceRow, col(InvoiceRow.id) == col(AttemptRow.invoice_id))
         .where(
             col(InvoiceRow.invoice_number) == invoice.original_invoice_number,
-            col(AttemptRow.outcome).in_(("accepted", "found")),
+            col(AttemptRow.outcome).in_(ACCEPTED),
         )
         .order_by(col(AttemptRow.id).desc())
     ).first()
@@ -649,6 +602,8 @@ _ANSWER_COLUMNS = (
     "response_document",
     "outcome",
 )
+_ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
+# Built once and executed with parameters on the session's connection: compiled once per process.
 _UPDATE_ATTEMPT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
@@ -671,7 +626,7 @@ def _had_uncertain_attempt(session: Session, row: work.Claimed, current_attempt:
             col(AttemptRow.invoice_id) == row.id,
             col(AttemptRow.id) != current_attempt,
             col(AttemptRow.portal_invoice_number) == (row.portal_invoice_number or row.invoice_number),
-            col(AttemptRow.outcome).in_(("in_doubt", "abandoned", "absent")),
+            col(AttemptRow.outcome).in_((*UNANSWERED, "absent")),
         )
     ).first()
     return earlier is not None
