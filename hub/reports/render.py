@@ -64,8 +64,9 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _acceptance(title: str, rows: Sequence[Acceptance]) -> str:
-    chart = bar_chart(
+def acceptance_chart(rows: Sequence[Acceptance]) -> str:
+    """First-pass acceptance per portal (or per customer)."""
+    return bar_chart(
         [
             (
                 a.key,
@@ -79,6 +80,63 @@ def _acceptance(title: str, rows: Sequence[Acceptance]) -> str:
         ],
         scale=1.0,
     )
+
+
+def category_chart(report: Report) -> str:
+    """Problems by category: caught by pre-flight, or by the portal."""
+    return bar_chart(
+        [
+            (
+                c.label,
+                [
+                    (c.preflight, PREFLIGHT, f"{c.preflight} caught by pre-flight"),
+                    (c.portal, PORTAL, f"{c.portal} caught by the portal"),
+                ],
+                f"{c.preflight} pre-flight, {c.portal} portal",
+            )
+            for c in report.categories
+        ]
+    )
+
+
+def caught_chart(report: Report) -> str:
+    """The share of all problems caught before sending."""
+    share = report.preflight_share
+    return bar_chart(
+        [
+            (
+                "all problems",
+                [
+                    (share or 0.0, PREFLIGHT, f"{report.caught_by_preflight} caught before sending"),
+                    (
+                        (1 - share) if share is not None else 0.0,
+                        PORTAL,
+                        f"{report.caught_by_portal} by the portal",
+                    ),
+                ],
+                f"{_percent(share)} before sending",
+            )
+        ],
+        scale=1.0,
+    )
+
+
+def cycle_chart(report: Report) -> str:
+    """Median days from the invoice date to submission, approval and payment."""
+    return bar_chart(
+        [
+            (
+                f"invoice date to {c.milestone}",
+                [(c.median_days or 0.0, NEUTRAL, f"median over {c.invoices} invoice(s)")],
+                "n/a" if c.median_days is None else f"{c.median_days} days (n={c.invoices})",
+            )
+            for c in report.cycle_times
+        ]
+    )
+
+
+def _acceptance(title: str, rows: Sequence[Acceptance]) -> str:
+    chart = acceptance_chart(rows)
     table = _table(
         ("", "Sent", "Accepted first time", "Rejected or disputed", "No decision yet", "First-pass rate"),
         [(a.key, a.sent, a.first_pass, a.refused, a.undecided, _percent(a.rate)) for a in rows],
@@ -98,46 +156,7 @@ def to_html(report: Report) -> str:
     """The report as a standalone HTML page."""
     period = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
     share = report.preflight_share
-    categories = bar_chart(
-        [
-            (
-                c.label,
-                [
-                    (c.preflight, PREFLIGHT, f"{c.preflight} caught by pre-flight"),
-                    (c.portal, PORTAL, f"{c.portal} caught by the portal"),
-                ],
-                f"{c.preflight} pre-flight, {c.portal} portal",
-            )
-            for c in report.categories
-        ]
-    )
-    caught = bar_chart(
-        [
-            (
-                "all problems",
-                [
-                    (share or 0.0, PREFLIGHT, f"{report.caught_by_preflight} caught before sending"),
-                    (
-                        (1 - share) if share is not None else 0.0,
-                        PORTAL,
-                        f"{report.caught_by_portal} by the portal",
-                    ),
-                ],
-                f"{_percent(share)} before sending",
-            )
-        ],
-        scale=1.0,
-    )
-    cycle = bar_chart(
-        [
-            (
-                f"invoice date to {c.milestone}",
-                [(c.median_days or 0.0, NEUTRAL, f"median over {c.invoices} invoice(s)")],
-                "n/a" if c.median_days is None else f"{c.median_days} days (n={c.invoices})",
-            )
-            for c in report.cycle_times
-        ]
-    )
+    categories, caught, cycle = category_chart(report), caught_chart(report), cycle_chart(report)
     outstanding_charts = []
     for currency in report.outstanding_totals():
         cells = [o for o in report.outstanding if o.currency == currency]
