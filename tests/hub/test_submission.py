@@ -24,8 +24,9 @@ from hub.errors import InDoubtError
 from hub.lifecycle import move
 from hub.model import InvoiceState
 from hub.pipeline.intake import ingest
+from hub.pipeline.outcome import AUTH_BACKOFF, record_outcome
 from hub.pipeline.reconcile import expire_leases, reconcile_profile
-from hub.pipeline.submit import AUTH_BACKOFF, _prepare, record_outcome, submit_profile
+from hub.pipeline.submit import _prepare, submit_profile
 from hub.runtime import Hub
 from hub.services import timeline
 from hub.store.tables import AttemptRow, InvoiceRow
@@ -541,7 +542,7 @@ def test_a_voided_invoice_under_the_same_number_is_not_taken_for_our_send(
 
 
 def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
-    from hub.pipeline.submit import backoff
+    from hub.pipeline.outcome import backoff
 
     first = [backoff(1, None, 30, 3600).total_seconds() for _ in range(50)]
     tenth = [backoff(10, None, 30, 3600).total_seconds() for _ in range(200)]
