@@ -271,13 +271,21 @@ class Scenario:
                 break
         return done
 
-    def run_until_settled(self, daemons: int = 1, timeout: float = 600) -> list[str]:
-        """Run `daemons` daemons until every invoice is final and fed back; stop them with SIGTERM."""
+    def run_until_settled(
+        self, daemons: int = 1, timeout: float = 600, waves: tuple[int, int] = (0, 0)
+    ) -> list[str]:
+        """Run `daemons` daemons until every invoice is final and fed back; stop them with SIGTERM.
+        `waves` (count, size): while they run, that many more waves of AR invoices arrive, one every half
+        second, as from an AR system posting through the day."""
         workers = [f"worker-{n}" for n in range(daemons)]
         running = [self.start_daemon(w if daemons > 1 else None) for w in workers]
         deadline = time.monotonic() + timeout
+        more, size = waves
         try:
-            while time.monotonic() < deadline and not self.settled():
+            while time.monotonic() < deadline and (more > 0 or not self.settled()):
+                if more > 0:
+                    self.add_invoices(size)
+                    more -= 1
                 time.sleep(0.5)
         finally:
             for daemon in running:

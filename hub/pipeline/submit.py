@@ -89,7 +89,7 @@ def submit_profile(
     # portal while we hold its lease, so both are checked against the store only when the budget runs
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
-    renewed = hub.clock.now()
+    renewed = started = hub.clock.now()
     ahead: work.Claimed | None = None  # the next due invoice, read with the last answer
     answered = False
     try:
@@ -98,6 +98,12 @@ def submit_profile(
         while not stop.is_set() and (limit is None or report.sent < limit):
             now = hub.clock.now()
             if budget <= 0 or (now - renewed).total_seconds() >= lease_seconds / 3:
+                if invoice_id is None and (now - started).total_seconds() >= lease_seconds:
+                    # One lease period per run: while invoices keep arriving a run would hold the
+                    # portal for good, and the daemon that took every portal first would send
+                    # everything while the others idle. The next tick may be any daemon's.
+                    report.stopped_because = "gave the portal's lease back after one lease period"
+                    break
                 with hub.store.session() as session:
                     sent = work.attempts_since(session, profile.id, now - timedelta(minutes=1))
                     budget = profile.limits.per_minute - sent

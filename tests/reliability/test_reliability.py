@@ -60,12 +60,14 @@ def test_faults_from_the_portal_end_with_every_invoice_submitted_once(
 def test_four_daemons_on_postgresql_share_the_work_without_doubles(
     tmp_path: Path, scenarios: list[Scenario], pg_database: str
 ) -> None:
-    scenario = Scenario(tmp_path, invoices=400, buyers=8, store_url=pg_database)
+    # Invoices arrive while the daemons run (32 waves of 25 over 16 s): a run gives its portal's lease
+    # back after one lease period (5 s here), so every daemon gets turns at the portals.
+    scenario = Scenario(tmp_path, invoices=0, buyers=8, store_url=pg_database)
     scenarios.append(scenario)
-    workers = scenario.run_until_settled(daemons=4, timeout=400)
+    workers = scenario.run_until_settled(daemons=4, timeout=400, waves=(32, 25))
     verdict = verify(scenario)
     assert verdict.ok, verdict.summary()
-    assert verdict.created == 400 and verdict.numbers_created == {1: 400}
+    assert verdict.created == 800 and verdict.numbers_created == {1: 800}
     assert set(verdict.attempts_by_worker) == set(workers), verdict.attempts_by_worker  # all four worked
 
 
