@@ -29,6 +29,7 @@ from hub.pipeline.reconcile import expire_leases, reconcile_profile
 from hub.pipeline.submit import _prepare, submit_profile
 from hub.runtime import Hub
 from hub.services import timeline
+from hub.store import work
 from hub.store.tables import AttemptRow, InvoiceRow
 from tests.factories import SECRET, T0, ListAr, make_hub, make_invoice, profile_yaml
 
@@ -550,3 +551,27 @@ def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
     assert max(tenth) <= 3600 and sum(tenth) / len(tenth) > 600  # grown, jittered, capped
     assert len(set(tenth)) > 100  # jitter: several workers do not retry in lockstep
     assert backoff(1, 900, 30, 3600).total_seconds() == 900
+
+
+def test_a_run_gives_the_portal_back_after_one_lease_period(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While invoices keep coming a run would hold its portal for good and one daemon would send
+    everything; after one lease period it stops and frees the lease, so the next tick may be any daemon's."""
+    for n in range(6):
+        ar.add(make_invoice(f"INV-{n}"))
+    ingest(hub)
+    lease_seconds = hub.config.daemon.lease_seconds
+    connector_class = type(hub.connector(hub.profile("acme-coupa")))
+    send = connector_class.submit
+
+    def slow_submit(self: Any, document: Any, profile: Any) -> Any:
+        clock.advance(seconds=lease_seconds / 3 + 1)  # each send takes a third of a lease period
+        return send(self, document, profile)
+
+    monkeypatch.setattr(connector_class, "submit", slow_submit)
+    report = submit_profile(hub, hub.profile("acme-coupa"))
+    assert report.stopped_because == "gave the portal's lease back after one lease period"
+    assert 0 < report.sent < 6 and len(coupa.invoices) == report.sent
+    with hub.store.session() as session:  # another worker takes the portal at once
+        assert work.acquire_lease(session, "submit:acme-coupa", "other-worker", clock.now(), lease_seconds)

@@ -60,15 +60,19 @@ def test_faults_from_the_portal_end_with_every_invoice_submitted_once(
 def test_four_daemons_on_postgresql_share_the_work_without_doubles(
     tmp_path: Path, scenarios: list[Scenario], pg_database: str
 ) -> None:
-    # Invoices arrive while the daemons run (32 waves of 25 over 16 s): a run gives its portal's lease
-    # back after one lease period (5 s here), so every daemon gets turns at the portals.
+    # Invoices arrive while the daemons run (32 waves of 25 over 16 s), so no daemon finds all the work
+    # at its first tick. Which daemon sends an invoice is a race: the one that ingests a wave wakes its own
+    # submit jobs and wins most of them (in one run: 499/197/104/0), so "all four sent" is not a property
+    # the design promises. That a run frees its portal after one lease period is tested exactly in
+    # tests/hub/test_submission.py; here: no doubles, nothing lost, and more than one daemon sent.
     scenario = Scenario(tmp_path, invoices=0, buyers=8, store_url=pg_database)
     scenarios.append(scenario)
     workers = scenario.run_until_settled(daemons=4, timeout=400, waves=(32, 25))
     verdict = verify(scenario)
     assert verdict.ok, verdict.summary()
     assert verdict.created == 800 and verdict.numbers_created == {1: 800}
-    assert set(verdict.attempts_by_worker) == set(workers), verdict.attempts_by_worker  # all four worked
+    assert set(verdict.attempts_by_worker) <= set(workers)
+    assert len(verdict.attempts_by_worker) >= 2, verdict.attempts_by_worker
 
 
 def test_a_second_daemon_on_one_sqlite_store_refuses_to_start(
