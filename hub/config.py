@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub.errors import ConfigError
 from hub.model import Supplier
 from hub.notify.config import NotificationsConfig
-from hub.profile import DocumentedStrict
+from hub.profile import Strict
 
 DEFAULT_CONFIG_NAME = "portalhub.yaml"
 
 
-class SqlArColumns(DocumentedStrict):
+class SqlArColumns(Strict):
     """Where the SQL adapter finds invoices, lines and customers, and where it writes statuses back.
 
     The defaults are the demo AR schema (fixtures/demo/ar_schema.sql); docs/ar-adapters.md has the
@@ -56,7 +56,7 @@ class SqlArColumns(DocumentedStrict):
     """The status table's column for the AR record's key (written when the table has it; the demo schema does). Without it a status row names its invoice by number only."""
 
 
-class ArConfig(DocumentedStrict):
+class ArConfig(Strict):
     """The SQL adapter's settings (`ar: {kind: sql, url: ..., tables: {...}}`)."""
 
     kind: Literal["sql"] = "sql"
@@ -72,7 +72,7 @@ class AdapterConfig(BaseModel):
     sql, files, webhook); every other key is the adapter's own setting, checked by the adapter when
     the hub starts (docs/ar-adapters.md). Without `kind` the block is the SQL adapter's."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     kind: str = Field(default="sql", min_length=1, examples=["sql", "files", "webhook"])
     """The adapter's name: sql (a database table or view), files (a folder of exports), webhook (status events POSTed as signed JSON), or a third-party adapter's name."""
@@ -94,7 +94,7 @@ class AdapterConfig(BaseModel):
         return AdapterConfig.model_validate({**settings, "kind": self.kind, "base_dir": base_dir or base})
 
 
-class DaemonConfig(DocumentedStrict):
+class DaemonConfig(Strict):
     """How often the daemon runs each step, and how it waits after failures (all in seconds)."""
 
     ingest_seconds: float = Field(default=60, gt=0)
@@ -129,7 +129,7 @@ class DaemonConfig(DocumentedStrict):
     """An invoice IN_DOUBT this long is in the collectors' worklist (`portalhub rejections`)."""
 
 
-class ReceiverConfig(DocumentedStrict):
+class ReceiverConfig(Strict):
     """The inbound status receiver: statuses a portal pushes (for the families that take pushes, e.g.
     SAP Ariba's StatusUpdateRequests); the profile's connector reads and authenticates each one.
 
@@ -152,7 +152,7 @@ class ReceiverConfig(DocumentedStrict):
     """A body must arrive within this many seconds (else 408): a stalled upload holds no slot longer."""
 
 
-class ListenerConfig(DocumentedStrict):
+class ListenerConfig(Strict):
     """The daemon's HTTP listener: `/healthz` and `/metrics` (docs/operations.md). With `receiver:`
     set, the receiver's host and port are the listener's, and it serves all three."""
 
@@ -164,7 +164,7 @@ class ListenerConfig(DocumentedStrict):
     """The port to listen on (0: any free port; a second daemon on one machine needs its own)."""
 
 
-class AuditConfig(DocumentedStrict):
+class AuditConfig(Strict):
     """Signed checkpoints of the audit chain kept outside the database (hub/audit_anchors.py)."""
 
     anchor_key: str = Field(pattern=r"^(env|file|secret):.+")
@@ -179,7 +179,7 @@ class AuditConfig(DocumentedStrict):
     """Also send a summary of each checkpoint to the local syslog (/dev/log)."""
 
 
-class WebConfig(DocumentedStrict):
+class WebConfig(Strict):
     """The collectors' web pages and the HTTP API (docs/web.md): served by `portalhub web`, and by the
     daemon while it runs when this section is present."""
 
@@ -193,7 +193,7 @@ class WebConfig(DocumentedStrict):
     """Send the session cookie over HTTPS only (set it when the proxy serves HTTPS)."""
 
 
-class HubConfig(DocumentedStrict):
+class HubConfig(Strict):
     """The hub's configuration file, `portalhub.yaml` (relative paths are relative to this file)."""
 
     store_url: str = Field(

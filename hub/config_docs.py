@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from hub.config import HubConfig
+from hub.field_docs import documented
 
 INTRO = """\
 # portalhub.yaml — the hub's configuration
@@ -27,7 +28,7 @@ Environment variables: `PORTALHUB_CONFIG` (the file, when `--config` is not give
 
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of `portalhub.yaml`, every key with its description."""
-    schema = HubConfig.model_json_schema()
+    schema = documented(HubConfig).model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "portalhub.yaml"
     return schema

@@ -73,10 +73,9 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 
 
 class _Model(BaseModel):
-    # Attribute docstrings are the JSON Schemas' descriptions (the invoice schema, portalhub.yaml's supplier).
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
-    )
+    # Attribute docstrings are the JSON Schemas' descriptions (the invoice schema, portalhub.yaml's
+    # supplier), read when a schema is printed (hub/field_docs.py). The schema is built at first use.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
 
 class InvoicePurpose(enum.StrEnum):

@@ -7,7 +7,8 @@ them, so everything below the rules language works with a `PortalProfile` alone.
 
 `Strict` is the one base for every settings block the hub reads from a file (profiles, connection
 settings, AR adapter settings, the hub configuration): unknown keys are errors, values are frozen.
-`DocumentedStrict` is the same for settings whose field docstrings are their reference documentation.
+Its schema is built when a class first validates (`defer_build`): a command that imports a settings
+class without reading one (the read-only commands import the profile for its types) does not pay for it.
 """
 
 from __future__ import annotations
@@ -19,22 +20,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.secrets import literal_secrets, secret_message
 
-__all__ = ["Limits", "Match", "PortalProfile", "Strict"]  # DocumentedStrict is the hub configuration's own
+__all__ = ["Limits", "Match", "PortalProfile", "Strict"]
 
 
 class Strict(BaseModel):
     """Settings read from a file: a misspelt key is an error, not a silently ignored line."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class DocumentedStrict(Strict):
-    """`Strict` settings whose field docstrings become their descriptions (the hub configuration:
-    docs/configuration.md is generated from them). Not the default: reading the docstrings parses each
-    class's source when its module is imported, which would cost the rules and connector settings about
-    50 ms more CPU at every start, for descriptions nobody reads."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Match(Strict):

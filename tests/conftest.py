@@ -180,3 +180,16 @@ def coupa(sandbox_clock: SandboxClock, faults: FaultPlan) -> Iterator[CoupaSandb
     server = sandbox.serve(faults=faults)
     yield sandbox
     server.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The read-only commands keep the rules folder's outline in the user's cache folder
+    (hub/readonly/outline_cache.py): the suite keeps its own, not the engineer's."""
+    previous = os.environ.get("PORTALHUB_CACHE_DIR")
+    os.environ["PORTALHUB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        del os.environ["PORTALHUB_CACHE_DIR"]
+    else:
+        os.environ["PORTALHUB_CACHE_DIR"] = previous

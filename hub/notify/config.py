@@ -33,7 +33,7 @@ import enum
 
 from pydantic import Field, model_validator
 
-from hub.profile import DocumentedStrict
+from hub.profile import Strict
 from hub.secrets import SecretRef
 
 EVERY_CUSTOMER = "*"
@@ -49,7 +49,7 @@ class Topic(enum.StrEnum):
     UNPLACED = "unplaced"  # a portal pushed a status the hub could not apply to any invoice
 
 
-class SmtpSettings(DocumentedStrict):
+class SmtpSettings(Strict):
     """The mail server digests are sent through."""
 
     host: str = Field(min_length=1)
@@ -68,7 +68,7 @@ class SmtpSettings(DocumentedStrict):
     """Give up on the server after this long (the digest is tried again later)."""
 
 
-class Recipient(DocumentedStrict):
+class Recipient(Strict):
     """Someone (or something) told about some customers' problems."""
 
     name: str = Field(min_length=1, max_length=150)
@@ -98,7 +98,7 @@ class WebhookTarget(Recipient):
     """Give up on the endpoint after this long (the digest is tried again later)."""
 
 
-class NotificationsConfig(DocumentedStrict):
+class NotificationsConfig(Strict):
     enabled: bool = True
     """Send notifications (false: keep the configuration but send nothing)."""
     digest_minutes: float = Field(default=60, ge=0)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hub.clock import Clock, SystemClock
+from hub.readonly import outline_cache
 from hub.store_reader import StoreReader
-from mappings.yaml_safety import RulesFileError, read_yaml
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
@@ -27,73 +27,80 @@ class ProfileOutline:
     customers: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class FolderOutline:
+    """What the read-only commands know of the rules folder: the profiles that fit the schema, the
+    files that do not (with their problems), and where each portal's rules file is (even a broken one:
+    it is still where its rules are written)."""
+
+    profiles: dict[str, ProfileOutline]
+    broken: dict[str, list[str]]
+    files: dict[str, str]  # profile id -> rules file
+
+
+def read_outline(folder: Path) -> FolderOutline:
+    """The rules folder read as YAML (bounded: a hostile file, an alias bomb or deep nesting, is refused,
+    never expanded) and checked against the rules-file schema; a baseline has no `connector:`."""
+    from mappings.yaml_safety import RulesFileError, read_yaml
+
+    profiles: dict[str, ProfileOutline] = {}
+    broken: dict[str, list[str]] = {}
+    files: dict[str, str] = {}
+    if not folder.is_dir():
+        return FolderOutline(profiles, broken, files)
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = read_yaml(path).data
+        except RulesFileError as exc:
+            broken[str(path)] = [str(p) for p in exc.problems]
+            continue
+        if not isinstance(data, dict):
+            broken[str(path)] = [f"{path}:1: a rules file is a YAML mapping (id:, rules:, ...)"]
+            continue
+        if "connector" not in data:
+            continue
+        profile_id = str(data.get("id") or path.stem)
+        files[profile_id] = str(path)
+        problems = _schema_problems(path, data)
+        if problems:
+            broken[str(path)] = problems
+            continue
+        match = data.get("match") or {}
+        customers = match.get("customer_id") if isinstance(match, dict) else None
+        profiles[profile_id] = ProfileOutline(
+            str(path),
+            profile_id,
+            str(data.get("connector")),
+            tuple(str(c) for c in customers) if isinstance(customers, list) else (),
+        )
+    return FolderOutline(profiles, dict(sorted(broken.items())), files)
+
+
 class Outlines:
     """The rules folder in outline (profile ids, connectors, customers) and the files that do not load."""
 
     config: HubConfig
 
     @cached_property
-    def _portals(self) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, list[str]]]:
-        """The portals' rules files as YAML (a baseline has no `connector:`), and the files that are
-        not YAML mappings: no schema check yet (it needs the rules schema's models: `_scan`)."""
-        portals: list[tuple[Path, dict[str, Any]]] = []
-        broken: dict[str, list[str]] = {}
-        folder = Path(self.config.rules_dir)
-        if not folder.is_dir():
-            return portals, broken
-        for path in sorted(folder.glob("*.yaml")):
-            try:  # bounded: a hostile file (an alias bomb, deep nesting) is refused, never expanded
-                data = read_yaml(path).data
-            except RulesFileError as exc:
-                broken[str(path)] = [str(p) for p in exc.problems]
-                continue
-            if not isinstance(data, dict):
-                broken[str(path)] = [f"{path}:1: a rules file is a YAML mapping (id:, rules:, ...)"]
-                continue
-            if "connector" in data:
-                portals.append((path, data))
-        return portals, broken
-
-    @cached_property
-    def _scan(self) -> tuple[dict[str, ProfileOutline], dict[str, list[str]]]:
-        portals, unreadable = self._portals
-        outlines: dict[str, ProfileOutline] = {}
-        broken = dict(unreadable)
-        for path, data in portals:
-            problems = _schema_problems(path, data)
-            if problems:
-                broken[str(path)] = problems
-                continue
-            match = data.get("match") or {}
-            customers = match.get("customer_id") if isinstance(match, dict) else None
-            profile_id = str(data.get("id") or path.stem)
-            outlines[profile_id] = ProfileOutline(
-                str(path),
-                profile_id,
-                str(data.get("connector")),
-                tuple(str(c) for c in customers) if isinstance(customers, list) else (),
-            )
-        return outlines, dict(sorted(broken.items()))
+    def _outline(self) -> FolderOutline:
+        return outline_cache.outline_of(Path(self.config.rules_dir), read_outline)
 
     def rules_file(self, profile_id: str) -> str | None:
         """The rules file of a profile, read as YAML only (`show`'s next step names where a rule goes):
         a file that does not fit the schema is still where its rules are written."""
-        for path, data in self._portals[0]:
-            if str(data.get("id") or path.stem) == profile_id:
-                return str(path)
-        return None
+        return self._outline.files.get(profile_id)
 
     @property
     def profile_outlines(self) -> dict[str, ProfileOutline]:
         """Profile id -> outline, for every rules file with a `connector:` in the rules folder."""
-        return self._scan[0]
+        return self._outline.profiles
 
     @property
     def broken_profiles(self) -> dict[str, list[str]]:
         """Rules files that do not parse or do not fit the rules-file schema. The deeper checks (field
         paths, XPaths, reference lists, the connector's connection settings) are `portalhub rules check`
         and `config check`; the daemon logs what it cannot load."""
-        return self._scan[1]
+        return self._outline.broken
 
     @property
     def contested(self) -> dict[str, str]:

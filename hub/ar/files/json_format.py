@@ -21,6 +21,7 @@ from hub.ar.files.entries import export_size, read_export
 from hub.ar.files.settings import FilesSettings
 from hub.ar.files.textio import describe_undecodable, open_text, undecodable
 from hub.ar.rows import BadRecord, record_from
+from hub.field_docs import documented
 from hub.model import Invoice, Supplier
 
 SCHEMA_ID = "https://portalhub.dev/schemas/invoice.json"
@@ -28,7 +29,7 @@ SCHEMA_ID = "https://portalhub.dev/schemas/invoice.json"
 
 def invoice_json_schema() -> dict[str, Any]:
     """The JSON Schema of an invoice in a JSON export (the canonical model, `supplier` optional)."""
-    schema = Invoice.model_json_schema(mode="validation")
+    schema = documented(Invoice).model_json_schema(mode="validation")
     schema["required"] = [name for name in schema.get("required", []) if name != "supplier"]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
