@@ -49,8 +49,6 @@ INSTANTS = frozenset(
 )
 MONEY = frozenset({"total"})
 DATES = frozenset({"invoice_date"})
-#: Invoice ids bound in one query: well under the databases' limits on bound parameters.
-IDS_PER_QUERY = 5000
 
 _INVOICE = (
     "id, source, ar_key, invoice_number, customer_id, profile_id, purpose, currency, total, invoice_date, "
@@ -307,49 +305,36 @@ class StoreReader:
         )
 
     # --- rejections -------------------------------------------------------------------------------------
-    def stuck_invoices(
+    def stuck(
         self,
         problem_states: Sequence[str],
         waiting_categories: Sequence[str],
         troubled: Sequence[str],
         unconfirmed_category: str,
-    ) -> list[Any]:
-        """The open problems' invoices (the condition of hub/worklist.py `worklist`)."""
-        from hub.worklist import INVOICE_COLUMNS
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        """The open problems' invoices (the condition of hub/worklist.py `worklist`), their events (per
+        invoice, oldest first) and their sends, in three queries. The events and sends are selected with
+        the invoices' condition as a subquery: on SQLite a list of thousands of ids bound as parameters
+        costs twice the reading itself."""
+        from hub.worklist import ATTEMPT_COLUMNS, EVENT_COLUMNS, INVOICE_COLUMNS
 
         held = f" OR (state = 'READY' AND profile_id IN ({_marks(troubled)}))" if troubled else ""
-        return self.rows(
-            f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices WHERE state IN ({_marks(problem_states)}) "
+        condition = (
+            f"state IN ({_marks(problem_states)}) "
             f"OR (state = 'READY' AND last_category IN ({_marks(waiting_categories)})){held} "
-            "OR state = 'IN_DOUBT' OR (state = 'SUBMITTED' AND last_category = ?)",
-            [*problem_states, *waiting_categories, *troubled, unconfirmed_category],
+            "OR state = 'IN_DOUBT' OR (state = 'SUBMITTED' AND last_category = ?)"
         )
-
-    def events_for(self, ids: Sequence[int]) -> list[Any]:
-        """The events of these invoices, per invoice oldest first (the columns the worklist reads)."""
-        from hub.worklist import EVENT_COLUMNS
-
-        found: list[Any] = []
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ids[start : start + IDS_PER_QUERY]
-            found += self.rows(
-                f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE invoice_id IN ({_marks(chunk)}) "
-                "ORDER BY invoice_id, id",
-                chunk,
-            )
-        return found
-
-    def attempts_for(self, ids: Sequence[int]) -> list[Any]:
-        from hub.worklist import ATTEMPT_COLUMNS
-
-        found: list[Any] = []
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ids[start : start + IDS_PER_QUERY]
-            found += self.rows(
-                f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE invoice_id IN ({_marks(chunk)})",
-                chunk,
-            )
-        return found
+        params = [*problem_states, *waiting_categories, *troubled, unconfirmed_category]
+        ids = f"SELECT id FROM invoices WHERE {condition}"
+        invoices = self.rows(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices WHERE {condition}", params)
+        events = self.rows(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE invoice_id IN ({ids}) ORDER BY invoice_id, id",
+            params,
+        )
+        sends = self.rows(
+            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE invoice_id IN ({ids})", params
+        )
+        return invoices, events, sends
 
     def open_unplaced(self) -> list[Any]:
         return self.rows(f"SELECT {_UNPLACED} FROM unplaced_statuses WHERE resolved_at IS NULL ORDER BY id")

@@ -299,19 +299,17 @@ def rejections(
     now = hub.clock.now()
     with reading(hub) as reader:
         troubled = {r.profile_id: profile_health.from_row(r) for r in reader.troubled_health()}
+        stuck, events, attempts = reader.stuck(
+            PROBLEM_STATES, WAITING_CATEGORIES, sorted(troubled), RejectionCategory.DUPLICATE.value
+        )
         # The customer and portal filters on the problems as read, as `worklist` does (and why).
-        found = [
-            row
-            for row in reader.stuck_invoices(
-                PROBLEM_STATES, WAITING_CATEGORIES, sorted(troubled), RejectionCategory.DUPLICATE.value
-            )
-            if flt.places(row.customer_id, row.profile_id)
-        ]
-        ids = [row.id for row in found]
+        found = [row for row in stuck if flt.places(row.customer_id, row.profile_id)]
+        placed = {row.id for row in found}
         history: dict[int, list[Any]] = {}
-        for event in reader.events_for(ids):
-            history.setdefault(event.invoice_id, []).append(event)
-        sends = {attempt.id: attempt for attempt in reader.attempts_for(ids)}
+        for event in events:
+            if event.invoice_id in placed:
+                history.setdefault(event.invoice_id, []).append(event)
+        sends = {attempt.id: attempt for attempt in attempts if attempt.invoice_id in placed}
         statuses = reader.open_unplaced()
         invoices = reader.invoices_by_id(sorted({s.invoice_id for s in statuses if s.invoice_id is not None}))
         kept = [unplaced.worklist_row(s, invoices.get(s.invoice_id), now) for s in statuses]

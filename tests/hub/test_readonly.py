@@ -42,7 +42,9 @@ def test_reading_the_outlines_loads_no_rules_engine(tmp_path: Path) -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_the_rules_file_of_a_profile_is_found_without_the_rules_schema(tmp_path: Path) -> None:
+def test_the_rules_file_of_a_profile_is_found_without_the_rules_schema_once_the_outline_is_kept(
+    tmp_path: Path,
+) -> None:
     shutil.copy(FIXTURES / "acme-coupa.yaml", tmp_path / "acme-coupa.yaml")
     (tmp_path / "extra.yaml").write_text(
         "id: extra\nbuyer: B\nconnector: coupa\nmatch: {customer_id: [C-8]}\nconnection: {}\nrulez: []\n"
@@ -53,6 +55,9 @@ def test_the_rules_file_of_a_profile_is_found_without_the_rules_schema(tmp_path:
         "print(view.rules_file('acme-coupa'), view.rules_file('extra'), view.rules_file('nobody'))\n"
         "print(sorted(m for m in sys.modules if m.startswith(('rules.schema', 'sqlalchemy'))))\n"
     )
+    first = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    # The first command reads the folder (and its schema) and keeps the outline (hub/readonly/outline_cache.py).
+    assert first.stdout.strip().splitlines()[1] == "['rules.schema']"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     files, loaded = done.stdout.strip().splitlines()
     # `show` says where a rule goes: a file that does not fit the schema is still where rules are written.
