@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 
-import typer
-
 from hub.commands import actions, audit, collectors, context, integration, operators, rules, trying
 
-app = typer.Typer(
+app = context.group(
     help="portalhub: gets every AR invoice into each buyer's procurement portal, checked before it is sent.",
     callback=context.global_options,
     no_args_is_help=True,

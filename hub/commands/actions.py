@@ -16,7 +16,7 @@ from hub.commands.context import Command
 from hub.commands.output import FOUND, OK, JsonOption
 
 PANEL = "Collectors"
-commands = typer.Typer()
+commands = context.group()
 
 
 @commands.command(cls=Command, rich_help_panel=PANEL)

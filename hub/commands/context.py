@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from hub.commands import output
 
@@ -61,6 +61,31 @@ def configure_logging(level: int | None = None) -> None:
     if level is None:
         level = logging.WARNING - 10 * min(settings["verbose"], 2)
     configure(level, settings["log_format"])
+
+
+class Group(TyperGroup):
+    """Help as plain text, its commands in one section per kind of user (`rich_help_panel`). Typer's
+    boxed help imports rich's Markdown and traceback renderers (with Pygments): ~60 ms more on every
+    `--help` than the page itself takes (issue 18's target is 150 ms for the whole command)."""
+
+    def format_commands(self, ctx: ClickContext, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        shown = [(name, command) for name, command in commands if command is not None and not command.hidden]
+        if not shown:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+        for name, command in shown:
+            panel = getattr(command, "rich_help_panel", None) or "Commands"
+            sections.setdefault(panel, []).append((name, command.get_short_help_str(limit)))
+        for panel, rows in sections.items():
+            with formatter.section(panel):
+                formatter.write_dl(rows)
+
+
+def group(**options: Any) -> typer.Typer:
+    """A command group (the top level, `rules`, `config`, ...): plain help (see `Group`)."""
+    return typer.Typer(cls=Group, rich_markup_mode=None, **options)
 
 
 class Command(TyperCommand):

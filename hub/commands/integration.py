@@ -18,10 +18,10 @@ from hub.commands.context import Command
 from hub.commands.output import FOUND, JsonOption
 
 PANEL = "Operators"
-commands = typer.Typer()
-schema = typer.Typer(help="JSON Schemas of what portalhub reads from AR systems.", no_args_is_help=True)
+commands = context.group()
+schema = context.group(help="JSON Schemas of what portalhub reads from AR systems.", no_args_is_help=True)
 commands.add_typer(schema, name="schema", rich_help_panel=PANEL)
-webhook = typer.Typer(
+webhook = context.group(
     help="portalhub's webhooks (AR status events, notification digests): check a signature, or make a "
     "signed test event.",
     no_args_is_help=True,

@@ -18,13 +18,13 @@ from hub.commands.context import Command
 from hub.commands.output import FOUND, OK, JsonOption
 
 PANEL = "Operators"
-commands = typer.Typer()
-config = typer.Typer(
+commands = context.group()
+config = context.group(
     help="Check portalhub.yaml and everything it names before deploying; its schema and reference.",
     no_args_is_help=True,
 )
 commands.add_typer(config, name="config", rich_help_panel=PANEL)
-users = typer.Typer(
+users = context.group(
     help="Who may use the web pages and the API: users (viewer, collector, admin) and API tokens.",
     no_args_is_help=True,
 )

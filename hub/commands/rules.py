@@ -18,12 +18,12 @@ from hub.commands.context import Command
 from hub.commands.output import FOUND, OK, JsonOption
 
 PANEL = "Rules maintainers"
-commands = typer.Typer()
-rules = typer.Typer(help="Check and explore rules files (one per customer portal).", no_args_is_help=True)
+commands = context.group()
+rules = context.group(help="Check and explore rules files (one per customer portal).", no_args_is_help=True)
 commands.add_typer(rules, name="rules", rich_help_panel=PANEL)
-profile = typer.Typer(help="Portal profiles that cannot work: release a hold.", no_args_is_help=True)
+profile = context.group(help="Portal profiles that cannot work: release a hold.", no_args_is_help=True)
 commands.add_typer(profile, name="profile", rich_help_panel=PANEL)
-recipe = typer.Typer(
+recipe = context.group(
     help="Web portals' recipes: try one without sending, or print its schema.", no_args_is_help=True
 )
 commands.add_typer(recipe, name="recipe", rich_help_panel=PANEL)

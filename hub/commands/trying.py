@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from hub.commands import output
+from hub.commands import context, output
 from hub.commands.context import Command
 from hub.commands.output import JsonOption
 
 PANEL = "Trying portalhub"
-commands = typer.Typer()
+commands = context.group()
 
 
 @commands.command(cls=Command, rich_help_panel=PANEL)
