@@ -86,8 +86,8 @@ class Outlines:
         return outline_cache.outline_of(Path(self.config.rules_dir), read_outline)
 
     def rules_file(self, profile_id: str) -> str | None:
-        """The rules file of a profile, read as YAML only (`show`'s next step names where a rule goes):
-        a file that does not fit the schema is still where its rules are written."""
+        """The rules file of a profile (`show`'s next step names where a rule goes): a file that does not
+        fit the schema is still where its rules are written."""
         return self._outline.files.get(profile_id)
 
     @property
