@@ -21,8 +21,6 @@ from hub.model import Supplier
 from hub.notify.config import NotificationsConfig
 from hub.profile import Strict
 
-DEFAULT_CONFIG_NAME = "portalhub.yaml"
-
 
 class SqlArColumns(Strict):
     """Where the SQL adapter finds invoices, lines and customers, and where it writes statuses back.
@@ -272,19 +270,6 @@ def _absolute_sqlite(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str((base / url[len(prefix) :]).resolve())
     return url
-
-
-def find_config(explicit: Path | None) -> Path:
-    candidate = explicit or (
-        Path(os.environ["PORTALHUB_CONFIG"]) if os.environ.get("PORTALHUB_CONFIG") else None
-    )
-    candidate = candidate or Path.cwd() / DEFAULT_CONFIG_NAME
-    if not candidate.exists():
-        raise ConfigError(
-            f"no hub configuration at {candidate}; pass --config FILE, set PORTALHUB_CONFIG, "
-            f"or run `portalhub demo` to see a working setup"
-        )
-    return candidate
 
 
 def load_config(path: Path) -> HubConfig:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hub.model import RejectionCategory
+    from hub.states import RejectionCategory
 
 #: What AR adapters and connectors outside this repository may import (docs/public-api.md).
 __all__ = [

@@ -20,6 +20,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+# The invoice's purpose, states and rejection categories live in hub/states.py (the read-only commands
+# import them without the models); they are part of this module's public names.
+from hub.states import InvoicePurpose, InvoiceState, RejectionCategory
+
 #: What AR adapters and connectors outside this repository may import (docs/public-api.md).
 __all__ = [
     "Address",
@@ -76,50 +80,6 @@ class _Model(BaseModel):
     # Attribute docstrings are the JSON Schemas' descriptions (the invoice schema, portalhub.yaml's
     # supplier), read when a schema is printed (hub/field_docs.py). The schema is built at first use.
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
-
-
-class InvoicePurpose(enum.StrEnum):
-    """What the document does. `cancel` withdraws an earlier invoice named in `original_invoice_number`."""
-
-    INVOICE = "invoice"
-    CREDIT_MEMO = "credit_memo"
-    DEBIT_MEMO = "debit_memo"
-    CANCEL = "cancel"
-
-
-class InvoiceState(enum.StrEnum):
-    """Lifecycle of an invoice in the hub; the allowed moves are in `hub.lifecycle`."""
-
-    NEW = "NEW"
-    BLOCKED = "BLOCKED"  # pre-flight found violations: never sent
-    READY = "READY"
-    SUBMITTING = "SUBMITTING"
-    SUBMITTED = "SUBMITTED"
-    REJECTED = "REJECTED"
-    IN_DOUBT = "IN_DOUBT"  # sent, outcome unknown: reconcile before any resend
-    PENDING_APPROVAL = "PENDING_APPROVAL"
-    APPROVED = "APPROVED"
-    DISPUTED = "DISPUTED"
-    ON_HOLD = "ON_HOLD"
-    PAID = "PAID"
-    CANCELLED = "CANCELLED"
-
-
-class RejectionCategory(enum.StrEnum):
-    """Why an invoice did not go through, in the words a collector sorts a worklist by."""
-
-    PO = "po"  # missing or invalid PO / contract reference
-    PRICE_QUANTITY = "price_quantity"  # price, quantity or unit of measure mismatch
-    DUPLICATE = "duplicate"
-    TAX = "tax"
-    MISSING_FIELD = "missing_field"
-    DATES = "dates"
-    ATTACHMENTS = "attachments"
-    CREDENTIALS = "credentials"  # portal access: credentials, permissions, enablement
-    DOCUMENT = "document"  # the document did not parse or validate (DTD/XSD)
-    DISPUTED = "disputed"  # disputed by the buyer after receipt
-    CONFIG = "config"  # the hub's configuration (no profile, bad connection settings)
-    OTHER = "other"
 
 
 class Address(_Model):

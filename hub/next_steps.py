@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub.model import InvoiceState, RejectionCategory
+from hub.states import InvoiceState, RejectionCategory
 
 C = RejectionCategory
 

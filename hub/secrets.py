@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
-import yaml
 from pydantic import AfterValidator
 
 from hub.errors import ConfigError
@@ -120,6 +119,8 @@ class SecretsResolver:
             if self._file is None:
                 raise ConfigError("a `secret:` reference needs `secrets_file:` in the hub config")
             try:
+                import yaml  # here: a read-only command that needs no secret does not load it
+
                 data = yaml.safe_load(self._file.read_text(encoding="utf-8")) or {}
             except OSError as exc:
                 raise ConfigError(f"cannot read the secrets file {self._file}: {exc.strerror}") from exc

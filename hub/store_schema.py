@@ -17,6 +17,7 @@ from hub.store_reader import StoreReader, display_url
 if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.readonly import StoreView
+    from hub.readonly.settings import ViewSettings
 
 
 class StoreSchemaError(ConfigError):
@@ -82,7 +83,7 @@ def migrate_store(store_url: str) -> Migration:
         store.dispose()
 
 
-def open_view(config: HubConfig) -> StoreView:
+def open_view(config: HubConfig | ViewSettings) -> StoreView:
     """The read-only view of a configuration whose store is current (StoreSchemaError otherwise): one
     connection, through the database driver, answers the schema check and the question."""
     from hub.readonly import StoreView

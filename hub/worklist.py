@@ -23,8 +23,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from hub import profile_health, unplaced
-from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
+from hub.states import InvoiceState, RejectionCategory
 
 if TYPE_CHECKING:
     # The rows are built from rows read with or without the ORM: `portalhub rejections` reads them

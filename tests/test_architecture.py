@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The hub's core that the lower layers may use (model, errors, the portal profile and secrets for everyone;
 #: store/lifecycle for status_sync). The profile and the secrets sit at the bottom with the model and errors
 #: (../shared/architecture.json): connectors and the status sync never import the rules language.
-BOTTOM = {"hub.model", "hub.errors", "hub.secrets", "hub.profile"}
+BOTTOM = {"hub.model", "hub.states", "hub.errors", "hub.secrets", "hub.profile"}
 ALLOWED = {
     "mappings": BOTTOM | {"mappings"},
     # The bounded YAML reader is shared with the web portal recipes, and DTD/XSD validation with the
@@ -105,7 +105,7 @@ def test_the_family_import_check_sees_a_family_import(tmp_path: Path) -> None:
 
 
 def test_model_and_errors_import_nothing_of_the_project() -> None:
-    for module in ("model", "errors", "secrets", "profile"):
+    for module in ("model", "states", "errors", "secrets", "profile"):
         assert _project_imports(ROOT / "hub" / f"{module}.py") <= BOTTOM_ALLOWED
 
 

@@ -21,6 +21,7 @@ COMMANDS_MAY_IMPORT = {
     "hub.commands",
     # the bottom
     "hub.config",
+    "hub.config_file",
     "hub.errors",
     "hub.model",
     "hub.money",

@@ -100,7 +100,7 @@ class Command(TyperCommand):
 
 def config_path() -> Path:
     """The configuration file this invocation uses (ConfigError when there is none)."""
-    from hub.config import find_config
+    from hub.config_file import find_config
 
     return find_config(settings["config"])
 
@@ -141,13 +141,14 @@ def opened_hub(*, initialize: bool = False) -> Iterator[Hub]:
 @contextmanager
 def opened_view() -> Iterator[StoreView]:
     """The store and configuration only, for commands that answer without sending (hub/readonly/):
-    no connector, no compiled rules, no AR adapter, so no deployment secret is needed."""
+    no connector, no compiled rules, no AR adapter, so no deployment secret is needed. The settings
+    they read of the configuration are kept while its file does not change (hub/readonly/settings.py)."""
     from hub.errors import ConfigError
+    from hub.readonly.settings import view_settings
     from hub.store_schema import open_view
 
-    config = load_configuration()
     try:
-        view = open_view(config)
+        view = open_view(view_settings(config_path()))
     except ConfigError as exc:
         output.fail(str(exc))
     try:

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import ConfigError, DocumentError, PortalhubError
-from hub.model import RejectionCategory
+from hub.states import RejectionCategory
 
 if TYPE_CHECKING:
     # The ORM is imported where the lookup runs: `show` reads without it (hub/store_reader.py) and

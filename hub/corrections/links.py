@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.corrections.common import NOT_CONTENT
-from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
+from hub.states import InvoiceState, RejectionCategory
 from hub.worklist import CATEGORY_LABELS, event_words
 
 if TYPE_CHECKING:

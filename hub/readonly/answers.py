@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from hub import profile_health, unplaced
 from hub.corrections.common import not_found
 from hub.corrections.links import correction_links, original_numbers, related_document
-from hub.model import InvoiceState, RejectionCategory
 from hub.money import amount_text
 from hub.readonly.views import Outlines, ReadOnlyHub, StoreView
+from hub.states import InvoiceState, RejectionCategory
 from hub.store_reader import StoreReader
 from hub.worklist import PROBLEM_STATES, WAITING_CATEGORIES, WorklistFilter, latest_violations, open_problems
 

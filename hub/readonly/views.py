@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.clock import Clock, SystemClock
-from hub.readonly import outline_cache
+from hub.readonly.kept import kept
 from hub.store_reader import StoreReader
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
+    from hub.readonly.settings import ViewSettings
     from hub.store.database import Store
 
 
@@ -76,14 +77,48 @@ def read_outline(folder: Path) -> FolderOutline:
     return FolderOutline(profiles, dict(sorted(broken.items())), files)
 
 
+def _folder_content(folder: Path) -> list[bytes]:
+    """What the outline is worked out from: each YAML file's name and content (content, not times: an
+    edit within the same second counts)."""
+    if not folder.is_dir():
+        return [b"(no folder)"]
+    return [
+        part for path in sorted(folder.glob("*.yaml")) for part in (path.name.encode(), path.read_bytes())
+    ]
+
+
+def _outline_json(outline: FolderOutline) -> dict[str, Any]:
+    return {
+        "profiles": [[p.file, p.id, p.connector, list(p.customers)] for p in outline.profiles.values()],
+        "broken": outline.broken,
+        "files": outline.files,
+    }
+
+
+def _outline_from_json(kept: dict[str, Any]) -> FolderOutline:
+    return FolderOutline(
+        profiles={p[1]: ProfileOutline(p[0], p[1], p[2], tuple(p[3])) for p in kept["profiles"]},
+        broken={file: list(problems) for file, problems in kept["broken"].items()},
+        files=dict(kept["files"]),
+    )
+
+
 class Outlines:
     """The rules folder in outline (profile ids, connectors, customers) and the files that do not load."""
 
-    config: HubConfig
+    config: HubConfig | ViewSettings
 
     @cached_property
     def _outline(self) -> FolderOutline:
-        return outline_cache.outline_of(Path(self.config.rules_dir), read_outline)
+        folder = Path(self.config.rules_dir).resolve()
+        return kept(
+            "outline",
+            str(folder),
+            lambda: _folder_content(folder),
+            lambda: read_outline(folder),
+            _outline_json,
+            _outline_from_json,
+        )
 
     def rules_file(self, profile_id: str) -> str | None:
         """The rules file of a profile (`show`'s next step names where a rule goes): a file that does not
@@ -133,7 +168,7 @@ class StoreView(Outlines):
     """Configuration, clock, profiles in outline, and the store read through its driver: what the
     read-only commands answer from (hub/store_schema.py `open_view`)."""
 
-    config: HubConfig
+    config: HubConfig | ViewSettings
     reader: StoreReader
     clock: Clock = field(default_factory=SystemClock)
 
