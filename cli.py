@@ -8,6 +8,7 @@ Heavy modules are imported inside the commands, so `portalhub --help` stays fast
 
 from __future__ import annotations
 
+import gc
 import os
 
 from hub.commands import actions, audit, collectors, context, integration, operators, rules, trying
@@ -35,6 +36,9 @@ def main() -> None:
     # Pydantic looks for third-party plugins (every installed package's entry points) before it builds its
     # first validator: ~15 ms of every command, and portalhub uses none. Set the variable to opt back in.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Off while the command line is read; a command turns it on again unless it only answers and exits
+    # (hub/commands/context.py `Command`, `ReadOnlyCommand`).
+    gc.disable()
     app()
 
 

@@ -159,3 +159,44 @@ def test_every_command_sets_up_logging_when_it_runs() -> None:
     found = leaves(get_command(cli.app), "portalhub")
     assert len(found) > 30
     assert [path for path, command in found if not isinstance(command, Command)] == []
+
+
+def test_a_command_turns_the_garbage_collector_back_on_a_read_only_one_leaves_it_off() -> None:
+    """`cli.main` turns the collector off while the command line is read: the daemon and every command
+    that may run long get it back; a collector's question (hub/commands/collectors.py) answers without it."""
+    import gc
+
+    from hub.commands.context import Command, ReadOnlyCommand
+
+    seen: dict[str, bool] = {}
+    for kind in (Command, ReadOnlyCommand):
+
+        def probe(name: str = kind.__name__) -> None:
+            seen[name] = gc.isenabled()
+
+        gc.disable()
+        try:
+            kind(name="probe", callback=probe).main([], standalone_mode=False)
+        finally:
+            gc.enable()
+    assert seen == {"Command": True, "ReadOnlyCommand": False}
+
+
+def test_the_collectors_commands_are_read_only_commands() -> None:
+    import typer.main
+
+    import cli
+
+    group: Any = typer.main.get_command(cli.app)  # a group: it has `commands`
+    kinds = {
+        name: type(group.commands[name]).__name__
+        for name in ("status", "show", "rejections", "quarantine", "run", "web")
+    }
+    assert kinds == {
+        "status": "ReadOnlyCommand",
+        "show": "ReadOnlyCommand",
+        "rejections": "ReadOnlyCommand",
+        "quarantine": "ReadOnlyCommand",
+        "run": "Command",
+        "web": "Command",
+    }

@@ -11,14 +11,14 @@ import typer
 from rich.markup import escape
 
 from hub.commands import context, output
-from hub.commands.context import Command
+from hub.commands.context import ReadOnlyCommand
 from hub.commands.output import FOUND, OK, JsonOption
 
 PANEL = "Collectors"
 commands = context.group()
 
 
-@commands.command(cls=Command, rich_help_panel=PANEL)
+@commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
 def status(as_json: JsonOption = False) -> None:
     """Invoices per portal and state, and everything that needs a person."""
     from rich.table import Table
@@ -99,7 +99,7 @@ def _print_daemons(daemons: list[dict[str, Any]]) -> None:
     output.out.print(table)
 
 
-@commands.command(cls=Command, rich_help_panel=PANEL)
+@commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
 def show(
     invoice: Annotated[
         str,
@@ -198,7 +198,7 @@ def show(
             )
 
 
-@commands.command(cls=Command, rich_help_panel=PANEL)
+@commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
 def rejections(
     customer: Annotated[str | None, typer.Option(help="Only this AR customer id.")] = None,
     portal: Annotated[str | None, typer.Option(help="Only this portal profile id.")] = None,
@@ -294,7 +294,7 @@ def rejections(
     raise typer.Exit(FOUND if rows else OK)
 
 
-@commands.command(cls=Command, rich_help_panel=PANEL)
+@commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
 def quarantine(
     include_resolved: Annotated[
         bool, typer.Option("--all", help="Also the records fixed in AR since (taken in as invoices).")
