@@ -53,7 +53,7 @@ def _line_amounts(invoice: Invoice, tolerance: Decimal) -> Problems:
 
 def _summary_totals(invoice: Invoice, tolerance: Decimal) -> Problems:
     lines = sum((line.amount for line in invoice.lines), Decimal(0))
-    taxes = sum((line.tax_total for line in invoice.lines), Decimal(0)) + sum(
+    taxes = sum((t.amount for line in invoice.lines for t in line.taxes), Decimal(0)) + sum(
         (t.amount for t in invoice.taxes), Decimal(0)
     )
     total = invoice.subtotal + invoice.tax_total + invoice.charges_total
@@ -74,22 +74,26 @@ def _summary_totals(invoice: Invoice, tolerance: Decimal) -> Problems:
             )
 
 
-def _tax_lines(invoice: Invoice) -> Iterator[tuple[str, TaxLine]]:
+def _tax_lines(invoice: Invoice) -> Iterator[tuple[int | None, int, TaxLine]]:
+    """(line position or None for a header tax, index, tax): where is written out only for a problem."""
     for position, line in enumerate(invoice.lines):
         for index, tax in enumerate(line.taxes):
-            yield f"lines[{position}].taxes[{index}].amount", tax
+            yield position, index, tax
     for index, tax in enumerate(invoice.taxes):
-        yield f"taxes[{index}].amount", tax
+        yield None, index, tax
+
+
+_CENT = Decimal("0.01")
 
 
 def _tax_rates(invoice: Invoice, tolerance: Decimal) -> Problems:
-    for where, tax in _tax_lines(invoice):
+    for position, index, tax in _tax_lines(invoice):
         if tax.rate_percent is None or tax.taxable_amount is None:
             continue  # nothing to compute from; a `required` rule on rate/base says so if it matters
-        expected = (tax.taxable_amount * tax.rate_percent / 100).quantize(Decimal("0.01"))
+        expected = (tax.taxable_amount * tax.rate_percent / 100).quantize(_CENT)
         if _off(tax.amount, expected, tolerance):
             yield (
-                where,
+                f"taxes[{index}].amount" if position is None else f"lines[{position}].taxes[{index}].amount",
                 tax.amount,
                 Finding(
                     "tax_rates",

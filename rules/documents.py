@@ -34,7 +34,8 @@ def values(result: Any) -> list[str]:
         found = []
         for item in result:
             if isinstance(item, etree._Element):
-                text = "".join(item.itertext()).strip()
+                # An element without children holds its text alone (most values: no join needed).
+                text = (item.text or "").strip() if not len(item) else "".join(item.itertext()).strip()
                 if not text and (len(item) or item.attrib):
                     text = f"<{item.tag}>"
             else:

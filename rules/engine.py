@@ -32,11 +32,15 @@ Evaluator = Callable[["_Run"], list[Violation]]
 _Step = tuple[Rule, date | None, Evaluator]
 
 
+#: Types whose equal values are the same value for every rule (no 1.0 / 1.00, no time zones).
+_BARE_TYPES = frozenset({str, int, date})
+
+
 class _Run:
     """One evaluation: the invoice, today, the document, and the values of each path resolved so far
     (rules share paths: `lines[*].unit_of_measure` is resolved once per invoice, not once per rule)."""
 
-    __slots__ = ("_index", "_values", "invoice", "today", "tree")
+    __slots__ = ("_bare", "_index", "_values", "invoice", "today", "tree")
 
     def __init__(self, invoice: Invoice, today: date, tree: etree._Element | None):
         self.invoice = invoice
@@ -44,6 +48,24 @@ class _Run:
         self.tree = tree
         self._values: dict[str, list[tuple[Any, tuple[int, ...]]]] = {}
         self._index: dict[str, dict[tuple[int, ...], list[Any]]] = {}
+        self._bare: dict[str, tuple[type, list[Any]] | None] = {}
+
+    def bare(self, path: paths.FieldPath) -> tuple[type, list[Any]] | None:
+        """(their one type, the values) of the path when they all have the same type, text, whole
+        number, calendar date or finite amount; None otherwise (no value, mixed types, a NaN)."""
+        text = path.text
+        if text in self._bare:
+            return self._bare[text]
+        cached = self._values.get(text)
+        found = [value for value, _ in cached] if cached is not None else path.bare_values(self.invoice)
+        kinds = {type(value) for value in found}
+        bare = None
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind in _BARE_TYPES or (kind is Decimal and all(v.is_finite() for v in found)):
+                bare = (kind, found)
+        self._bare[text] = bare
+        return bare
 
     def values(self, path: paths.FieldPath) -> list[tuple[Any, tuple[int, ...]]]:
         found = self._values.get(path.text)
@@ -190,8 +212,34 @@ def _field_rule(
     check = compile_checks(rule, reference)
     names = (rule.matches, rule.within_days.of if rule.within_days else None)
     others = {name: field_path(name) for name in names if name}
+    memo_types = _memo_types(rule)
+    passed: set[Any] = set()  # values this rule found nothing wrong with (of `memo_types` only)
+    # A `within_days` window from today: what passed is what passed on `passed_on`.
+    passed_on: list[date | None] = [None]
+
+    def all_pass(values: list[Any], today: date) -> bool:
+        # One set test (in C) when every value passed before: most invoices repeat units, part
+        # numbers, cost centres, dates; a value not seen yet is checked once and remembered (bounded).
+        if passed_on[0] != today and rule.within_days is not None:
+            passed.clear()
+            passed_on[0] = today
+        if passed.issuperset(values):
+            return True
+        for value in values:
+            if value not in passed:
+                if check(value, today, None):
+                    return False
+                if len(passed) < _REMEMBERED:
+                    passed.add(value)
+        return True
 
     def run(r: _Run) -> list[Violation]:
+        if memo_types:
+            bare = r.bare(path)
+            # Every value passes: the rule holds whatever its `when` says (a condition only narrows
+            # the values checked), so the condition is not even evaluated.
+            if bare is not None and bare[0] in memo_types and all_pass(bare[1], r.today):
+                return _NO_VIOLATIONS
         reached = r.values(path)
         if when is not None:
             if keys:  # a condition on the rule's own line sees that line
@@ -201,11 +249,13 @@ def _field_rule(
         found: list[Violation] = []
         today = r.today
         for value, indices in reached:
-            lookup = _lookup(others, r.invoice, dict(zip(keys, indices, strict=False))) if others else None
+            lookup = (
+                _lookup(others, r, dict(zip(keys, indices, strict=False)) if keys else {}) if others else None
+            )
             findings = check(value, today, lookup)
             if findings:  # the rare case: most values pass, and pass without a list being built
                 found.extend(_violation(rule, path.concrete(indices), value, f, source) for f in findings)
-        if rule.unique:
+        if rule.unique and not _distinct(r.bare(path)):
             pairs = [(path.concrete(indices), value) for value, indices in reached]
             for where, value, finding in duplicates(pairs):
                 found.append(_violation(rule, where, value, finding, source))
@@ -214,12 +264,34 @@ def _field_rule(
     return run
 
 
-def _lookup(
-    others: Mapping[str, paths.FieldPath], invoice: Invoice, bound: paths.Bindings
-) -> Callable[[str], Any]:
+#: Distinct values a field rule remembers as passing.
+_REMEMBERED = 4096
+
+
+def _memo_types(rule: Rule) -> frozenset[type]:
+    """The types of value for which equal values get equal findings from this rule, so a value that
+    passed once passes again (on the same day, for a `within_days` window from today): text and
+    calendar dates always, amounts when the rule never reads them as text (1.0 and 1.00 are equal
+    amounts but different texts). Empty when the findings depend on another field (`matches`,
+    `within_days.of`) or on the other values (`unique`)."""
+    if rule.matches is not None or rule.unique or (rule.within_days and rule.within_days.of):
+        return frozenset()
+    reads_text = any(c is not None for c in (rule.pattern, rule.one_of, rule.one_of_ref, rule.length))
+    return frozenset({str, date}) if reads_text else frozenset({str, date, Decimal})
+
+
+def _distinct(bare: tuple[type, list[Any]] | None) -> bool:
+    """Whether the values are surely all different (so `unique` finds nothing; a `when` only keeps
+    some of them). For text and whole numbers equal values are equal texts, which `unique` compares."""
+    if bare is None or bare[0] not in (str, int):
+        return False
+    return len(set(bare[1])) == len(bare[1])
+
+
+def _lookup(others: Mapping[str, paths.FieldPath], r: _Run, bound: paths.Bindings) -> Callable[[str], Any]:
     def lookup(name: str) -> Any:
-        hits = others[name].values(invoice, bound)
-        return hits[0][0] if hits else None
+        hits = r.at(others[name], bound)  # resolved once per invoice where it can be
+        return hits[0] if hits else None
 
     return lookup
 
