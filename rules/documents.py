@@ -14,7 +14,8 @@ XPATH_NAMESPACES = {"pidx": "http://www.pidx.org/schemas/v1.61"}
 
 @lru_cache(maxsize=1024)
 def xpath(expression: str) -> etree.XPath:
-    return etree.XPath(expression, namespaces=XPATH_NAMESPACES)
+    # Plain strings: a rule reads the values, never where an attribute or text came from.
+    return etree.XPath(expression, namespaces=XPATH_NAMESPACES, smart_strings=False)
 
 
 def xpath_problem(expression: str) -> str | None:
