@@ -84,14 +84,16 @@ def _tax_lines(invoice: Invoice) -> Iterator[tuple[int | None, int, TaxLine]]:
 
 
 _CENT = Decimal("0.01")
+_HUNDRED = Decimal(100)
 
 
 def _tax_rates(invoice: Invoice, tolerance: Decimal) -> Problems:
     for position, index, tax in _tax_lines(invoice):
-        if tax.rate_percent is None or tax.taxable_amount is None:
+        rate, base = tax.rate_percent, tax.taxable_amount
+        if rate is None or base is None:
             continue  # nothing to compute from; a `required` rule on rate/base says so if it matters
-        expected = (tax.taxable_amount * tax.rate_percent / 100).quantize(_CENT)
-        if _off(tax.amount, expected, tolerance):
+        expected = (base * rate / _HUNDRED).quantize(_CENT)
+        if abs(tax.amount - expected) > tolerance:
             yield (
                 f"taxes[{index}].amount" if position is None else f"lines[{position}].taxes[{index}].amount",
                 tax.amount,

@@ -40,7 +40,7 @@ class _Run:
     """One evaluation: the invoice, today, the document, and the values of each path resolved so far
     (rules share paths: `lines[*].unit_of_measure` is resolved once per invoice, not once per rule)."""
 
-    __slots__ = ("_bare", "_index", "_values", "invoice", "today", "tree")
+    __slots__ = ("_bare", "_held", "_index", "_values", "invoice", "today", "tree")
 
     def __init__(self, invoice: Invoice, today: date, tree: etree._Element | None):
         self.invoice = invoice
@@ -49,6 +49,15 @@ class _Run:
         self._values: dict[str, list[tuple[Any, tuple[int, ...]]]] = {}
         self._index: dict[str, dict[tuple[int, ...], list[Any]]] = {}
         self._bare: dict[str, tuple[type, list[Any]] | None] = {}
+        self._held: dict[int, bool] = {}
+
+    def holds(self, when: Predicate) -> bool:
+        """A condition on the invoice (not on a line): rules that share it (`compile_rules` gives
+        them one predicate) ask it once per invoice."""
+        held = self._held.get(id(when))  # the compiled rules keep the predicate alive: ids are stable
+        if held is None:
+            held = self._held[id(when)] = when(self, {})
+        return held
 
     def bare(self, path: paths.FieldPath) -> tuple[type, list[Any]] | None:
         """(their one type, the values) of the path when they all have the same type, text, whole
@@ -186,11 +195,15 @@ def compile_rules(
 ) -> CompiledRules:
     result = CompiledRules(origins=dict(origins or {}))
     reference = reference or {}
+    conditions: dict[str, Predicate] = {}  # one predicate per distinct condition (see `_Run.holds`)
     for rule in rules:
         if rule.disabled:
             continue
         source = result.origins.get(rule.id)
-        when = compile_condition(rule.when) if rule.when is not None else None
+        when = None
+        if rule.when is not None:
+            shape = rule.when.model_dump_json()
+            when = conditions.get(shape) or conditions.setdefault(shape, compile_condition(rule.when))
         if rule.field is not None:
             result.evaluators.append((rule, False, _field_rule(rule, when, reference, source)))
         elif rule.check is not None or rule.attachments is not None:
@@ -238,13 +251,18 @@ def _field_rule(
             bare = r.bare(path)
             # Every value passes: the rule holds whatever its `when` says (a condition only narrows
             # the values checked), so the condition is not even evaluated.
-            if bare is not None and bare[0] in memo_types and all_pass(bare[1], r.today):
+            if (
+                bare is not None
+                and bare[0] in memo_types
+                and all_pass(bare[1], r.today)
+                and (not rule.unique or _distinct(bare))
+            ):
                 return _NO_VIOLATIONS
         reached = r.values(path)
         if when is not None:
             if keys:  # a condition on the rule's own line sees that line
                 reached = [(v, i) for v, i in reached if when(r, dict(zip(keys, i, strict=False)))]
-            elif not when(r, {}):
+            elif not r.holds(when):
                 return _NO_VIOLATIONS
         found: list[Violation] = []
         today = r.today
@@ -270,14 +288,14 @@ _REMEMBERED = 4096
 
 def _memo_types(rule: Rule) -> frozenset[type]:
     """The types of value for which equal values get equal findings from this rule, so a value that
-    passed once passes again (on the same day, for a `within_days` window from today): text and
-    calendar dates always, amounts when the rule never reads them as text (1.0 and 1.00 are equal
-    amounts but different texts). Empty when the findings depend on another field (`matches`,
-    `within_days.of`) or on the other values (`unique`)."""
-    if rule.matches is not None or rule.unique or (rule.within_days and rule.within_days.of):
+    passed once passes again (on the same day, for a `within_days` window from today): text, whole
+    numbers and calendar dates always, amounts when the rule never reads them as text (1.0 and 1.00
+    are equal amounts but different texts). Empty when the findings depend on another field
+    (`matches`, `within_days.of`). (`unique` is checked apart: see `_distinct`.)"""
+    if rule.matches is not None or (rule.within_days and rule.within_days.of):
         return frozenset()
     reads_text = any(c is not None for c in (rule.pattern, rule.one_of, rule.one_of_ref, rule.length))
-    return frozenset({str, date}) if reads_text else frozenset({str, date, Decimal})
+    return frozenset({str, int, date}) if reads_text else frozenset({str, int, date, Decimal})
 
 
 def _distinct(bare: tuple[type, list[Any]] | None) -> bool:
@@ -298,7 +316,7 @@ def _lookup(others: Mapping[str, paths.FieldPath], r: _Run, bound: paths.Binding
 
 def _check_rule(rule: Rule, when: Predicate | None, source: str | None) -> Evaluator:
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r, {}):
+        if when is not None and not r.holds(when):
             return []
         problems = run_check(rule, r.invoice) if rule.check else run_attachments(rule.attachments, r.invoice)  # type: ignore[arg-type]
         return [_violation(rule, where, value, finding, source) for where, value, finding in problems]
@@ -314,7 +332,7 @@ def _document_rule(
     check = compile_checks(rule, reference)  # once per profile, not once per value found
 
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r, {}):
+        if when is not None and not r.holds(when):
             return []
         found = values(compiled_xpath(r.tree))
         if not found:
@@ -354,7 +372,7 @@ def _schema_rule(rule: Rule, when: Predicate | None, path: str | None, source: s
     named = rule.document_schema.dtd or rule.document_schema.xsd
 
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r, {}):
+        if when is not None and not r.holds(when):
             return []
         if path is None:
             raise ValueError(f"the {kind.upper()} {named!r} was not found when the rules file loaded")
