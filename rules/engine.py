@@ -24,6 +24,7 @@ from rules.checks import run_attachments, run_check
 from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
 from rules.constraints import Finding, compile_checks, duplicates
 from rules.documents import values, xpath, xpath_problem
+from rules.memo import Group, Memo, distinct, memo_types
 from rules.rule import Rule
 from rules.schema import Profile
 
@@ -32,6 +33,7 @@ Evaluator = Callable[["_Run"], list[Violation]]
 _Step = tuple[Rule, date | None, Evaluator]
 
 
+_UNKNOWN = object()
 #: Types whose equal values are the same value for every rule (no 1.0 / 1.00, no time zones).
 _BARE_TYPES = frozenset({str, int, date})
 
@@ -63,15 +65,16 @@ class _Run:
         """(their one type, the values) of the path when they all have the same type, text, whole
         number, calendar date or finite amount; None otherwise (no value, mixed types, a NaN)."""
         text = path.text
-        if text in self._bare:
-            return self._bare[text]
+        bare = self._bare.get(text, _UNKNOWN)
+        if bare is not _UNKNOWN:
+            return bare  # type: ignore[return-value]
         cached = self._values.get(text)
         found = [value for value, _ in cached] if cached is not None else path.bare_values(self.invoice)
-        kinds = {type(value) for value in found}
         bare = None
-        if len(kinds) == 1:
-            kind = kinds.pop()
-            if kind in _BARE_TYPES or (kind is Decimal and all(v.is_finite() for v in found)):
+        if found:
+            kind = type(found[0])
+            same = (kind in _BARE_TYPES or kind is Decimal) and all(type(value) is kind for value in found)
+            if same and (kind is not Decimal or all(value.is_finite() for value in found)):
                 bare = (kind, found)
         self._bare[text] = bare
         return bare
@@ -142,7 +145,11 @@ class CompiledRules:
         default_factory=list
     )  # (rule, needs document, run)
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
+    #: Field rules that remember what they passed (rules/memo.py), by their place in `evaluators`.
+    memos: dict[int, Memo] = field(default_factory=dict)
     _plans: tuple[list[_Step], list[_Step]] = field(default_factory=lambda: ([], []), repr=False)
+    #: Field rules on one path asked together: the group, and the places of its rules in the invoice plan.
+    _groups: list[tuple[Group, list[int]]] = field(default_factory=list, repr=False)
     _planned: int = field(default=-1, repr=False)  # how many evaluators the plans were made from
 
     def plan(self, document: bool) -> list[_Step]:
@@ -152,16 +159,42 @@ class CompiledRules:
                 [(rule, rule.effective_from, run) for rule, needs, run in self.evaluators if needs is wanted]
                 for wanted in (False, True)
             )
+            by_path: dict[str, list[tuple[int, Memo]]] = {}
+            invoice_steps = [i for i, (_, needs, _) in enumerate(self.evaluators) if not needs]
+            for step, index in enumerate(invoice_steps):
+                if index in self.memos:
+                    by_path.setdefault(self.evaluators[index][0].field or "", []).append(
+                        (step, self.memos[index])
+                    )
+            self._groups = [
+                (Group(field_path(text), [memo for _, memo in members]), [step for step, _ in members])
+                for text, members in by_path.items()
+                if len(members) > 1
+            ]
             self._planned = len(self.evaluators)
         return self._plans[document]
+
+    def _passing(self, run: _Run) -> set[int]:
+        """The places in the invoice plan of the rules whose group passes every value (see Group)."""
+        steps: set[int] = set()
+        for group, members in self._groups:
+            try:
+                holds = group.holds(run.bare(group.path), run.today)
+            except Exception:  # the rules, one by one, report what is wrong
+                holds = False
+            if holds:
+                steps.update(members)
+        return steps
 
     def evaluate(self, invoice: Invoice, today: date, tree: etree._Element | None = None) -> list[Violation]:
         """Field, check and attachment rules always; document rules when the rendered `tree` is given."""
         run = _Run(invoice, today, tree)
         found: list[Violation] = []
         day = invoice.invoice_date
-        for rule, effective_from, evaluator in self.plan(tree is not None):
-            if effective_from is not None and day < effective_from:
+        plan = self.plan(tree is not None)
+        passing = self._passing(run) if tree is None and self._groups else ()
+        for step, (rule, effective_from, evaluator) in enumerate(plan):
+            if step in passing or (effective_from is not None and day < effective_from):
                 continue
             try:
                 violations = evaluator(run)
@@ -205,7 +238,10 @@ def compile_rules(
             shape = rule.when.model_dump_json()
             when = conditions.get(shape) or conditions.setdefault(shape, compile_condition(rule.when))
         if rule.field is not None:
-            result.evaluators.append((rule, False, _field_rule(rule, when, reference, source)))
+            run, memo = _field_rule(rule, when, reference, source)
+            if memo is not None and not rule.unique:
+                result.memos[len(result.evaluators)] = memo
+            result.evaluators.append((rule, False, run))
         elif rule.check is not None or rule.attachments is not None:
             result.evaluators.append((rule, False, _check_rule(rule, when, source)))
         elif rule.document is not None:
@@ -218,44 +254,25 @@ def compile_rules(
 
 def _field_rule(
     rule: Rule, when: Predicate | None, reference: Mapping[str, frozenset[str]], source: str | None
-) -> Evaluator:
+) -> tuple[Evaluator, Memo | None]:
     assert rule.field is not None
     path = field_path(rule.field)
     keys = path.wildcard_keys
     check = compile_checks(rule, reference)
     names = (rule.matches, rule.within_days.of if rule.within_days else None)
     others = {name: field_path(name) for name in names if name}
-    memo_types = _memo_types(rule)
-    passed: set[Any] = set()  # values this rule found nothing wrong with (of `memo_types` only)
-    # A `within_days` window from today: what passed is what passed on `passed_on`.
-    passed_on: list[date | None] = [None]
-
-    def all_pass(values: list[Any], today: date) -> bool:
-        # One set test (in C) when every value passed before: most invoices repeat units, part
-        # numbers, cost centres, dates; a value not seen yet is checked once and remembered (bounded).
-        if passed_on[0] != today and rule.within_days is not None:
-            passed.clear()
-            passed_on[0] = today
-        if passed.issuperset(values):
-            return True
-        for value in values:
-            if value not in passed:
-                if check(value, today, None):
-                    return False
-                if len(passed) < _REMEMBERED:
-                    passed.add(value)
-        return True
+    types = memo_types(rule)
+    memo = Memo(rule, check, types) if types else None
 
     def run(r: _Run) -> list[Violation]:
-        if memo_types:
+        if memo is not None:
             bare = r.bare(path)
-            # Every value passes: the rule holds whatever its `when` says (a condition only narrows
-            # the values checked), so the condition is not even evaluated.
+            # Every value passes: the rule holds whatever its `when` says (rules/memo.py).
             if (
                 bare is not None
-                and bare[0] in memo_types
-                and all_pass(bare[1], r.today)
-                and (not rule.unique or _distinct(bare))
+                and bare[0] in memo.types
+                and memo.all_pass(bare[1], r.today)
+                and (not rule.unique or distinct(bare))
             ):
                 return _NO_VIOLATIONS
         reached = r.values(path)
@@ -273,37 +290,13 @@ def _field_rule(
             findings = check(value, today, lookup)
             if findings:  # the rare case: most values pass, and pass without a list being built
                 found.extend(_violation(rule, path.concrete(indices), value, f, source) for f in findings)
-        if rule.unique and not _distinct(r.bare(path)):
+        if rule.unique and not distinct(r.bare(path)):
             pairs = [(path.concrete(indices), value) for value, indices in reached]
             for where, value, finding in duplicates(pairs):
                 found.append(_violation(rule, where, value, finding, source))
         return found
 
-    return run
-
-
-#: Distinct values a field rule remembers as passing.
-_REMEMBERED = 4096
-
-
-def _memo_types(rule: Rule) -> frozenset[type]:
-    """The types of value for which equal values get equal findings from this rule, so a value that
-    passed once passes again (on the same day, for a `within_days` window from today): text, whole
-    numbers and calendar dates always, amounts when the rule never reads them as text (1.0 and 1.00
-    are equal amounts but different texts). Empty when the findings depend on another field
-    (`matches`, `within_days.of`). (`unique` is checked apart: see `_distinct`.)"""
-    if rule.matches is not None or (rule.within_days and rule.within_days.of):
-        return frozenset()
-    reads_text = any(c is not None for c in (rule.pattern, rule.one_of, rule.one_of_ref, rule.length))
-    return frozenset({str, int, date}) if reads_text else frozenset({str, int, date, Decimal})
-
-
-def _distinct(bare: tuple[type, list[Any]] | None) -> bool:
-    """Whether the values are surely all different (so `unique` finds nothing; a `when` only keeps
-    some of them). For text and whole numbers equal values are equal texts, which `unique` compares."""
-    if bare is None or bare[0] not in (str, int):
-        return False
-    return len(set(bare[1])) == len(bare[1])
+    return run, memo
 
 
 def _lookup(others: Mapping[str, paths.FieldPath], r: _Run, bound: paths.Bindings) -> Callable[[str], Any]:

@@ -49,9 +49,11 @@ class FieldPath:
         return ".".join(parts)
 
     def bare_values(self, root: Any) -> list[Any]:
-        """The values alone, in the order `values` gives them; `name` and `list[*].name` on records
-        (most rule paths) without the general walk."""
+        """The values alone, in the order `values` gives them; `name` and `list[*].name` (most rule
+        paths) without the general walk."""
         steps = self.steps
+        if len(steps) == 1 and not steps[0].each and steps[0].index is None:
+            return [_child(root, steps[0].name)]
         if len(steps) == 2 and steps[0].each and not steps[1].each and steps[1].index is None:
             name = steps[1].name
             return [

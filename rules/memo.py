@@ -1,0 +1,113 @@
+"""What a profile's compiled field rules remember from one invoice to the next: the values each rule
+found nothing wrong with.
+
+Most invoices repeat what earlier ones had: units, part numbers, cost centres, currencies, the
+invoice date of the day. A rule whose findings depend on the value alone finds nothing wrong with a
+value it passed before, so an invoice whose values all passed costs one set test (in C) instead of
+one check per value, and the rule's `when:` need not even be asked (a condition only narrows which
+values are checked). Field rules on the same path are asked together (`Group`): one set test for
+all of them. What is remembered is bounded per rule; a value seen for the first time is checked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rules.constraints import ValueCheck
+from rules.paths import FieldPath
+from rules.rule import Rule
+
+#: Distinct values a rule (or a group) remembers as passing.
+REMEMBERED = 4096
+#: (their one type, the values) of a path on one invoice: see `engine._Run.bare`.
+Bare = tuple[type, list[Any]]
+
+
+def memo_types(rule: Rule) -> frozenset[type]:
+    """The types of value for which equal values get equal findings from this rule, so a value that
+    passed once passes again (on the same day, for a `within_days` window from today): text, whole
+    numbers and calendar dates always, amounts when the rule never reads them as text (1.0 and 1.00
+    are equal amounts but different texts). Empty when the findings depend on another field
+    (`matches`, `within_days.of`). (`unique` is checked apart: see `distinct`.)"""
+    if rule.matches is not None or (rule.within_days and rule.within_days.of):
+        return frozenset()
+    reads_text = any(c is not None for c in (rule.pattern, rule.one_of, rule.one_of_ref, rule.length))
+    return frozenset({str, int, date}) if reads_text else frozenset({str, int, date, Decimal})
+
+
+def distinct(bare: Bare | None) -> bool:
+    """Whether the values are surely all different (so `unique` finds nothing; a `when` only keeps
+    some of them). For text and whole numbers equal values are equal texts, which `unique` compares."""
+    if bare is None or bare[0] not in (str, int):
+        return False
+    return len(set(bare[1])) == len(bare[1])
+
+
+class Memo:
+    """The values one field rule passed (of `types` only; on `day` when the rule counts from today)."""
+
+    __slots__ = ("_by_day", "_check", "_day", "_passed", "types")
+
+    def __init__(self, rule: Rule, check: ValueCheck, types: frozenset[type]):
+        self.types = types
+        self._check = check
+        self._by_day = rule.within_days is not None
+        self._day: date | None = None
+        self._passed: set[Any] = set()
+
+    def _on(self, today: date) -> None:
+        if self._by_day and self._day != today:
+            self._passed.clear()
+            self._day = today
+
+    def passes(self, value: Any, today: date) -> bool:
+        """The rule finds nothing wrong with `value` (checked once, then remembered)."""
+        self._on(today)
+        if value in self._passed:
+            return True
+        if self._check(value, today, None):
+            return False
+        if len(self._passed) < REMEMBERED:
+            self._passed.add(value)
+        return True
+
+    def all_pass(self, values: list[Any], today: date) -> bool:
+        self._on(today)
+        if self._passed.issuperset(values):
+            return True
+        return all(self.passes(value, today) for value in values)
+
+
+class Group:
+    """Field rules on one path that remember what they passed, asked together: the values every one
+    of them passed are remembered again here, so an invoice of known values costs one set test."""
+
+    __slots__ = ("_by_day", "_day", "_members", "_passed", "path", "types")
+
+    def __init__(self, path: FieldPath, members: list[Memo]):
+        self.path = path
+        self.types = frozenset.intersection(*(memo.types for memo in members))
+        self._members = members
+        self._by_day = any(memo._by_day for memo in members)
+        self._day: date | None = None
+        self._passed: set[Any] = set()
+
+    def holds(self, bare: Bare | None, today: date) -> bool:
+        """Every rule of the group passes every value (so none of them can find anything)."""
+        if bare is None or bare[0] not in self.types:
+            return False
+        if self._by_day and self._day != today:
+            self._passed.clear()
+            self._day = today
+        values, passed = bare[1], self._passed
+        if passed.issuperset(values):
+            return True
+        for value in values:
+            if value not in passed:
+                if not all(memo.passes(value, today) for memo in self._members):
+                    return False
+                if len(passed) < REMEMBERED:
+                    passed.add(value)
+        return True
