@@ -523,9 +523,13 @@ REUSED_RULES = [
         length={"min": 4},
         when={"field": "lines[*].unit_of_measure", "in": ["HUR"]},
     ),
+    rule(id="uom-code", field="lines[*].unit_of_measure", pattern="^[A-Z]{2}$"),
     rule(id="price", field="lines[*].unit_price", min="1.00", max="50"),
     rule(id="price-text", field="lines[*].unit_price", pattern=r"\.\d\d$"),
+    rule(id="line-amount", field="lines[*].amount", min="1.00"),
+    rule(id="line-amount-cap", field="lines[*].amount", max="100"),
     rule(id="dated", field="invoice_date", within_days={"past": 3, "future": 0}),
+    rule(id="dated-later", field="invoice_date", within_days={"past": 5, "future": 1}),
     rule(id="due", field="due_date", within_days={"future": 5, "of": "invoice_date"}),
     rule(id="parts-unique", field="lines[*].supplier_part_id", unique=True),
 ]
@@ -570,6 +574,7 @@ def test_compiled_rules_find_on_every_invoice_what_fresh_rules_find(
                         "unit_of_measure": uom,
                         "description": description,
                         "unit_price": price,
+                        "amount": price * 2,
                     }
                 )
                 for n, (part, uom, description, price) in enumerate(lines)
