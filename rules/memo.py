@@ -45,37 +45,47 @@ def distinct(bare: Bare | None) -> bool:
     return len(set(bare[1])) == len(bare[1])
 
 
-class Memo:
-    """The values one field rule passed (of `types` only; on `day` when the rule counts from today)."""
+class _Remembered:
+    """Values that passed, for one day when the rules count from today. The day and its set are
+    swapped as one, so a thread still on yesterday never fills today's set (or the reverse)."""
 
-    __slots__ = ("_by_day", "_check", "_day", "_passed", "types")
+    __slots__ = ("_by_day", "_kept")
+
+    def __init__(self, by_day: bool):
+        self._by_day = by_day
+        self._kept: tuple[date | None, set[Any]] = (None, set())
+
+    def on(self, today: date) -> set[Any]:
+        kept = self._kept
+        if self._by_day and kept[0] != today:
+            kept = self._kept = (today, set())
+        return kept[1]
+
+
+class Memo:
+    """The values one field rule passed (of `types` only)."""
+
+    __slots__ = ("_check", "_remembered", "by_day", "types")
 
     def __init__(self, rule: Rule, check: ValueCheck, types: frozenset[type]):
         self.types = types
+        self.by_day = rule.within_days is not None
         self._check = check
-        self._by_day = rule.within_days is not None
-        self._day: date | None = None
-        self._passed: set[Any] = set()
-
-    def _on(self, today: date) -> None:
-        if self._by_day and self._day != today:
-            self._passed.clear()
-            self._day = today
+        self._remembered = _Remembered(self.by_day)
 
     def passes(self, value: Any, today: date) -> bool:
         """The rule finds nothing wrong with `value` (checked once, then remembered)."""
-        self._on(today)
-        if value in self._passed:
+        passed = self._remembered.on(today)
+        if value in passed:
             return True
         if self._check(value, today, None):
             return False
-        if len(self._passed) < REMEMBERED:
-            self._passed.add(value)
+        if len(passed) < REMEMBERED:
+            passed.add(value)
         return True
 
     def all_pass(self, values: list[Any], today: date) -> bool:
-        self._on(today)
-        if self._passed.issuperset(values):
+        if self._remembered.on(today).issuperset(values):
             return True
         return all(self.passes(value, today) for value in values)
 
@@ -84,24 +94,19 @@ class Group:
     """Field rules on one path that remember what they passed, asked together: the values every one
     of them passed are remembered again here, so an invoice of known values costs one set test."""
 
-    __slots__ = ("_by_day", "_day", "_members", "_passed", "path", "types")
+    __slots__ = ("_members", "_remembered", "path", "types")
 
     def __init__(self, path: FieldPath, members: list[Memo]):
         self.path = path
         self.types = frozenset.intersection(*(memo.types for memo in members))
         self._members = members
-        self._by_day = any(memo._by_day for memo in members)
-        self._day: date | None = None
-        self._passed: set[Any] = set()
+        self._remembered = _Remembered(any(memo.by_day for memo in members))
 
     def holds(self, bare: Bare | None, today: date) -> bool:
         """Every rule of the group passes every value (so none of them can find anything)."""
         if bare is None or bare[0] not in self.types:
             return False
-        if self._by_day and self._day != today:
-            self._passed.clear()
-            self._day = today
-        values, passed = bare[1], self._passed
+        values, passed = bare[1], self._remembered.on(today)
         if passed.issuperset(values):
             return True
         for value in values:
