@@ -89,8 +89,9 @@ def leaf(tag: str, value: str, attributes: Mapping[str, str | None] | None = Non
 
 def _slot(name: str, given: Markup) -> Markup:
     # The slot's name and the element's must agree (a renderer's mistake, not bad data).
-    found = _TAG.match(given)
-    if found is None or found[1] != name:
+    end = 6 + len(name)
+    if given[6:end] != name or given[end : end + 1] not in (" ", "/", ">"):
+        found = _TAG.match(given)
         raise ValueError(f"<{found[1] if found else given[:20]}> given for the <{name}> slot")
     return given
 
@@ -115,10 +116,8 @@ def node(
     start = _start(tag, attributes, root)
     if not children:
         return Markup(start + "/>")
-    # Each child one level deeper: its own line breaks get two more spaces (a leaf has none).
-    inner = "".join(
-        _INDENT + (child.replace(_BREAK, _INDENT) if _BREAK in child else child) for child in children
-    )
+    # Each child one level deeper: its own line breaks get two more spaces.
+    inner = "".join([_INDENT + child.replace(_BREAK, _INDENT) for child in children])
     return Markup(f"{start}>{inner}{_BREAK}</pidx:{tag}>")
 
 
