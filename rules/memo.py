@@ -6,7 +6,8 @@ invoice date of the day. A rule whose findings depend on the value alone finds n
 value it passed before, so an invoice whose values all passed costs one set test (in C) instead of
 one check per value, and the rule's `when:` need not even be asked (a condition only narrows which
 values are checked). Field rules on the same path are asked together (`Group`): one set test for
-all of them. What is remembered is bounded per rule; a value seen for the first time is checked.
+all of them. A value seen for the first time is checked; what is remembered is bounded (when full, a
+rule starts afresh).
 """
 
 from __future__ import annotations
@@ -80,8 +81,7 @@ class Memo:
             return True
         if self._check(value, today, None):
             return False
-        if len(passed) < REMEMBERED:
-            passed.add(value)
+        _remember(passed, value)
         return True
 
     def all_pass(self, values: list[Any], today: date) -> bool:
@@ -111,8 +111,16 @@ class Group:
             return True
         for value in values:
             if value not in passed:
-                if not all(memo.passes(value, today) for memo in self._members):
-                    return False
-                if len(passed) < REMEMBERED:
-                    passed.add(value)
+                for memo in self._members:
+                    if not memo.passes(value, today):
+                        return False
+                _remember(passed, value)
         return True
+
+
+def _remember(passed: set[Any], value: Any) -> None:
+    # A field whose values never repeat (descriptions, invoice numbers) fills the set with values no
+    # invoice will bring again: start afresh then, so the values that do repeat are learnt again.
+    if len(passed) >= REMEMBERED:
+        passed.clear()
+    passed.add(value)
