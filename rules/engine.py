@@ -31,6 +31,8 @@ from rules.schema import Profile
 Evaluator = Callable[["_Run"], list[Violation]]
 #: One rule of a plan: the rule, the day it applies from, and its evaluator.
 _Step = tuple[Rule, date | None, Evaluator]
+#: Field rules on one path asked together, and the places of those rules in the invoice plan.
+_Grouped = tuple[Group, list[int]]
 
 
 _UNKNOWN = object()
@@ -147,37 +149,44 @@ class CompiledRules:
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
     #: Field rules that remember what they passed (rules/memo.py), by their place in `evaluators`.
     memos: dict[int, Memo] = field(default_factory=dict)
-    _plans: tuple[list[_Step], list[_Step]] = field(default_factory=lambda: ([], []), repr=False)
-    #: Field rules on one path asked together: the group, and the places of its rules in the invoice plan.
-    _groups: list[tuple[Group, list[int]]] = field(default_factory=list, repr=False)
-    _planned: int = field(default=-1, repr=False)  # how many evaluators the plans were made from
+    #: Made once from `evaluators` (again if more are added): how many it was made from, the invoice
+    #: plan and the document plan, and the field rules on one path asked together (`Group`, with the
+    #: places of its rules in the invoice plan). One tuple, so a thread never mixes two makings.
+    _made: tuple[int, tuple[list[_Step], list[_Step]], list[_Grouped]] = field(
+        default=(-1, ([], []), []), repr=False
+    )
 
     def plan(self, document: bool) -> list[_Step]:
         """(rule, effective from, run) of the invoice rules, or of the document rules, in file order."""
-        if self._planned != len(self.evaluators):
-            self._plans = tuple(  # type: ignore[assignment]
-                [(rule, rule.effective_from, run) for rule, needs, run in self.evaluators if needs is wanted]
-                for wanted in (False, True)
-            )
-            by_path: dict[str, list[tuple[int, Memo]]] = {}
-            invoice_steps = [i for i, (_, needs, _) in enumerate(self.evaluators) if not needs]
-            for step, index in enumerate(invoice_steps):
-                if index in self.memos:
-                    by_path.setdefault(self.evaluators[index][0].field or "", []).append(
-                        (step, self.memos[index])
-                    )
-            self._groups = [
-                (Group(field_path(text), [memo for _, memo in members]), [step for step, _ in members])
-                for text, members in by_path.items()
-                if len(members) > 1
-            ]
-            self._planned = len(self.evaluators)
-        return self._plans[document]
+        return self._making()[1][document]
 
-    def _passing(self, run: _Run) -> set[int]:
+    def _making(self) -> tuple[int, tuple[list[_Step], list[_Step]], list[_Grouped]]:
+        made = self._made
+        if made[0] == len(self.evaluators):
+            return made
+        evaluators = list(self.evaluators)
+        plans = tuple(
+            [(rule, rule.effective_from, run) for rule, needs, run in evaluators if needs is wanted]
+            for wanted in (False, True)
+        )
+        by_path: dict[str, list[tuple[int, Memo]]] = {}
+        invoice_steps = [i for i, (_, needs, _) in enumerate(evaluators) if not needs]
+        for step, index in enumerate(invoice_steps):
+            if index in self.memos:
+                by_path.setdefault(evaluators[index][0].field or "", []).append((step, self.memos[index]))
+        groups = [
+            (Group(field_path(text), [memo for _, memo in members]), [step for step, _ in members])
+            for text, members in by_path.items()
+            if len(members) > 1
+        ]
+        made = self._made = (len(evaluators), plans, groups)  # type: ignore[assignment]
+        return made
+
+    @staticmethod
+    def _passing(groups: list[_Grouped], run: _Run) -> set[int]:
         """The places in the invoice plan of the rules whose group passes every value (see Group)."""
         steps: set[int] = set()
-        for group, members in self._groups:
+        for group, members in groups:
             try:
                 holds = group.holds(run.bare(group.path), run.today)
             except Exception:  # the rules, one by one, report what is wrong
@@ -191,8 +200,9 @@ class CompiledRules:
         run = _Run(invoice, today, tree)
         found: list[Violation] = []
         day = invoice.invoice_date
-        plan = self.plan(tree is not None)
-        passing = self._passing(run) if tree is None and self._groups else ()
+        _, plans, groups = self._making()
+        plan = plans[tree is not None]
+        passing = self._passing(groups, run) if tree is None and groups else ()
         for step, (rule, effective_from, evaluator) in enumerate(plan):
             if step in passing or (effective_from is not None and day < effective_from):
                 continue
