@@ -33,6 +33,9 @@ Evaluator = Callable[["_Run"], list[Violation]]
 _Step = tuple[Rule, date | None, Evaluator]
 #: Field rules on one path asked together, and the places of those rules in the invoice plan.
 _Grouped = tuple[Group, list[int]]
+_Made = tuple[
+    int, tuple[list[_Step], list[_Step]], list[_Grouped], tuple[list[tuple[Predicate, list[int]]], ...]
+]
 
 
 _UNKNOWN = object()
@@ -149,29 +152,40 @@ class CompiledRules:
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
     #: Field rules that remember what they passed (rules/memo.py), by their place in `evaluators`.
     memos: dict[int, Memo] = field(default_factory=dict)
+    #: A `when:` on the invoice as a whole (no `[*]` in it), by the rule's place in `evaluators`: while
+    #: it does not hold, the rule finds nothing, whatever kind of rule it is.
+    conditions: dict[int, Predicate] = field(default_factory=dict)
     #: Made once from `evaluators` (again if more are added): how many it was made from, the invoice
-    #: plan and the document plan, and the field rules on one path asked together (`Group`, with the
-    #: places of its rules in the invoice plan). One tuple, so a thread never mixes two makings.
-    _made: tuple[int, tuple[list[_Step], list[_Step]], list[_Grouped]] = field(
-        default=(-1, ([], []), []), repr=False
-    )
+    #: plan and the document plan, the field rules on one path asked together (`Group`, with the
+    #: places of its rules in the invoice plan), and each plan's invoice-level conditions with the
+    #: places of their rules. One tuple, so a thread never mixes two makings.
+    _made: _Made = field(default=(-1, ([], []), [], ([], [])), repr=False)
 
     def plan(self, document: bool) -> list[_Step]:
         """(rule, effective from, run) of the invoice rules, or of the document rules, in file order."""
         return self._making()[1][document]
 
-    def _making(self) -> tuple[int, tuple[list[_Step], list[_Step]], list[_Grouped]]:
+    def _making(self) -> _Made:
         made = self._made
         if made[0] == len(self.evaluators):
             return made
         evaluators = list(self.evaluators)
+        places = [
+            [i for i, (_, needs, _) in enumerate(evaluators) if needs is wanted] for wanted in (False, True)
+        ]
         plans = tuple(
-            [(rule, rule.effective_from, run) for rule, needs, run in evaluators if needs is wanted]
-            for wanted in (False, True)
+            [(evaluators[i][0], evaluators[i][0].effective_from, evaluators[i][2]) for i in p] for p in places
         )
+        conditioned: list[list[tuple[Predicate, list[int]]]] = []
+        for indices in places:
+            by_condition: dict[int, tuple[Predicate, list[int]]] = {}
+            for step, index in enumerate(indices):
+                if index in self.conditions:
+                    when = self.conditions[index]
+                    by_condition.setdefault(id(when), (when, []))[1].append(step)
+            conditioned.append(list(by_condition.values()))
         by_path: dict[str, list[tuple[int, Memo]]] = {}
-        invoice_steps = [i for i, (_, needs, _) in enumerate(evaluators) if not needs]
-        for step, index in enumerate(invoice_steps):
+        for step, index in enumerate(places[False]):
             if index in self.memos:
                 by_path.setdefault(evaluators[index][0].field or "", []).append((step, self.memos[index]))
         groups = [
@@ -179,12 +193,13 @@ class CompiledRules:
             for text, members in by_path.items()
             if len(members) > 1
         ]
-        made = self._made = (len(evaluators), plans, groups)  # type: ignore[assignment]
+        made = self._made = (len(evaluators), plans, groups, tuple(conditioned))  # type: ignore[assignment]
         return made
 
     @staticmethod
-    def _passing(groups: list[_Grouped], run: _Run) -> set[int]:
-        """The places in the invoice plan of the rules whose group passes every value (see Group)."""
+    def _quiet(run: _Run, groups: list[_Grouped], conditioned: list[tuple[Predicate, list[int]]]) -> set[int]:
+        """The places in the plan of rules that cannot find anything on this invoice: their group
+        passes every value (see Group), or their invoice-level condition does not hold."""
         steps: set[int] = set()
         for group, members in groups:
             try:
@@ -193,6 +208,13 @@ class CompiledRules:
                 holds = False
             if holds:
                 steps.update(members)
+        for when, members in conditioned:
+            try:
+                holds = run.holds(when)
+            except Exception:
+                holds = True
+            if not holds:
+                steps.update(members)
         return steps
 
     def evaluate(self, invoice: Invoice, today: date, tree: etree._Element | None = None) -> list[Violation]:
@@ -200,11 +222,13 @@ class CompiledRules:
         run = _Run(invoice, today, tree)
         found: list[Violation] = []
         day = invoice.invoice_date
-        _, plans, groups = self._making()
-        plan = plans[tree is not None]
-        passing = self._passing(groups, run) if tree is None and groups else ()
+        _, plans, groups, conditioned = self._making()
+        document = tree is not None
+        plan = plans[document]
+        groups = [] if document else groups
+        quiet = self._quiet(run, groups, conditioned[document]) if groups or conditioned[document] else ()
         for step, (rule, effective_from, evaluator) in enumerate(plan):
-            if step in passing or (effective_from is not None and day < effective_from):
+            if step in quiet or (effective_from is not None and day < effective_from):
                 continue
             try:
                 violations = evaluator(run)
@@ -247,6 +271,8 @@ def compile_rules(
         if rule.when is not None:
             shape = rule.when.model_dump_json()
             when = conditions.get(shape) or conditions.setdefault(shape, compile_condition(rule.when))
+            if not any("[*]" in name for name in condition_fields(rule.when)):
+                result.conditions[len(result.evaluators)] = when
         if rule.field is not None:
             run, memo = _field_rule(rule, when, reference, source)
             if memo is not None and not rule.unique:
