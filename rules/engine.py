@@ -24,7 +24,7 @@ from rules.checks import run_attachments, run_check
 from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
 from rules.constraints import Finding, compile_checks, duplicates
 from rules.documents import values, xpath, xpath_problem
-from rules.memo import Group, Memo, distinct, memo_types
+from rules.memo import AnchoredMemo, Group, Memo, distinct, memo_types
 from rules.rule import Rule
 from rules.schema import Profile
 
@@ -76,10 +76,10 @@ class _Run:
         cached = self._values.get(text)
         found = [value for value, _ in cached] if cached is not None else path.bare_values(self.invoice)
         bare = None
-        if found:
-            kind = type(found[0])
-            same = (kind in _BARE_TYPES or kind is Decimal) and all(type(value) is kind for value in found)
-            if same and (kind is not Decimal or all(value.is_finite() for value in found)):
+        kinds = set(map(type, found))
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind in _BARE_TYPES or (kind is Decimal and all(value.is_finite() for value in found)):
                 bare = (kind, found)
         self._bare[text] = bare
         return bare
@@ -299,8 +299,17 @@ def _field_rule(
     others = {name: field_path(name) for name in names if name}
     types = memo_types(rule)
     memo = Memo(rule, check, types) if types else None
+    # A window from another date of the invoice (`due_date` within 90 days of `invoice_date`): its
+    # findings depend on the two dates alone, so the pairs it passed are remembered.
+    anchor = others.get(rule.within_days.of or "") if rule.within_days is not None else None
+    if anchor is None or keys or anchor.wildcard_keys or rule.matches or rule.unique or when is not None:
+        anchor = None
+    anchored = AnchoredMemo()
 
     def run(r: _Run) -> list[Violation]:
+        pair = anchored.pair(r.bare(path), r.bare(anchor)) if anchor is not None else None
+        if pair is not None and anchored.passed(pair):
+            return _NO_VIOLATIONS
         if memo is not None:
             bare = r.bare(path)
             # Every value passes: the rule holds whatever its `when` says (rules/memo.py).
@@ -330,6 +339,8 @@ def _field_rule(
             pairs = [(path.concrete(indices), value) for value, indices in reached]
             for where, value, finding in duplicates(pairs):
                 found.append(_violation(rule, where, value, finding, source))
+        if pair is not None and not found:
+            anchored.remember(pair)
         return found
 
     return run, memo

@@ -118,6 +118,31 @@ class Group:
         return True
 
 
+class AnchoredMemo:
+    """The (date, other date) pairs a `within_days.of` rule on two invoice-level dates passed: its
+    findings depend on the two dates alone."""
+
+    __slots__ = ("_passed",)
+
+    def __init__(self) -> None:
+        self._passed: set[tuple[date, date]] = set()
+
+    @staticmethod
+    def pair(value: Bare | None, anchor: Bare | None) -> tuple[date, date] | None:
+        """The two dates, when each path gives one calendar date (anything else is checked as usual)."""
+        if value is None or anchor is None or value[0] is not date or anchor[0] is not date:
+            return None
+        if len(value[1]) != 1 or len(anchor[1]) != 1:
+            return None
+        return value[1][0], anchor[1][0]
+
+    def passed(self, pair: tuple[date, date]) -> bool:
+        return pair in self._passed
+
+    def remember(self, pair: tuple[date, date]) -> None:
+        _remember(self._passed, pair)
+
+
 def _remember(passed: set[Any], value: Any) -> None:
     # A field whose values never repeat (descriptions, invoice numbers) fills the set with values no
     # invoice will bring again: start afresh then, so the values that do repeat are learnt again.

@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel
@@ -56,10 +57,18 @@ class FieldPath:
             return [_child(root, steps[0].name)]
         if len(steps) == 2 and steps[0].each and not steps[1].each and steps[1].index is None:
             name = steps[1].name
-            return [
-                None if item is None else item.get(name) if type(item) is dict else getattr(item, name, None)
-                for item in _child(root, steps[0].name) or ()
-            ]
+            items = _child(root, steps[0].name) or ()
+            try:  # records (the model's lines, taxes): one attribute each, read in C
+                return list(map(attrgetter(name), items))
+            except AttributeError:  # a dict or a None among them: as `values` reads them
+                return [
+                    None
+                    if item is None
+                    else item.get(name)
+                    if type(item) is dict
+                    else getattr(item, name, None)
+                    for item in items
+                ]
         return [value for value, _ in self.values(root)]
 
     def values(self, root: Any, fixed: Mapping[str, int] | None = None) -> list[tuple[Any, tuple[int, ...]]]:
