@@ -14,19 +14,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import regex
 from lxml import etree
 
-from hub.model import Invoice, RejectionCategory, Violation
+from hub.model import Invoice, Violation
 from mappings.xml_schema import schema_errors
 from rules import paths
 from rules.checks import run_attachments, run_check
-from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
+from rules.conditions import Predicate, compile_condition, condition_fields, field_path
 from rules.constraints import Finding, compile_checks, duplicates
 from rules.documents import values, xpath, xpath_problem
 from rules.memo import AnchoredMemo, Group, Memo, distinct, memo_types
 from rules.rule import Rule
 from rules.schema import Profile
+from rules.violations import internal_error, violation
 
 Evaluator = Callable[["_Run"], list[Violation]]
 #: One rule of a plan: the rule, the day it applies from, and its evaluator.
@@ -233,7 +233,7 @@ class CompiledRules:
             try:
                 violations = evaluator(run)
             except Exception as exc:  # a broken rule blocks the invoice; it never lets it through unchecked
-                found.append(_internal_error(rule, exc, self.origins.get(rule.id)))
+                found.append(internal_error(rule, exc, self.origins.get(rule.id)))
                 continue
             if violations:
                 found.extend(violations)
@@ -334,11 +334,11 @@ def _field_rule(
             )
             findings = check(value, today, lookup)
             if findings:  # the rare case: most values pass, and pass without a list being built
-                found.extend(_violation(rule, path.concrete(indices), value, f, source) for f in findings)
+                found.extend(violation(rule, path.concrete(indices), value, f, source) for f in findings)
         if rule.unique and not distinct(r.bare(path)):
             pairs = [(path.concrete(indices), value) for value, indices in reached]
             for where, value, finding in duplicates(pairs):
-                found.append(_violation(rule, where, value, finding, source))
+                found.append(violation(rule, where, value, finding, source))
         if pair is not None and not found:
             anchored.remember(pair)
         return found
@@ -359,7 +359,7 @@ def _check_rule(rule: Rule, when: Predicate | None, source: str | None) -> Evalu
         if when is not None and not r.holds(when):
             return []
         problems = run_check(rule, r.invoice) if rule.check else run_attachments(rule.attachments, r.invoice)  # type: ignore[arg-type]
-        return [_violation(rule, where, value, finding, source) for where, value, finding in problems]
+        return [violation(rule, where, value, finding, source) for where, value, finding in problems]
 
     return run
 
@@ -378,7 +378,7 @@ def _document_rule(
         if not found:
             if rule.required:
                 return [
-                    _violation(
+                    violation(
                         rule,
                         rule.document or "",
                         None,
@@ -389,7 +389,7 @@ def _document_rule(
             return []
         if rule.forbidden:
             return [
-                _violation(
+                violation(
                     rule,
                     rule.document or "",
                     found[0],
@@ -400,7 +400,7 @@ def _document_rule(
         violations = []
         for value in found:
             for finding in check(value, None, None):
-                violations.append(_violation(rule, rule.document or "", value, finding, source))
+                violations.append(violation(rule, rule.document or "", value, finding, source))
         return violations
 
     return run
@@ -418,7 +418,7 @@ def _schema_rule(rule: Rule, when: Predicate | None, path: str | None, source: s
             raise ValueError(f"the {kind.upper()} {named!r} was not found when the rules file loaded")
         assert r.tree is not None
         return [
-            _violation(
+            violation(
                 rule,
                 "document",
                 None,
@@ -465,87 +465,5 @@ def _evaluate_without_invoice(tree: etree._Element, rules: Sequence[Rule]) -> li
             try:
                 found.extend(evaluator(_Run(invoice=None, today=date.min, tree=tree)))  # type: ignore[arg-type]
             except Exception as exc:
-                found.append(_internal_error(rule, exc, None))
+                found.append(internal_error(rule, exc, None))
     return found
-
-
-# --- violations ----------------------------------------------------------------------------------------------
-_CATEGORY_BY_CONSTRAINT = {
-    "within_days": RejectionCategory.DATES,
-    "tax_rates": RejectionCategory.TAX,
-    "line_amounts": RejectionCategory.PRICE_QUANTITY,
-    "po_remaining": RejectionCategory.PO,
-    "count": RejectionCategory.ATTACHMENTS,
-    "content_type": RejectionCategory.ATTACHMENTS,
-    "max_bytes": RejectionCategory.ATTACHMENTS,
-    "filename_pattern": RejectionCategory.ATTACHMENTS,
-    "document_schema": RejectionCategory.DOCUMENT,
-}
-_CATEGORY_BY_FIELD_WORD = (
-    ("po_", RejectionCategory.PO),
-    ("purchase_order", RejectionCategory.PO),
-    ("contract", RejectionCategory.PO),
-    ("OrderReference", RejectionCategory.PO),
-    ("tax", RejectionCategory.TAX),
-    ("Tax", RejectionCategory.TAX),
-    ("attachment", RejectionCategory.ATTACHMENTS),
-    ("unit_price", RejectionCategory.PRICE_QUANTITY),
-    ("quantity", RejectionCategory.PRICE_QUANTITY),
-    ("unit_of_measure", RejectionCategory.PRICE_QUANTITY),
-    ("UnitOfMeasure", RejectionCategory.PRICE_QUANTITY),
-    ("date", RejectionCategory.DATES),
-    ("Date", RejectionCategory.DATES),
-)
-
-
-def _category(rule: Rule, finding: Finding) -> RejectionCategory:
-    if rule.category is not None:
-        return rule.category
-    if finding.constraint in _CATEGORY_BY_CONSTRAINT:
-        return _CATEGORY_BY_CONSTRAINT[finding.constraint]
-    target = rule.field or rule.document or ""
-    for word, category in _CATEGORY_BY_FIELD_WORD:
-        if word in target:
-            return category
-    return RejectionCategory.MISSING_FIELD if finding.constraint == "required" else RejectionCategory.OTHER
-
-
-_PLACEHOLDER = regex.compile(r"\{(field|value|expected)\}")
-
-
-def _fill(template: str, words: dict[str, str]) -> str:
-    # Only {field}, {value} and {expected} are placeholders; other braces (e.g. in a regex) stay as written.
-    return _PLACEHOLDER.sub(lambda m: words[m.group(1)], template)
-
-
-def _violation(rule: Rule, where: str, value: Any, finding: Finding, source: str | None) -> Violation:
-    shown = value if value is None or isinstance(value, str | int | float | bool) else as_text(value)
-    if isinstance(value, Decimal):
-        shown = str(value)
-    words = {"field": where, "value": "" if shown is None else str(shown), "expected": finding.expected}
-    template = rule.message or finding.default_message
-    return Violation(
-        rule_id=rule.id,
-        field=where,
-        value=shown,
-        message=_fill(template, words),
-        hint=_fill(rule.hint, words) if rule.hint else None,
-        severity=rule.severity,
-        category=_category(rule, finding),
-        expected=finding.expected,
-        source=source,
-    )
-
-
-def _internal_error(rule: Rule, exc: Exception, source: str | None) -> Violation:
-    return Violation(
-        rule_id=rule.id,
-        field=rule.field or rule.document or rule.check or rule.target or "rule",
-        value=None,
-        message=f"internal rule error: rule {rule.id!r} could not be evaluated ({type(exc).__name__}: {exc})",
-        hint="AR operations: fix this rule in its rules file; the invoice is held until the rule works.",
-        severity="error",
-        category=RejectionCategory.CONFIG,
-        expected="a rule that evaluates",
-        source=source,
-    )
