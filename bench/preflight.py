@@ -1,21 +1,24 @@
 """Pre-flight throughput per core, and its ratio to rendering alone (issue 9, item 1).
 
-    PORTALHUB_CXML_REFS=../shared/refs/cxml .venv/bin/python -m bench.preflight
+    PORTALHUB_CXML_REFS=../shared/refs/cxml PORTALHUB_PIDX_REFS=../shared/refs/pidx .venv/bin/python -m bench.preflight
 
 Pre-flight is what the hub runs on every invoice before it may be sent: model validation of the raw
 AR record + field/check rules + cXML render + parse + document (XPath) rules + DTD validation. It is
-measured for 1, 10 and 200-line invoices on two rules files:
+measured for 1, 10 and 200-line invoices on three rules files:
 - `demo`: ACME's file from the demo (`fixtures/rules/acme-coupa.yaml` + the Coupa baseline), the
   size of the customer files the hub ships with;
 - `realistic`: `bench/realistic-coupa.yaml`, 60 effective rules of every kind (patterns, lists,
-  ranges, dates, per-line conditions, tax and total checks, XPath) — a heavily customised buyer.
+  ranges, dates, per-line conditions, tax and total checks, XPath) — a heavily customised buyer;
+- `pidx`: `bench/openinvoice-pidx.yaml`, an OpenInvoice buyer with the PIDX baseline: the PIDX 1.61
+  renderer and the official Invoice XSD instead of cXML and its DTD (measured, no target).
 
 The floor, "rendering alone with lxml": the cXML text written and parsed into an lxml tree — the
 least the checks need (the DTD and the XPath rules run on an lxml tree). That is cheaper than
 building the tree with lxml's element API, as the renderer did until issue 9, so the ratio is held to
 a stricter floor than the one the target was set against.
 
-Targets at 10 lines: >= 2,000 invoices/s/core; pre-flight / floor <= 3. Per core = per CPU second
+Targets at 10 lines (issue 21): >= 2,000 invoices/s/core on `demo`, >= 1,200 on `realistic`;
+pre-flight / floor <= 2 on both. Per core = per CPU second
 of this process (bench/timing.py), so other work on the machine moves the figures little.
 """
 
@@ -32,7 +35,7 @@ from bench.timing import rate, report, target
 from connectors.base import ConnectorContext, Envelope, SchemaFiles
 from hub.model import Invoice
 from hub.preflight import PlaceholderSecrets, preflight
-from hub.refs import cxml_refs_dir
+from hub.refs import cxml_refs_dir, pidx_invoice_xsd
 from hub.registry import ConnectorRegistry
 from rules.engine import compiled
 from rules.loader import load_profile
@@ -42,6 +45,8 @@ ROOT = Path(__file__).parent.parent
 PROFILES = {
     "demo": ROOT / "fixtures" / "rules" / "acme-coupa.yaml",
     "realistic": ROOT / "bench" / "realistic-coupa.yaml",
+    # PIDX for OpenInvoice and its XSD: measured, no target of its own (issue 21 names the cXML ones).
+    "pidx": ROOT / "bench" / "openinvoice-pidx.yaml",
 }
 #: Invoices/s/core at 10 lines (issue 21); the whole pre-flight also <= 2x the render+parse floor.
 TARGETS = {"demo": 2000.0, "realistic": 1200.0}
@@ -85,7 +90,9 @@ def measure(name: str, profile: Profile, schemas: SchemaFiles, lines: int) -> di
         "preflight/s": full,
         "floor/s": floor,
         "ratio": ratio,
-        "target": ("ok" if full >= TARGETS[name] and ratio <= 2 else "MISSED") if lines == 10 else "",
+        "target": ("ok" if full >= TARGETS[name] and ratio <= 2 else "MISSED")
+        if lines == 10 and name in TARGETS
+        else "",
     }
 
 
@@ -94,16 +101,22 @@ def main() -> None:
     dtd = refs / "1.2.037" / "InvoiceDetail.dtd" if refs else None
     if dtd is None:
         print("note: no cXML DTDs (PORTALHUB_CXML_REFS): measured WITHOUT the DTD check", file=sys.stderr)
-    schemas = {"cxml_dtd": dtd} if dtd else {}
+    xsd = pidx_invoice_xsd()
+    if xsd is None:
+        print("note: no PIDX XSD (PORTALHUB_PIDX_REFS): PIDX measured WITHOUT the XSD check", file=sys.stderr)
+    schemas = {name: path for name, path in (("cxml_dtd", dtd), ("pidx_xsd", xsd)) if path is not None}
     registry = ConnectorRegistry()
     rows: list[dict[str, object]] = []
     for name, path in PROFILES.items():
         profile = load_profile(path, registry.check_connection)
         rows.extend(measure(name, profile, schemas, lines) for lines in (1, 10, 200))
-    print(f"DTD check: {'on' if dtd else 'OFF'}; one core; µs are CPU µs per invoice for each part alone")
+    print(
+        f"DTD check: {'on' if dtd else 'OFF'}, XSD check: {'on' if xsd else 'OFF'}; one core; "
+        "µs are CPU µs per invoice for each part alone (dtd: the DTD or the XSD)"
+    )
     report("preflight", rows, list(rows[0]))
     for row in rows:
-        if row["lines"] == 10:
+        if row["lines"] == 10 and str(row["rules file"]).split(" ")[0] in TARGETS:
             name = str(row["rules file"]).split(" ")[0]
             target(
                 f"preflight {row['rules file']} 10 lines",

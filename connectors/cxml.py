@@ -6,6 +6,8 @@ Coupa and Ariba subclass `CxmlConnector`; their differences live in their own mo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +24,7 @@ from connectors.base import (
 )
 from connectors.http import send_submission
 from connectors.multipart import content_ids, xml_document
-from connectors.settings import COMMON_HELP, TimeZoneName
+from connectors.settings import COMMON_HELP, PerProfile, TimeZoneName
 from hub.model import Invoice, Violation
 from hub.profile import PortalProfile, Strict
 from hub.secrets import SecretRef
@@ -125,20 +127,35 @@ class CxmlConnector(Connector):
             "shared_secret": "env:PLACEHOLDER_NEVER_SENT",
         }
 
-    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
+    @cached_property
+    def _headers(self) -> PerProfile[_Header]:
+        return PerProfile(self._header)
+
+    def _header(self, profile: PortalProfile) -> _Header:
         settings: CxmlConnection = self.settings(profile)
-        secret = self.secret(settings.shared_secret)
-        ids = content_ids(invoice.attachments)
-        cxml_envelope = cxml_invoice.CxmlEnvelope(
-            payload_id=envelope.payload_id,
-            timestamp=envelope.timestamp,
+        return _Header(
+            settings,
             sender=_credential(settings.sender or settings.from_),
             from_=_credential(settings.from_),
             to=_credential(settings.to),
+            timezone=ZoneInfo(settings.timezone),
+        )
+
+    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
+        header = self._headers(profile)
+        settings = header.settings
+        secret = self.secret(settings.shared_secret)  # resolved on every render: a secret can rotate
+        ids = content_ids(invoice.attachments) if invoice.attachments else {}
+        cxml_envelope = cxml_invoice.CxmlEnvelope(
+            payload_id=envelope.payload_id,
+            timestamp=envelope.timestamp,
+            sender=header.sender,
+            from_=header.from_,
+            to=header.to,
             shared_secret=secret,
             user_agent=settings.user_agent,
             deployment_mode=settings.deployment_mode,
-            timezone=ZoneInfo(settings.timezone),
+            timezone=header.timezone,
             invoice_number=envelope.invoice_number,
             original_payload_id=envelope.original_payload_id,
             attachment_ids=ids,
@@ -153,6 +170,17 @@ class CxmlConnector(Connector):
             xml_type="text/xml",
             secrets=(secret,),
         )
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A profile's settings as rendering uses them (`CxmlConnector._headers`: once per profile)."""
+
+    settings: CxmlConnection
+    sender: cxml_invoice.Credential
+    from_: cxml_invoice.Credential
+    to: cxml_invoice.Credential
+    timezone: ZoneInfo
 
 
 def _credential(settings: CredentialSettings) -> cxml_invoice.Credential:

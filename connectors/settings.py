@@ -6,12 +6,18 @@ that several families have, with the same meaning and the same check, takes its 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field
 
-__all__ = ["COMMON_HELP", "OverlapSeconds", "TimeZoneName"]
+from hub.profile import PortalProfile
+
+__all__ = ["COMMON_HELP", "OverlapSeconds", "PerProfile", "TimeZoneName"]
+
+T = TypeVar("T")
 
 
 def _known_zone(value: str) -> str:
@@ -39,3 +45,28 @@ COMMON_HELP: dict[str, tuple[str, Any]] = {
     "username": ("The user name to sign in with.", "acme-ar"),
     "password": ("The password, by reference only.", "secret:acme_portal_password"),
 }
+
+
+class PerProfile(Generic[T]):
+    """What a connector works out from a profile's `connection:` (its validated settings, its time
+    zone), kept per profile object: rendering runs for every invoice, and validating the settings
+    each time was a tenth of it. A profile is frozen, so its settings cannot change under the cache;
+    a reloaded profile is a new object and is worked out again. Bounded; safe on several threads
+    (at worst two threads work the same value out)."""
+
+    def __init__(self, build: Callable[[PortalProfile], T], size: int = 256):
+        self._build = build
+        self._size = size
+        self._kept: dict[int, tuple[PortalProfile, T]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, profile: PortalProfile) -> T:
+        kept = self._kept.get(id(profile))
+        if kept is not None and kept[0] is profile:  # the object itself: an id can be reused
+            return kept[1]
+        value = self._build(profile)
+        with self._lock:
+            if len(self._kept) >= self._size:
+                self._kept.clear()
+            self._kept[id(profile)] = (profile, value)
+        return value

@@ -93,26 +93,28 @@ class _Builder:
     def described_markup(self, tag: str, value: str) -> str:
         return f"<{tag}{self.lang_attribute}>{text(tag, value)}</{tag}>"
 
-    def credential(self, cred: Credential, secret: str | None = None) -> None:
-        w = self.w
-        with w.element("Credential", domain=cred.domain):
-            w.leaf("Identity", cred.identity)
-            if secret is not None:
-                w.leaf("SharedSecret", secret)
+    def credential_markup(self, cred: Credential, secret: str | None = None) -> str:
+        shared = f"<SharedSecret>{text('SharedSecret', secret)}</SharedSecret>" if secret is not None else ""
+        return (
+            f'<Credential domain="{attribute("Credential", cred.domain)}">'
+            f"<Identity>{text('Identity', cred.identity)}</Identity>{shared}</Credential>"
+        )
+
+    def header_markup(self) -> str:
+        env = self.env
+        return (
+            f"<Header><From>{self.credential_markup(env.from_)}</From>"
+            f"<To>{self.credential_markup(env.to)}</To>"
+            f"<Sender>{self.credential_markup(env.sender, env.shared_secret)}"
+            f"<UserAgent>{text('UserAgent', env.user_agent)}</UserAgent></Sender></Header>"
+        )
 
     # --- document ---------------------------------------------------------------------------------------
     def build(self) -> str:
         w, env = self.w, self.env
         root = {"version": CXML_VERSION, "payloadID": env.payload_id, "timestamp": env.timestamp.isoformat()}
         with w.element("cXML", **root, **{XML_LANG: env.lang}):
-            with w.element("Header"):
-                with w.element("From"):
-                    self.credential(env.from_)
-                with w.element("To"):
-                    self.credential(env.to)
-                with w.element("Sender"):
-                    self.credential(env.sender, env.shared_secret)
-                    w.leaf("UserAgent", env.user_agent)
+            w.markup(self.header_markup())  # one string, like the lines: the same bytes
             with w.element("Request", deploymentMode=env.deployment_mode), w.element("InvoiceDetailRequest"):
                 self.request_header()
                 self.order()

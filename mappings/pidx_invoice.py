@@ -46,7 +46,16 @@ from mappings.pidx_codes import (
     LINE_REFERENCES,
     tax_type_code,
 )
-from mappings.pidx_elements import PIDX_VERSION, TRANSACTION_PURPOSE, VERSION, leaf, money, node
+from mappings.pidx_elements import (
+    PIDX_VERSION,
+    TRANSACTION_PURPOSE,
+    VERSION,
+    Markup,
+    document,
+    leaf,
+    money,
+    node,
+)
 from mappings.portal_values import day_as_instant, plain_decimal
 
 
@@ -83,7 +92,7 @@ def _common(values: Iterable[str | None]) -> str | None:
     return None
 
 
-def _references(entries: Iterable[tuple[str, str | None, str | None]]) -> list[etree._Element]:
+def _references(entries: Iterable[tuple[str, str | None, str | None]]) -> list[Markup]:
     """ReferenceInformation for each (indicator, number, description) with a number."""
     return [
         node(
@@ -97,13 +106,13 @@ def _references(entries: Iterable[tuple[str, str | None, str | None]]) -> list[e
     ]
 
 
-def _well(well_id: str | None) -> etree._Element | None:
+def _well(well_id: str | None) -> Markup | None:
     if not well_id:
         return None
     return node("JobLocationInformation", WellInformation=node("WellInformation", WellIdentifier=well_id))
 
 
-def _field_ticket(number: str | None) -> etree._Element | None:
+def _field_ticket(number: str | None) -> Markup | None:
     return node("FieldTicketInformation", FieldTicketNumber=number) if number else None
 
 
@@ -112,7 +121,7 @@ class _Builder:
         self.invoice = invoice
         self.env = envelope
 
-    def build(self) -> etree._Element:
+    def build(self) -> Markup:
         inv = self.invoice
         if inv.purpose is InvoicePurpose.CANCEL:
             raise MappingError(
@@ -122,13 +131,14 @@ class _Builder:
         return node(
             "Invoice",
             {TRANSACTION_PURPOSE: "Original", VERSION: PIDX_VERSION},
+            root=True,
             InvoiceProperties=self.properties(),
             InvoiceDetails=node("InvoiceDetails", InvoiceLineItem=[self.line(line) for line in inv.lines]),
             InvoiceSummary=self.summary(),
         )
 
     # --- InvoiceProperties -----------------------------------------------------------------------------
-    def properties(self) -> etree._Element:
+    def properties(self) -> Markup:
         inv, env = self.invoice, self.env
         lines = inv.lines
         return node(
@@ -153,7 +163,7 @@ class _Builder:
             Comment=inv.comments,
         )
 
-    def partners(self) -> list[etree._Element]:
+    def partners(self) -> list[Markup]:
         inv, env = self.invoice, self.env
         supplier = inv.supplier
         # The schema wants at least one PartnerIdentifier per partner: a remit-to, bill-to or ship-to
@@ -177,7 +187,7 @@ class _Builder:
         contact_role: str | None,
         *,
         own_id: bool = False,
-    ) -> etree._Element:
+    ) -> Markup:
         if own_id and party.party_id:
             identifier = leaf(
                 "PartnerIdentifier", party.party_id, {"partnerIdentifierIndicator": "AssignedBySeller"}
@@ -202,7 +212,7 @@ class _Builder:
         )
 
     @staticmethod
-    def address(address: Address) -> etree._Element:
+    def address(address: Address) -> Markup:
         # One StreetName in the schema; further street lines are AddressLines.
         first, *more = address.street
         return node(
@@ -216,7 +226,7 @@ class _Builder:
         )
 
     @staticmethod
-    def terms(terms: PaymentTerms | None) -> etree._Element | None:
+    def terms(terms: PaymentTerms | None) -> Markup | None:
         if terms is None:
             return None
         discount = bool(terms.discount_percent) and terms.discount_days is not None
@@ -234,7 +244,7 @@ class _Builder:
             else None,
         )
 
-    def header_references(self) -> list[etree._Element]:
+    def header_references(self) -> list[Markup]:
         inv = self.invoice
         lines = inv.lines
         cost_center = inv.extrinsics.get(COST_CENTER_EXTRINSIC) or _common(line.cost_center for line in lines)
@@ -251,7 +261,7 @@ class _Builder:
             ]
         )
 
-    def attachment(self, attachment: Attachment) -> etree._Element:
+    def attachment(self, attachment: Attachment) -> Markup:
         content_id = self.env.attachment_ids.get(attachment.filename)
         if not content_id:
             raise MappingError(f"attachment {attachment.filename} has no content id to refer to it by")
@@ -264,7 +274,7 @@ class _Builder:
         )
 
     # --- InvoiceDetails --------------------------------------------------------------------------------
-    def line(self, line: InvoiceLine) -> etree._Element:
+    def line(self, line: InvoiceLine) -> Markup:
         identifiers = []
         if line.supplier_part_id:
             identifiers.append(
@@ -306,7 +316,7 @@ class _Builder:
             ReferenceInformation=_references(references),
         )
 
-    def service(self, period: ServicePeriod | None) -> list[etree._Element]:
+    def service(self, period: ServicePeriod | None) -> list[Markup]:
         if period is None:
             return []
         zone = self.env.timezone
@@ -322,7 +332,7 @@ class _Builder:
         ]
 
     @staticmethod
-    def tax(tax: TaxLine) -> etree._Element:
+    def tax(tax: TaxLine) -> Markup:
         # The schema's Tax has no Description: the jurisdiction is the TaxLocation's name, the
         # supplier's words about the tax are its TaxReference.
         return node(
@@ -338,7 +348,7 @@ class _Builder:
         )
 
     # --- InvoiceSummary --------------------------------------------------------------------------------
-    def summary(self) -> etree._Element:
+    def summary(self) -> Markup:
         inv = self.invoice
         # Line taxes are summed per tax type; header-level taxes appear nowhere else, so in full.
         by_code: dict[str, Decimal] = {}
@@ -375,11 +385,14 @@ class _Builder:
 
 
 def render_tree(invoice: Invoice, envelope: PidxEnvelope) -> etree._Element:
-    """The document as a tree: pre-flight runs XPath rules (`pidx:` prefix) and the XSD check on it."""
-    return _Builder(invoice, envelope).build()
+    """The document as a tree, for tests and tools that read it: `render`'s bytes parsed, without the
+    indentation (pre-flight parses the bytes themselves, `OutboundDocument.tree`)."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    return etree.fromstring(render(invoice, envelope), parser)
 
 
 def serialize(root: etree._Element) -> bytes:
+    """A tree written the way `render` writes a document."""
     # Indented: the stored copy is read by people (`portalhub show`); PIDX has no mixed content, so
     # the whitespace means nothing to a portal.
     body: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
@@ -388,4 +401,4 @@ def serialize(root: etree._Element) -> bytes:
 
 def render(invoice: Invoice, envelope: PidxEnvelope) -> bytes:
     """The complete PIDX invoice, ready to send."""
-    return serialize(render_tree(invoice, envelope))
+    return document(_Builder(invoice, envelope).build())

@@ -7,6 +7,8 @@ external-entity reads arrive.
 
 from __future__ import annotations
 
+import threading
+
 from lxml import etree
 
 from hub.errors import MappingError
@@ -16,7 +18,19 @@ class UntrustedXMLError(MappingError):
     """The bytes are not well-formed XML, or carry constructs we refuse (entity declarations)."""
 
 
+_LOCAL = threading.local()
+
+
 def _parser() -> etree.XMLParser:
+    # One parser per thread (an lxml parser must not parse on two threads at once), not one per
+    # document: pre-flight parses every document it renders.
+    parser: etree.XMLParser | None = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

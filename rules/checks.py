@@ -53,7 +53,7 @@ def _line_amounts(invoice: Invoice, tolerance: Decimal) -> Problems:
 
 def _summary_totals(invoice: Invoice, tolerance: Decimal) -> Problems:
     lines = sum((line.amount for line in invoice.lines), Decimal(0))
-    taxes = sum((line.tax_total for line in invoice.lines), Decimal(0)) + sum(
+    taxes = sum((t.amount for line in invoice.lines for t in line.taxes), Decimal(0)) + sum(
         (t.amount for t in invoice.taxes), Decimal(0)
     )
     total = invoice.subtotal + invoice.tax_total + invoice.charges_total
@@ -74,22 +74,28 @@ def _summary_totals(invoice: Invoice, tolerance: Decimal) -> Problems:
             )
 
 
-def _tax_lines(invoice: Invoice) -> Iterator[tuple[str, TaxLine]]:
+def _tax_lines(invoice: Invoice) -> Iterator[tuple[int | None, int, TaxLine]]:
+    """(line position or None for a header tax, index, tax): where is written out only for a problem."""
     for position, line in enumerate(invoice.lines):
         for index, tax in enumerate(line.taxes):
-            yield f"lines[{position}].taxes[{index}].amount", tax
+            yield position, index, tax
     for index, tax in enumerate(invoice.taxes):
-        yield f"taxes[{index}].amount", tax
+        yield None, index, tax
+
+
+_CENT = Decimal("0.01")
+_HUNDRED = Decimal(100)
 
 
 def _tax_rates(invoice: Invoice, tolerance: Decimal) -> Problems:
-    for where, tax in _tax_lines(invoice):
-        if tax.rate_percent is None or tax.taxable_amount is None:
+    for position, index, tax in _tax_lines(invoice):
+        rate, base = tax.rate_percent, tax.taxable_amount
+        if rate is None or base is None:
             continue  # nothing to compute from; a `required` rule on rate/base says so if it matters
-        expected = (tax.taxable_amount * tax.rate_percent / 100).quantize(Decimal("0.01"))
-        if _off(tax.amount, expected, tolerance):
+        expected = (base * rate / _HUNDRED).quantize(_CENT)
+        if abs(tax.amount - expected) > tolerance:
             yield (
-                where,
+                f"taxes[{index}].amount" if position is None else f"lines[{position}].taxes[{index}].amount",
                 tax.amount,
                 Finding(
                     "tax_rates",

@@ -14,7 +14,8 @@ XPATH_NAMESPACES = {"pidx": "http://www.pidx.org/schemas/v1.61"}
 
 @lru_cache(maxsize=1024)
 def xpath(expression: str) -> etree.XPath:
-    return etree.XPath(expression, namespaces=XPATH_NAMESPACES)
+    # Plain strings: a rule reads the values, never where an attribute or text came from.
+    return etree.XPath(expression, namespaces=XPATH_NAMESPACES, smart_strings=False)
 
 
 def xpath_problem(expression: str) -> str | None:
@@ -34,7 +35,8 @@ def values(result: Any) -> list[str]:
         found = []
         for item in result:
             if isinstance(item, etree._Element):
-                text = "".join(item.itertext()).strip()
+                # An element without children holds its text alone (most values: no join needed).
+                text = (item.text or "").strip() if not len(item) else "".join(item.itertext()).strip()
                 if not text and (len(item) or item.attrib):
                     text = f"<{item.tag}>"
             else:

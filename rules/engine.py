@@ -14,29 +14,40 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import regex
 from lxml import etree
 
-from hub.model import Invoice, RejectionCategory, Violation
+from hub.model import Invoice, Violation
 from mappings.xml_schema import schema_errors
 from rules import paths
 from rules.checks import run_attachments, run_check
-from rules.conditions import Predicate, as_text, compile_condition, condition_fields, field_path
+from rules.conditions import Predicate, compile_condition, condition_fields, field_path
 from rules.constraints import Finding, compile_checks, duplicates
 from rules.documents import values, xpath, xpath_problem
+from rules.memo import AnchoredMemo, Group, Memo, distinct, memo_types
 from rules.rule import Rule
 from rules.schema import Profile
+from rules.violations import internal_error, violation
 
 Evaluator = Callable[["_Run"], list[Violation]]
 #: One rule of a plan: the rule, the day it applies from, and its evaluator.
 _Step = tuple[Rule, date | None, Evaluator]
+#: Field rules on one path asked together, and the places of those rules in the invoice plan.
+_Grouped = tuple[Group, list[int]]
+_Made = tuple[
+    int, tuple[list[_Step], list[_Step]], list[_Grouped], tuple[list[tuple[Predicate, list[int]]], ...]
+]
+
+
+_UNKNOWN = object()
+#: Types whose equal values are the same value for every rule (no 1.0 / 1.00, no time zones).
+_BARE_TYPES = frozenset({str, int, date})
 
 
 class _Run:
     """One evaluation: the invoice, today, the document, and the values of each path resolved so far
     (rules share paths: `lines[*].unit_of_measure` is resolved once per invoice, not once per rule)."""
 
-    __slots__ = ("_index", "_values", "invoice", "today", "tree")
+    __slots__ = ("_bare", "_held", "_index", "_values", "invoice", "today", "tree")
 
     def __init__(self, invoice: Invoice, today: date, tree: etree._Element | None):
         self.invoice = invoice
@@ -44,6 +55,34 @@ class _Run:
         self.tree = tree
         self._values: dict[str, list[tuple[Any, tuple[int, ...]]]] = {}
         self._index: dict[str, dict[tuple[int, ...], list[Any]]] = {}
+        self._bare: dict[str, tuple[type, list[Any]] | None] = {}
+        self._held: dict[int, bool] = {}
+
+    def holds(self, when: Predicate) -> bool:
+        """A condition on the invoice (not on a line): rules that share it (`compile_rules` gives
+        them one predicate) ask it once per invoice."""
+        held = self._held.get(id(when))  # the compiled rules keep the predicate alive: ids are stable
+        if held is None:
+            held = self._held[id(when)] = when(self, {})
+        return held
+
+    def bare(self, path: paths.FieldPath) -> tuple[type, list[Any]] | None:
+        """(their one type, the values) of the path when they all have the same type, text, whole
+        number, calendar date or finite amount; None otherwise (no value, mixed types, a NaN)."""
+        text = path.text
+        bare = self._bare.get(text, _UNKNOWN)
+        if bare is not _UNKNOWN:
+            return bare  # type: ignore[return-value]
+        cached = self._values.get(text)
+        found = [value for value, _ in cached] if cached is not None else path.bare_values(self.invoice)
+        bare = None
+        kinds = set(map(type, found))
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind in _BARE_TYPES or (kind is Decimal and all(value.is_finite() for value in found)):
+                bare = (kind, found)
+        self._bare[text] = bare
+        return bare
 
     def values(self, path: paths.FieldPath) -> list[tuple[Any, tuple[int, ...]]]:
         found = self._values.get(path.text)
@@ -111,31 +150,90 @@ class CompiledRules:
         default_factory=list
     )  # (rule, needs document, run)
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> file:line
-    _plans: tuple[list[_Step], list[_Step]] = field(default_factory=lambda: ([], []), repr=False)
-    _planned: int = field(default=-1, repr=False)  # how many evaluators the plans were made from
+    #: Field rules that remember what they passed (rules/memo.py), by their place in `evaluators`.
+    memos: dict[int, Memo] = field(default_factory=dict)
+    #: A `when:` on the invoice as a whole (no `[*]` in it), by the rule's place in `evaluators`: while
+    #: it does not hold, the rule finds nothing, whatever kind of rule it is.
+    conditions: dict[int, Predicate] = field(default_factory=dict)
+    #: Made once from `evaluators` (again if more are added): how many it was made from, the invoice
+    #: plan and the document plan, the field rules on one path asked together (`Group`, with the
+    #: places of its rules in the invoice plan), and each plan's invoice-level conditions with the
+    #: places of their rules. One tuple, so a thread never mixes two makings.
+    _made: _Made = field(default=(-1, ([], []), [], ([], [])), repr=False)
 
     def plan(self, document: bool) -> list[_Step]:
         """(rule, effective from, run) of the invoice rules, or of the document rules, in file order."""
-        if self._planned != len(self.evaluators):
-            self._plans = tuple(  # type: ignore[assignment]
-                [(rule, rule.effective_from, run) for rule, needs, run in self.evaluators if needs is wanted]
-                for wanted in (False, True)
-            )
-            self._planned = len(self.evaluators)
-        return self._plans[document]
+        return self._making()[1][document]
+
+    def _making(self) -> _Made:
+        made = self._made
+        if made[0] == len(self.evaluators):
+            return made
+        evaluators = list(self.evaluators)
+        places = [
+            [i for i, (_, needs, _) in enumerate(evaluators) if needs is wanted] for wanted in (False, True)
+        ]
+        plans = tuple(
+            [(evaluators[i][0], evaluators[i][0].effective_from, evaluators[i][2]) for i in p] for p in places
+        )
+        conditioned: list[list[tuple[Predicate, list[int]]]] = []
+        for indices in places:
+            by_condition: dict[int, tuple[Predicate, list[int]]] = {}
+            for step, index in enumerate(indices):
+                if index in self.conditions:
+                    when = self.conditions[index]
+                    by_condition.setdefault(id(when), (when, []))[1].append(step)
+            conditioned.append(list(by_condition.values()))
+        by_path: dict[str, list[tuple[int, Memo]]] = {}
+        for step, index in enumerate(places[False]):
+            if index in self.memos:
+                by_path.setdefault(evaluators[index][0].field or "", []).append((step, self.memos[index]))
+        groups = [
+            (Group(field_path(text), [memo for _, memo in members]), [step for step, _ in members])
+            for text, members in by_path.items()
+            if len(members) > 1
+        ]
+        made = self._made = (len(evaluators), plans, groups, tuple(conditioned))  # type: ignore[assignment]
+        return made
+
+    @staticmethod
+    def _quiet(run: _Run, groups: list[_Grouped], conditioned: list[tuple[Predicate, list[int]]]) -> set[int]:
+        """The places in the plan of rules that cannot find anything on this invoice: their group
+        passes every value (see Group), or their invoice-level condition does not hold."""
+        steps: set[int] = set()
+        for group, members in groups:
+            try:
+                holds = group.holds(run.bare(group.path), run.today)
+            except Exception:  # the rules, one by one, report what is wrong
+                holds = False
+            if holds:
+                steps.update(members)
+        for when, members in conditioned:
+            try:
+                holds = run.holds(when)
+            except Exception:
+                holds = True
+            if not holds:
+                steps.update(members)
+        return steps
 
     def evaluate(self, invoice: Invoice, today: date, tree: etree._Element | None = None) -> list[Violation]:
         """Field, check and attachment rules always; document rules when the rendered `tree` is given."""
         run = _Run(invoice, today, tree)
         found: list[Violation] = []
         day = invoice.invoice_date
-        for rule, effective_from, evaluator in self.plan(tree is not None):
-            if effective_from is not None and day < effective_from:
+        _, plans, groups, conditioned = self._making()
+        document = tree is not None
+        plan = plans[document]
+        groups = [] if document else groups
+        quiet = self._quiet(run, groups, conditioned[document]) if groups or conditioned[document] else ()
+        for step, (rule, effective_from, evaluator) in enumerate(plan):
+            if step in quiet or (effective_from is not None and day < effective_from):
                 continue
             try:
                 violations = evaluator(run)
             except Exception as exc:  # a broken rule blocks the invoice; it never lets it through unchecked
-                found.append(_internal_error(rule, exc, self.origins.get(rule.id)))
+                found.append(internal_error(rule, exc, self.origins.get(rule.id)))
                 continue
             if violations:
                 found.extend(violations)
@@ -164,13 +262,22 @@ def compile_rules(
 ) -> CompiledRules:
     result = CompiledRules(origins=dict(origins or {}))
     reference = reference or {}
+    conditions: dict[str, Predicate] = {}  # one predicate per distinct condition (see `_Run.holds`)
     for rule in rules:
         if rule.disabled:
             continue
         source = result.origins.get(rule.id)
-        when = compile_condition(rule.when) if rule.when is not None else None
+        when = None
+        if rule.when is not None:
+            shape = rule.when.model_dump_json()
+            when = conditions.get(shape) or conditions.setdefault(shape, compile_condition(rule.when))
+            if not any("[*]" in name for name in condition_fields(rule.when)):
+                result.conditions[len(result.evaluators)] = when
         if rule.field is not None:
-            result.evaluators.append((rule, False, _field_rule(rule, when, reference, source)))
+            run, memo = _field_rule(rule, when, reference, source)
+            if memo is not None and not rule.unique:
+                result.memos[len(result.evaluators)] = memo
+            result.evaluators.append((rule, False, run))
         elif rule.check is not None or rule.attachments is not None:
             result.evaluators.append((rule, False, _check_rule(rule, when, source)))
         elif rule.document is not None:
@@ -183,53 +290,76 @@ def compile_rules(
 
 def _field_rule(
     rule: Rule, when: Predicate | None, reference: Mapping[str, frozenset[str]], source: str | None
-) -> Evaluator:
+) -> tuple[Evaluator, Memo | None]:
     assert rule.field is not None
     path = field_path(rule.field)
     keys = path.wildcard_keys
     check = compile_checks(rule, reference)
     names = (rule.matches, rule.within_days.of if rule.within_days else None)
     others = {name: field_path(name) for name in names if name}
+    types = memo_types(rule)
+    memo = Memo(rule, check, types) if types else None
+    # A window from another date of the invoice (`due_date` within 90 days of `invoice_date`): its
+    # findings depend on the two dates alone, so the pairs it passed are remembered.
+    anchor = others.get(rule.within_days.of or "") if rule.within_days is not None else None
+    if anchor is None or keys or anchor.wildcard_keys or rule.matches or rule.unique or when is not None:
+        anchor = None
+    anchored = AnchoredMemo()
 
     def run(r: _Run) -> list[Violation]:
+        pair = anchored.pair(r.bare(path), r.bare(anchor)) if anchor is not None else None
+        if pair is not None and anchored.passed(pair):
+            return _NO_VIOLATIONS
+        if memo is not None:
+            bare = r.bare(path)
+            # Every value passes: the rule holds whatever its `when` says (rules/memo.py).
+            if (
+                bare is not None
+                and bare[0] in memo.types
+                and memo.all_pass(bare[1], r.today)
+                and (not rule.unique or distinct(bare))
+            ):
+                return _NO_VIOLATIONS
         reached = r.values(path)
         if when is not None:
             if keys:  # a condition on the rule's own line sees that line
                 reached = [(v, i) for v, i in reached if when(r, dict(zip(keys, i, strict=False)))]
-            elif not when(r, {}):
+            elif not r.holds(when):
                 return _NO_VIOLATIONS
         found: list[Violation] = []
         today = r.today
         for value, indices in reached:
-            lookup = _lookup(others, r.invoice, dict(zip(keys, indices, strict=False))) if others else None
+            lookup = (
+                _lookup(others, r, dict(zip(keys, indices, strict=False)) if keys else {}) if others else None
+            )
             findings = check(value, today, lookup)
             if findings:  # the rare case: most values pass, and pass without a list being built
-                found.extend(_violation(rule, path.concrete(indices), value, f, source) for f in findings)
-        if rule.unique:
+                found.extend(violation(rule, path.concrete(indices), value, f, source) for f in findings)
+        if rule.unique and not distinct(r.bare(path)):
             pairs = [(path.concrete(indices), value) for value, indices in reached]
             for where, value, finding in duplicates(pairs):
-                found.append(_violation(rule, where, value, finding, source))
+                found.append(violation(rule, where, value, finding, source))
+        if pair is not None and not found:
+            anchored.remember(pair)
         return found
 
-    return run
+    return run, memo
 
 
-def _lookup(
-    others: Mapping[str, paths.FieldPath], invoice: Invoice, bound: paths.Bindings
-) -> Callable[[str], Any]:
+def _lookup(others: Mapping[str, paths.FieldPath], r: _Run, bound: paths.Bindings) -> Callable[[str], Any]:
     def lookup(name: str) -> Any:
-        hits = others[name].values(invoice, bound)
-        return hits[0][0] if hits else None
+        hits = r.at(others[name], bound)  # resolved once per invoice where it can be
+        return hits[0] if hits else None
 
     return lookup
 
 
 def _check_rule(rule: Rule, when: Predicate | None, source: str | None) -> Evaluator:
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r, {}):
+        if when is not None and not r.holds(when):
             return []
         problems = run_check(rule, r.invoice) if rule.check else run_attachments(rule.attachments, r.invoice)  # type: ignore[arg-type]
-        return [_violation(rule, where, value, finding, source) for where, value, finding in problems]
+        return [violation(rule, where, value, finding, source) for where, value, finding in problems]
 
     return run
 
@@ -242,13 +372,13 @@ def _document_rule(
     check = compile_checks(rule, reference)  # once per profile, not once per value found
 
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r, {}):
+        if when is not None and not r.holds(when):
             return []
         found = values(compiled_xpath(r.tree))
         if not found:
             if rule.required:
                 return [
-                    _violation(
+                    violation(
                         rule,
                         rule.document or "",
                         None,
@@ -259,7 +389,7 @@ def _document_rule(
             return []
         if rule.forbidden:
             return [
-                _violation(
+                violation(
                     rule,
                     rule.document or "",
                     found[0],
@@ -270,7 +400,7 @@ def _document_rule(
         violations = []
         for value in found:
             for finding in check(value, None, None):
-                violations.append(_violation(rule, rule.document or "", value, finding, source))
+                violations.append(violation(rule, rule.document or "", value, finding, source))
         return violations
 
     return run
@@ -282,13 +412,13 @@ def _schema_rule(rule: Rule, when: Predicate | None, path: str | None, source: s
     named = rule.document_schema.dtd or rule.document_schema.xsd
 
     def run(r: _Run) -> list[Violation]:
-        if when is not None and not when(r, {}):
+        if when is not None and not r.holds(when):
             return []
         if path is None:
             raise ValueError(f"the {kind.upper()} {named!r} was not found when the rules file loaded")
         assert r.tree is not None
         return [
-            _violation(
+            violation(
                 rule,
                 "document",
                 None,
@@ -335,87 +465,5 @@ def _evaluate_without_invoice(tree: etree._Element, rules: Sequence[Rule]) -> li
             try:
                 found.extend(evaluator(_Run(invoice=None, today=date.min, tree=tree)))  # type: ignore[arg-type]
             except Exception as exc:
-                found.append(_internal_error(rule, exc, None))
+                found.append(internal_error(rule, exc, None))
     return found
-
-
-# --- violations ----------------------------------------------------------------------------------------------
-_CATEGORY_BY_CONSTRAINT = {
-    "within_days": RejectionCategory.DATES,
-    "tax_rates": RejectionCategory.TAX,
-    "line_amounts": RejectionCategory.PRICE_QUANTITY,
-    "po_remaining": RejectionCategory.PO,
-    "count": RejectionCategory.ATTACHMENTS,
-    "content_type": RejectionCategory.ATTACHMENTS,
-    "max_bytes": RejectionCategory.ATTACHMENTS,
-    "filename_pattern": RejectionCategory.ATTACHMENTS,
-    "document_schema": RejectionCategory.DOCUMENT,
-}
-_CATEGORY_BY_FIELD_WORD = (
-    ("po_", RejectionCategory.PO),
-    ("purchase_order", RejectionCategory.PO),
-    ("contract", RejectionCategory.PO),
-    ("OrderReference", RejectionCategory.PO),
-    ("tax", RejectionCategory.TAX),
-    ("Tax", RejectionCategory.TAX),
-    ("attachment", RejectionCategory.ATTACHMENTS),
-    ("unit_price", RejectionCategory.PRICE_QUANTITY),
-    ("quantity", RejectionCategory.PRICE_QUANTITY),
-    ("unit_of_measure", RejectionCategory.PRICE_QUANTITY),
-    ("UnitOfMeasure", RejectionCategory.PRICE_QUANTITY),
-    ("date", RejectionCategory.DATES),
-    ("Date", RejectionCategory.DATES),
-)
-
-
-def _category(rule: Rule, finding: Finding) -> RejectionCategory:
-    if rule.category is not None:
-        return rule.category
-    if finding.constraint in _CATEGORY_BY_CONSTRAINT:
-        return _CATEGORY_BY_CONSTRAINT[finding.constraint]
-    target = rule.field or rule.document or ""
-    for word, category in _CATEGORY_BY_FIELD_WORD:
-        if word in target:
-            return category
-    return RejectionCategory.MISSING_FIELD if finding.constraint == "required" else RejectionCategory.OTHER
-
-
-_PLACEHOLDER = regex.compile(r"\{(field|value|expected)\}")
-
-
-def _fill(template: str, words: dict[str, str]) -> str:
-    # Only {field}, {value} and {expected} are placeholders; other braces (e.g. in a regex) stay as written.
-    return _PLACEHOLDER.sub(lambda m: words[m.group(1)], template)
-
-
-def _violation(rule: Rule, where: str, value: Any, finding: Finding, source: str | None) -> Violation:
-    shown = value if value is None or isinstance(value, str | int | float | bool) else as_text(value)
-    if isinstance(value, Decimal):
-        shown = str(value)
-    words = {"field": where, "value": "" if shown is None else str(shown), "expected": finding.expected}
-    template = rule.message or finding.default_message
-    return Violation(
-        rule_id=rule.id,
-        field=where,
-        value=shown,
-        message=_fill(template, words),
-        hint=_fill(rule.hint, words) if rule.hint else None,
-        severity=rule.severity,
-        category=_category(rule, finding),
-        expected=finding.expected,
-        source=source,
-    )
-
-
-def _internal_error(rule: Rule, exc: Exception, source: str | None) -> Violation:
-    return Violation(
-        rule_id=rule.id,
-        field=rule.field or rule.document or rule.check or rule.target or "rule",
-        value=None,
-        message=f"internal rule error: rule {rule.id!r} could not be evaluated ({type(exc).__name__}: {exc})",
-        hint="AR operations: fix this rule in its rules file; the invoice is held until the rule works.",
-        severity="error",
-        category=RejectionCategory.CONFIG,
-        expected="a rule that evaluates",
-        source=source,
-    )

@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,6 +49,28 @@ class FieldPath:
                 parts.append(step.name)
         return ".".join(parts)
 
+    def bare_values(self, root: Any) -> list[Any]:
+        """The values alone, in the order `values` gives them; `name` and `list[*].name` (most rule
+        paths) without the general walk."""
+        steps = self.steps
+        if len(steps) == 1 and not steps[0].each and steps[0].index is None:
+            return [_child(root, steps[0].name)]
+        if len(steps) == 2 and steps[0].each and not steps[1].each and steps[1].index is None:
+            name = steps[1].name
+            items = _child(root, steps[0].name) or ()
+            try:  # records (the model's lines, taxes): one attribute each, read in C
+                return list(map(attrgetter(name), items))
+            except AttributeError:  # a dict or a None among them: as `values` reads them
+                return [
+                    None
+                    if item is None
+                    else item.get(name)
+                    if type(item) is dict
+                    else getattr(item, name, None)
+                    for item in items
+                ]
+        return [value for value, _ in self.values(root)]
+
     def values(self, root: Any, fixed: Mapping[str, int] | None = None) -> list[tuple[Any, tuple[int, ...]]]:
         """Every value the path reaches, with the index each `[*]` stood on. A `[*]` whose list is in
         `fixed` stays on that element (a condition bound to the line its rule is checking)."""
@@ -79,6 +102,12 @@ class FieldPath:
                     reached.append((child, indices))
             frontier = reached
         return frontier
+
+
+def _child(node: Any, name: str) -> Any:
+    if node is None:
+        return None
+    return node.get(name) if type(node) is dict else getattr(node, name, None)
 
 
 class PathError(ValueError):

@@ -11,7 +11,9 @@ becomes `resubmitted`), so the hub keeps the number (`renumber_after_dispute = F
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -30,6 +32,7 @@ from connectors.multipart import content_ids, xml_document
 from connectors.openinvoice.polling import poll_changes
 from connectors.openinvoice.rest import RestGateway
 from connectors.openinvoice.settings import CONNECTION_HELP, OpenInvoiceConnection, profile_folder
+from connectors.settings import PerProfile
 from hub.errors import MappingError, TransientPortalError
 from hub.model import Invoice, Violation
 from hub.profile import PortalProfile
@@ -76,15 +79,24 @@ class OpenInvoiceConnector(Connector):
         self._gateways: dict[tuple[str, str], Gateway] = {}
         self._lock = threading.Lock()
 
-    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
+    @cached_property
+    def _routing(self) -> PerProfile[pidx_invoice.PidxEnvelope]:
+        return PerProfile(self._routing_of)
+
+    def _routing_of(self, profile: PortalProfile) -> pidx_invoice.PidxEnvelope:
+        """The profile's part of every envelope (routing identities, time zone), once per profile."""
         settings: OpenInvoiceConnection = self.settings(profile)
-        ids = content_ids(invoice.attachments)
-        pidx_envelope = pidx_invoice.PidxEnvelope(
-            invoice_number=envelope.invoice_number,
+        return pidx_invoice.PidxEnvelope(
+            invoice_number="",
             seller=pidx_invoice.PartyIdentifier(settings.seller.identifier, settings.seller.indicator),
             buyer=pidx_invoice.PartyIdentifier(settings.buyer.identifier, settings.buyer.indicator),
             timezone=ZoneInfo(settings.timezone),
-            attachment_ids=ids,
+        )
+
+    def render(self, invoice: Invoice, profile: PortalProfile, envelope: Envelope) -> OutboundDocument:
+        ids = content_ids(invoice.attachments)
+        pidx_envelope = replace(
+            self._routing(profile), invoice_number=envelope.invoice_number, attachment_ids=ids
         )
         xml = pidx_invoice.render(invoice, pidx_envelope)
         # One body for both transports: REST posts it as it is (the mac covers every byte); SOAP unpacks

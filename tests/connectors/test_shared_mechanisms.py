@@ -16,10 +16,10 @@ from pydantic import ValidationError
 
 from connectors.multipart import content_ids, pack, unpack
 from connectors.polling import CannotPage, offset_pages, poll_changes
-from connectors.settings import TimeZoneName
+from connectors.settings import PerProfile, TimeZoneName
 from hub.errors import MappingError
 from hub.model import Attachment, PortalStatusUpdate
-from hub.profile import Strict
+from hub.profile import PortalProfile, Strict
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -146,3 +146,35 @@ def test_a_time_zone_is_checked_when_the_settings_load() -> None:
         Zoned(timezone="Central")
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         Zoned.model_validate({"timezone": "UTC", "time_zone": "UTC"})
+
+
+def _profile(identity: str) -> PortalProfile:
+    return PortalProfile.model_validate(
+        {
+            "id": "p",
+            "buyer": "B",
+            "connector": "coupa",
+            "match": {"customer_id": ["C-1"]},
+            "connection": {"id": identity},
+        }
+    )
+
+
+def test_per_profile_works_a_profile_out_once_and_a_reloaded_profile_again() -> None:
+    built: list[str] = []
+
+    def build(profile: PortalProfile) -> str:
+        built.append(profile.connection["id"])
+        return f"settings of {profile.connection['id']}"
+
+    per_profile = PerProfile(build, size=2)
+    first = _profile("one")
+    assert per_profile(first) == per_profile(first) == "settings of one"
+    assert built == ["one"]
+    reloaded = _profile("two")  # the same profile id, read again with other settings: a new object
+    assert per_profile(reloaded) == "settings of two"
+    assert built == ["one", "two"]
+    third = _profile("three")
+    per_profile(third)  # over the bound: what was kept is let go, and worked out again when asked
+    assert per_profile(first) == "settings of one"
+    assert built == ["one", "two", "three", "one"]

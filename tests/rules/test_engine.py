@@ -509,3 +509,106 @@ def test_a_line_invoice_built_by_the_model_passes_the_shipped_baseline_field_rul
         ("coupa-supplier-part", "lines[3].supplier_part_id"),
         ("coupa-uom-code", "lines[3].unit_of_measure"),
     }
+
+
+# --- a profile's compiled rules over many invoices ------------------------------------------------------------
+# Compiled rules remember the values they passed (rules/memo.py) and skip rules that cannot find
+# anything: over any stream of invoices they must find exactly what each rule alone finds on each one.
+REUSED_RULES = [
+    rule(id="part", field="lines[*].supplier_part_id", pattern=r"^[A-Z]+-\d+$", required=True),
+    rule(id="uom", field="lines[*].unit_of_measure", one_of=["EA", "HUR"]),
+    rule(
+        id="svc",
+        field="lines[*].description",
+        length={"min": 4},
+        when={"field": "lines[*].unit_of_measure", "in": ["HUR"]},
+    ),
+    rule(id="uom-code", field="lines[*].unit_of_measure", pattern="^[A-Z]{2}$"),
+    rule(id="price", field="lines[*].unit_price", min="1.00", max="50"),
+    rule(id="price-text", field="lines[*].unit_price", pattern=r"\.\d\d$"),
+    rule(id="line-amount", field="lines[*].amount", min="1.00"),
+    rule(id="line-amount-cap", field="lines[*].amount", max="100"),
+    rule(id="dated", field="invoice_date", within_days={"past": 3, "future": 0}),
+    rule(id="dated-later", field="invoice_date", within_days={"past": 5, "future": 1}),
+    rule(id="due", field="due_date", within_days={"future": 5, "of": "invoice_date"}),
+    rule(id="parts-unique", field="lines[*].supplier_part_id", unique=True),
+    rule(
+        id="credit-original",
+        field="original_invoice_number",
+        required=True,
+        when={"field": "purpose", "equals": "credit_memo"},
+    ),
+    rule(id="credit-total", field="total", max="0", when={"field": "purpose", "equals": "credit_memo"}),
+]
+line_values = st.tuples(
+    st.sampled_from(["BRG-6205", "SEAL-22", "seal", "", None]),
+    st.sampled_from(["EA", "HUR", "KGM"]),
+    st.sampled_from(["Bearing", "Job", "x"]),
+    st.sampled_from([Decimal("12.50"), Decimal("12.5"), Decimal("0.50"), Decimal("75")]),
+)
+
+
+def one_by_one(invoice: Invoice, today: date) -> list[Violation]:
+    """Each of REUSED_RULES freshly compiled and run alone: no rule skipped because its group passed
+    or its condition does not hold, nothing remembered from another invoice."""
+    from rules.engine import _Run, compile_rules
+
+    found: list[Violation] = []
+    for single in REUSED_RULES:
+        for _, _, run in compile_rules([single]).evaluators:
+            found.extend(run(_Run(invoice, today, None)))
+    return found
+
+
+@given(
+    stream=st.lists(
+        st.tuples(
+            st.lists(line_values, min_size=1, max_size=4),
+            st.integers(-6, 2),  # invoice date from today
+            st.integers(0, 8),  # due date from the invoice date
+            st.integers(0, 2),  # today moves on
+            st.sampled_from([InvoicePurpose.INVOICE, InvoicePurpose.CREDIT_MEMO]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_compiled_rules_find_on_every_invoice_what_fresh_rules_find(
+    stream: list[tuple[list[tuple[str | None, str, str, Decimal]], int, int, int, InvoicePurpose]],
+) -> None:
+    from rules.engine import compile_rules
+
+    reused = compile_rules(REUSED_RULES)
+    today = TODAY
+    for lines, dated, due, moved, purpose in stream:
+        today += timedelta(days=moved)
+        invoice_date = today + timedelta(days=dated)
+        invoice = with_(
+            purpose=purpose,
+            invoice_date=invoice_date,
+            due_date=invoice_date + timedelta(days=due),
+            lines=[
+                INVOICE.lines[0].model_copy(
+                    update={
+                        "line_number": n + 1,
+                        "supplier_part_id": part,
+                        "unit_of_measure": uom,
+                        "description": description,
+                        "unit_price": price,
+                        "amount": price * 2,
+                    }
+                )
+                for n, (part, uom, description, price) in enumerate(lines)
+            ],
+        )
+        found = {(v.rule_id, v.field, str(v.value)) for v in reused.evaluate(invoice, today)}
+        assert found == {(v.rule_id, v.field, str(v.value)) for v in one_by_one(invoice, today)}
+
+
+def test_a_value_that_passed_is_checked_again_when_the_day_moves() -> None:
+    from rules.engine import compile_rules
+
+    reused = compile_rules([rule(id="dated", field="invoice_date", within_days={"past": 3, "future": 0})])
+    assert reused.evaluate(INVOICE, INVOICE.invoice_date) == []
+    late = reused.evaluate(INVOICE, INVOICE.invoice_date + timedelta(days=4))
+    assert [v.rule_id for v in late] == ["dated"]
