@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from hub.audit import digest, seal
+from hub.audit import digest_values, seal
 from hub.errors import PortalhubError
 from hub.model import InvoiceState, RejectionCategory
 from hub.secrets import REDACTOR
@@ -243,7 +242,7 @@ def _event_values(
         "seq": invoice.event_seq + 1,
         "prev_hash": invoice.event_head,
     }
-    values["hash"] = digest(SimpleNamespace(**values))  # type: ignore[arg-type]
+    values["hash"] = digest_values(values)
     return values
 
 

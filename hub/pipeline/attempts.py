@@ -16,7 +16,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, delete, insert
 from sqlmodel import Session, col, select
 
 from hub.store import work
@@ -35,6 +35,7 @@ _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
 # One INSERT ... RETURNING id, built once: an ORM object and its flush cost more than the rest of a send.
 _INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
 _ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
+_DELETE_ATTEMPT = delete(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"))
 
 
 def new_payload_id(now: datetime) -> str:
@@ -101,6 +102,12 @@ def start_attempt(
     }
     attempt_id: int = session.connection().execute(_INSERT_ATTEMPT, values).scalar_one()
     return attempt_id
+
+
+def forget_attempt(session: Session, attempt_id: int) -> None:
+    """Take back an attempt recorded in the caller's transaction for a request that will not leave (its
+    claim did not hold): as if it had never been written. Never for a committed attempt."""
+    session.connection().execute(_DELETE_ATTEMPT, {"attempt_id": attempt_id})
 
 
 def attempts_of(session: Session, invoice_id: int | None) -> list[AttemptRow]:
