@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from hub.audit import digest, seal
+from hub.audit import digest_values, seal
 from hub.errors import PortalhubError
 from hub.model import InvoiceState, RejectionCategory
 from hub.secrets import REDACTOR
 from hub.store import work
+from hub.store.driver_sql import DriverStatement
 from hub.store.tables import EventRow, InvoiceRow, OutboxRow
 from hub.transition_log import note_transition
 
@@ -37,10 +37,13 @@ _EVENTS: Table = EventRow.__table__  # type: ignore[attr-defined]
 _OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
 #: The columns an event row is written with (its id comes back from the INSERT).
 _EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns if c.name != "id")
-# Built once: executed with parameters on the session's connection, the compiled form is reused and
-# the ORM's autoflush is not run (the invoice's own changes are flushed once, at commit).
-_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
-_INSERT_OUTBOX = insert(_OUTBOX)
+# Built once, run on the session's connection through the driver (hub/store/driver_sql.py): the ORM's
+# autoflush is not run (the invoice's own changes are flushed once, at commit).
+_INSERT_EVENT = DriverStatement(
+    insert(_EVENTS).values({name: bindparam(name) for name in _EVENT_COLUMNS}).returning(_EVENTS.c.id)
+)
+_OUTBOX_COLUMNS = tuple(c.name for c in _OUTBOX.columns if c.name != "id")
+_INSERT_OUTBOX = DriverStatement(insert(_OUTBOX).values({name: bindparam(name) for name in _OUTBOX_COLUMNS}))
 PORTAL_STATES = frozenset(
     {S.PENDING_APPROVAL, S.APPROVED, S.DISPUTED, S.ON_HOLD, S.REJECTED, S.PAID, S.CANCELLED, S.SUBMITTED}
 )
@@ -141,7 +144,7 @@ def move(
     values = _event_values(
         invoice, source, target, actor, now, reason, category, raw_status, details, attempt_id, dedupe_key
     )
-    values["id"] = session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    values["id"] = _INSERT_EVENT.execute(session.connection(), values).scalar_one()
     invoice.event_seq = values["seq"]
     invoice.event_head = values["hash"]
     invoice.state = target.value
@@ -206,7 +209,7 @@ def move_claimed(
         return False
     for name, value in columns.items():
         setattr(invoice, name, value)
-    values["id"] = connection.execute(_INSERT_EVENT, values).scalar_one()
+    values["id"] = _INSERT_EVENT.execute(connection, values).scalar_one()
     _queue(session, invoice, values)
     if target is not source:
         _note(session, invoice, source, target, values["reason"])
@@ -243,7 +246,7 @@ def _event_values(
         "seq": invoice.event_seq + 1,
         "prev_hash": invoice.event_head,
     }
-    values["hash"] = digest(SimpleNamespace(**values))  # type: ignore[arg-type]
+    values["hash"] = digest_values(values)
     return values
 
 
@@ -269,8 +272,8 @@ def _note(
 
 def _queue(session: Session, invoice: ClaimedInvoice | InvoiceRow, event: dict[str, Any]) -> None:
     """The event's outbox row for the AR system (`event`: the event's columns, with its id)."""
-    session.connection().execute(
-        _INSERT_OUTBOX,
+    _INSERT_OUTBOX.execute(
+        session.connection(),
         {
             "event_key": f"evt-{event['id']}",
             "invoice_id": invoice.id,
@@ -289,7 +292,7 @@ def _insert_event(session: Session, event: EventRow) -> None:
     event (its id is the AR side's idempotency key) was a third of the CPU of a send. The row is in the
     caller's transaction like any other; events are never updated, so the object stays detached."""
     values = {name: getattr(event, name) for name in _EVENT_COLUMNS}
-    event_id = session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    event_id = _INSERT_EVENT.execute(session.connection(), values).scalar_one()
     set_committed_value(event, "id", event_id)
 
 

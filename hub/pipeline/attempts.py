@@ -16,10 +16,11 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, delete, insert
 from sqlmodel import Session, col, select
 
 from hub.store import work
+from hub.store.driver_sql import DriverStatement
 from hub.store.tables import AttemptRow
 
 if TYPE_CHECKING:  # light to import: the invoice's history (`portalhub show`) reads attempts too
@@ -32,9 +33,12 @@ ACCEPTED = ("accepted", "found")
 #: Outcomes that mean "sent, answer unknown".
 UNANSWERED = ("in_doubt", "abandoned")
 _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
-# One INSERT ... RETURNING id, built once: an ORM object and its flush cost more than the rest of a send.
-_INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
 _ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
+# One INSERT ... RETURNING id, built once: an ORM object and its flush cost more than the rest of a send.
+_INSERT_ATTEMPT = DriverStatement(
+    insert(_ATTEMPTS).values({name: bindparam(name) for name in _ATTEMPT_COLUMNS}).returning(_ATTEMPTS.c.id)
+)
+_DELETE_ATTEMPT = DriverStatement(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id")))
 
 
 def new_payload_id(now: datetime) -> str:
@@ -99,8 +103,14 @@ def start_attempt(
         "outcome": outcome,
         "request_document": request_document,
     }
-    attempt_id: int = session.connection().execute(_INSERT_ATTEMPT, values).scalar_one()
+    attempt_id: int = _INSERT_ATTEMPT.execute(session.connection(), values).scalar_one()
     return attempt_id
+
+
+def forget_attempt(session: Session, attempt_id: int) -> None:
+    """Take back an attempt recorded in the caller's transaction for a request that will not leave (its
+    claim did not hold): as if it had never been written. Never for a committed attempt."""
+    _DELETE_ATTEMPT.execute(session.connection(), {"attempt_id": attempt_id})
 
 
 def attempts_of(session: Session, invoice_id: int | None) -> list[AttemptRow]:

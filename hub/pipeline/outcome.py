@@ -32,6 +32,7 @@ from hub.pipeline.evidence import duplicate_of_our_send
 from hub.runtime import Hub
 from hub.secrets import REDACTOR
 from hub.store import work
+from hub.store.driver_sql import DriverStatement
 from hub.store.tables import AttemptRow, InvoiceRow
 from rules.schema import Profile
 
@@ -323,8 +324,8 @@ _ANSWER_COLUMNS = (
     "outcome",
 )
 _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[attr-defined]
-# Built once and executed with parameters on the session's connection: compiled once per process.
-_UPDATE_ATTEMPT = (
+# Built once and run through the driver on the session's connection (hub/store/driver_sql.py).
+_UPDATE_ATTEMPT = DriverStatement(
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
     .values({name: bindparam(f"new_{name}") for name in _ANSWER_COLUMNS})
@@ -336,7 +337,7 @@ def _write_attempt(session: Session, attempt_id: int, answer: dict[str, Any], ou
     were: an attempt is answered once)."""
     values = dict.fromkeys(_ANSWER_COLUMNS) | answer | {"outcome": outcome}
     params = {f"new_{name}": value for name, value in values.items()}
-    session.connection().execute(_UPDATE_ATTEMPT, params | {"attempt_id": attempt_id})
+    _UPDATE_ATTEMPT.execute(session.connection(), params | {"attempt_id": attempt_id})
 
 
 def _had_uncertain_attempt(session: Session, row: work.Claimed, current_attempt: int) -> bool:

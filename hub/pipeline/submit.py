@@ -8,7 +8,11 @@ For each profile, while its per-minute limit allows and nobody asked us to stop:
 2. send it through the connector;
 3. in one transaction, record what came back on the attempt and move the invoice (hub/pipeline/outcome.py):
    SUBMITTED, REJECTED (the portal's words), READY with backoff (transient), or IN_DOUBT (no usable
-   answer: reconciled with the portal before any resend); the next due invoice is read there too.
+   answer: reconciled with the portal before any resend). While the run goes on (the portal answered,
+   the budget and the lease allow another send, nobody asked us to stop), the same transaction also
+   claims the next invoice (step 1, rendered once the answer came) and reads the one after it: one
+   commit per invoice instead of two. The claim is still committed before its request leaves, and the
+   answer with its events and outbox rows is still one transaction.
 
 A worker that dies between 1 and 3 leaves a SUBMITTING invoice with a lease that expires;
 housekeeping turns it IN_DOUBT (hub/pipeline/reconcile.py). Nothing is ever resent blind.
@@ -19,8 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlmodel import Session, col, select
@@ -37,7 +42,7 @@ from hub.errors import (
 )
 from hub.lifecycle import move_claimed
 from hub.model import Invoice, InvoiceState, RejectionCategory
-from hub.pipeline.attempts import ACCEPTED, new_payload_id, portal_lease, start_attempt
+from hub.pipeline.attempts import ACCEPTED, forget_attempt, new_payload_id, portal_lease, start_attempt
 from hub.pipeline.evidence import held_under
 from hub.pipeline.outcome import hold_profile, record_answer
 from hub.pipeline.reconcile import reconcile_profile
@@ -90,36 +95,60 @@ def submit_profile(
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
     renewed = started = hub.clock.now()
-    ahead: work.Claimed | None = None  # the next due invoice, read with the last answer
+    prepared: Prepared | None = None  # claimed and committed with the last answer: sent next, whatever
+    ahead: work.Claimed | None = None  # the next due invoice, read (not claimed) with the last answer
     answered = False
+
+    def may_chain() -> bool:
+        """Whether the next invoice may be claimed with this answer: what the checks at the top of the
+        loop would let through without asking the store."""
+        now = hub.clock.now()
+        return (
+            not stop.is_set()
+            and (limit is None or report.sent + 1 < limit)
+            and budget > 0
+            and (now - renewed).total_seconds() < lease_seconds / 3
+            and (now - started).total_seconds() < lease_seconds
+        )
+
     try:
         connector = hub.connector(profile)
         reconcile_profile(hub, profile, connector)
-        while not stop.is_set() and (limit is None or report.sent < limit):
-            now = hub.clock.now()
-            if budget <= 0 or (now - renewed).total_seconds() >= lease_seconds / 3:
-                if invoice_id is None and (now - started).total_seconds() >= lease_seconds:
-                    # One lease period per run: while invoices keep arriving a run would hold the
-                    # portal for good, and the daemon that took every portal first would send
-                    # everything while the others idle. The next tick may be any daemon's.
-                    report.stopped_because = "gave the portal's lease back after one lease period"
-                    break
-                with hub.store.session() as session:
-                    sent = work.attempts_since(session, profile.id, now - timedelta(minutes=1))
-                    budget = profile.limits.per_minute - sent
-                    if budget <= 0:
-                        report.stopped_because = f"per-minute limit of {profile.limits.per_minute} reached"
-                        break
-                    if not work.acquire_lease(session, lease, hub.worker_id, now, lease_seconds):
-                        report.stopped_because = "the portal's lease passed to another worker"
-                        break
-                    renewed = now
-            prepared = _prepare(hub, profile, connector, invoice_id, ahead)
+        # A claimed invoice is always sent (its attempt is committed): asked to stop, the run still
+        # finishes the send it committed to, and starts no other.
+        while prepared is not None or (not stop.is_set() and (limit is None or report.sent < limit)):
             if prepared is None:
-                break
-            budget -= 1
-            outcome, ahead = _send(hub, profile, connector, *prepared, read_next=invoice_id is None)
+                now = hub.clock.now()
+                if budget <= 0 or (now - renewed).total_seconds() >= lease_seconds / 3:
+                    if invoice_id is None and (now - started).total_seconds() >= lease_seconds:
+                        # One lease period per run: while invoices keep arriving a run would hold the
+                        # portal for good, and the daemon that took every portal first would send
+                        # everything while the others idle. The next tick may be any daemon's.
+                        report.stopped_because = "gave the portal's lease back after one lease period"
+                        break
+                    with hub.store.session() as session:
+                        sent = work.attempts_since(session, profile.id, now - timedelta(minutes=1))
+                        budget = profile.limits.per_minute - sent
+                        if budget <= 0:
+                            report.stopped_because = (
+                                f"per-minute limit of {profile.limits.per_minute} reached"
+                            )
+                            break
+                        if not work.acquire_lease(session, lease, hub.worker_id, now, lease_seconds):
+                            report.stopped_because = "the portal's lease passed to another worker"
+                            break
+                        renewed = now
+                prepared = _prepare(hub, profile, connector, invoice_id, ahead)
+                if prepared is None:
+                    break
+                budget -= 1
+
+            outcome, prepared, ahead = _send(
+                hub, profile, connector, prepared, read_next=invoice_id is None, may_chain=may_chain
+            )
             report.count(outcome)
+            if prepared is not None:
+                budget -= 1
             if outcome == "held":  # nothing reached the portal; the profile waits for a person
                 report.health = _health(hub, profile)
                 report.stopped_because = f"profile {profile.id} is held: {report.health.reason}"
@@ -173,6 +202,8 @@ class Prepared(NamedTuple):
     document: OutboundDocument
     #: The invoice as the claim left it (SUBMITTING, our lease): the answer is recorded against it.
     invoice: work.Claimed
+    #: The next due invoice, read in the claim's transaction (not claimed): claimed with the answer.
+    ahead: work.Claimed | None = None
 
 
 def _prepare(
@@ -189,7 +220,6 @@ def _prepare(
     claimed, its attempt recorded and its move to SUBMITTING written in one transaction, committed
     before the request leaves. If anything changed the invoice between the read and the claim, the
     claim writes nothing and the next due invoice is read again."""
-    lease_seconds = hub.config.daemon.lease_seconds
     while True:
         now = hub.clock.now()
         invoice, ahead = ahead, None
@@ -198,20 +228,8 @@ def _prepare(
                 invoice = work.next_due(session, profile.id, S.READY, now, invoice_id)
             if invoice is None:
                 return None
-        assert invoice.document is not None
-        canonical = Invoice.model_validate_json(invoice.document)
-        original = None
-        if canonical.original_invoice_number:
-            with hub.store.session() as session:
-                original = _original_payload_id(session, canonical)
-        envelope = Envelope(
-            payload_id=new_payload_id(now),
-            timestamp=now,
-            invoice_number=invoice.portal_invoice_number or canonical.invoice_number,
-            original_payload_id=original,
-        )
         try:
-            document = connector.render(canonical, profile, envelope)
+            envelope, document = _render(hub, profile, connector, invoice, now)
         except DocumentError as exc:  # pre-flight passed but sending cannot: block it, take the next
             with hub.store.session() as session:
                 move_claimed(
@@ -226,36 +244,77 @@ def _prepare(
                 )
             continue
         with hub.store.session() as session:
-            attempt_id = start_attempt(
-                session,
-                invoice_id=invoice.id,
-                revision=invoice.revision,
-                envelope=envelope,
-                profile_id=profile.id,
-                connector=connector.name,
-                worker=hub.worker_id,
-                outcome="pending",
-                request_document=_stored(document),
-                now=now,
-            )
-            claimed = move_claimed(
-                session,
-                invoice,
-                S.SUBMITTING,
-                actor=hub.actor,
-                now=now,
-                guard=work.Guard.FREE,
-                reason=f"sending to {profile.id} as payloadID {envelope.payload_id}",
-                attempt_id=attempt_id,
-                changes={
-                    "lease_owner": hub.worker_id,
-                    "lease_expires_at": now + timedelta(seconds=lease_seconds),
-                },
-            )
-            if not claimed:  # taken or changed since it was read: its attempt goes with this rollback
-                session.rollback()
+            prepared = _claim(hub, session, profile, connector, invoice, envelope, document, now)
+            if prepared is None:  # taken or changed since it was read
                 continue
-        return Prepared(invoice.id, attempt_id, document, invoice)
+            if invoice_id is None:
+                prepared = prepared._replace(ahead=work.next_due(session, profile.id, S.READY, now))
+        return prepared
+
+
+def _render(
+    hub: Hub, profile: Profile, connector: Connector, invoice: work.Claimed, now: datetime
+) -> tuple[Envelope, OutboundDocument]:
+    """The invoice's document for this send, with a fresh payloadID (outside any transaction)."""
+    assert invoice.document is not None
+    canonical = Invoice.model_validate_json(invoice.document)
+    original = None
+    if canonical.original_invoice_number:
+        with hub.store.session() as session:
+            original = _original_payload_id(session, canonical)
+    envelope = Envelope(
+        payload_id=new_payload_id(now),
+        timestamp=now,
+        invoice_number=invoice.portal_invoice_number or canonical.invoice_number,
+        original_payload_id=original,
+    )
+    return envelope, connector.render(canonical, profile, envelope)
+
+
+def _claim(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    invoice: work.Claimed,
+    envelope: Envelope,
+    document: OutboundDocument,
+    now: datetime,
+) -> Prepared | None:
+    """In the caller's transaction: record the attempt and move the invoice to SUBMITTING with our
+    lease, if nobody changed it since it was read; None (nothing left written) otherwise."""
+    attempt_id = start_attempt(
+        session,
+        invoice_id=invoice.id,
+        revision=invoice.revision,
+        envelope=envelope,
+        profile_id=profile.id,
+        connector=connector.name,
+        worker=hub.worker_id,
+        outcome="pending",
+        request_document=_stored(document),
+        now=now,
+    )
+    claimed = move_claimed(
+        session,
+        invoice,
+        S.SUBMITTING,
+        actor=hub.actor,
+        now=now,
+        guard=work.Guard.FREE,
+        reason=f"sending to {profile.id} as payloadID {envelope.payload_id}",
+        attempt_id=attempt_id,
+        changes={
+            "lease_owner": hub.worker_id,
+            "lease_expires_at": now + timedelta(seconds=hub.config.daemon.lease_seconds),
+        },
+    )
+    if not claimed:
+        # The attempt goes (the event names it, so it is written first; the transaction may hold
+        # another invoice's answer, so it is not rolled back).
+        forget_attempt(session, attempt_id)
+        return None
+    return Prepared(invoice.id, attempt_id, document, invoice)
 
 
 def _stored(document: OutboundDocument) -> str:
@@ -284,15 +343,16 @@ def _send(
     hub: Hub,
     profile: Profile,
     connector: Connector,
-    invoice_id: int,
-    attempt_id: int,
-    document: OutboundDocument,
-    invoice: work.Claimed,
+    prepared: Prepared,
     *,
     read_next: bool = False,
-) -> tuple[str, work.Claimed | None]:
+    may_chain: Callable[[], bool] = lambda: False,
+) -> tuple[str, Prepared | None, work.Claimed | None]:
     """Send, record the answer; returns the outcome and, with `read_next` after an accepted or rejected
-    send, the next due invoice read in the same transaction (one transaction fewer per invoice)."""
+    send, what comes next from the same transaction: the next invoice claimed (its attempt committed
+    with this answer) when `may_chain()` allows it and it could be rendered, otherwise the next due
+    invoice as read there (None: none due)."""
+    invoice_id, attempt_id, document, invoice, upcoming = prepared
     started = time.monotonic()
     result: Receipt | BaseException
     try:
@@ -310,12 +370,28 @@ def _send(
         # "Number already used" proves our earlier send arrived only if what the portal holds is what we
         # sent: ask it now (outside any transaction), record_outcome compares.
         held = held_under(profile, connector, document.invoice_number)
+    rendered = None
+    if (
+        read_next
+        and upcoming is not None
+        and isinstance(result, Receipt | PermanentPortalError)
+        and may_chain()
+    ):
+        try:
+            rendered = _render(hub, profile, connector, upcoming, hub.clock.now())
+        except Exception:  # not claimed now: taken the usual way next, which blocks it or raises
+            rendered = None
     now = hub.clock.now()
     with hub.store.session() as session:
         outcome = record_answer(
             hub, session, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held, invoice, now
         )
-        ahead = None
-        if read_next and outcome in ("accepted", "rejected"):
-            ahead = work.next_due(session, profile.id, S.READY, now)
-    return outcome, ahead
+        if not read_next or outcome not in ("accepted", "rejected"):
+            return outcome, None, None
+        chained = None
+        if rendered is not None and upcoming is not None:
+            chained = _claim(hub, session, profile, connector, upcoming, *rendered, now)
+        ahead = work.next_due(session, profile.id, S.READY, now)
+        if chained is not None:
+            return outcome, chained._replace(ahead=ahead), None
+    return outcome, None, ahead

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from hub.model import InvoiceState
+from hub.store.driver_sql import DriverStatement
 from hub.store.tables import AttemptRow, InvoiceRow, LeaseRow
 
 
@@ -292,7 +293,7 @@ def snapshot(session: Session, invoice_id: int) -> Claimed:
     return Claimed(*session.connection().execute(_snapshot_query("by_id"), {"invoice_id": invoice_id}).one())
 
 
-_GUARDED_UPDATES: dict[tuple[tuple[str, ...], Guard], Any] = {}
+_GUARDED_UPDATES: dict[tuple[tuple[str, ...], Guard], DriverStatement] = {}
 
 
 def update_guarded(
@@ -319,7 +320,7 @@ def update_guarded(
                 _INVOICES.c.lease_expires_at >= bindparam("g_now"),
             )
         )
-        statement = (
+        statement = DriverStatement(
             update(_INVOICES)
             .where(
                 _INVOICES.c.id == bindparam("g_id"),
@@ -334,4 +335,4 @@ def update_guarded(
     params |= {"g_id": invoice_id, "g_state": state.value, "g_seq": event_seq, "g_now": now}
     if guard is Guard.HELD:
         params["g_worker"] = worker
-    return bool(connection.execute(statement, params).rowcount)
+    return bool(statement.execute(connection, params).rowcount)

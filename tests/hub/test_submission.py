@@ -133,11 +133,42 @@ def test_attempt_row_is_committed_before_the_request_leaves(
         return original(request)
 
     coupa.server.handler = peeking
+    for number in ("INV-1", "INV-2", "INV-3"):
+        ar.add(make_invoice(number))
+    ingest(hub)
+    # The second and third are claimed in the transaction that records the answer before them.
+    assert send(hub) == {"accepted": 3}
+    assert [tuple(r) for r in seen] == [("pending", "SUBMITTING")] * 3
+    hub.close()
+
+
+def test_a_claim_taken_with_an_answer_writes_nothing_if_the_invoice_changed_meanwhile(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
+) -> None:
+    """INV-2 is read with INV-1's claim and claimed with INV-1's answer; a person blocks it while INV-1
+    is in flight: the answer is recorded, INV-2 is neither claimed nor left with an attempt."""
+    assert coupa.server is not None
+    original = coupa.server.handler
+
+    def meddling(request: Request) -> Reply:
+        if request.method == "POST" and b"INV-1" in request.body:
+            with hub.store.session() as session:
+                invoice = session.exec(
+                    select(InvoiceRow).where(col(InvoiceRow.invoice_number) == "INV-2")
+                ).one()
+                move(session, invoice, S.BLOCKED, actor="collector", now=clock.now(), reason="held back")
+        return original(request)
+
+    coupa.server.handler = meddling
     ar.add(make_invoice("INV-1"))
+    ar.add(make_invoice("INV-2"))
     ingest(hub)
     assert send(hub) == {"accepted": 1}
-    assert [tuple(r) for r in seen] == [("pending", "SUBMITTING")]
-    hub.close()
+    assert row(hub, "INV-1").state == S.SUBMITTED
+    assert [a.outcome for a in attempts(hub, "INV-1")] == ["accepted"]
+    assert row(hub, "INV-2").state == S.BLOCKED and row(hub, "INV-2").lease_owner is None
+    assert attempts(hub, "INV-2") == []
+    assert portal_numbers(coupa) == ["INV-1"]
 
 
 def test_portal_rejection_keeps_the_portal_words_and_category(
@@ -441,6 +472,27 @@ def test_stop_flag_means_no_new_request(hub: Hub, ar: ListAr, coupa: CoupaSandbo
     stop.set()
     assert submit_profile(hub, hub.profile("acme-coupa"), stop).sent == 0
     assert coupa.received == 0
+
+
+def test_stop_asked_during_a_send_starts_no_new_one(hub: Hub, ar: ListAr, coupa: CoupaSandbox) -> None:
+    """The next invoice is claimed with an answer only while nobody asked to stop."""
+    assert coupa.server is not None
+    original = coupa.server.handler
+    stop = threading.Event()
+
+    def stopping(request: Request) -> Reply:
+        if request.method == "POST":
+            stop.set()  # SIGTERM while the first request is in flight
+        return original(request)
+
+    coupa.server.handler = stopping
+    ar.add(make_invoice("INV-1"))
+    ar.add(make_invoice("INV-2"))
+    ingest(hub)
+    report = submit_profile(hub, hub.profile("acme-coupa"), stop)
+    assert report.sent == 1 and report.outcomes == {"accepted": 1}
+    assert portal_numbers(coupa) == ["INV-1"]
+    assert row(hub, "INV-2").state == S.READY and attempts(hub, "INV-2") == []
 
 
 def test_refused_credentials_hold_the_invoice_without_losing_it(
