@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from connectors.base import Connector, Envelope, OutboundDocument, PortalRecord, Receipt
@@ -317,6 +318,26 @@ def _claim(
     return Prepared(invoice.id, attempt_id, document, invoice)
 
 
+def _claim_ahead(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    invoice: work.Claimed,
+    rendered: tuple[Envelope, OutboundDocument],
+    now: datetime,
+) -> Prepared | None:
+    """`_claim` of the next invoice in the transaction that records an answer, inside a savepoint: a
+    database error in the claim (a deadlock with a person's change of that invoice) undoes the claim
+    only, the answer is still recorded, and the invoice is taken the usual way next."""
+    try:
+        with session.begin_nested():
+            return _claim(hub, session, profile, connector, invoice, *rendered, now)
+    except DBAPIError as exc:
+        log.warning("invoice %s not claimed with the answer before it (%s); taken next time", invoice.id, exc)
+        return None
+
+
 def _stored(document: OutboundDocument) -> str:
     """The request as kept in the attempt row: secrets masked, attachments summarised, not inlined."""
     text = document.redacted()
@@ -390,7 +411,7 @@ def _send(
             return outcome, None, None
         chained = None
         if rendered is not None and upcoming is not None:
-            chained = _claim(hub, session, profile, connector, upcoming, *rendered, now)
+            chained = _claim_ahead(hub, session, profile, connector, upcoming, rendered, now)
         ahead = work.next_due(session, profile.id, S.READY, now)
         if chained is not None:
             return outcome, chained._replace(ahead=ahead), None

@@ -627,3 +627,35 @@ def test_a_run_gives_the_portal_back_after_one_lease_period(
     assert 0 < report.sent < 6 and len(coupa.invoices) == report.sent
     with hub.store.session() as session:  # another worker takes the portal at once
         assert work.acquire_lease(session, "submit:acme-coupa", "other-worker", clock.now(), lease_seconds)
+
+
+def test_a_database_error_in_the_claim_taken_with_an_answer_keeps_the_answer(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """INV-2 is claimed in the transaction that records INV-1's answer, inside a savepoint: when that
+    claim fails in the database, INV-1's answer is still recorded (not rolled back with it, which would
+    leave a sent invoice to the crash path), and INV-2 is sent once, the usual way."""
+    from sqlalchemy.exc import OperationalError
+
+    from hub.pipeline import submit as submit_module
+
+    claim = submit_module.move_claimed
+    failed: list[int] = []
+
+    def deadlocked_once(session: Any, invoice: Any, *args: Any, **kwargs: Any) -> Any:
+        if invoice.invoice_number == "INV-2" and not failed:
+            failed.append(invoice.id)
+            session.connection().exec_driver_sql("SELECT 1")  # the savepoint is open: fail inside it
+            raise OperationalError("UPDATE invoices ...", {}, Exception("deadlock detected"))
+        return claim(session, invoice, *args, **kwargs)
+
+    monkeypatch.setattr(submit_module, "move_claimed", deadlocked_once)
+    ar.add(make_invoice("INV-1"))
+    ar.add(make_invoice("INV-2"))
+    ingest(hub)
+    assert send(hub) == {"accepted": 2}
+    assert failed  # the chained claim did fail
+    assert row(hub, "INV-1").state == S.SUBMITTED
+    assert [a.outcome for a in attempts(hub, "INV-1")] == ["accepted"]
+    assert [a.outcome for a in attempts(hub, "INV-2")] == ["accepted"]  # no attempt left by the failed claim
+    assert portal_numbers(coupa) == ["INV-1", "INV-2"]
