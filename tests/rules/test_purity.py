@@ -31,7 +31,7 @@ FORBIDDEN_MODULES = frozenset(
 )
 #: The only parts of the hub the pure layers may use: the bottom (the rules language extends the portal
 #: profile and checks that secrets are written as references; it never resolves one).
-ALLOWED_HUB = frozenset({"hub", "hub.model", "hub.errors", "hub.profile", "hub.secrets"})
+ALLOWED_HUB = frozenset({"hub", "hub.model", "hub.states", "hub.errors", "hub.profile", "hub.secrets"})
 #: Clock and environment, by their full names (aliases are resolved before comparing).
 FORBIDDEN_NAMES = frozenset(
     {
