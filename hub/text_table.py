@@ -1,4 +1,4 @@
-"""Plain-text tables for long listings (`portalhub rejections`): the look of the CLI's rich tables (box
+"""Plain-text tables for the collectors' listings (`status`, `rejections`): the look of rich's tables (box
 lines, a heavy header), laid out in one pass.
 
 rich measures and lays out every cell through its renderables: ~5 s of CPU for the 3,030-row worklist
@@ -23,6 +23,7 @@ MIN_WRAP_WIDTH = 8
 class Column:
     header: str
     wrap: bool = True  # False: always as wide as its widest cell (states, amounts, days)
+    right: bool = False  # aligned right (counts)
 
 
 def cell_width(text: str) -> int:
@@ -73,8 +74,9 @@ def _split_at(word: str, width: int) -> tuple[str, str]:
     return word, ""
 
 
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - cell_width(text))
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * (width - cell_width(text))
+    return fill + text if right else text + fill
 
 
 def widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int) -> list[int]:
@@ -116,7 +118,9 @@ def render(
     if title:
         out.append(title)
     out.append("┏" + "┳".join("━" * (s + 2) for s in sizes) + "┓")
-    out.append("┃ " + " ┃ ".join(_pad(c.header, s) for c, s in zip(columns, sizes, strict=True)) + " ┃")
+    out.append(
+        "┃ " + " ┃ ".join(_pad(c.header, s, c.right) for c, s in zip(columns, sizes, strict=True)) + " ┃"
+    )
     out.append("┡" + "╇".join("━" * (s + 2) for s in sizes) + "┩")
     for row in rows:
         cells = [
@@ -127,8 +131,8 @@ def render(
             out.append(
                 "│ "
                 + " │ ".join(
-                    _pad(lines[n] if n < len(lines) else "", size)
-                    for lines, size in zip(cells, sizes, strict=True)
+                    _pad(lines[n] if n < len(lines) else "", size, column.right)
+                    for lines, size, column in zip(cells, sizes, columns, strict=True)
                 )
                 + " │"
             )

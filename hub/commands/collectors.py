@@ -21,9 +21,8 @@ commands = context.group()
 @commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
 def status(as_json: JsonOption = False) -> None:
     """Invoices per portal and state, and everything that needs a person."""
-    from rich.table import Table
-
     from hub.readonly import status_summary
+    from hub.text_table import Column, render
 
     with context.opened_view() as hub:
         summary = status_summary(hub)
@@ -31,23 +30,22 @@ def status(as_json: JsonOption = False) -> None:
         output.emit_json(summary)
         return
     out = output.out
+    # Plain text laid out in one pass (hub/text_table.py), as `rejections`: importing and laying out
+    # rich's tables was ~10 ms of the command's ~200.
     states = sorted({s for counts in summary["profiles"].values() for s in counts})
-    table = Table(title="Invoices by portal profile and state")
-    table.add_column("Profile")
-    for state in states:
-        table.add_column(state, justify="right")
-    for profile, counts in sorted(summary["profiles"].items()):
-        table.add_row(profile, *[str(counts.get(s, "")) for s in states])
-    out.print(table)
+    columns = [Column("Profile"), *(Column(state, wrap=False, right=True) for state in states)]
+    cells = [
+        [profile, *(str(counts.get(s, "")) for s in states)]
+        for profile, counts in sorted(summary["profiles"].items())
+    ]
+    out.file.write(render(columns, cells, width=out.width, title="Invoices by portal profile and state"))
     if summary["attention"]:
-        attention = Table(title="Needs attention")
-        for column in ("Invoice", "State", "Profile", "Why"):
-            attention.add_column(column, overflow="fold")
-        for item in summary["attention"]:
-            attention.add_row(
-                item["invoice_number"], item["state"], item["profile_id"] or "-", escape(item["why"])
-            )
-        out.print(attention)
+        columns = [Column("Invoice"), Column("State", wrap=False), Column("Profile"), Column("Why")]
+        cells = [
+            [item["invoice_number"], item["state"], item["profile_id"] or "-", item["why"]]
+            for item in summary["attention"]
+        ]
+        out.file.write(render(columns, cells, width=out.width, title="Needs attention"))
     if summary["quarantined"]:
         out.print(
             f"[yellow]{summary['quarantined']} AR record(s) quarantined[/yellow] (not valid invoices: `portalhub quarantine` lists them with the reasons)"
@@ -69,34 +67,33 @@ def status(as_json: JsonOption = False) -> None:
 
 
 def _print_daemons(daemons: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    from hub.text_table import Column, render
 
     if not daemons:
         output.out.print("No daemon has run on this store yet (`portalhub run`).")
         return
-    table = Table(title="Daemons (last heartbeat; each job's last run and how it ended)")
-    for column in ("Daemon", "Host / pid", "Version", "State", "Last seen (UTC)", "Jobs"):
-        table.add_column(column, overflow="fold")
+    columns = [Column("Daemon"), Column("Host / pid"), Column("Version"), Column("State", wrap=False)]
+    columns += [Column("Last seen (UTC)", wrap=False), Column("Jobs")]
+    cells = []
     for daemon in daemons:
-        state = (
-            "[green]alive[/green]"
-            if daemon["alive"]
-            else ("stopped" if daemon["stopped_at"] else "[red]silent[/red]")
-        )
+        state = "alive" if daemon["alive"] else ("stopped" if daemon["stopped_at"] else "SILENT")
         jobs = []
         for name, job in sorted(daemon["jobs"].items()):
             when = (job["last_finished"] or job["last_started"] or "never")[11:19]
             outcome = job["outcome"] or "not run"
             jobs.append(f"{name}: {outcome} {when}" + (f" ({job['error']})" if job.get("error") else ""))
-        table.add_row(
-            daemon["worker_id"],
-            f"{daemon['host']} / {daemon['pid']}",
-            daemon["version"],
-            state,
-            daemon["last_seen_at"][:19].replace("T", " "),
-            escape("\n".join(jobs)),
+        cells.append(
+            [
+                daemon["worker_id"],
+                f"{daemon['host']} / {daemon['pid']}",
+                daemon["version"],
+                state,
+                daemon["last_seen_at"][:19].replace("T", " "),
+                "\n".join(jobs),
+            ]
         )
-    output.out.print(table)
+    title = "Daemons (last heartbeat; each job's last run and how it ended)"
+    output.out.file.write(render(columns, cells, width=output.out.width, title=title))
 
 
 @commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)

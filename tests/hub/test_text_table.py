@@ -69,3 +69,13 @@ def test_wrapping_keeps_every_character_but_the_breaks(text: str, width: int) ->
     lines = wrap(text, width)
     assert re.sub(r"\s+", "", "".join(lines)) == re.sub(r"\s+", "", text)
     assert all(cell_width(line) <= max(width, 2) for line in lines)
+
+
+def test_a_right_aligned_column_pads_on_the_left_header_included() -> None:
+    text = render(
+        [Column("Profile"), Column("PAID", wrap=False, right=True)], [["acme", "7"], ["b", "14"]], width=80
+    )
+    lines = text.splitlines()
+    assert lines[1] == "┃ Profile ┃ PAID ┃"
+    assert lines[3] == "│ acme    │    7 │"
+    assert lines[4] == "│ b       │   14 │"
