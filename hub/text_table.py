@@ -43,6 +43,8 @@ def _char_width(char: str) -> int:
 def wrap(text: str, width: int) -> list[str]:
     """`text` in lines of at most `width` cells, broken at whitespace; longer words folded. Every
     character but the whitespace at the breaks is kept."""
+    if len(text) <= width and text.isascii() and " ".join(text.split()) == text:
+        return [text]  # most cells fit as they are: the one line the loop below would make
     lines: list[str] = []
     measure = len if text.isascii() else cell_width  # one check per cell, not per word
     for paragraph in text.split("\n"):
@@ -75,6 +77,8 @@ def _split_at(word: str, width: int) -> tuple[str, str]:
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
+    if text.isascii():  # a character a cell: the string's own padding
+        return text.rjust(width) if right else text.ljust(width)
     fill = " " * (width - cell_width(text))
     return fill + text if right else text + fill
 

@@ -79,3 +79,10 @@ def test_a_right_aligned_column_pads_on_the_left_header_included() -> None:
     assert lines[1] == "┃ Profile ┃ PAID ┃"
     assert lines[3] == "│ acme    │    7 │"
     assert lines[4] == "│ b       │   14 │"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127, blacklist_characters="\n"), max_size=60))
+def test_a_cell_that_fits_is_its_words_on_one_line(text: str) -> None:
+    """What the quick path for fitting cells gives is what the word loop gives: the words, one space
+    between them."""
+    assert wrap(text, max(len(text), 1)) == [" ".join(text.split())]
