@@ -16,7 +16,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, bindparam, delete, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlmodel import Session, col, select
 
 from hub.store import work
@@ -38,7 +38,6 @@ _ATTEMPT_COLUMNS = tuple(c.name for c in _ATTEMPTS.columns if c.name != "id")
 _INSERT_ATTEMPT = DriverStatement(
     insert(_ATTEMPTS).values({name: bindparam(name) for name in _ATTEMPT_COLUMNS}).returning(_ATTEMPTS.c.id)
 )
-_DELETE_ATTEMPT = DriverStatement(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id")))
 
 
 def new_payload_id(now: datetime) -> str:
@@ -105,12 +104,6 @@ def start_attempt(
     }
     attempt_id: int = _INSERT_ATTEMPT.execute(session.connection(), values).scalar_one()
     return attempt_id
-
-
-def forget_attempt(session: Session, attempt_id: int) -> None:
-    """Take back an attempt recorded in the caller's transaction for a request that will not leave (its
-    claim did not hold): as if it had never been written. Never for a committed attempt."""
-    _DELETE_ATTEMPT.execute(session.connection(), {"attempt_id": attempt_id})
 
 
 def attempts_of(session: Session, invoice_id: int | None) -> list[AttemptRow]:

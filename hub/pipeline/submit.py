@@ -43,7 +43,7 @@ from hub.errors import (
 )
 from hub.lifecycle import move_claimed
 from hub.model import Invoice, InvoiceState, RejectionCategory
-from hub.pipeline.attempts import ACCEPTED, forget_attempt, new_payload_id, portal_lease, start_attempt
+from hub.pipeline.attempts import ACCEPTED, new_payload_id, portal_lease, start_attempt
 from hub.pipeline.evidence import held_under
 from hub.pipeline.outcome import hold_profile, record_answer
 from hub.pipeline.reconcile import reconcile_profile
@@ -246,7 +246,8 @@ def _prepare(
             continue
         with hub.store.session() as session:
             prepared = _claim(hub, session, profile, connector, invoice, envelope, document, now)
-            if prepared is None:  # taken or changed since it was read
+            if prepared is None:  # taken or changed since it was read: nothing of the claim stays
+                session.rollback()
                 continue
             if invoice_id is None:
                 prepared = prepared._replace(ahead=work.next_due(session, profile.id, S.READY, now))
@@ -283,7 +284,9 @@ def _claim(
     now: datetime,
 ) -> Prepared | None:
     """In the caller's transaction: record the attempt and move the invoice to SUBMITTING with our
-    lease, if nobody changed it since it was read; None (nothing left written) otherwise."""
+    lease, if nobody changed it since it was read. None when the claim did not hold: the attempt it
+    wrote is for the caller to undo (`_prepare` rolls its transaction back, `_claim_ahead` its
+    savepoint)."""
     attempt_id = start_attempt(
         session,
         invoice_id=invoice.id,
@@ -310,12 +313,11 @@ def _claim(
             "lease_expires_at": now + timedelta(seconds=hub.config.daemon.lease_seconds),
         },
     )
-    if not claimed:
-        # The attempt goes (the event names it, so it is written first; the transaction may hold
-        # another invoice's answer, so it is not rolled back).
-        forget_attempt(session, attempt_id)
-        return None
-    return Prepared(invoice.id, attempt_id, document, invoice)
+    return Prepared(invoice.id, attempt_id, document, invoice) if claimed else None
+
+
+class _NotClaimed(Exception):
+    """The next invoice changed since it was read: its claim is undone to the savepoint."""
 
 
 def _claim_ahead(
@@ -327,12 +329,17 @@ def _claim_ahead(
     rendered: tuple[Envelope, OutboundDocument],
     now: datetime,
 ) -> Prepared | None:
-    """`_claim` of the next invoice in the transaction that records an answer, inside a savepoint: a
-    database error in the claim (a deadlock with a person's change of that invoice) undoes the claim
-    only, the answer is still recorded, and the invoice is taken the usual way next."""
+    """`_claim` of the next invoice in the transaction that records an answer, in a savepoint: a claim
+    that does not hold, or fails in the database (a deadlock with a person's change of that invoice),
+    is undone to it, never taking the answer back; the invoice is then taken the usual way next."""
     try:
         with session.begin_nested():
-            return _claim(hub, session, profile, connector, invoice, *rendered, now)
+            prepared = _claim(hub, session, profile, connector, invoice, *rendered, now)
+            if prepared is None:
+                raise _NotClaimed
+            return prepared
+    except _NotClaimed:
+        return None
     except DBAPIError as exc:
         log.warning("invoice %s not claimed with the answer before it (%s); taken next time", invoice.id, exc)
         return None

@@ -659,3 +659,29 @@ def test_a_database_error_in_the_claim_taken_with_an_answer_keeps_the_answer(
     assert [a.outcome for a in attempts(hub, "INV-1")] == ["accepted"]
     assert [a.outcome for a in attempts(hub, "INV-2")] == ["accepted"]  # no attempt left by the failed claim
     assert portal_numbers(coupa) == ["INV-1", "INV-2"]
+
+
+def test_a_claim_that_does_not_hold_leaves_no_attempt(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first invoice of a run is read, rendered outside any transaction, then claimed: a person who
+    blocks it meanwhile makes the claim fail, and neither its attempt nor a move is left behind."""
+    from hub.pipeline import submit as submit_module
+
+    render = submit_module._render
+
+    def meddling(hub_: Hub, profile: Any, connector: Any, invoice: Any, now: Any) -> Any:
+        rendered = render(hub_, profile, connector, invoice, now)
+        with hub.store.session() as session:
+            row_ = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == "INV-1")).one()
+            move(session, row_, S.BLOCKED, actor="collector", now=clock.now(), reason="held back")
+        return rendered
+
+    monkeypatch.setattr(submit_module, "_render", meddling)
+    ar.add(make_invoice("INV-1"))
+    ingest(hub)
+    assert send(hub) == {}
+    assert row(hub, "INV-1").state == S.BLOCKED and row(hub, "INV-1").lease_owner is None
+    assert attempts(hub, "INV-1") == []
+    assert states(hub, "INV-1")[-1] == "BLOCKED" and "SUBMITTING" not in states(hub, "INV-1")
+    assert coupa.received == 0
