@@ -52,6 +52,8 @@ class SqlArColumns(Strict):
     """No longer used (the mirror keys on `mirror_key_column`); accepted so existing files still load."""
     status_key_column: str = "ar_key"
     """The status table's column for the AR record's key (written when the table has it; the demo schema does). Without it a status row names its invoice by number only."""
+    changed_column: str | None = None
+    """A column of the invoices table the AR system moves forward on every change of an invoice, header or lines (a last-modified time or a row version; a view can give the newest of the header's and the lines'). With it, each ingest reads only the rows changed since the last reads (see `changes_margin_seconds`, `full_read_minutes`); null: each ingest reads every ready row."""
 
 
 class ArConfig(Strict):
@@ -63,6 +65,10 @@ class ArConfig(Strict):
     """The AR database: any SQLAlchemy URL (a relative SQLite file is relative to the config file)."""
     tables: SqlArColumns = Field(default_factory=SqlArColumns)
     """Table and column names, when the AR system's differ from the defaults."""
+    changes_margin_seconds: float = Field(default=60, ge=0)
+    """With `tables.changed_column`: how late a change may become visible after the time it carries (an AR transaction stamps rows when it starts and shows them when it commits). Each ingest reads from the newest value seen by a read at least this old."""
+    full_read_minutes: float = Field(default=60, gt=0)
+    """With `tables.changed_column`: every this many minutes an ingest reads every ready row anyway, for changes the column did not show (a transaction longer than the margin, a line edited without its header, a clock set back)."""
 
 
 class AdapterConfig(BaseModel):

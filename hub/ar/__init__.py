@@ -109,6 +109,15 @@ class ArAdapter:
         if self.on_settle is not None:
             self.on_settle()
 
+    def changes(self) -> Iterator[ArRecord]:
+        """What each ingest reads: the ready records that may have changed since the last call. The
+        default is every ready record (`pull()`); an adapter that can tell what changed reads less (the
+        SQL adapter with `tables.changed_column`). It must call `settle()` before it counts a record as
+        read for good: a record yielded and then lost in a failed batch must come back."""
+        if not isinstance(self, ArSource):
+            raise TypeError(f"{type(self).__name__} is not an AR source (it has no pull())")
+        return self.pull()
+
     def __init__(self, settings: Any, context: ArContext):
         self.settings = settings
         self.context = context

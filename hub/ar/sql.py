@@ -8,6 +8,8 @@ event once (primary key `event_id`), also mirrored on `ar_invoices.portal_state 
 portal_updated_at` for the collectors' screens.
 Table names, the key and status columns and the mirror are configurable (`hub.config.SqlArColumns`);
 a view with these columns works as well as a table. The column mapping is in docs/ar-adapters.md.
+With `tables.changed_column` (a last-modified column), each ingest reads only the rows changed since
+its last reads (hub/ar/watermark.py), not the whole ready set.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
@@ -26,6 +29,7 @@ from sqlalchemy.engine import Engine
 from hub.ar import ArAdapter, ArContext, ArRecord
 from hub.ar.rows import BadRecord, invoice_from_rows, record_from
 from hub.ar.rows import text as _text
+from hub.ar.watermark import Watermark
 from hub.config import ArConfig
 from hub.errors import ConfigError
 from hub.model import Attachment, Invoice, Supplier
@@ -101,6 +105,9 @@ class SqlArAdapter(ArAdapter):
         )
         self.mirror_key = _column(tables.mirror_key_column or tables.key_column)
         self.status_key = _column(tables.status_key_column)
+        self.changed_column = _column(tables.changed_column) if tables.changed_column else None
+        self._watermark = Watermark(config.changes_margin_seconds, config.full_read_minutes * 60)
+        self._monotonic = time.monotonic  # the watermark's clock (tests move it)
         self._status_has_key: bool | None = None  # read from the database on the first write
         self._key_type: type = str
 
@@ -117,6 +124,30 @@ class SqlArAdapter(ArAdapter):
 
     # --- source --------------------------------------------------------------------------------------
     def pull(self, keys: Collection[str] | None = None) -> Iterator[ArRecord]:
+        for header, lines in self._read(keys=keys):
+            yield self._record(header, lines)
+
+    def changes(self) -> Iterator[ArRecord]:
+        """With `tables.changed_column`, only the ready rows changed since the last reads
+        (hub/ar/watermark.py); without it, every ready row."""
+        column = self.changed_column
+        if column is None:
+            yield from self.pull()
+            return
+        started = self._monotonic()
+        since = self._watermark.since(started)
+        values = []
+        for header, lines in self._read(since=since):
+            values.append(header.get(column))
+            yield self._record(header, lines)
+        self.settle()  # every record yielded is stored before the watermark moves past it
+        self._watermark.read(started, since, values)
+
+    def _read(
+        self, keys: Collection[str] | None = None, since: Any = None
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Ready headers (with `keys`, only those; with `since`, only those changed at or after it, or
+        of unknown change) and their lines, in batches of BATCH."""
         ready = self.config.tables.ready_status
         conditions = [f"i.{self.status_column} = :ready"] if ready is not None else []
         parameters: dict[str, Any] = {"ready": ready}
@@ -124,6 +155,9 @@ class SqlArAdapter(ArAdapter):
             names = [f":key{n}" for n in range(len(keys))]
             conditions.append(f"CAST(i.{self.key} AS TEXT) IN ({', '.join(names) or 'NULL'})")
             parameters.update({f"key{n}": str(k) for n, k in enumerate(keys)})
+        if since is not None:
+            conditions.append(f"(i.{self.changed_column} >= :since OR i.{self.changed_column} IS NULL)")
+            parameters["since"] = since
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         if self.customers is not None:
             customer = ", ".join(f"c.{column} AS {alias}" for column, alias in CUSTOMER_COLUMNS.items())
@@ -139,7 +173,7 @@ class SqlArAdapter(ArAdapter):
             batch = headers[start : start + BATCH]
             lines = self._lines([h[self.key] for h in batch])
             for header in batch:
-                yield self._record(header, lines.get(header[self.key], []))
+                yield header, lines.get(header[self.key], [])
 
     def _lines(self, invoice_ids: list[Any]) -> dict[Any, list[dict[str, Any]]]:
         grouped: dict[Any, list[dict[str, Any]]] = defaultdict(list)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from hub.ar import ArAdapter, ArRecord
+from hub.ar import ArAdapter, ArRecord, ArSource
 from hub.lifecycle import CORRECTABLE, move, note, record_creation
 from hub.model import Invoice, InvoicePurpose, InvoiceState, RejectionCategory
 from hub.pipeline import intake_batch
@@ -48,8 +49,9 @@ class IntakeReport:
 
 
 def ingest(hub: Hub) -> IntakeReport:
-    """Pull every ready record from the AR source and take in what is new or changed. One daemon at a
-    time (the `ingest` lease): several daemons reading the whole AR system at once would only race."""
+    """Read the AR source's ready records (only those changed since the last reads, when the source can
+    tell: `ArAdapter.changes`) and take in what is new or changed. One daemon at a time (the `ingest`
+    lease): several daemons reading the AR system at once would only race."""
     report = IntakeReport()
     if hub.reload_profiles():
         report.counts["rules-reloaded"] += 1
@@ -64,7 +66,7 @@ def ingest(hub: Hub) -> IntakeReport:
         if getattr(hub.ar_source, "batched_intake", False) is True:
             take_in_batches(hub, report)
         else:
-            for record in hub.ar_source.pull():
+            for record in _changes(hub.ar_source):
                 _take_one(hub, record, report)
         report.counts.update(revalidate_blocked(hub))
     finally:
@@ -102,7 +104,7 @@ def take_in_batches(hub: Hub, report: IntakeReport) -> None:
     if adapter is not None:
         adapter.on_settle = settle
     try:
-        for record in source.pull():
+        for record in _changes(source):
             if record.key in keys:  # the same record twice: the second sees the first stored
                 settle()
             held.append(record)
@@ -113,6 +115,12 @@ def take_in_batches(hub: Hub, report: IntakeReport) -> None:
     finally:
         if adapter is not None:
             adapter.on_settle = None
+
+
+def _changes(source: ArSource) -> Iterator[ArRecord]:
+    """What this tick reads: an adapter's changes (all it has, unless it can tell what changed); a
+    plain source's every ready record."""
+    return source.changes() if isinstance(source, ArAdapter) else source.pull()
 
 
 def take_batch(hub: Hub, records: list[ArRecord], report: IntakeReport) -> None:
