@@ -108,6 +108,7 @@ class SqlArAdapter(ArAdapter):
         self.changed_column = _column(tables.changed_column) if tables.changed_column else None
         self._watermark = Watermark(config.changes_margin_seconds, config.full_read_minutes * 60)
         self._monotonic = time.monotonic  # the watermark's clock (tests move it)
+        self._changed_column_checked = False
         self._status_has_key: bool | None = None  # read from the database on the first write
         self._key_type: type = str
 
@@ -148,6 +149,8 @@ class SqlArAdapter(ArAdapter):
     ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Ready headers (with `keys`, only those; with `since`, only those changed at or after it, or
         of unknown change) and their lines, in batches of BATCH."""
+        if self.changed_column is not None and not self._changed_column_checked:
+            self._check_changed_column(self.changed_column)
         ready = self.config.tables.ready_status
         conditions = [f"i.{self.status_column} = :ready"] if ready is not None else []
         parameters: dict[str, Any] = {"ready": ready}
@@ -174,6 +177,17 @@ class SqlArAdapter(ArAdapter):
             lines = self._lines([h[self.key] for h in batch])
             for header in batch:
                 yield header, lines.get(header[self.key], [])
+
+    def _check_changed_column(self, column: str) -> None:
+        """A missing column would fail every ingest with the database's words: name the setting."""
+        schema, _, table = self.invoices.rpartition(".")
+        found = {c["name"] for c in inspect(self.engine).get_columns(table, schema=schema or None)}
+        if column not in found:
+            raise ConfigError(
+                f"the AR invoices table {self.invoices} has no column {column!r} (ar.tables.changed_column): "
+                "name its last-modified column, or remove the setting to read every ready row on each ingest"
+            )
+        self._changed_column_checked = True
 
     def _lines(self, invoice_ids: list[Any]) -> dict[Any, list[dict[str, Any]]]:
         grouped: dict[Any, list[dict[str, Any]]] = defaultdict(list)

@@ -21,6 +21,7 @@ from hub.ar import ArRecord
 from hub.ar.sql import SqlArAdapter
 from hub.ar.watermark import Watermark
 from hub.config import ArConfig
+from hub.errors import ConfigError
 from hub.pipeline import intake, intake_batch
 from hub.pipeline.intake import ingest
 from tests.factories import SUPPLIER, make_hub
@@ -343,3 +344,11 @@ def test_ingest_takes_in_what_changed_and_counts_a_read_only_once_it_is_stored(
     with hub.store.engine.connect() as connection:
         stored = connection.execute(text("SELECT count(*), count(DISTINCT ar_key) FROM invoices")).one()
     assert tuple(stored) == (intake.BATCH + 52, intake.BATCH + 52)
+
+
+def test_a_change_column_the_table_does_not_have_is_named_with_its_setting(ar_path: Path) -> None:
+    adapter = _adapter(f"sqlite:///{ar_path}", Clock(), tables={"changed_column": "last_modified"})
+    with pytest.raises(ConfigError, match=r"no column 'last_modified' \(ar.tables.changed_column\)"):
+        list(adapter.changes())
+    with pytest.raises(ConfigError, match="changed_column"):  # `config check`'s probe reads by key
+        list(adapter.pull(keys=["1001"]))
