@@ -135,14 +135,14 @@ class SqlArAdapter(ArAdapter):
         if column is None:
             yield from self.pull()
             return
-        started = self._monotonic()
-        since = self._watermark.since(started)
+        since = self._watermark.since(self._monotonic())
         values = []
         for header, lines in self._read(since=since):
             values.append(header.get(column))
             yield self._record(header, lines)
         self.settle()  # every record yielded is stored before the watermark moves past it
-        self._watermark.read(started, since, values)
+        # Dated when it ended, after the database's snapshot: the margin is never shortened.
+        self._watermark.read(self._monotonic(), since, values)
 
     def _read(
         self, keys: Collection[str] | None = None, since: Any = None

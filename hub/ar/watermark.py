@@ -28,7 +28,7 @@ from typing import Any
 class Watermark:
     margin_seconds: float
     full_read_seconds: float
-    #: (when a read started, the newest value known then), oldest first: the last one at least
+    #: (when a read ended, the newest value it knew), oldest first: the last one at least
     #: `margin_seconds` old and those after it.
     _reads: list[tuple[float, Any]] = field(default_factory=list)
     _last_full: float | None = None
@@ -43,10 +43,11 @@ class Watermark:
         del self._reads[: old_enough[-1]]  # later calls come later: older entries are never needed
         return self._reads[0][1]
 
-    def read(self, started: float, since: Any | None, values: list[Any]) -> None:
-        """Record a read that began at `started` with `since` and saw `values` of the column (every
-        record it yielded is stored). A read that raised is not recorded: the next one reads it again."""
+    def read(self, ended: float, since: Any | None, values: list[Any]) -> None:
+        """Record a read that ended at `ended`, made from `since`, that saw `values` of the column
+        (every record it yielded is stored). A read that raised is not recorded: the next one reads
+        the same again."""
         newest = max((v for v in (since, *values) if v is not None), default=None)
         if since is None:
-            self._last_full = started
-        self._reads.append((started, newest))
+            self._last_full = ended
+        self._reads.append((ended, newest))
