@@ -45,6 +45,7 @@ from connectors.base import MASK
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from status_sync.feedback import deliver
+from status_sync.poller import poll_profile
 
 BUYERS = 3
 
@@ -142,6 +143,9 @@ def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, objec
                 "submit (claim, attempt, render, send, outcome)": lambda: [
                     submit_profile(hub, p) for p in hub.profiles.values()
                 ],
+                # The statuses of the invoices just sent, as the daemon's poll applies them (CPU per
+                # invoice sent: the portal's listing read and each status matched and moved).
+                "poll (statuses applied)": lambda: [poll_profile(hub, p) for p in hub.profiles.values()],
                 "feedback (events to AR)": lambda: deliver(hub, rounds=10**6),
             }
             for step, run in steps.items():

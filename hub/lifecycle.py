@@ -131,8 +131,9 @@ def move(
     details: dict[str, Any] | None = None,
     attempt_id: int | None = None,
     dedupe_key: str | None = None,
-) -> EventRow | None:
-    """Record `invoice` moving to `target`. Returns None when `dedupe_key` was already recorded."""
+) -> int | None:
+    """Record `invoice` moving to `target`; returns the event's id, or None when `dedupe_key` was
+    already recorded."""
     source = InvoiceState(invoice.state)
     if not can_move(source, target):
         raise TransitionError(f"invoice {invoice.invoice_number}: {source} -> {target} is not allowed")
@@ -158,8 +159,8 @@ def move(
     _queue(session, invoice, values)
     if target is not source:
         _note(session, invoice, source, target, values["reason"])
-    # The caller's copy of the event, outside the ORM's unit of work (events are never updated).
-    return EventRow(**values)
+    event_id: int = values["id"]
+    return event_id
 
 
 def move_claimed(
@@ -328,8 +329,9 @@ def note(
     details: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     attempt_id: int | None = None,
-) -> EventRow | None:
-    """An event that changes nothing but must be on the timeline (an unmapped portal status, say)."""
+) -> int | None:
+    """An event that changes nothing but must be on the timeline (an unmapped portal status, say);
+    returns its id, or None when `dedupe_key` was already recorded."""
     return move(
         session,
         invoice,
