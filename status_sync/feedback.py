@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import col, or_, select
 
 from hub.ar import ArSink
@@ -53,22 +54,33 @@ def deliver(hub: SyncHub, batch: int = 200, rounds: int = 50) -> FeedbackReport:
     return report
 
 
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+#: Built once with bound parameters (once per batch, every feedback tick): the due events' ids and
+#: payloads in order, not ORM objects; and one UPDATE marking a delivered batch.
+_DUE = (
+    select(col(OutboxRow.id), col(OutboxRow.payload))
+    .where(col(OutboxRow.delivered_at).is_(None))
+    .where(or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= bindparam("now")))
+    .order_by(col(OutboxRow.id))
+    .limit(bindparam("batch"))
+)
+_DELIVERED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(delivered_at=bindparam("now"), attempts=_OUTBOX.c.attempts + 1)
+)
+
+
 def _deliver(
     store: Store, sink: ArSink, now: datetime, batch: int, rounds: int, report: FeedbackReport
 ) -> None:
     for _ in range(rounds):
         with store.session() as session:
-            rows = session.exec(
-                select(OutboxRow)
-                .where(col(OutboxRow.delivered_at).is_(None))
-                .where(or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now))
-                .order_by(col(OutboxRow.id))
-                .limit(batch)
-            ).all()
+            rows = session.exec(_DUE, params={"now": now, "batch": batch}).all()
             if not rows:
                 return
-            payloads: list[dict[str, Any]] = [json.loads(row.payload) for row in rows]
-            ids = [row.id for row in rows]
+            payloads: list[dict[str, Any]] = [json.loads(payload) for _, payload in rows]
+            ids = [row_id for row_id, _ in rows]
         try:
             sink.write(payloads)
         except Exception as exc:  # the AR system is down or refuses: keep everything, try later
@@ -83,8 +95,5 @@ def _deliver(
             report.error = str(exc)
             return
         with store.session() as session:
-            for row in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids))):
-                row.delivered_at = now
-                row.attempts += 1
-                session.add(row)
+            session.connection().execute(_DELIVERED, {"now": now, "ids": ids})
         report.delivered += len(ids)

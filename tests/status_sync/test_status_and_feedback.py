@@ -199,6 +199,10 @@ def test_ar_outage_keeps_events_until_they_are_accepted(hub: Hub, ar: ListAr) ->
     assert isinstance(hub.clock, ManualClock)
     hub.clock.advance(minutes=2)
     assert deliver(hub).delivered == report.failed
+    with hub.store.session() as session:
+        rows = session.exec(select(OutboxRow)).all()
+    # Each row marked delivered at the hub's time, counting both tries.
+    assert {(row.delivered_at, row.attempts) for row in rows} == {(hub.clock.now(), 2)}
 
 
 def test_redelivery_after_a_crash_changes_nothing_in_ar(hub: Hub, ar: ListAr) -> None:
