@@ -234,3 +234,46 @@ def test_payment_amount_is_exact(hub: Hub, ar: ListAr, sandbox_clock: SandboxClo
     poll(hub)
     events = timeline(hub, "INV-1")["events"]
     assert f"paid {Decimal('13.64')}" in events[-1]["reason"]
+
+
+def test_a_poll_cut_off_between_its_batches_is_read_again_without_doubles(
+    hub: Hub, ar: ListAr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statuses are committed a few at a time (the sends are not held behind a long poll), the cursor
+    after the last: a poll that dies part-way leaves the cursor where it was, and the next one reads the
+    same page again; what the first one committed is not recorded twice."""
+    from status_sync import apply, poller
+
+    count = poller.APPLY_BATCH + 5
+    submitted(hub, ar, *(make_invoice(f"INV-{n}") for n in range(count)))
+    with hub.store.session() as session:
+        cursor_before = session.get(CursorRow, "acme-coupa")
+    calls = 0
+    real_apply = apply.apply_update
+
+    def dies_in_the_second_batch(*args: object, **kwargs: object) -> Applied:
+        nonlocal calls
+        calls += 1
+        if calls > poller.APPLY_BATCH:
+            raise RuntimeError("killed")
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(poller, "apply_update", dies_in_the_second_batch)
+    with pytest.raises(RuntimeError):
+        poll(hub)
+    with hub.store.session() as session:
+        cursor_after = session.get(CursorRow, "acme-coupa")
+        moved = session.exec(
+            select(InvoiceRow).where(col(InvoiceRow.state) == S.PENDING_APPROVAL.value)
+        ).all()
+    assert len(moved) == poller.APPLY_BATCH  # the first batch is committed
+    assert (cursor_after.cursor if cursor_after else None) == (
+        cursor_before.cursor if cursor_before else None
+    )
+    monkeypatch.setattr(poller, "apply_update", real_apply)
+    report = poll(hub)
+    assert report.applied == {"duplicate": poller.APPLY_BATCH, "moved": 5}
+    with hub.store.session() as session:
+        assert all(row.state == S.PENDING_APPROVAL.value for row in session.exec(select(InvoiceRow)).all())
+    events = [e for n in range(count) for e in timeline(hub, f"INV-{n}")["events"]]
+    assert sum(1 for e in events if e["to"] == S.PENDING_APPROVAL) == count
