@@ -3,6 +3,7 @@ hub wired to a sandbox over real sockets."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -259,3 +260,18 @@ def make_hub(
         ar=ar or ListAr(),
         worker_id=worker_id,
     )
+
+
+DEMO_AR_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "ar_schema.sql"
+
+
+def create_demo_ar_tables(connection: Any, column_types: dict[str, str] | None = None) -> None:
+    """The demo AR schema's tables on another database (PostgreSQL): its CREATE TABLE statements only
+    (the triggers are SQLite's), with `column_types` giving a column another type ({"updated_at":
+    "TIMESTAMPTZ"})."""
+    for statement in DEMO_AR_SCHEMA.read_text().split(";"):
+        if "CREATE TABLE" not in statement:
+            continue
+        for column, kind in (column_types or {}).items():
+            statement = re.sub(rf"(\n\s*{column}\s+)\w+", rf"\g<1>{kind}", statement)
+        connection.exec_driver_sql(statement)

@@ -24,7 +24,7 @@ from hub.config import ArConfig
 from hub.errors import ConfigError
 from hub.pipeline import intake, intake_batch
 from hub.pipeline.intake import ingest
-from tests.factories import SUPPLIER, make_hub
+from tests.factories import SUPPLIER, create_demo_ar_tables, make_hub
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 MARGIN = 60.0
@@ -232,13 +232,8 @@ def test_the_watermark_trusts_a_read_only_once_it_is_the_margin_old() -> None:
 def test_on_postgresql_with_a_timestamp_column(pg_database: str) -> None:
     """PostgreSQL, the column a real timestamp (the AR's `now()`), the comparison the database's."""
     engine = create_engine(pg_database.replace("postgresql://", "postgresql+psycopg://"))
-    schema = (FIXTURES / "ar_schema.sql").read_text()
     with engine.begin() as connection:
-        for statement in schema.split(";"):
-            if "CREATE TABLE" in statement:
-                connection.exec_driver_sql(
-                    statement.replace("updated_at              TEXT", "updated_at TIMESTAMPTZ")
-                )
+        create_demo_ar_tables(connection, {"updated_at": "TIMESTAMPTZ"})
         connection.execute(text("INSERT INTO ar_customers (customer_id, name) VALUES ('C-1', 'ACME')"))
         for n in (1, 2):
             connection.execute(

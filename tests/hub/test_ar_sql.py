@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from hub.ar.sql import SqlArAdapter
 from hub.config import ArConfig
 from hub.model import InvoicePurpose
-from tests.factories import SUPPLIER
+from tests.factories import SUPPLIER, create_demo_ar_tables
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
@@ -114,11 +114,8 @@ def test_table_names_must_be_plain_identifiers() -> None:
 
 def test_on_postgresql(pg_database: str) -> None:
     engine = create_engine(pg_database.replace("postgresql://", "postgresql+psycopg://"))
-    schema = (FIXTURES / "ar_schema.sql").read_text()
     with engine.begin() as connection:
-        for statement in schema.split(";"):
-            if "CREATE TABLE" in statement:
-                connection.exec_driver_sql(statement)
+        create_demo_ar_tables(connection)
         connection.execute(text("INSERT INTO ar_customers (customer_id, name) VALUES ('C-1', 'ACME')"))
         connection.execute(
             text(
