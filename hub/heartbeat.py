@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,6 +27,9 @@ LATE_AFTER_INTERVALS = 3
 
 
 def portalhub_version() -> str:
+    # Imported here: importlib.metadata is ~20 ms, and `status` imports this module to read heartbeats.
+    from importlib import metadata
+
     try:
         return metadata.version("portalhub")
     except metadata.PackageNotFoundError:  # running from a checkout that is not installed
@@ -128,6 +129,8 @@ class Heartbeat:
                     last_seen_at=now,
                     heartbeat_seconds=self.heartbeat_seconds,
                 )
+                import socket  # here: `status` imports this module and never writes a heartbeat
+
                 row.host, row.pid, row.version = socket.gethostname(), os.getpid(), portalhub_version()
                 row.started_at, row.stopped_at = now, None
             row.last_seen_at, row.jobs, row.heartbeat_seconds = now, jobs, self.heartbeat_seconds

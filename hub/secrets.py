@@ -13,11 +13,12 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Protocol
-
-from pydantic import AfterValidator
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from hub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import AfterValidator
 
 #: What AR adapters and connectors outside this repository may import (docs/public-api.md): a settings
 #: field that takes a secret reference, the resolver they are handed, and masking. The rest (the concrete
@@ -39,8 +40,22 @@ def _secret_reference(value: str) -> str:
     return value
 
 
-#: A settings field that holds a secret reference (`env:NAME`, `file:/path`, `secret:name`).
-SecretRef = Annotated[str, AfterValidator(_secret_reference)]
+if TYPE_CHECKING:
+    #: A settings field that holds a secret reference (`env:NAME`, `file:/path`, `secret:name`).
+    SecretRef = Annotated[str, AfterValidator(_secret_reference)]
+
+
+def __getattr__(name: str) -> Any:
+    """`SecretRef`, built at its first import: it needs pydantic (~60 ms to import), which every command
+    would otherwise load with the log set-up (hub/logs.py imports the redactor from here), read-only
+    commands included."""
+    if name == "SecretRef":
+        from pydantic import AfterValidator
+
+        secret_ref = Annotated[str, AfterValidator(_secret_reference)]
+        globals()["SecretRef"] = secret_ref  # built once
+        return secret_ref
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def literal_secrets(value: Any, location: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:

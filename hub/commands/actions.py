@@ -4,8 +4,6 @@ and mark portal statuses the hub could not place as dealt with (`resolve-status`
 named by any number the buyer sees (hub/corrections: `find_invoice`). Those that change what a portal
 holds ask first on a terminal (`--yes` for scripts)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

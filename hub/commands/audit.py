@@ -1,8 +1,6 @@
 """`portalhub audit`: who did what and when (an invoice's events with their actors and hashes), and
 for auditors the hash chains verified, anchored outside the database, or exported (docs/audit.md)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

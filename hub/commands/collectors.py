@@ -2,8 +2,6 @@
 stand (`status`), one invoice's story (`show`), who must fix what (`rejections`), AR records that are
 not invoices (`quarantine`). None of them needs a deployment secret or loads a connector."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated, Any
 

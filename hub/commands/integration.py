@@ -2,8 +2,6 @@
 (`schema invoice`) and the webhooks' signatures (`webhook verify`, or `--sample` for a signed test
 event) (docs/ar-adapters.md)."""
 
-from __future__ import annotations
-
 import json
 import sys
 from datetime import UTC, datetime

@@ -2,8 +2,6 @@
 (`migrate`), the configuration (`config check | schema | docs`), the period `report`, the web pages
 (`web`) and who may use them (`users ...`)."""
 
-from __future__ import annotations
-
 import json
 import os
 import sys

@@ -2,8 +2,6 @@
 code): `rules check | test | schema | new | suggest`, a web portal's `recipe check | schema`, and
 `profile release` for a profile held or failing."""
 
-from __future__ import annotations
-
 import json
 import sys
 from datetime import date

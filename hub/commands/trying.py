@@ -1,8 +1,6 @@
 """For someone trying portalhub: the whole hub end to end on the embedded default (`demo`), and one
 sandbox portal with a ready configuration to run the hub against (`sandbox <family>`)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
