@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -306,39 +307,50 @@ class StoreReader:
         )
 
     # --- rejections -------------------------------------------------------------------------------------
-    def stuck(
-        self,
-        problem_states: Sequence[str],
-        waiting_categories: Sequence[str],
-        troubled: Sequence[str],
-        unconfirmed_category: str,
-    ) -> tuple[list[Any], list[Any], list[Any]]:
-        """The open problems' invoices (the condition of hub/worklist.py `worklist`), their events (per
-        invoice, oldest first) and their sends, in three queries. The events and sends are selected with
-        the invoices' condition as a subquery: on SQLite a list of thousands of ids bound as parameters
-        costs twice the reading itself."""
-        from hub.worklist import ATTEMPT_COLUMNS, EVENT_COLUMNS, INVOICE_COLUMNS
+    def stuck(self, stuck: StuckCondition) -> list[Any]:
+        """The open problems' invoices (the condition of hub/worklist.py `worklist`), each with what
+        tells whether its kept row is still true (hub/readonly/kept_rows.py): its `event_seq`, its number
+        of sends and the newest `finished_at` among them (`sends`, `answered`)."""
+        from hub.worklist import INVOICE_COLUMNS
 
-        held = f" OR (state = 'READY' AND profile_id IN ({_marks(troubled)}))" if troubled else ""
-        condition = (
-            f"state IN ({_marks(problem_states)}) "
-            f"OR (state = 'READY' AND last_category IN ({_marks(waiting_categories)})){held} "
-            "OR state = 'IN_DOUBT' OR (state = 'SUBMITTED' AND last_category = ?)"
+        return self.rows(
+            f"SELECT {', '.join(INVOICE_COLUMNS)}, event_seq, "
+            "(SELECT count(*) FROM attempts WHERE attempts.invoice_id = invoices.id) AS sends, "
+            "(SELECT max(finished_at) FROM attempts WHERE attempts.invoice_id = invoices.id) AS answered "
+            f"FROM invoices WHERE {stuck.sql}",
+            stuck.params,
+            typed=False,  # instants and amounts as stored, as `worklist` reads them (`_AS_READ`)
         )
-        params = [*problem_states, *waiting_categories, *troubled, unconfirmed_category]
-        ids = f"SELECT id FROM invoices WHERE {condition}"
-        invoices = self.rows(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices WHERE {condition}", params)
-        # The events' instants as stored, as `worklist` reads them (hub/worklist.py `_instant` converts
-        # the one it uses): converting all of them was ~20 ms on 29,000 events.
-        events = self.rows(
-            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE invoice_id IN ({ids}) ORDER BY invoice_id, id",
-            params,
-            typed=False,
-        )
-        sends = self.rows(
-            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE invoice_id IN ({ids})", params
-        )
-        return invoices, events, sends
+
+    def histories(self, stuck: StuckCondition, ids: Sequence[int] | None) -> tuple[list[Any], list[Any]]:
+        """The events (per invoice, oldest first) and sends of the stuck invoices `ids`, or of all of
+        them (None): then selected with the invoices' condition as a subquery, as on SQLite a list of
+        thousands of ids bound as parameters costs twice the reading itself."""
+        from hub.worklist import ATTEMPT_COLUMNS, EVENT_COLUMNS
+
+        events: list[Any] = []
+        sends: list[Any] = []
+        chunks: list[tuple[str, Sequence[Any]]]
+        if ids is None:
+            chunks = [(f"SELECT id FROM invoices WHERE {stuck.sql}", stuck.params)]
+        else:
+            chunks = [
+                (_marks(ids[n : n + _IDS_BOUND]), ids[n : n + _IDS_BOUND])
+                for n in range(0, len(ids), _IDS_BOUND)
+            ]
+        for among, params in chunks:
+            # The events' instants as stored, as `worklist` reads them (hub/worklist.py `_instant`
+            # converts the one it uses): converting all of them was ~20 ms on 29,000 events.
+            events += self.rows(
+                f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE invoice_id IN ({among}) "
+                "ORDER BY invoice_id, id",
+                params,
+                typed=False,
+            )
+            sends += self.rows(
+                f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE invoice_id IN ({among})", params
+            )
+        return events, sends
 
     def open_unplaced(self) -> list[Any]:
         return self.rows(f"SELECT {_UNPLACED} FROM unplaced_statuses WHERE resolved_at IS NULL ORDER BY id")
@@ -362,6 +374,35 @@ class StoreReader:
     def quarantine(self, *, resolved: bool) -> list[Any]:
         where = "" if resolved else " WHERE resolved_at IS NULL"
         return self.rows(f"SELECT {_QUARANTINE} FROM quarantine{where} ORDER BY last_seen DESC, id")
+
+
+@dataclass(frozen=True)
+class StuckCondition:
+    """Which invoices are open problems (hub/worklist.py `worklist` says the same through the ORM), as
+    SQL on the invoices table with its parameters."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+    @classmethod
+    def of(
+        cls,
+        problem_states: Sequence[str],
+        waiting_categories: Sequence[str],
+        troubled: Sequence[str],
+        unconfirmed_category: str,
+    ) -> StuckCondition:
+        held = f" OR (state = 'READY' AND profile_id IN ({_marks(troubled)}))" if troubled else ""
+        return cls(
+            f"state IN ({_marks(problem_states)}) "
+            f"OR (state = 'READY' AND last_category IN ({_marks(waiting_categories)})){held} "
+            "OR state = 'IN_DOUBT' OR (state = 'SUBMITTED' AND last_category = ?)",
+            (*problem_states, *waiting_categories, *troubled, unconfirmed_category),
+        )
+
+
+#: Invoice ids bound in one query when only some invoices' events are read.
+_IDS_BOUND = 500
 
 
 def _marks(values: Sequence[Any]) -> str:

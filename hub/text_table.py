@@ -87,8 +87,8 @@ def widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int)
     """Each column's width (cells, padding excluded) for a table at most `total` cells wide where it
     can be: the wrapping columns are narrowed, the widest first, down to `MIN_WRAP_WIDTH`."""
     natural = [cell_width(c.header) for c in columns]
-    for row in rows:
-        for index, cell in enumerate(row):
+    for index in range(len(columns)):
+        for cell in {row[index] for row in rows}:  # each distinct text once: hints and words repeat
             size = max(map(cell_width, cell.split("\n"))) if "\n" in cell else cell_width(cell)
             if size > natural[index]:
                 natural[index] = size
@@ -126,17 +126,30 @@ def render(
         "┃ " + " ┃ ".join(_pad(c.header, s, c.right) for c, s in zip(columns, sizes, strict=True)) + " ┃"
     )
     out.append("┡" + "╇".join("━" * (s + 2) for s in sizes) + "┩")
+    # A cell's lines, wrapped and padded, by column and text: the hint and the portal's words repeat
+    # down a worklist (most rows of a group share them), so each distinct text is laid out once.
+    laid: list[dict[str, list[str]]] = [{} for _ in columns]
+    blanks = [" " * size for size in sizes]
     for row in rows:
-        cells = [
-            wrap(cell, size) if column.wrap else cell.split("\n")
-            for cell, column, size in zip(row, columns, sizes, strict=True)
-        ]
-        for n in range(max(len(lines) for lines in cells)):
+        cells = []
+        for index, cell in enumerate(row):
+            lines = laid[index].get(cell)
+            if lines is None:
+                column, size = columns[index], sizes[index]
+                lines = laid[index][cell] = [
+                    _pad(line, size, column.right)
+                    for line in (wrap(cell, size) if column.wrap else cell.split("\n"))
+                ]
+            cells.append(lines)
+        height = max(map(len, cells))
+        if height == 1:
+            out.append("│ " + " │ ".join(lines[0] for lines in cells) + " │")
+            continue
+        for n in range(height):
             out.append(
                 "│ "
                 + " │ ".join(
-                    _pad(lines[n] if n < len(lines) else "", size, column.right)
-                    for lines, size, column in zip(cells, sizes, columns, strict=True)
+                    lines[n] if n < len(lines) else blank for lines, blank in zip(cells, blanks, strict=True)
                 )
                 + " │"
             )

@@ -217,25 +217,31 @@ def open_problems(
     now: datetime,
     flt: WorklistFilter,
     in_doubt_after: timedelta,
+    made: dict[int, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The worklist's rows from what was read of the stuck invoices (`found`, already placed by the
     filter), their events (per invoice, oldest first) and sends (by id), the open unplaced statuses'
     rows and the profiles that cannot work: the same rows whoever read them (`worklist` through the
-    ORM; `portalhub rejections` through the DB-API driver, hub/store_reader.py)."""
+    ORM; `portalhub rejections` through the DB-API driver, hub/store_reader.py).
+
+    `made`: rows made earlier for some of `found`, by invoice id, still true (hub/readonly/kept_rows.py):
+    used with their days worked out for `now`, and their invoices need no history; the rows made here
+    that may be kept (all but those of a profile that cannot work) are added to it."""
     per_invoice: dict[int, list[AttemptRow]] = {}
     for send in sends.values():
         per_invoice.setdefault(send.invoice_id, []).append(send)
-    rows = [
-        _row(
-            row,
-            history.get(row.id or 0, []),
-            sends,
-            per_invoice.get(row.id or 0, []),
-            now,
-            troubled.get(row.profile_id or "") if row.state == _READY else None,
-        )
-        for row in found
-    ] + [row for row in kept if flt.places(row["customer_id"], row["profile_id"])]
+    rows = []
+    for row in found:
+        profile = troubled.get(row.profile_id or "") if row.state == _READY else None
+        earlier = made.get(row.id or 0) if made is not None and profile is None else None
+        if earlier is not None:
+            rows.append({**earlier, "days": (now - datetime.fromisoformat(earlier["since"])).days})
+            continue
+        new = _row(row, history.get(row.id or 0, []), sends, per_invoice.get(row.id or 0, []), now, profile)
+        if made is not None and profile is None:
+            made[row.id or 0] = new
+        rows.append(new)
+    rows += [row for row in kept if flt.places(row["customer_id"], row["profile_id"])]
     # An unanswered send is reconciled on its own for a while; only then does it need a person.
     rows = [
         row

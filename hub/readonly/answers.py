@@ -15,9 +15,10 @@ from hub import profile_health, unplaced
 from hub.corrections.common import not_found
 from hub.corrections.links import correction_links, original_numbers, related_document
 from hub.money import amount_text
+from hub.readonly.kept_rows import KeptRows
 from hub.readonly.views import Outlines, ReadOnlyHub, StoreView
 from hub.states import InvoiceState, RejectionCategory
-from hub.store_reader import StoreReader
+from hub.store_reader import StoreReader, StuckCondition
 from hub.worklist import PROBLEM_STATES, WAITING_CATEGORIES, WorklistFilter, latest_violations, open_problems
 
 if TYPE_CHECKING:
@@ -299,22 +300,32 @@ def rejections(
     now = hub.clock.now()
     with reading(hub) as reader:
         troubled = {r.profile_id: profile_health.from_row(r) for r in reader.troubled_health()}
-        stuck, events, attempts = reader.stuck(
+        condition = StuckCondition.of(
             PROBLEM_STATES, WAITING_CATEGORIES, sorted(troubled), RejectionCategory.DUPLICATE.value
         )
+        stuck = reader.stuck(condition)
         # The customer and portal filters on the problems as read, as `worklist` does (and why).
         found = [row for row in stuck if flt.places(row.customer_id, row.profile_id)]
-        placed = {row.id for row in found}
+        # Rows kept by earlier commands for invoices unchanged since need no history read.
+        book = KeptRows.of(reader.url, reader.revision())
+        made = book.usable(found)
+        earlier = set(made)
+        needed = [row.id for row in found if row.id not in made]
+        # Most rows to make (the first command, a filter's): every history read at once.
+        events, attempts = reader.histories(condition, None if len(needed) > len(found) // 4 else needed)
+        wanted = set(needed)
         history: dict[int, list[Any]] = {}
         for event in events:
-            if event.invoice_id in placed:
+            if event.invoice_id in wanted:
                 history.setdefault(event.invoice_id, []).append(event)
-        sends = {attempt.id: attempt for attempt in attempts if attempt.invoice_id in placed}
+        sends = {attempt.id: attempt for attempt in attempts if attempt.invoice_id in wanted}
         statuses = reader.open_unplaced()
         invoices = reader.invoices_by_id(sorted({s.invoice_id for s in statuses if s.invoice_id is not None}))
         kept = [unplaced.worklist_row(s, invoices.get(s.invoice_id), now) for s in statuses]
     in_doubt_after = timedelta(hours=hub.config.daemon.in_doubt_worklist_hours)
-    return open_problems(found, history, sends, kept, troubled, now, flt, in_doubt_after)
+    rows = open_problems(found, history, sends, kept, troubled, now, flt, in_doubt_after, made)
+    book.keep(stuck, {ident: row for ident, row in made.items() if ident not in earlier})
+    return rows
 
 
 def check_worklist_filter(

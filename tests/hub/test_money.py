@@ -129,3 +129,32 @@ def test_postgresql_amounts_print_in_minor_units_everywhere(view: ReadOnlyHub, t
     _, body = compose_text(cast(Any, SimpleNamespace(name="ar")), items, T0)
     assert "500.00 USD" in body and "500.0000" not in body
     assert "1,500 JPY" in body and "12.500 KWD" in body
+
+
+def test_amounts_written_plainly_print_as_the_general_path_does() -> None:
+    """`amount_text` takes a short way for text already in the currency's decimals: it must give the
+    very text the Decimal path gives, for every form it takes and refuses."""
+    from hub import money
+
+    def general(text: str, currency: str, grouped: bool) -> str:
+        original = money._as_written
+        money._as_written = lambda *_: None  # type: ignore[assignment]
+        try:
+            return amount_text(text, currency, grouped=grouped)
+        finally:
+            money._as_written = original  # type: ignore[assignment]
+
+    texts = ["0", "-0", "7", "007", "1500", "-1500", "0.50", "-0.00", "-0.50", "12.5", "12.50", "12.500"]
+    texts += ["1234567.89", "-1234567.89", "1234567.8", "1.2345", "1.23450", "1e3", "+5.00", "5.", ".50"]
+    texts += ["1 000.00", "12,50", "\u0661\u0662.\u0665\u0660", "0x10", "5.0a", "-", "--5.00", "n/a", " 5.00"]
+    fast = 0
+    for text in texts:
+        for currency in ("USD", "JPY", "KWD", "CLF", None):
+            for grouped in (False, True):
+                assert amount_text(text, currency, grouped=grouped) == general(text, currency, grouped), (
+                    text,
+                    currency,
+                    grouped,
+                )
+                fast += money._as_written(text, minor_units(currency), grouped) is not None
+    assert fast > 20  # the short way was taken, not only refused
