@@ -7,11 +7,10 @@ holds ask first on a terminal (`--yes` for scripts)."""
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from hub.commands import context, output
 from hub.commands.context import Command
-from hub.commands.output import FOUND, OK, JsonOption
+from hub.commands.output import FOUND, OK, JsonOption, escape
 
 PANEL = "Collectors"
 commands = context.group()
@@ -49,7 +48,8 @@ def validate(
         output.emit_json(done.as_json())
     elif done.result.violations:
         title = f"{number} against {done.profile_id}, as read from {done.where}"
-        output.out.print(output.violations_table(title, done.violations_json()))
+        file, width = output.page()
+        file.write(output.violations_text(title, done.violations_json(), width))
     else:
         output.out.print(
             f"[green]{number} passes pre-flight for {done.profile_id}[/green] (checked: {escape(done.where)})"

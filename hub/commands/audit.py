@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from hub.commands import context, output
 from hub.commands.context import Command
-from hub.commands.output import FOUND, OK, JsonOption
+from hub.commands.output import FOUND, OK, JsonOption, escape
 
 PANEL = "Collectors"
 commands = context.group()

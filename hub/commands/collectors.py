@@ -6,11 +6,10 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from hub.commands import context, output
 from hub.commands.context import ReadOnlyCommand
-from hub.commands.output import FOUND, OK, JsonOption
+from hub.commands.output import FOUND, OK, JsonOption, escape
 
 PANEL = "Collectors"
 commands = context.group()
@@ -27,40 +26,43 @@ def status(as_json: JsonOption = False) -> None:
     if as_json:
         output.emit_json(summary)
         return
-    out = output.out
-    # Plain text laid out in one pass (hub/text_table.py), as `rejections`: importing and laying out
-    # rich's tables was ~10 ms of the command's ~200.
+    # Plain text laid out in one pass (hub/text_table.py) and plain lines, as `rejections`: importing
+    # rich and laying out its tables was ~50 ms of the command's ~200.
+    file, width = output.page()
     states = sorted({s for counts in summary["profiles"].values() for s in counts})
     columns = [Column("Profile"), *(Column(state, wrap=False, right=True) for state in states)]
     cells = [
         [profile, *(str(counts.get(s, "")) for s in states)]
         for profile, counts in sorted(summary["profiles"].items())
     ]
-    out.file.write(render(columns, cells, width=out.width, title="Invoices by portal profile and state"))
+    file.write(render(columns, cells, width=width, title="Invoices by portal profile and state"))
     if summary["attention"]:
         columns = [Column("Invoice"), Column("State", wrap=False), Column("Profile"), Column("Why")]
         cells = [
             [item["invoice_number"], item["state"], item["profile_id"] or "-", item["why"]]
             for item in summary["attention"]
         ]
-        out.file.write(render(columns, cells, width=out.width, title="Needs attention"))
+        file.write(render(columns, cells, width=width, title="Needs attention"))
+    line = output.line
     if summary["quarantined"]:
-        out.print(
-            f"[yellow]{summary['quarantined']} AR record(s) quarantined[/yellow] (not valid invoices: `portalhub quarantine` lists them with the reasons)"
+        line(
+            f"{summary['quarantined']} AR record(s) quarantined (not valid invoices: `portalhub quarantine` "
+            "lists them with the reasons)",
+            "yellow",
         )
-    for file, problems in summary["broken_rules_files"].items():
-        out.print(f"[red]rules file {escape(file)} does not load[/red]; its customers' invoices wait:")
+    for file_name, problems in summary["broken_rules_files"].items():
+        line(f"rules file {file_name} does not load; its customers' invoices wait:", "red")
         for problem in problems:
-            out.print(f"  {escape(problem)}")
+            line(f"  {problem}")
     for profile_id, health in summary["profile_health"].items():
-        out.print(f"[red]profile {escape(profile_id)}[/red] {escape(health['summary'])}")
+        line(f"profile {profile_id} {health['summary']}", "red")
     for customer, why in summary["contested_customers"].items():
-        out.print(f"[red]customer {escape(customer)} held[/red]: {escape(why)}")
+        line(f"customer {customer} held: {why}", "red")
     for profile_id, why in summary["portals_not_working"].items():
-        out.print(f"[red]profile {escape(profile_id)}[/red] {escape(why)}")
+        line(f"profile {profile_id} {why}", "red")
     for poll in summary["polls"]:
         if poll["last_error"]:
-            out.print(f"[red]poll {poll['profile_id']} failing:[/red] {escape(poll['last_error'])}")
+            line(f"poll {poll['profile_id']} failing: {poll['last_error']}", "red")
     _print_daemons(summary["daemons"])
 
 
@@ -68,7 +70,7 @@ def _print_daemons(daemons: list[dict[str, Any]]) -> None:
     from hub.text_table import Column, render
 
     if not daemons:
-        output.out.print("No daemon has run on this store yet (`portalhub run`).")
+        output.line("No daemon has run on this store yet (`portalhub run`).")
         return
     columns = [Column("Daemon"), Column("Host / pid"), Column("Version"), Column("State", wrap=False)]
     columns += [Column("Last seen (UTC)", wrap=False), Column("Jobs")]
@@ -91,7 +93,8 @@ def _print_daemons(daemons: list[dict[str, Any]]) -> None:
             ]
         )
     title = "Daemons (last heartbeat; each job's last run and how it ended)"
-    output.out.file.write(render(columns, cells, width=output.out.width, title=title))
+    file, width = output.page()
+    file.write(render(columns, cells, width=width, title=title))
 
 
 @commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
@@ -106,90 +109,82 @@ def show(
 ) -> None:
     """One invoice's full timeline, with reasons and every send; after a portal's refusal, what to
     do next. A quarantined AR record is named with the reason."""
-    from rich.table import Table
-
     from hub.readonly import invoice_page
+    from hub.text_table import Column, render
 
     with context.opened_view() as hub:
         data = invoice_page(hub, invoice)
     if as_json:
         output.emit_json(data)
         return
-    out = output.out
+    # Plain text (hub/text_table.py, `output.line`), as `status` and `rejections`: nothing a portal or
+    # AR wrote is taken for markup.
+    file, width = output.page()
+    line = output.line
     head = data["invoice"]
-    out.print(
-        f"[bold]{head['invoice_number']}[/bold] {head['purpose']} {head['total']} {head['currency']} "
-        f"customer {head['customer_id']} -> {head['profile_id'] or '(no profile)'}: [bold]{head['state']}[/bold]"
-        + (f" (portal id {head['portal_invoice_id']})" if head["portal_invoice_id"] else "")
+    line(
+        f"{head['invoice_number']} {head['purpose']} {head['total']} {head['currency']} "
+        f"customer {head['customer_id']} -> {head['profile_id'] or '(no profile)'}: {head['state']}"
+        + (f" (portal id {head['portal_invoice_id']})" if head["portal_invoice_id"] else ""),
+        "bold",
     )
     if head["reason"]:
-        out.print(f"  why: {escape(head['reason'])}")
+        line(f"  why: {head['reason']}")
     if head.get("profile_health"):
-        out.print(
-            f"  [red]waits: profile {escape(head['profile_id'])}[/red] {escape(head['profile_health']['summary'])}"
-        )
+        line(f"  waits: profile {head['profile_id']} {head['profile_health']['summary']}", "red")
     if head.get("unconfirmed"):
-        out.print(
-            "  [bold yellow]unconfirmed:[/bold yellow] recorded as received on evidence the hub could not verify"
-        )
-    events = Table(title="Timeline")
-    for column in ("When (UTC)", "From", "To", "By", "Why"):
-        events.add_column(column, overflow="fold")
-    for event in data["events"]:
-        events.add_row(
-            event["at"][:19],
-            event["from"] or "",
-            event["to"],
-            escape(event["actor"]),
-            escape(event["reason"] or ""),
-        )
-    out.print(events)
+        line("  unconfirmed: recorded as received on evidence the hub could not verify", "yellow")
+    columns = [Column("When (UTC)", wrap=False), Column("From"), Column("To"), Column("By"), Column("Why")]
+    cells = [
+        [event["at"][:19], event["from"] or "", event["to"], event["actor"], event["reason"] or ""]
+        for event in data["events"]
+    ]
+    file.write(render(columns, cells, width=width, title="Timeline"))
     if data["violations"]:
-        out.print(output.violations_table("Rules found at the last pre-flight", data["violations"]))
+        file.write(output.violations_text("Rules found at the last pre-flight", data["violations"], width))
     if data["attempts"]:
-        attempts = Table(title="Sends")
-        for column in ("#", "payloadID", "As number", "Outcome", "ms", "Portal said"):
-            attempts.add_column(column, overflow="fold")
-        for attempt in data["attempts"]:
-            said = " ".join(
-                filter(None, [attempt["portal_code"], attempt["portal_text"] or attempt["error"]])
-            )
-            attempts.add_row(
+        columns = [Column("#", wrap=False, right=True), Column("payloadID"), Column("As number")]
+        columns += [Column("Outcome"), Column("ms", wrap=False, right=True), Column("Portal said")]
+        cells = [
+            [
                 str(attempt["id"]),
                 attempt["payload_id"],
                 attempt["portal_invoice_number"],
                 attempt["outcome"],
                 str(attempt["duration_ms"] or ""),
-                escape(said),
-            )
-        out.print(attempts)
+                " ".join(filter(None, [attempt["portal_code"], attempt["portal_text"] or attempt["error"]])),
+            ]
+            for attempt in data["attempts"]
+        ]
+        file.write(render(columns, cells, width=width, title="Sends"))
     for link in data.get("corrections", []):
         refused = link["corrects"]
-        out.print(
-            f"correction: send #{link['attempt_id']} ({escape(link['payload_id'])}, revision {link['revision']}, "
-            f"as {escape(link['portal_invoice_number'])}: {link['outcome']}) corrects send "
-            f"#{refused['attempt_id']} ({escape(refused['payload_id'] or '?')}) that {refused['profile_id']} "
+        line(
+            f"correction: send #{link['attempt_id']} ({link['payload_id']}, revision {link['revision']}, "
+            f"as {link['portal_invoice_number']}: {link['outcome']}) corrects send "
+            f"#{refused['attempt_id']} ({refused['payload_id'] or '?'}) that {refused['profile_id']} "
             f"{refused['state'].lower()} on {refused['at'][:16]} ({refused['category_label']})"
         )
     for other in data.get("related", []):
-        out.print(
-            f"related: {escape(other['invoice_number'])} ({other['purpose']}, {other['total']} "
+        line(
+            f"related: {other['invoice_number']} ({other['purpose']}, {other['total']} "
             f"{other['currency']}) names it as its original: {other['state']}"
         )
     for kept in data.get("unplaced_statuses", []):
-        out.print(
-            f"[yellow]portal status not applied[/yellow] #{kept['id']} received {kept['received_at'][:16]} "
-            f"({kept['status_kind'] or '?'} {escape(kept['status_type'] or '')}"
-            f"{', resolved' if kept['resolved_at'] else ''}): {escape(kept['explanation'])}"
-            + (f" - said: {escape(kept['comments'])}" if kept["comments"] else "")
+        line(
+            f"portal status not applied #{kept['id']} received {kept['received_at'][:16]} "
+            f"({kept['status_kind'] or '?'} {kept['status_type'] or ''}"
+            f"{', resolved' if kept['resolved_at'] else ''}): {kept['explanation']}"
+            + (f" - said: {kept['comments']}" if kept["comments"] else ""),
+            "yellow",
         )
     step = data["next_step"]
     if step:
-        out.print(f"[bold]next step[/bold] ({escape(step['category_label'])}): {escape(step['sentence'])}")
+        line(f"next step ({step['category_label']}): {step['sentence']}", "bold")
         if step.get("rules_file"):
-            out.print(
-                f"  a rule could have caught it before sending: add one at {escape(output.relative(step['rules_file']))} "
-                f"(`{escape(step['suggest'])}` proposes it from the portal's refusals)"
+            line(
+                f"  a rule could have caught it before sending: add one at {output.relative(step['rules_file'])} "
+                f"(`{step['suggest']}` proposes it from the portal's refusals)"
             )
 
 
@@ -259,6 +254,7 @@ def rejections(
         # Plain text laid out in one pass (hub/text_table.py): rich took ~5 s for 3,030 rows. The words
         # and the fix are the point of the command: wrapped in full, never cut, and the columns that
         # wrap give up width first (at 80 columns the short ones keep theirs).
+        file, width = output.page()
         columns = [Column("Invoice"), Column("Portal")]
         columns += [Column(name, wrap=False) for name in ("State", "Amount", "Days")]
         columns += [Column("Portal said / rule"), Column("What to do")]
@@ -284,8 +280,8 @@ def rejections(
                     ]
                 )
             title = f"{group.customer_id} - {group.label}: {len(group.rows)} invoice(s), {totals}"
-            output.out.file.write(render(columns, cells, width=output.out.width, title=title))
-        output.out.print(f"[bold]{len(rows)} invoice(s) need fixing[/bold]")
+            file.write(render(columns, cells, width=width, title=title))
+        output.line(f"{len(rows)} invoice(s) need fixing", "bold")
     raise typer.Exit(FOUND if rows else OK)
 
 

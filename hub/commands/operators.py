@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from hub.commands import context, output
 from hub.commands.context import Command
-from hub.commands.output import FOUND, OK, JsonOption
+from hub.commands.output import FOUND, OK, JsonOption, escape
 
 PANEL = "Operators"
 commands = context.group()

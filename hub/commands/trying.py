@@ -5,11 +5,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from hub.commands import context, output
 from hub.commands.context import Command
-from hub.commands.output import JsonOption
+from hub.commands.output import JsonOption, escape
 
 PANEL = "Trying portalhub"
 commands = context.group()
