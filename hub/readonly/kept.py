@@ -11,8 +11,9 @@ environment it read and the code that works it out: any edit, added or removed f
 or new portalhub version works it out again, with every check and message as without the cache.
 
 Only answers are kept (profile ids, customers, file names, problems without values, the store's URL
-when it holds no password), never a secret. The cache is an optimisation only: a kept answer that cannot be read,
-written or trusted is worked out again.
+when it holds no password), never a secret, in files readable by their owner only (`keep_file`, which
+kept_rows.py writes the worklist's rows with). The cache is an optimisation only: a kept answer that
+cannot be read, written or trusted is worked out again.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def kept(
     worked out from) and the code are unchanged since it was kept, else `work()` (then kept). `dump`
     gives its JSON form (None: not to be kept), `load` reads it back. An error of `work` is raised,
     never kept."""
-    key = _key(kind, identity, inputs)
+    key = key_of(kind, identity, inputs)
     entry = cache_dir() / f"{kind}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.json"
     if key is not None:
         try:
@@ -73,16 +74,18 @@ def kept(
     answer = work()
     form = dump(answer) if key is not None else None
     if form is not None:
-        _keep(entry, {"key": key, "answer": form})
+        keep_file(entry, {"key": key, "answer": form})
     return answer
 
 
-def _key(kind: str, identity: str, inputs: Callable[[], Iterable[bytes]]) -> str | None:
-    """A digest of the inputs and of the code; None when an input cannot be read (then the answer is
-    worked out, and its reader says what is wrong)."""
+def key_of(
+    kind: str, identity: str, inputs: Callable[[], Iterable[bytes]], sources: Iterable[Path] = _SOURCES
+) -> str | None:
+    """A digest of the inputs and of the code that works the answer out (`sources`); None when an input
+    cannot be read (then the answer is worked out, and its reader says what is wrong)."""
     digest = hashlib.blake2b(f"{FORMAT}\0{kind}\0{identity}\0".encode(), digest_size=20)
     try:
-        for source in _SOURCES:
+        for source in sources:
             stat = source.stat()
             digest.update(f"{source.name}\0{stat.st_mtime_ns}\0{stat.st_size}\0".encode())
         for part in inputs():
@@ -93,11 +96,17 @@ def _key(kind: str, identity: str, inputs: Callable[[], Iterable[bytes]]) -> str
     return digest.hexdigest()
 
 
-def _keep(entry: Path, content: dict[str, Any]) -> None:
+def keep_file(entry: Path, content: dict[str, Any]) -> None:
+    """Write `content` as the JSON file `entry`, readable by its owner only from the first byte (kept
+    answers name profiles, customers, and in the worklist's rows amounts and the portals' words), and
+    atomically: another command reads the old file or the new one. Nothing is written where the folder
+    cannot be."""
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
+        entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = entry.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(content), encoding="utf-8")
-        partial.replace(entry)  # atomic: another command reads the old answer or the new one
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(content, file, separators=(",", ":"))
+        partial.replace(entry)
     except OSError:
         pass  # a read-only home: every command works its answers out, as without a cache

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hub.readonly.kept import cache_dir
+from hub.readonly.kept import cache_dir, keep_file, key_of
 
 #: Bumped when a kept row's form changes.
 FORMAT = 1
@@ -63,7 +62,7 @@ class KeptRows:
 
     @classmethod
     def of(cls, url: str, revision: str | None) -> KeptRows:
-        key = _key(url, revision)
+        key = key_of(f"rows-{FORMAT}", url, lambda: [str(revision).encode()], _SOURCES)
         path = cache_dir() / f"rows-{hashlib.sha256(url.encode()).hexdigest()[:16]}.json"
         entries: dict[str, list[Any]] = {}
         if key is None:
@@ -107,29 +106,5 @@ class KeptRows:
                 entries[ident] = entry
         if not changed and len(entries) == len(self.entries):
             return  # nothing made, nothing dropped
-        _write(self.path, {"key": self.key, "rows": entries})
+        keep_file(self.path, {"key": self.key, "rows": entries})
         self.entries = entries
-
-
-def _key(url: str, revision: str | None) -> str | None:
-    digest = hashlib.blake2b(f"{FORMAT}\0{url}\0{revision}\0".encode(), digest_size=20)
-    try:
-        for source in _SOURCES:
-            stat = source.stat()
-            digest.update(f"{source.name}\0{stat.st_mtime_ns}\0{stat.st_size}\0".encode())
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
-def _write(path: Path, content: dict[str, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        # Its owner's only, from the first byte: rows name customers, amounts and the portals' words.
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(content, file, separators=(",", ":"))
-        partial.replace(path)  # atomic: another command reads the old rows or the new ones
-    except OSError:
-        pass  # a read-only home: every command makes its rows, as without this file
