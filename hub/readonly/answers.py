@@ -306,9 +306,10 @@ def rejections(
         stuck = reader.stuck(condition)
         # The customer and portal filters on the problems as read, as `worklist` does (and why).
         found = [row for row in stuck if flt.places(row.customer_id, row.profile_id)]
-        # Rows kept by earlier commands for invoices unchanged since need no history read.
+        # Rows kept by earlier commands for invoices unchanged since need no history read; but a READY
+        # invoice whose profile cannot work has its row made from the profile's health, at every command.
         book = KeptRows.of(reader.url, reader.revision())
-        made = book.usable(found)
+        made = book.usable(r for r in found if r.state != S.READY.value or r.profile_id not in troubled)
         earlier = set(made)
         needed = [row.id for row in found if row.id not in made]
         # Most rows to make (the first command, a filter's): every history read at once.

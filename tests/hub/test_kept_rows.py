@@ -21,7 +21,7 @@ from hub.clock import ManualClock
 from hub.readonly import ReadOnlyHub, StoreView
 from hub.readonly.kept import cache_dir
 from hub.states import InvoiceState
-from hub.store.tables import AttemptRow, InvoiceRow
+from hub.store.tables import AttemptRow, InvoiceRow, ProfileHealthRow
 from hub.store_reader import StoreReader
 from tests.hub.test_store_reader import NOW, both, store  # noqa: F401 (fixtures)
 
@@ -120,6 +120,32 @@ def test_a_late_answer_to_a_send_is_seen(both: Both, histories: list[list[int] |
     assert after == services.rejections(orm)
     assert {r["invoice_number"]: r for r in after}["INV-6"]["last_answer"] == "201 accepted"
     assert histories[-1] == _ids(orm, "INV-5", "INV-6")
+
+
+def test_a_profile_that_stops_working_makes_its_waiting_rows_again(
+    both: Both,  # noqa: F811
+    histories: list[list[int] | None],
+) -> None:
+    """INV-4 waits on refused credentials (READY): its row is kept while its profile works. Once the
+    profile is held, the row says why from the profile's health, with the invoice's history."""
+    orm, _ = both
+    _ask(orm)
+    with orm.store.session() as session:
+        session.add(
+            ProfileHealthRow(
+                profile_id="auth-p",
+                state="held",
+                kind="credentials",
+                reason="login refused three times",
+                since=NOW - timedelta(hours=2),
+                updated_at=NOW - timedelta(hours=2),
+            )
+        )
+    after = _ask(orm)
+    assert after == services.rejections(orm)
+    (row,) = [r for r in after if r["invoice_number"] == "INV-4"]
+    assert row["reason"].startswith("waits: profile auth-p")
+    assert histories[-1] == _ids(orm, "INV-4", "INV-5")
 
 
 def test_days_pass_for_kept_rows(both: Both) -> None:  # noqa: F811
