@@ -9,7 +9,7 @@ import typer
 
 from hub.commands import context, output
 from hub.commands.context import ReadOnlyCommand
-from hub.commands.output import FOUND, OK, JsonOption, escape
+from hub.commands.output import FOUND, OK, JsonOption
 
 PANEL = "Collectors"
 commands = context.group()
@@ -294,26 +294,29 @@ def quarantine(
 ) -> None:
     """AR records the hub quarantined: not valid invoices, so never sent; each with the reason, to fix
     in the AR system (the hub takes a fixed record in at its next ingest). Exit 1 when there are any."""
-    from rich.table import Table
-
     from hub.readonly import quarantined
+    from hub.text_table import Column, render
 
     with context.opened_view() as hub:
         rows = quarantined(hub, resolved=include_resolved)
     if as_json:
         output.emit_json(rows)
     else:
-        table = Table(title="Quarantined AR records (not invoices; fix them in AR)")
-        for column in ("AR record", "Invoice", "Source", "First seen (UTC)", "Why"):
-            table.add_column(column, overflow="fold")
-        for q in rows:
-            table.add_row(
-                escape(q["ar_key"]),
-                escape(q["invoice_number"] or "-"),
-                escape(q["source"]),
+        file, width = output.page()
+        columns = [Column("AR record"), Column("Invoice"), Column("Source")]
+        columns += [Column("First seen (UTC)", wrap=False), Column("Why")]
+        cells = [
+            [
+                q["ar_key"],
+                q["invoice_number"] or "-",
+                q["source"],
                 q["first_seen"][:16].replace("T", " ") + (" (resolved)" if q["resolved_at"] else ""),
-                escape(q["reason"]),
-            )
-        output.out.print(table)
-        output.out.print(f"[bold]{len(rows)} AR record(s) quarantined[/bold]")
+                q["reason"],
+            ]
+            for q in rows
+        ]
+        file.write(
+            render(columns, cells, width=width, title="Quarantined AR records (not invoices; fix them in AR)")
+        )
+        output.line(f"{len(rows)} AR record(s) quarantined", "bold")
     raise typer.Exit(FOUND if any(q["resolved_at"] is None for q in rows) else OK)
