@@ -95,6 +95,40 @@ def test_write_back_is_idempotent_and_keeps_the_newest_state(demo_ar: SqlArAdapt
     assert tuple(mirror) == ("READY", "corrected")
 
 
+def test_a_big_redelivered_batch_writes_each_event_once_and_mirrors_the_newest(demo_ar: SqlArAdapter) -> None:
+    """The write is one statement per batch: a batch longer than one lookup of held ids, half of it
+    delivered before (a crash after the write, before the outbox was marked), with events repeated in
+    it, writes each event once, leaves those held as they were, and mirrors each record's newest."""
+    events = [
+        {
+            **EVENT,
+            "event_id": f"evt-{n}",
+            "ar_key": str(1001 + n % 40),
+            "invoice_number": f"INV-{n % 40}",
+            "state": "REJECTED" if n % 2 else "DISPUTED",
+            "reason": f"reason {n}",
+            "at": f"2026-11-20T{10 + n // 100:02d}:{n % 60:02d}:00+00:00",
+        }
+        for n in range(1_200)
+    ]
+    demo_ar.write(events[:600])
+    with demo_ar.engine.connect() as connection:
+        first = dict(connection.execute(text("SELECT event_id, written_at FROM ar_portal_status")).all())
+    demo_ar.write([*events, *events[590:610]])
+    with demo_ar.engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT event_id, written_at FROM ar_portal_status")).all())
+        mirror = dict(
+            connection.execute(
+                text("SELECT invoice_id, portal_reason FROM ar_invoices WHERE invoice_id < 1041")
+            ).all()
+        )
+    assert len(rows) == 1_200 and all(rows[k] == first[k] for k in first)  # held rows left as they were
+    newest: dict[int, str] = {}
+    for event in sorted(events, key=lambda e: e["at"]):
+        newest[int(event["ar_key"])] = event["reason"]
+    assert mirror == newest
+
+
 def test_the_hubs_write_back_does_not_make_a_record_look_changed(demo_ar: SqlArAdapter) -> None:
     before = {r.key: r.raw for r in demo_ar.pull()}
     demo_ar.write([EVENT])
