@@ -180,9 +180,7 @@ class SqlArAdapter(ArAdapter):
 
     def _check_changed_column(self, column: str) -> None:
         """A missing column would fail every ingest with the database's words: name the setting."""
-        schema, _, table = self.invoices.rpartition(".")
-        found = {c["name"] for c in inspect(self.engine).get_columns(table, schema=schema or None)}
-        if column not in found:
+        if column not in self._columns(self.invoices):
             raise ConfigError(
                 f"the AR invoices table {self.invoices} has no column {column!r} (ar.tables.changed_column): "
                 "name its last-modified column, or remove the setting to read every ready row on each ingest"
@@ -277,10 +275,7 @@ class SqlArAdapter(ArAdapter):
 
     def _key_in_status_table(self) -> bool:
         if self._status_has_key is None:
-            inspector = inspect(self.engine)
-            schema, _, table = self.status.rpartition(".")
-            columns = {c["name"] for c in inspector.get_columns(table, schema=schema or None)}
-            self._status_has_key = self.status_key in columns
+            self._status_has_key = self.status_key in self._columns(self.status)
             if not self._status_has_key:
                 log.warning(
                     "the AR status table %s has no %s column: status rows name their invoice by number "
@@ -290,8 +285,7 @@ class SqlArAdapter(ArAdapter):
                 )
             mirror = self.mirror_table
             if mirror is not None:
-                schema, _, table = mirror.rpartition(".")
-                found = {c["name"]: c["type"] for c in inspector.get_columns(table, schema=schema or None)}
+                found = self._columns(mirror)
                 if self.mirror_key not in found:
                     raise ConfigError(
                         f"the AR mirror table {mirror} has no column {self.mirror_key} (the AR record's "
@@ -299,6 +293,11 @@ class SqlArAdapter(ArAdapter):
                     )
                 self._key_type = _python_type(found[self.mirror_key])
         return self._status_has_key
+
+    def _columns(self, table_name: str) -> dict[str, Any]:
+        """The columns of an AR table (`schema.table` or `table`), by name, with their types."""
+        schema, _, table = table_name.rpartition(".")
+        return {c["name"]: c["type"] for c in inspect(self.engine).get_columns(table, schema=schema or None)}
 
 
 def _python_type(column_type: Any) -> type:
