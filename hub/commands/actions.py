@@ -48,8 +48,7 @@ def validate(
         output.emit_json(done.as_json())
     elif done.result.violations:
         title = f"{number} against {done.profile_id}, as read from {done.where}"
-        file, width = output.page()
-        file.write(output.violations_text(title, done.violations_json(), width))
+        output.violations_table(title, done.violations_json())
     else:
         output.out.print(
             f"[green]{number} passes pre-flight for {done.profile_id}[/green] (checked: {escape(done.where)})"

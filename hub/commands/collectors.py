@@ -19,7 +19,7 @@ commands = context.group()
 def status(as_json: JsonOption = False) -> None:
     """Invoices per portal and state, and everything that needs a person."""
     from hub.readonly import status_summary
-    from hub.text_table import Column, render
+    from hub.text_table import Column
 
     with context.opened_view() as hub:
         summary = status_summary(hub)
@@ -28,21 +28,20 @@ def status(as_json: JsonOption = False) -> None:
         return
     # Plain text laid out in one pass (hub/text_table.py) and plain lines, as `rejections`: importing
     # rich and laying out its tables was ~50 ms of the command's ~200.
-    file, width = output.page()
     states = sorted({s for counts in summary["profiles"].values() for s in counts})
     columns = [Column("Profile"), *(Column(state, wrap=False, right=True) for state in states)]
     cells = [
         [profile, *(str(counts.get(s, "")) for s in states)]
         for profile, counts in sorted(summary["profiles"].items())
     ]
-    file.write(render(columns, cells, width=width, title="Invoices by portal profile and state"))
+    output.table(columns, cells, "Invoices by portal profile and state")
     if summary["attention"]:
         columns = [Column("Invoice"), Column("State", wrap=False), Column("Profile"), Column("Why")]
         cells = [
             [item["invoice_number"], item["state"], item["profile_id"] or "-", item["why"]]
             for item in summary["attention"]
         ]
-        file.write(render(columns, cells, width=width, title="Needs attention"))
+        output.table(columns, cells, "Needs attention")
     line = output.line
     if summary["quarantined"]:
         line(
@@ -67,7 +66,7 @@ def status(as_json: JsonOption = False) -> None:
 
 
 def _print_daemons(daemons: list[dict[str, Any]]) -> None:
-    from hub.text_table import Column, render
+    from hub.text_table import Column
 
     if not daemons:
         output.line("No daemon has run on this store yet (`portalhub run`).")
@@ -93,8 +92,7 @@ def _print_daemons(daemons: list[dict[str, Any]]) -> None:
             ]
         )
     title = "Daemons (last heartbeat; each job's last run and how it ended)"
-    file, width = output.page()
-    file.write(render(columns, cells, width=width, title=title))
+    output.table(columns, cells, title)
 
 
 @commands.command(cls=ReadOnlyCommand, rich_help_panel=PANEL)
@@ -110,7 +108,7 @@ def show(
     """One invoice's full timeline, with reasons and every send; after a portal's refusal, what to
     do next. A quarantined AR record is named with the reason."""
     from hub.readonly import invoice_page
-    from hub.text_table import Column, render
+    from hub.text_table import Column
 
     with context.opened_view() as hub:
         data = invoice_page(hub, invoice)
@@ -119,7 +117,6 @@ def show(
         return
     # Plain text (hub/text_table.py, `output.line`), as `status` and `rejections`: nothing a portal or
     # AR wrote is taken for markup.
-    file, width = output.page()
     line = output.line
     head = data["invoice"]
     line(
@@ -139,9 +136,9 @@ def show(
         [event["at"][:19], event["from"] or "", event["to"], event["actor"], event["reason"] or ""]
         for event in data["events"]
     ]
-    file.write(render(columns, cells, width=width, title="Timeline"))
+    output.table(columns, cells, "Timeline")
     if data["violations"]:
-        file.write(output.violations_text("Rules found at the last pre-flight", data["violations"], width))
+        output.violations_table("Rules found at the last pre-flight", data["violations"])
     if data["attempts"]:
         columns = [Column("#", wrap=False, right=True), Column("payloadID"), Column("As number")]
         columns += [Column("Outcome"), Column("ms", wrap=False, right=True), Column("Portal said")]
@@ -156,7 +153,7 @@ def show(
             ]
             for attempt in data["attempts"]
         ]
-        file.write(render(columns, cells, width=width, title="Sends"))
+        output.table(columns, cells, "Sends")
     for link in data.get("corrections", []):
         refused = link["corrects"]
         line(
@@ -249,12 +246,11 @@ def rejections(
     elif as_json:
         output.emit_json([g.as_json() for g in groups(rows)] if grouped else rows)
     else:
-        from hub.text_table import Column, render
+        from hub.text_table import Column
 
         # Plain text laid out in one pass (hub/text_table.py): rich took ~5 s for 3,030 rows. The words
         # and the fix are the point of the command: wrapped in full, never cut, and the columns that
         # wrap give up width first (at 80 columns the short ones keep theirs).
-        file, width = output.page()
         columns = [Column("Invoice"), Column("Portal")]
         columns += [Column(name, wrap=False) for name in ("State", "Amount", "Days")]
         columns += [Column("Portal said / rule"), Column("What to do")]
@@ -280,7 +276,7 @@ def rejections(
                     ]
                 )
             title = f"{group.customer_id} - {group.label}: {len(group.rows)} invoice(s), {totals}"
-            file.write(render(columns, cells, width=width, title=title))
+            output.table(columns, cells, title)
         output.line(f"{len(rows)} invoice(s) need fixing", "bold")
     raise typer.Exit(FOUND if rows else OK)
 
@@ -295,14 +291,13 @@ def quarantine(
     """AR records the hub quarantined: not valid invoices, so never sent; each with the reason, to fix
     in the AR system (the hub takes a fixed record in at its next ingest). Exit 1 when there are any."""
     from hub.readonly import quarantined
-    from hub.text_table import Column, render
+    from hub.text_table import Column
 
     with context.opened_view() as hub:
         rows = quarantined(hub, resolved=include_resolved)
     if as_json:
         output.emit_json(rows)
     else:
-        file, width = output.page()
         columns = [Column("AR record"), Column("Invoice"), Column("Source")]
         columns += [Column("First seen (UTC)", wrap=False), Column("Why")]
         cells = [
@@ -315,8 +310,6 @@ def quarantine(
             ]
             for q in rows
         ]
-        file.write(
-            render(columns, cells, width=width, title="Quarantined AR records (not invoices; fix them in AR)")
-        )
+        output.table(columns, cells, "Quarantined AR records (not invoices; fix them in AR)")
         output.line(f"{len(rows)} AR record(s) quarantined", "bold")
     raise typer.Exit(FOUND if any(q["resolved_at"] is None for q in rows) else OK)

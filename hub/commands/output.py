@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
@@ -24,6 +25,8 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from hub.text_table import Column
 
     out: Console
     err: Console
@@ -68,6 +71,14 @@ def page() -> tuple[TextIO, int]:
     if sys.stdout.isatty():
         return sys.stdout, shutil.get_terminal_size().columns
     return sys.stdout, PIPED_WIDTH
+
+
+def table(columns: Sequence[Column], cells: Sequence[Sequence[str]], title: str) -> None:
+    """A plain-text table (hub/text_table.py) where `page` says, no wider than it allows."""
+    from hub.text_table import render
+
+    file, width = page()
+    file.write(render(columns, cells, width=width, title=title))
 
 
 _STYLES = {"bold": "1", "red": "31", "yellow": "33"}
@@ -125,10 +136,9 @@ def relative(source: str | None) -> str:
     return f"{path}:{line}"
 
 
-def violations_text(title: str, violations: list[dict[str, Any]], width: int) -> str:
-    """Each broken rule: where it is written, the value found, what was expected, and the fix; as a
-    plain-text table `width` cells wide at most (hub/text_table.py)."""
-    from hub.text_table import Column, render
+def violations_table(title: str, violations: list[dict[str, Any]]) -> None:
+    """Each broken rule: where it is written, the value found, what was expected, and the fix."""
+    from hub.text_table import Column
 
     columns = [Column("Severity", wrap=False), Column("Rule"), Column("Written at"), Column("Field")]
     columns += [Column(name) for name in ("Found", "Expected", "Problem", "Fix")]
@@ -145,4 +155,4 @@ def violations_text(title: str, violations: list[dict[str, Any]], width: int) ->
         ]
         for v in violations
     ]
-    return render(columns, cells, width=width, title=title)
+    table(columns, cells, title)
