@@ -205,6 +205,21 @@ def statuses(rows: Iterable[DaemonRow], now: datetime) -> list[DaemonStatus]:
     return sorted(result, key=lambda d: d.last_seen_at, reverse=True)
 
 
+def others_alive(store: Store, worker_id: str, now: datetime) -> bool:
+    """Whether a daemon other than `worker_id` is running on this store (its heartbeat is recent)."""
+    from sqlmodel import col, select
+
+    from hub.store.tables import DaemonRow
+
+    with store.session() as session:
+        rows = session.exec(
+            select(DaemonRow).where(
+                col(DaemonRow.worker_id) != worker_id, col(DaemonRow.stopped_at).is_(None)
+            )
+        ).all()
+        return any(status.alive for status in statuses(rows, now))
+
+
 def health(store: Store, clock: JobClock, now: datetime) -> tuple[bool, dict[str, Any]]:
     """(healthy, details): the store answers and no job is late."""
     details: dict[str, Any] = {"store": "ok", "late_jobs": clock.late(now)}

@@ -54,6 +54,9 @@ from rules.schema import Profile
 
 log = logging.getLogger(__name__)
 S = InvoiceState
+#: Why a run ended when it gave its portal's lease back after one lease period (hub/daemon.py starts
+#: the next run at once when no other daemon could take the portal).
+GAVE_BACK = "gave the portal's lease back after one lease period"
 
 
 @dataclass
@@ -125,7 +128,7 @@ def submit_profile(
                         # One lease period per run: while invoices keep arriving a run would hold the
                         # portal for good, and the daemon that took every portal first would send
                         # everything while the others idle. The next tick may be any daemon's.
-                        report.stopped_because = "gave the portal's lease back after one lease period"
+                        report.stopped_because = GAVE_BACK
                         break
                     with hub.store.session() as session:
                         sent = work.attempts_since(session, profile.id, now - timedelta(minutes=1))

@@ -629,6 +629,72 @@ def test_a_run_gives_the_portal_back_after_one_lease_period(
         assert work.acquire_lease(session, "submit:acme-coupa", "other-worker", clock.now(), lease_seconds)
 
 
+def _slow_sends(
+    hub: Hub, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, beside: str | None = None
+) -> list[str]:
+    """Each send takes a third of a lease period; the payloadIDs sent, in order. `beside`: another
+    daemon, beating meanwhile."""
+    connector_class = type(hub.connector(hub.profile("acme-coupa")))
+    send = connector_class.submit
+    sent: list[str] = []
+
+    def slow_submit(self: Any, document: Any, profile: Any) -> Any:
+        clock.advance(seconds=hub.config.daemon.lease_seconds / 3 + 1)
+        if beside is not None:
+            _beat(hub, beside, clock.now())
+        sent.append(document.payload_id)
+        return send(self, document, profile)
+
+    monkeypatch.setattr(connector_class, "submit", slow_submit)
+    return sent
+
+
+def _beat(hub: Hub, worker: str, at: Any, stopped: bool = False) -> None:
+    """Another daemon's heartbeat row, as its heartbeat job writes it."""
+    from hub.heartbeat import Heartbeat, JobClock
+
+    beat = Heartbeat(hub.store, worker, JobClock(), hub.config.daemon.heartbeat_seconds)
+    beat.stopped(at) if stopped else beat.beat(at)
+
+
+def test_a_daemon_alone_on_the_store_runs_on_after_giving_the_portal_back(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody could take the portal at the next tick: the daemon's submit job starts the next run at
+    once instead of leaving the portal idle until then, and one job sends every due invoice, once. A
+    daemon that stopped, or whose heartbeat is late (killed), is nobody."""
+    from hub.daemon import Daemon
+
+    for n in range(6):
+        ar.add(make_invoice(f"INV-{n}"))
+    ingest(hub)
+    _beat(hub, "stopped-worker", clock.now(), stopped=True)
+    _beat(hub, "killed-worker", clock.now() - timedelta(hours=1))
+    sent = _slow_sends(hub, clock, monkeypatch)
+    report = Daemon(hub).submit("acme-coupa")
+    assert report.stopped_because is None  # the last run ended because nothing was due
+    assert len(sent) == len(set(sent)) == 6 and len(coupa.invoices) == 6
+    with hub.store.session() as session:  # and the lease was given back at the end
+        assert work.acquire_lease(
+            session, "submit:acme-coupa", "other-worker", clock.now(), hub.config.daemon.lease_seconds
+        )
+
+
+def test_a_daemon_beside_another_gives_the_portal_back_and_waits_for_its_next_tick(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.daemon import Daemon
+    from hub.pipeline.submit import GAVE_BACK
+
+    for n in range(6):
+        ar.add(make_invoice(f"INV-{n}"))
+    ingest(hub)
+    sent = _slow_sends(hub, clock, monkeypatch, beside="other-worker")
+    report = Daemon(hub).submit("acme-coupa")
+    assert report.stopped_because == GAVE_BACK
+    assert 0 < len(sent) < 6 and len(coupa.invoices) == len(sent)
+
+
 def test_a_database_error_in_the_claim_taken_with_an_answer_keeps_the_answer(
     hub: Hub, ar: ListAr, coupa: CoupaSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
