@@ -160,21 +160,24 @@ def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, objec
 
 
 def _profile_step(invoices: int, step: str) -> None:
-    """Run `step` ("ingest" or "submit", the latter after an unprofiled ingest) under cProfile on a fresh
-    workspace and print the 30 largest cumulative and own costs (CPU seconds of this thread)."""
+    """Run `step` ("ingest", "submit" or "poll"; the steps before it unprofiled) under cProfile on a
+    fresh workspace and print the 30 largest cumulative and own costs (CPU seconds of this thread)."""
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-prof-")), invoices=invoices, buyers=BUYERS)
     profiler = cProfile.Profile(time.thread_time)  # CPU of this thread: the sandbox serves in others
     try:
         with hub_in(scenario) as hub:
-            if step != "ingest":
-                ingest(hub)
-            profiler.enable()
-            if step == "ingest":
-                ingest(hub)
-            else:
-                for profile in hub.profiles.values():
-                    submit_profile(hub, profile)
-            profiler.disable()
+            steps = {
+                "ingest": lambda: ingest(hub),
+                "submit": lambda: [submit_profile(hub, p) for p in hub.profiles.values()],
+                "poll": lambda: [poll_profile(hub, p) for p in hub.profiles.values()],
+            }
+            for name, run in steps.items():
+                if name == step:
+                    profiler.enable()
+                run()
+                if name == step:
+                    profiler.disable()
+                    break
     finally:
         scenario.close()
     stats = pstats.Stats(profiler)
@@ -256,7 +259,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=("ingest", "submit"),
+        choices=("ingest", "submit", "poll"),
         help="with --cpu-only: print the step's top costs (cProfile)",
     )
     parser.add_argument(

@@ -137,10 +137,7 @@ def move(
     source = InvoiceState(invoice.state)
     if not can_move(source, target):
         raise TransitionError(f"invoice {invoice.invoice_number}: {source} -> {target} is not allowed")
-    if (
-        dedupe_key is not None
-        and session.exec(select(EventRow.id).where(EventRow.dedupe_key == dedupe_key)).first()
-    ):
+    if dedupe_key is not None and _recorded(session, dedupe_key):
         return None
     values = _event_values(
         invoice, source, target, actor, now, reason, category, raw_status, details, attempt_id, dedupe_key
@@ -215,6 +212,20 @@ def move_claimed(
     if target is not source:
         _note(session, invoice, source, target, values["reason"])
     return True
+
+
+#: Whether an event with a dedupe key is already recorded: built once (each status a poll applies asks),
+#: and run without autoflush: it reads events, which are written straight through the driver, never
+#: through the ORM's pending changes (flushing the invoice's row here cost a statement per status).
+_RECORDED = (
+    select(EventRow.id)
+    .where(EventRow.dedupe_key == bindparam("dedupe_key"))
+    .execution_options(autoflush=False)
+)
+
+
+def _recorded(session: Session, dedupe_key: str) -> bool:
+    return session.exec(_RECORDED, params={"dedupe_key": dedupe_key}).first() is not None
 
 
 def _event_values(
