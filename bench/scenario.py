@@ -259,16 +259,28 @@ class Scenario:
         finally:
             engine.dispose()
 
-    def kill_loop(self, kills: int, rng: random.Random, low: float = 0.0, high: float = 1.5) -> int:
-        """Start the daemon and kill -9 it at a random instant while it sends (once it has sent at least
-        one more invoice), `kills` times; returns the kills done (fewer when everything is sent)."""
+    def kill_loop(
+        self, kills: int, rng: random.Random, low: float = 0.0, high: float = 1.5, sends: int = 1
+    ) -> int:
+        """Start the daemon and kill -9 it at a random instant while it sends, `kills` times; returns
+        the kills done (fewer when everything is sent). The instant: once the daemon has made a random
+        1 to `sends` new sends, `low` to `high` s more. A number of sends per life, not a time alone,
+        keeps the kills landing while there is still something to send on a fast machine as on a slow
+        one."""
         done = 0
         for _ in range(kills):
             before = self.attempts()
+            wanted = before + rng.randint(1, sends)
             daemon = self.start_daemon()
             deadline = time.monotonic() + 60
-            while self.attempts() <= before and time.monotonic() < deadline and daemon.poll() is None:
-                time.sleep(0.05)
+            seen, grew = before, time.monotonic()
+            while daemon.poll() is None and time.monotonic() < deadline:
+                now = self.attempts()
+                if now >= wanted or (now > before and time.monotonic() - grew > 3):
+                    break  # enough sends, or it sent something and nothing more is coming
+                if now > seen:
+                    seen, grew = now, time.monotonic()
+                time.sleep(0.02)
             time.sleep(rng.uniform(low, high))
             daemon.send_signal(signal.SIGKILL)
             daemon.wait()
