@@ -277,3 +277,31 @@ def test_a_poll_cut_off_between_its_batches_is_read_again_without_doubles(
         assert all(row.state == S.PENDING_APPROVAL.value for row in session.exec(select(InvoiceRow)).all())
     events = [e for n in range(count) for e in timeline(hub, f"INV-{n}")["events"]]
     assert sum(1 for e in events if e["to"] == S.PENDING_APPROVAL) == count
+
+
+def test_a_status_naming_only_the_portal_id_an_earlier_status_of_its_batch_gave_is_applied(
+    hub: Hub, ar: ListAr
+) -> None:
+    """A poll applies ten statuses per transaction and writes their invoices at the commit: the first
+    status gives the invoice its portal id (with its number), the second names the invoice by that id
+    alone; it must find the invoice all the same."""
+    submitted(hub, ar, make_invoice("INV-1"))
+    with hub.store.session() as session:
+        row = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == "INV-1")).one()
+        row.portal_invoice_id = None  # as before the portal's first word on it
+        session.add(row)
+    first = PortalStatusUpdate(
+        invoice_number="INV-1",
+        portal_invoice_id="P-9",
+        state=S.PENDING_APPROVAL,
+        raw_status="pending_approval",
+        occurred_at=T0 + timedelta(hours=1),
+    )
+    second = PortalStatusUpdate(
+        portal_invoice_id="P-9", state=S.APPROVED, raw_status="approved", occurred_at=T0 + timedelta(hours=2)
+    )
+    with hub.store.session() as session:
+        assert apply_update(session, "acme-coupa", first, actor="portal:acme-coupa", now=T0) is Applied.MOVED
+        assert apply_update(session, "acme-coupa", second, actor="portal:acme-coupa", now=T0) is Applied.MOVED
+    head = timeline(hub, "INV-1")["invoice"]
+    assert head["state"] == S.APPROVED and head["portal_invoice_id"] == "P-9"
