@@ -44,6 +44,7 @@ from bench.workspace import hub_in
 from connectors.base import MASK
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
+from hub.runtime import Hub
 from status_sync.feedback import deliver
 from status_sync.poller import poll_profile
 
@@ -130,6 +131,21 @@ def _set_daemon(scenario: Scenario, **settings: float) -> None:
     scenario.config.write_text(yaml.safe_dump(config))
 
 
+def _steps(hub: Hub) -> dict[str, Callable[[], object]]:
+    """The daemon's steps in order, each on the invoices the one before left: `stage_cpu` times them,
+    `_profile_step` profiles one (by its first word)."""
+    return {
+        "ingest (AR read + pre-flight)": lambda: ingest(hub),
+        "submit (claim, attempt, render, send, outcome)": lambda: [
+            submit_profile(hub, p) for p in hub.profiles.values()
+        ],
+        # The statuses of the invoices just sent, as the daemon's poll applies them (CPU per invoice
+        # sent: the portal's listing read and each status matched and moved).
+        "poll (statuses applied)": lambda: [poll_profile(hub, p) for p in hub.profiles.values()],
+        "feedback (events to AR)": lambda: deliver(hub, rounds=10**6),
+    }
+
+
 def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, object]]:
     """CPU per invoice of each step of the daemon, on one thread (portal latency 0, sandbox CPU not
     counted): where the hub's own time goes. `profile`: the step (its first word) to run under cProfile
@@ -138,17 +154,7 @@ def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, objec
     rows: list[dict[str, object]] = []
     try:
         with hub_in(scenario) as hub:
-            steps: dict[str, Callable[[], object]] = {
-                "ingest (AR read + pre-flight)": lambda: ingest(hub),
-                "submit (claim, attempt, render, send, outcome)": lambda: [
-                    submit_profile(hub, p) for p in hub.profiles.values()
-                ],
-                # The statuses of the invoices just sent, as the daemon's poll applies them (CPU per
-                # invoice sent: the portal's listing read and each status matched and moved).
-                "poll (statuses applied)": lambda: [poll_profile(hub, p) for p in hub.profiles.values()],
-                "feedback (events to AR)": lambda: deliver(hub, rounds=10**6),
-            }
-            for step, run in steps.items():
+            for step, run in _steps(hub).items():
                 start = time.thread_time()
                 run()
                 rows.append({"step": step, "CPU ms/invoice": (time.thread_time() - start) * 1000 / invoices})
@@ -160,24 +166,19 @@ def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, objec
 
 
 def _profile_step(invoices: int, step: str) -> None:
-    """Run `step` ("ingest", "submit" or "poll"; the steps before it unprofiled) under cProfile on a
-    fresh workspace and print the 30 largest cumulative and own costs (CPU seconds of this thread)."""
+    """Run `step` ("ingest", "submit", "poll" or "feedback") under cProfile on a fresh workspace and
+    print the 30 largest cumulative and own costs (CPU seconds of this thread)."""
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-prof-")), invoices=invoices, buyers=BUYERS)
     profiler = cProfile.Profile(time.thread_time)  # CPU of this thread: the sandbox serves in others
     try:
         with hub_in(scenario) as hub:
-            steps = {
-                "ingest": lambda: ingest(hub),
-                "submit": lambda: [submit_profile(hub, p) for p in hub.profiles.values()],
-                "poll": lambda: [poll_profile(hub, p) for p in hub.profiles.values()],
-            }
-            for name, run in steps.items():
-                if name == step:
+            for name, run in _steps(hub).items():  # the steps before it unprofiled, to have its input
+                if name.split()[0] == step:
                     profiler.enable()
-                run()
-                if name == step:
+                    run()
                     profiler.disable()
                     break
+                run()
     finally:
         scenario.close()
     stats = pstats.Stats(profiler)
@@ -259,7 +260,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=("ingest", "submit", "poll"),
+        choices=("ingest", "submit", "poll", "feedback"),
         help="with --cpu-only: print the step's top costs (cProfile)",
     )
     parser.add_argument(

@@ -39,11 +39,10 @@ _NUMBER: Any = bindparam("number")
 # was a quarter of a poll's CPU. The rows are written once, at the commit. The one pending change
 # that can hide an invoice from these lookups is a portal id set by an earlier status of the same
 # transaction: `_pending_portal_id` looks among the session's changes for it.
-_NO_FLUSH = {"autoflush": False}
 _BY_PORTAL_ID = (
     select(InvoiceRow)
     .where(_PROFILE, col(InvoiceRow.portal_invoice_id) == bindparam("portal_id"))
-    .execution_options(**_NO_FLUSH)
+    .execution_options(autoflush=False)
 )
 # Two queries, each on its own index (ix_invoices_portal_number, ix_invoices_invoice_number): as one
 # OR, SQLite walked every invoice of the profile for each update (Ariba's listing names invoices by
@@ -51,12 +50,12 @@ _BY_PORTAL_ID = (
 _BY_NUMBER = (
     select(InvoiceRow)
     .where(_PROFILE, col(InvoiceRow.portal_invoice_number) == _NUMBER)
-    .execution_options(**_NO_FLUSH),
+    .execution_options(autoflush=False),
     select(InvoiceRow)
     .where(
         _PROFILE, col(InvoiceRow.invoice_number) == _NUMBER, col(InvoiceRow.portal_invoice_number).is_(None)
     )
-    .execution_options(**_NO_FLUSH),
+    .execution_options(autoflush=False),
 )
 _BY_PAYLOAD_ID = select(AttemptRow).where(col(AttemptRow.payload_id) == bindparam("payload_id"))
 
