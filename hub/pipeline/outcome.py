@@ -61,6 +61,29 @@ def hold_profile(session: Session, profile: Profile, error: ProfileUnavailableEr
         log.warning("profile %s is on hold (%s): %s", profile.id, error.kind, error)
 
 
+def withdraw_claim(
+    hub: Hub, session: Session, invoice: work.Claimed, attempt_id: int, why: str, now: datetime
+) -> bool:
+    """Take back a claim whose request never left (the run stopped first): the attempt is `not_sent`,
+    the invoice READY again, free for the next run. False when the invoice is no longer ours as
+    claimed (nothing written: reconciliation settles it)."""
+    if not move_claimed(
+        session,
+        invoice,
+        S.READY,
+        actor=hub.actor,
+        now=now,
+        guard=work.Guard.HELD,
+        worker=hub.worker_id,
+        reason=f"not sent: {why}",
+        attempt_id=attempt_id,
+        changes={"lease_owner": None, "lease_expires_at": None},
+    ):
+        return False
+    _write_attempt(session, attempt_id, {"finished_at": now, "duration_ms": 0}, "not_sent")
+    return True
+
+
 def record_outcome(
     hub: Hub,
     profile: Profile,

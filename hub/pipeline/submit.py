@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
 from sqlalchemy.exc import DBAPIError
@@ -36,17 +35,16 @@ from hub import profile_health
 from hub.errors import (
     ConfigError,
     DocumentError,
-    InDoubtError,
     PermanentPortalError,
-    PortalError,
     ProfileUnavailableError,
 )
 from hub.lifecycle import move_claimed
 from hub.model import Invoice, InvoiceState, RejectionCategory
 from hub.pipeline.attempts import ACCEPTED, new_payload_id, portal_lease, start_attempt
 from hub.pipeline.evidence import held_under
-from hub.pipeline.outcome import hold_profile, record_answer
+from hub.pipeline.outcome import hold_profile, record_answer, withdraw_claim
 from hub.pipeline.reconcile import reconcile_profile
+from hub.pipeline.wire import Answer, Wire, chains, transmit
 from hub.runtime import Hub
 from hub.store import work
 from hub.store.tables import AttemptRow, InvoiceRow
@@ -98,30 +96,55 @@ def submit_profile(
     # portal while we hold its lease, so both are checked against the store only when the budget runs
     # out or a third of the lease has passed, not once per invoice (a transaction saved per invoice).
     budget = 0
+    claimed = 0  # invoices this run claimed: each sent, or its claim withdrawn
     renewed = started = hub.clock.now()
-    prepared: Prepared | None = None  # claimed and committed with the last answer: sent next, whatever
-    ahead: work.Claimed | None = None  # the next due invoice, read (not claimed) with the last answer
     answered = False
+    ahead: work.Claimed | None = None  # the next due invoice, read (not claimed) in the last transaction
+    flying: Prepared | None = None  # its request is out, or its answer not yet taken
+    after: Prepared | None = None  # claimed while `flying` is out; goes when its answer allows
+    unrecorded: tuple[Prepared, Answer] | None = None  # taken, recorded with the next claim
+    wire: Wire[Prepared] | None = None
 
     def may_chain() -> bool:
-        """Whether the next invoice may be claimed with this answer: what the checks at the top of the
-        loop would let through without asking the store."""
+        """Whether the next invoice may be claimed while this one is out: once the portal answered in
+        this run (a run that meets a portal down or refusing our credentials claims nothing it cannot
+        send), and what the checks at the top of the loop would let through without asking the store."""
         now = hub.clock.now()
         return (
-            not stop.is_set()
-            and (limit is None or report.sent + 1 < limit)
+            answered
+            and invoice_id is None
+            and not stop.is_set()
+            and (limit is None or claimed < limit)
             and budget > 0
             and (now - renewed).total_seconds() < lease_seconds / 3
             and (now - started).total_seconds() < lease_seconds
         )
 
+    def tally(outcome: str) -> str | None:
+        """Count a recorded answer; why the run stops after it, if it does."""
+        nonlocal answered
+        report.count(outcome)
+        if outcome == "held":  # nothing reached the portal; the profile waits for a person
+            report.health = _health(hub, profile)
+            return f"profile {profile.id} is held: {report.health.reason}"
+        report.sent += 1
+        if outcome in ("transient", "in_doubt", "auth"):
+            return f"portal answered {outcome}; trying again later"
+        if outcome in ("accepted", "rejected") and not answered:
+            answered = True  # the portal works: once per run is enough to say so
+            _recovered(hub, profile)
+        return None
+
     try:
         connector = hub.connector(profile)
         reconcile_profile(hub, profile, connector)
-        # A claimed invoice is always sent (its attempt is committed): asked to stop, the run still
-        # finishes the send it committed to, and starts no other.
-        while prepared is not None or (not stop.is_set() and (limit is None or report.sent < limit)):
-            if prepared is None:
+        wire = Wire(partial(_transmit, connector, profile), lambda: not stop.is_set(), f"send-{profile.id}")
+        # A request that left is always waited for and its answer recorded; asked to stop, the run
+        # starts no other.
+        while True:
+            if flying is None:
+                if stop.is_set() or (limit is not None and claimed >= limit):
+                    break
                 now = hub.clock.now()
                 if budget <= 0 or (now - renewed).total_seconds() >= lease_seconds / 3:
                     if invoice_id is None and (now - started).total_seconds() >= lease_seconds:
@@ -142,28 +165,41 @@ def submit_profile(
                             report.stopped_because = "the portal's lease passed to another worker"
                             break
                         renewed = now
-                prepared = _prepare(hub, profile, connector, invoice_id, ahead)
-                if prepared is None:
+                flying = _prepare(hub, profile, connector, invoice_id, ahead)
+                if flying is None:
                     break
+                claimed += 1
                 budget -= 1
-
-            outcome, prepared, ahead = _send(
-                hub, profile, connector, prepared, read_next=invoice_id is None, may_chain=may_chain
-            )
-            report.count(outcome)
-            if prepared is not None:
-                budget -= 1
-            if outcome == "held":  # nothing reached the portal; the profile waits for a person
-                report.health = _health(hub, profile)
-                report.stopped_because = f"profile {profile.id} is held: {report.health.reason}"
+                ahead = flying.ahead
+                wire.go(flying)
+            # While `flying` is out: the answer before it recorded, the invoice after it claimed.
+            upcoming = ahead if ahead is not None and may_chain() else None
+            if unrecorded is not None or upcoming is not None:
+                after, ahead, outcome = _between(hub, profile, connector, unrecorded, upcoming, ahead)
+                unrecorded = None
+                if outcome is not None:
+                    tally(outcome)  # an answer that chained: accepted or refused, never a stop
+                if after is not None:
+                    claimed += 1
+                    budget -= 1
+            answer = wire.exchange(after)
+            if after is not None and chains(answer.result) and not stop.is_set():
+                if not answer.chained:  # the answer came before the claim was ready
+                    wire.go(after)
+                unrecorded, flying, after = (flying, answer), after, None
+                continue
+            # The answer is recorded before anything else leaves: it may stop the run.
+            outcome = _record_now(hub, profile, connector, flying, answer)
+            flying = None
+            why = tally(outcome)
+            if why is not None:
+                report.stopped_because = why
                 break
-            report.sent += 1
-            if outcome in ("transient", "in_doubt", "auth"):
-                report.stopped_because = f"portal answered {outcome}; trying again later"
-                break
-            if outcome in ("accepted", "rejected") and not answered:
-                answered = True  # the portal works: once per run is enough to say so
-                _recovered(hub, profile)
+            if after is not None:
+                if stop.is_set():
+                    break  # its claim is withdrawn on the way out
+                flying, after = after, None
+                wire.go(flying)
     except ConfigError as exc:
         # A secret that does not resolve, a profile the connector refuses: no invoice can go until it is
         # fixed. Marked once with backoff (hub/profile_health.py), instead of a traceback every tick.
@@ -182,6 +218,8 @@ def submit_profile(
         report.health = _health(hub, profile)
         report.stopped_because = f"profile {profile.id} is held: {exc}"
     finally:
+        if wire is not None:
+            _wind_down(hub, profile, connector, wire, unrecorded, flying, after, report.stopped_because)
         with hub.store.session() as session:
             work.release_lease(session, lease, hub.worker_id)
     return report
@@ -370,59 +408,111 @@ def _original_payload_id(session: Session, invoice: Invoice) -> str | None:
     ).first()
 
 
-def _send(
+def _transmit(
+    connector: Connector, profile: Profile, prepared: Prepared
+) -> tuple[Receipt | BaseException, int]:
+    """The send itself, on the wire's thread."""
+    return transmit(lambda: connector.submit(prepared.document, profile), f"invoice {prepared.invoice_id}")
+
+
+def _between(
     hub: Hub,
     profile: Profile,
     connector: Connector,
-    prepared: Prepared,
-    *,
-    read_next: bool = False,
-    may_chain: Callable[[], bool] = lambda: False,
-) -> tuple[str, Prepared | None, work.Claimed | None]:
-    """Send, record the answer; returns the outcome and, with `read_next` after an accepted or rejected
-    send, what comes next from the same transaction: the next invoice claimed (its attempt committed
-    with this answer) when `may_chain()` allows it and it could be rendered, otherwise the next due
-    invoice as read there (None: none due)."""
-    invoice_id, attempt_id, document, invoice, upcoming = prepared
-    started = time.monotonic()
-    result: Receipt | BaseException
-    try:
-        result = connector.submit(document, profile)
-    except (ProfileUnavailableError, PortalError, InDoubtError, ConfigError) as exc:
-        result = exc
-    except Exception as exc:  # a bug must not leave the invoice SUBMITTING forever, nor resend it blind
-        log.exception("unexpected error while sending invoice %s", invoice_id)
-        result = InDoubtError(
-            f"internal error while sending ({type(exc).__name__}: {exc}); the portal may have it"
-        )
-    elapsed_ms = int((time.monotonic() - started) * 1000)
-    held: PortalRecord | BaseException | None = None
-    if isinstance(result, PermanentPortalError) and result.duplicate and connector.can_lookup(profile):
-        # "Number already used" proves our earlier send arrived only if what the portal holds is what we
-        # sent: ask it now (outside any transaction), record_outcome compares.
-        held = held_under(profile, connector, document.invoice_number)
+    unrecorded: tuple[Prepared, Answer] | None,
+    upcoming: work.Claimed | None,
+    ahead: work.Claimed | None,
+) -> tuple[Prepared | None, work.Claimed | None, str | None]:
+    """While a request is out, in one transaction: the answer before it recorded (`unrecorded`), the
+    invoice after it claimed (`upcoming`, rendered first, outside the transaction) and the one after
+    that read. Returns the claim (None: nothing claimed), the next due invoice and the recorded
+    outcome."""
     rendered = None
-    if (
-        read_next
-        and upcoming is not None
-        and isinstance(result, Receipt | PermanentPortalError)
-        and may_chain()
-    ):
+    if upcoming is not None:
         try:
             rendered = _render(hub, profile, connector, upcoming, hub.clock.now())
         except Exception:  # not claimed now: taken the usual way next, which blocks it or raises
             rendered = None
     now = hub.clock.now()
+    outcome = claimed = None
     with hub.store.session() as session:
-        outcome = record_answer(
-            hub, session, profile, connector, invoice_id, attempt_id, result, elapsed_ms, held, invoice, now
-        )
-        if not read_next or outcome not in ("accepted", "rejected"):
-            return outcome, None, None
-        chained = None
+        if unrecorded is not None:
+            outcome = _record(hub, session, profile, connector, *unrecorded, None, now)
         if rendered is not None and upcoming is not None:
-            chained = _claim_ahead(hub, session, profile, connector, upcoming, rendered, now)
-        ahead = work.next_due(session, profile.id, S.READY, now)
-        if chained is not None:
-            return outcome, chained._replace(ahead=ahead), None
-    return outcome, None, ahead
+            claimed = _claim_ahead(hub, session, profile, connector, upcoming, rendered, now)
+            ahead = work.next_due(session, profile.id, S.READY, now)
+    return claimed, ahead, outcome
+
+
+def _record_now(hub: Hub, profile: Profile, connector: Connector, prepared: Prepared, answer: Answer) -> str:
+    """Record an answer on its own, before anything else is sent."""
+    held: PortalRecord | BaseException | None = None
+    result = answer.result
+    if isinstance(result, PermanentPortalError) and result.duplicate and connector.can_lookup(profile):
+        # "Number already used" proves our earlier send arrived only if what the portal holds is what we
+        # sent: ask it now (outside any transaction; the wire is idle), record_answer compares.
+        held = held_under(profile, connector, prepared.document.invoice_number)
+    with hub.store.session() as session:
+        return _record(hub, session, profile, connector, prepared, answer, held, hub.clock.now())
+
+
+def _record(
+    hub: Hub,
+    session: Session,
+    profile: Profile,
+    connector: Connector,
+    prepared: Prepared,
+    answer: Answer,
+    held: PortalRecord | BaseException | None,
+    now: datetime,
+) -> str:
+    return record_answer(
+        hub,
+        session,
+        profile,
+        connector,
+        prepared.invoice_id,
+        prepared.attempt_id,
+        answer.result,
+        answer.elapsed_ms,
+        held,
+        prepared.invoice,
+        now,
+    )
+
+
+def _wind_down(
+    hub: Hub,
+    profile: Profile,
+    connector: Connector,
+    wire: Wire[Prepared],
+    unrecorded: tuple[Prepared, Answer] | None,
+    flying: Prepared | None,
+    after: Prepared | None,
+    why: str | None,
+) -> None:
+    """On the way out of a run: an answer taken is recorded, a request still out is waited for and its
+    answer recorded, and a claim that never went is withdrawn (its attempt `not_sent`, the invoice READY
+    again). What fails here is left as a dead worker's would be: the invoice's lease expires and
+    reconciliation asks the portal before any resend."""
+    try:
+        if unrecorded is not None:
+            with hub.store.session() as session:
+                _record(hub, session, profile, connector, *unrecorded, None, hub.clock.now())
+        if flying is not None and wire.busy:
+            _record_now(hub, profile, connector, flying, wire.exchange(None))
+        if after is not None:
+            with hub.store.session() as session:
+                withdraw_claim(
+                    hub,
+                    session,
+                    after.invoice,
+                    after.attempt_id,
+                    f"claimed for {profile.id}, but the run stopped before it was sent"
+                    + (f" ({why})" if why else ""),
+                    hub.clock.now(),
+                )
+    except Exception:
+        log.exception("profile %s: winding the run down failed; left to the leases to expire", profile.id)
+    finally:
+        wire.close()

@@ -17,12 +17,13 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
+from connectors.cxml import CxmlConnector
 from connectors.sandbox.coupa import CoupaSandbox
 from connectors.sandbox.server import FaultPlan, Reply, Request
 from hub.clock import ManualClock
 from hub.errors import InDoubtError
 from hub.lifecycle import move
-from hub.model import InvoiceState
+from hub.model import Invoice, InvoiceState
 from hub.pipeline.intake import ingest
 from hub.pipeline.outcome import AUTH_BACKOFF, record_outcome
 from hub.pipeline.reconcile import expire_leases, reconcile_profile
@@ -142,27 +143,25 @@ def test_attempt_row_is_committed_before_the_request_leaves(
     hub.close()
 
 
-def test_a_claim_taken_with_an_answer_writes_nothing_if_the_invoice_changed_meanwhile(
-    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock
+def test_a_claim_taken_while_the_request_before_is_out_writes_nothing_if_the_invoice_changed_meanwhile(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """INV-2 is read with INV-1's claim and claimed with INV-1's answer; a person blocks it while INV-1
-    is in flight: the answer is recorded, INV-2 is neither claimed nor left with an attempt."""
-    assert coupa.server is not None
-    original = coupa.server.handler
+    """INV-2 is read with INV-1's claim and claimed while INV-1 is out; a person blocks it between the
+    read and the claim (while its document is built): INV-1's answer is recorded, INV-2 is neither
+    claimed nor left with an attempt."""
+    original = CxmlConnector.render
 
-    def meddling(request: Request) -> Reply:
-        if request.method == "POST" and b"INV-1" in request.body:
+    def meddling(self: CxmlConnector, invoice: Invoice, profile: Any, envelope: Any) -> Any:
+        if invoice.invoice_number == "INV-2":
             with hub.store.session() as session:
-                invoice = session.exec(
-                    select(InvoiceRow).where(col(InvoiceRow.invoice_number) == "INV-2")
-                ).one()
-                move(session, invoice, S.BLOCKED, actor="collector", now=clock.now(), reason="held back")
-        return original(request)
+                row_ = session.exec(select(InvoiceRow).where(col(InvoiceRow.invoice_number) == "INV-2")).one()
+                move(session, row_, S.BLOCKED, actor="collector", now=clock.now(), reason="held back")
+        return original(self, invoice, profile, envelope)
 
-    coupa.server.handler = meddling
     ar.add(make_invoice("INV-1"))
     ar.add(make_invoice("INV-2"))
     ingest(hub)
+    monkeypatch.setattr(CxmlConnector, "render", meddling)
     assert send(hub) == {"accepted": 1}
     assert row(hub, "INV-1").state == S.SUBMITTED
     assert [a.outcome for a in attempts(hub, "INV-1")] == ["accepted"]
@@ -495,6 +494,53 @@ def test_stop_asked_during_a_send_starts_no_new_one(hub: Hub, ar: ListAr, coupa:
     assert row(hub, "INV-2").state == S.READY and attempts(hub, "INV-2") == []
 
 
+def test_a_portal_down_mid_run_takes_back_the_claim_made_while_its_answer_was_out(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, faults: FaultPlan, clock: ManualClock
+) -> None:
+    """INV-3 is claimed (its attempt committed) while INV-2 is out; INV-2's answer is a 503: INV-3 never
+    leaves, its attempt says `not_sent` and it waits READY for the next run, which sends it once."""
+    for number in ("INV-1", "INV-2", "INV-3"):
+        ar.add(make_invoice(number))
+    ingest(hub)
+    faults.at_request(2, "unavailable_503")
+    assert send(hub) == {"accepted": 1, "transient": 1}
+    assert portal_numbers(coupa) == ["INV-1"]
+    third = row(hub, "INV-3")
+    assert third.state == S.READY and third.lease_owner is None
+    assert (third.last_reason or "").startswith("not sent: claimed for acme-coupa, but the run stopped")
+    assert "503" in (third.last_reason or "") or "transient" in (third.last_reason or "")
+    assert [a.outcome for a in attempts(hub, "INV-3")] == ["not_sent"]
+    assert send(hub) == {"accepted": 1}  # INV-2 waits out its backoff; INV-3 is due now
+    clock.advance(seconds=601)
+    assert send(hub) == {"accepted": 1}
+    assert sorted(portal_numbers(coupa)) == ["INV-1", "INV-2", "INV-3"]
+    assert [a.outcome for a in attempts(hub, "INV-3")] == ["not_sent", "accepted"]
+
+
+def test_stop_asked_while_the_next_invoice_is_claimed_sends_it_not(
+    hub: Hub, ar: ListAr, coupa: CoupaSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while INV-3 is being claimed (INV-2 out): INV-2's answer is recorded, INV-3 never leaves
+    and waits READY, its claim taken back."""
+    stop = threading.Event()
+    for number in ("INV-1", "INV-2", "INV-3"):
+        ar.add(make_invoice(number))
+    ingest(hub)
+    original = CxmlConnector.render
+
+    def stopping(self: CxmlConnector, invoice: Invoice, profile: Any, envelope: Any) -> Any:
+        if invoice.invoice_number == "INV-3":
+            stop.set()
+        return original(self, invoice, profile, envelope)
+
+    monkeypatch.setattr(CxmlConnector, "render", stopping)
+    report = submit_profile(hub, hub.profile("acme-coupa"), stop)
+    assert report.sent == 2 and report.outcomes == {"accepted": 2}
+    assert portal_numbers(coupa) == ["INV-1", "INV-2"]
+    assert row(hub, "INV-3").state == S.READY
+    assert [a.outcome for a in attempts(hub, "INV-3")] == ["not_sent"]
+
+
 def test_refused_credentials_hold_the_invoice_without_losing_it(
     tmp_path: Path, coupa: CoupaSandbox, ar: ListAr, clock: ManualClock
 ) -> None:
@@ -698,9 +744,10 @@ def test_a_daemon_beside_another_gives_the_portal_back_and_waits_for_its_next_ti
 def test_a_database_error_in_the_claim_taken_with_an_answer_keeps_the_answer(
     hub: Hub, ar: ListAr, coupa: CoupaSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """INV-2 is claimed in the transaction that records INV-1's answer, inside a savepoint: when that
-    claim fails in the database, INV-1's answer is still recorded (not rolled back with it, which would
-    leave a sent invoice to the crash path), and INV-2 is sent once, the usual way."""
+    """INV-4 is claimed while INV-3 is out, in the transaction that records INV-2's answer, inside a
+    savepoint: when that claim fails in the database, INV-2's answer is still recorded (not rolled back
+    with it, which would leave a sent invoice to the crash path), and INV-4 is sent once, the usual
+    way."""
     from sqlalchemy.exc import OperationalError
 
     from hub.pipeline import submit as submit_module
@@ -709,22 +756,22 @@ def test_a_database_error_in_the_claim_taken_with_an_answer_keeps_the_answer(
     failed: list[int] = []
 
     def deadlocked_once(session: Any, invoice: Any, *args: Any, **kwargs: Any) -> Any:
-        if invoice.invoice_number == "INV-2" and not failed:
+        if invoice.invoice_number == "INV-4" and not failed:
             failed.append(invoice.id)
             session.connection().exec_driver_sql("SELECT 1")  # the savepoint is open: fail inside it
             raise OperationalError("UPDATE invoices ...", {}, Exception("deadlock detected"))
         return claim(session, invoice, *args, **kwargs)
 
     monkeypatch.setattr(submit_module, "move_claimed", deadlocked_once)
-    ar.add(make_invoice("INV-1"))
-    ar.add(make_invoice("INV-2"))
+    for number in ("INV-1", "INV-2", "INV-3", "INV-4"):
+        ar.add(make_invoice(number))
     ingest(hub)
-    assert send(hub) == {"accepted": 2}
+    assert send(hub) == {"accepted": 4}
     assert failed  # the chained claim did fail
-    assert row(hub, "INV-1").state == S.SUBMITTED
-    assert [a.outcome for a in attempts(hub, "INV-1")] == ["accepted"]
-    assert [a.outcome for a in attempts(hub, "INV-2")] == ["accepted"]  # no attempt left by the failed claim
-    assert portal_numbers(coupa) == ["INV-1", "INV-2"]
+    assert row(hub, "INV-2").state == S.SUBMITTED
+    assert [a.outcome for a in attempts(hub, "INV-2")] == ["accepted"]
+    assert [a.outcome for a in attempts(hub, "INV-4")] == ["accepted"]  # no attempt left by the failed claim
+    assert portal_numbers(coupa) == ["INV-1", "INV-2", "INV-3", "INV-4"]
 
 
 def test_a_claim_that_does_not_hold_leaves_no_attempt(
