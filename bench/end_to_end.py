@@ -22,6 +22,7 @@ The workspace (AR database, rules files, config, the sandbox) is the reliability
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import itertools
 import os
@@ -30,9 +31,10 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -42,6 +44,7 @@ from bench.scenario import SECRET, Scenario, verify
 from bench.timing import report, target
 from bench.workspace import hub_in
 from connectors.base import MASK
+from hub.pipeline import submit as submit_module
 from hub.pipeline.intake import ingest
 from hub.pipeline.submit import submit_profile
 from hub.runtime import Hub
@@ -147,17 +150,20 @@ def _steps(hub: Hub) -> dict[str, Callable[[], object]]:
 
 
 def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, object]]:
-    """CPU per invoice of each step of the daemon, on one thread (portal latency 0, sandbox CPU not
-    counted): where the hub's own time goes. `profile`: the step (its first word) to run under cProfile
-    afterwards on a fresh batch, printing its top costs (the figures above are taken without it)."""
+    """CPU per invoice of each step of the daemon (portal latency 0, sandbox CPU not counted): where the
+    hub's own time goes. The step's thread is timed, and so are the sends on the wire's thread
+    (hub/pipeline/wire.py). `profile`: the step (its first word) to run under cProfile afterwards on a
+    fresh batch, printing its top costs (the figures above are taken without it)."""
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-cpu-")), invoices=invoices, buyers=BUYERS)
     rows: list[dict[str, object]] = []
     try:
         with hub_in(scenario) as hub:
             for step, run in _steps(hub).items():
-                start = time.thread_time()
-                run()
-                rows.append({"step": step, "CPU ms/invoice": (time.thread_time() - start) * 1000 / invoices})
+                with _on_the_wire() as wire:
+                    start = time.thread_time()
+                    run()
+                    cpu = time.thread_time() - start + wire.cpu
+                rows.append({"step": step, "CPU ms/invoice": cpu * 1000 / invoices})
     finally:
         scenario.close()
     if profile is not None:
@@ -165,23 +171,63 @@ def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, objec
     return rows
 
 
+class _Wire:
+    """What the sends on the wire's thread cost: CPU seconds, and their cProfile when asked."""
+
+    def __init__(self, profiler: cProfile.Profile | None):
+        self.cpu = 0.0
+        self.profiler = profiler
+        self.lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _on_the_wire(profiler: cProfile.Profile | None = None) -> Iterator[_Wire]:
+    """Time (and profile) every send made on a wire's thread meanwhile: the submitter hands its
+    requests to that thread, whose CPU the submitter's own clock does not see."""
+    original = submit_module._transmit
+    wire = _Wire(profiler)
+
+    def timed(*args: Any) -> Any:
+        start = time.thread_time()
+        if profiler is not None:  # one wire at a time here: the steps submit profile after profile
+            profiler.enable()
+        try:
+            return original(*args)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+            with wire.lock:
+                wire.cpu += time.thread_time() - start
+
+    submit_module._transmit = timed  # type: ignore[assignment]
+    try:
+        yield wire
+    finally:
+        submit_module._transmit = original
+
+
 def _profile_step(invoices: int, step: str) -> None:
     """Run `step` ("ingest", "submit", "poll" or "feedback") under cProfile on a fresh workspace and
-    print the 30 largest cumulative and own costs (CPU seconds of this thread)."""
+    print the 30 largest cumulative and own costs (CPU seconds of its thread, and of the sends on the
+    wire's thread)."""
     scenario = Scenario(Path(tempfile.mkdtemp(prefix="bench-e2e-prof-")), invoices=invoices, buyers=BUYERS)
     profiler = cProfile.Profile(time.thread_time)  # CPU of this thread: the sandbox serves in others
+    sends = cProfile.Profile(time.thread_time)
     try:
         with hub_in(scenario) as hub:
             for name, run in _steps(hub).items():  # the steps before it unprofiled, to have its input
                 if name.split()[0] == step:
-                    profiler.enable()
-                    run()
-                    profiler.disable()
+                    with _on_the_wire(sends):
+                        profiler.enable()
+                        run()
+                        profiler.disable()
                     break
                 run()
     finally:
         scenario.close()
     stats = pstats.Stats(profiler)
+    if sends.getstats():
+        stats.add(sends)
     stats.sort_stats("cumulative").print_stats(30)
     stats.sort_stats("tottime").print_stats(30)
 

@@ -30,6 +30,8 @@ AT_THE_PORTAL = frozenset(
 FINAL = AT_THE_PORTAL | {"REJECTED", "BLOCKED"}
 #: Attempt outcomes that mean the portal had the invoice.
 ACCEPTED = frozenset({"accepted", "found"})
+#: The outcome of an attempt taken back before its request left (hub/pipeline/outcome.py withdraw_claim).
+NOT_SENT = "not_sent"
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,11 @@ def _extra_receipts(
         created_before = False
         for position, receipt in enumerate(got):
             attempt = by_payload.get(receipt.payload_id)
+            if attempt is not None and attempt.outcome == NOT_SENT:
+                failures.append(
+                    f"sent although recorded as never sent: {number}: the portal received payloadID "
+                    f"{receipt.payload_id}, whose attempt says {NOT_SENT}"
+                )
             if position > 0:
                 if attempt is None:
                     reason = None
@@ -272,7 +279,9 @@ def _extra_receipts(
                     reason = None
                     why = f"the same document (payloadID {receipt.payload_id}) received again"
                 else:
-                    earlier = [a for a in attempts_of[number] if a.id < attempt.id]
+                    # The reason is the last attempt that left: one taken back before it left
+                    # (NOT_SENT) says nothing about the portal.
+                    earlier = [a for a in attempts_of[number] if a.id < attempt.id and a.outcome != NOT_SENT]
                     reason = resend_reason(earlier[-1] if earlier else None)
                     why = (
                         f"after attempt outcome {earlier[-1].outcome!r}" if earlier else "no earlier attempt"

@@ -5,17 +5,23 @@ For each profile, while its per-minute limit allows and nobody asked us to stop:
    transaction), then in one transaction claim it (a lease, taken only if nobody changed it since the
    read), record the attempt row (payloadID, redacted request: `attempts.start_attempt`) and the move to
    SUBMITTING, committed *before* sending;
-2. send it through the connector;
+2. send it through the connector, on the wire's thread (hub/pipeline/wire.py);
 3. in one transaction, record what came back on the attempt and move the invoice (hub/pipeline/outcome.py):
    SUBMITTED, REJECTED (the portal's words), READY with backoff (transient), or IN_DOUBT (no usable
-   answer: reconciled with the portal before any resend). While the run goes on (the portal answered,
-   the budget and the lease allow another send, nobody asked us to stop), the same transaction also
-   claims the next invoice (step 1, rendered once the answer came) and reads the one after it: one
-   commit per invoice instead of two. The claim is still committed before its request leaves, and the
-   answer with its events and outbox rows is still one transaction.
+   answer: reconciled with the portal before any resend).
 
-A worker that dies between 1 and 3 leaves a SUBMITTING invoice with a lease that expires;
-housekeeping turns it IN_DOUBT (hub/pipeline/reconcile.py). Nothing is ever resent blind.
+Once the portal has answered in a run, the store's work overlaps the requests: while invoice N is out,
+one transaction records N-1's answer (step 3) and claims N+1 (step 1, rendered just before) and reads
+the one after it: one commit per invoice. The wire sends N+1 the moment N's answer says the portal took
+or refused N; any other answer (down, throttling, credentials refused, no usable answer, a duplicate to
+look into) is recorded before anything else moves, and N+1's claim is taken back (`withdraw_claim`:
+attempt `not_sent`, invoice READY) if the run stops there. So each claim is still committed before its
+request leaves, one request is out at a time, and an answer with its events and outbox rows is still one
+transaction.
+
+A worker that dies between 1 and 3 leaves SUBMITTING invoices (the one out, the one claimed after it,
+the one whose answer was not recorded yet) with leases that expire; housekeeping turns them IN_DOUBT
+(hub/pipeline/reconcile.py), which asks the portal before any resend. Nothing is ever resent blind.
 """
 
 from __future__ import annotations
@@ -183,9 +189,11 @@ def submit_profile(
                     claimed += 1
                     budget -= 1
             answer = wire.exchange(after)
-            if after is not None and chains(answer.result) and not stop.is_set():
-                if not answer.chained:  # the answer came before the claim was ready
-                    wire.go(after)
+            sent_after = answer.chained
+            if after is not None and not sent_after and chains(answer.result) and not stop.is_set():
+                wire.go(after)  # the answer came before the claim was ready
+                sent_after = True
+            if sent_after:  # `after` is out: this answer is recorded with the next claim
                 unrecorded, flying, after = (flying, answer), after, None
                 continue
             # The answer is recorded before anything else leaves: it may stop the run.

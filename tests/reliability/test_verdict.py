@@ -213,6 +213,29 @@ def test_a_resend_after_a_transient_answer_is_listed_with_its_reason_and_passes(
     assert verdict.extra_receipts == ["A-1: receipt 2 (created): transient retry (HTTP 503)"]
 
 
+def test_a_resend_after_a_claim_taken_back_is_explained_by_the_send_before_it() -> None:
+    # A 503, then a claim taken back before it left (the run stopped), then the send that was created.
+    case = _clean()
+    case.attempts = [
+        HubAttempt(1, "A-1", "p0", "transient", answer="HTTP 503"),
+        HubAttempt(2, "A-1", "p-withdrawn", "not_sent"),
+        HubAttempt(3, "A-1", "p1", "accepted"),
+        *case.attempts[1:],
+    ]
+    case.receipts.insert(0, PortalReceipt(0, "A-1", "p0", "fault-injected-before", ""))
+    verdict = judge(case)
+    assert verdict.ok, verdict.failures
+    assert verdict.extra_receipts == ["A-1: receipt 2 (created): transient retry (HTTP 503)"]
+
+
+def test_a_send_recorded_as_never_sent_that_reached_the_portal_fails() -> None:
+    case = _clean()
+    case.attempts = [HubAttempt(1, "A-1", "p1", "not_sent"), *case.attempts[1:]]
+    verdict = judge(case)
+    assert [f.split(":")[0] for f in verdict.failures] == ["sent although recorded as never sent"]
+    assert "p1" in verdict.failures[0]
+
+
 def test_a_resend_of_an_invoice_the_portal_had_created_fails_even_with_a_reason() -> None:
     # The lookup made blind: a send killed mid-way was created, the lookup said "absent", the hub resent.
     case = _clean()
