@@ -234,10 +234,11 @@ def _profile_step(invoices: int, step: str) -> None:
 
 def _hub_gap_ms(scenario: Scenario, latency: float) -> float:
     """Median time from a portal's answer to the hub's next request to that portal, seen from the portal
-    (its receipt log: each document's arrival; the answer leaves `latency` after it): the hub's own
-    turnaround per invoice (recording the outcome, claiming and rendering the next, committing its
-    attempt). The hub's attempt rows cannot tell it: the next claim is written with the answer, before
-    the request leaves."""
+    (its receipt log: each document's arrival; the answer leaves `latency` after it, plus the sandbox's
+    own reading of the document): the hub's turnaround per invoice. The next invoice is claimed while
+    the request before it is out (hub/pipeline/wire.py), so what is left is reading the answer and
+    starting the next request, and waiting for the interpreter. The hub's attempt rows cannot tell it:
+    the next claim is committed before the answer it follows."""
     arrivals: dict[str, list[datetime]] = {}
     for receipt in scenario.portal.receipts():
         arrivals.setdefault(receipt.path, []).append(receipt.at)

@@ -70,6 +70,9 @@ class Scenario:
     timeout_seconds: float = 2.0
     seed: int = 7
     latency: float = 0.0  # the portal's fixed round trip (bench/end_to_end.py)
+    #: How long after an unanswered send the hub asks the portal. It must outlast what the portal may
+    #: still be doing with a request the hub gave up on (production: 30 s); short here to settle fast.
+    reconcile_after_seconds: float = 0.5
     portal: SandboxPortal = field(init=False)
     sandbox: CoupaSandbox = field(init=False)  # the portal's Coupa side (its invoices, its server)
     faults: FaultPlan = field(init=False)
@@ -190,7 +193,7 @@ class Scenario:
                 "feedback_seconds": 1,
                 "housekeeping_seconds": 1,
                 "lease_seconds": 5,  # a killed daemon's invoices are found within seconds
-                "reconcile_after_seconds": 0.5,
+                "reconcile_after_seconds": self.reconcile_after_seconds,
                 "backoff_initial_seconds": 0.2,
                 "backoff_max_seconds": 2,
                 "max_transient_attempts": 12,
