@@ -171,7 +171,7 @@ def stage_cpu(invoices: int, profile: str | None = None) -> list[dict[str, objec
     return rows
 
 
-class _Wire:
+class _SendsCost:
     """What the sends on the wire's thread cost: CPU seconds, and their cProfile when asked."""
 
     def __init__(self, profiler: cProfile.Profile | None):
@@ -181,11 +181,11 @@ class _Wire:
 
 
 @contextlib.contextmanager
-def _on_the_wire(profiler: cProfile.Profile | None = None) -> Iterator[_Wire]:
+def _on_the_wire(profiler: cProfile.Profile | None = None) -> Iterator[_SendsCost]:
     """Time (and profile) every send made on a wire's thread meanwhile: the submitter hands its
     requests to that thread, whose CPU the submitter's own clock does not see."""
     original = submit_module._transmit
-    wire = _Wire(profiler)
+    wire = _SendsCost(profiler)
 
     def timed(*args: Any) -> Any:
         start = time.thread_time()

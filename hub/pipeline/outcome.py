@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 S = InvoiceState
 #: After the portal refuses our credentials, leave the profile's invoices alone this long.
 AUTH_BACKOFF = timedelta(minutes=15)
+#: The invoice's columns once its send is decided: its lease let go.
+RELEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
 
 def backoff(failures: int, retry_after: float | None, initial: float, maximum: float) -> timedelta:
@@ -77,7 +79,7 @@ def withdraw_claim(
         worker=hub.worker_id,
         reason=f"not sent: {why}",
         attempt_id=attempt_id,
-        changes={"lease_owner": None, "lease_expires_at": None},
+        changes=RELEASED,
     ):
         return False
     _write_attempt(session, attempt_id, {"finished_at": now, "duration_ms": 0}, "not_sent")
@@ -169,7 +171,6 @@ def _decide(
         return "late"
     outcome = _outcome_name(result)
     name = profile.id
-    released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
     def moved(target: InvoiceState, reason: str, **kwargs: Any) -> bool:
         return move_claimed(
@@ -191,7 +192,7 @@ def _decide(
         if not moved(
             S.READY,
             f"not sent: profile {name} is on hold ({result.kind}): {result}",
-            changes=released,
+            changes=RELEASED,
         ):
             return None
         _write_attempt(session, attempt_id, answer, "not_sent")
@@ -223,7 +224,7 @@ def _decide(
         )
         if result.portal_text:
             reason += f": {result.portal_text}"
-        changes = released | {
+        changes = RELEASED | {
             "portal_invoice_id": result.portal_invoice_id or invoice.portal_invoice_id,
             "transient_failures": 0,
         }
@@ -235,7 +236,7 @@ def _decide(
             f"rejected by {name}: {result.portal_text or result}",
             category=result.category,
             raw_status=result.portal_code,
-            changes=released,
+            changes=RELEASED,
         ):
             return None
     elif isinstance(result, PortalAuthError | ConfigError):
@@ -248,7 +249,7 @@ def _decide(
             f"not sent: {name} refused access ({result}); fix the profile's credentials, "
             f"the invoice waits until {waits_until:%Y-%m-%d %H:%M} UTC",
             category=category,
-            changes=released | {"next_attempt_at": waits_until},
+            changes=RELEASED | {"next_attempt_at": waits_until},
         ):
             return None
         outcome = "auth"
@@ -271,11 +272,11 @@ def _decide(
             )
             next_attempt = now + delay
             reason = f"{name} unavailable ({result}); retry {failures} at {next_attempt:%H:%M:%S} UTC"
-        changes = released | {"transient_failures": failures, "next_attempt_at": next_attempt}
+        changes = RELEASED | {"transient_failures": failures, "next_attempt_at": next_attempt}
         if not moved(S.READY, reason, changes=changes):
             return None
     else:
-        changes = released | {"next_attempt_at": now + timedelta(seconds=daemon.reconcile_after_seconds)}
+        changes = RELEASED | {"next_attempt_at": now + timedelta(seconds=daemon.reconcile_after_seconds)}
         if not moved(
             S.IN_DOUBT,
             f"no usable answer from {name} ({result}); will ask the portal before any resend",
